@@ -1,0 +1,151 @@
+package dev.hearth.runtime.reference;
+
+import dev.hearth.runtime.graph.Op;
+
+/**
+ * The numerical spec of each op, on plain float arrays in ggml order (a tensor of T rows of K is
+ * {@code x[t * K + k]}). Sums run in double, so the spec is as exact as a float result can be;
+ * a backend that sums in float differs from it only by rounding. Checked against hand-computed
+ * values in ReferenceOpsTest; the semantics are those documented in {@link Op}.
+ */
+public final class ReferenceOps {
+    private ReferenceOps() {
+    }
+
+    /** The dot product of {@code n} elements of {@code a} from {@code ao} and {@code b} from {@code bo}, summed in double. */
+    public static double dot(float[] a, int ao, float[] b, int bo, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += (double) a[ao + i] * b[bo + i];
+        return s;
+    }
+
+    /** rms_norm: each row of {@code k} divided by sqrt(mean(x^2) + eps), then times {@code weight} where not null. */
+    public static float[] rmsNorm(float[] x, int k, float[] weight, float eps) {
+        float[] out = new float[x.length];
+        for (int r = 0; r < x.length / k; r++) {
+            int o = r * k;
+            double mean = dot(x, o, x, o, k) / k;
+            double scale = 1.0 / Math.sqrt(mean + eps);
+            for (int i = 0; i < k; i++) {
+                double y = x[o + i] * scale;
+                out[o + i] = (float) (weight != null ? y * weight[i] : y);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * rope: each row of {@code x} holds whole heads of {@code headDim}; row t rotates by position
+     * {@code pos[t]}. Pair i of the first {@code ropeDims} dimensions of a head is (2i, 2i+1) in
+     * NORMAL mode and (i, i + ropeDims/2) in NEOX mode; it turns by
+     * theta_i = pos * freqScale * base^(-2i/ropeDims) / freqFactors[i]. Other dimensions pass through.
+     */
+    public static float[] rope(float[] x, int rowLength, int[] pos, int headDim, int ropeDims, Op.RopeMode mode,
+                               float base, float freqScale, float[] freqFactors) {
+        float[] out = x.clone();
+        int half = ropeDims / 2;
+        double[] cos = new double[half];
+        double[] sin = new double[half];
+        for (int t = 0; t < pos.length; t++) {
+            for (int i = 0; i < half; i++) {
+                double theta = pos[t] * (double) freqScale * Math.pow(base, -2.0 * i / ropeDims);
+                if (freqFactors != null) theta /= freqFactors[i];
+                cos[i] = Math.cos(theta);
+                sin[i] = Math.sin(theta);
+            }
+            for (int head = 0; head < rowLength / headDim; head++) {
+                int o = t * rowLength + head * headDim;
+                for (int i = 0; i < half; i++) {
+                    int a = mode == Op.RopeMode.NORMAL ? o + 2 * i : o + i;
+                    int b = mode == Op.RopeMode.NORMAL ? o + 2 * i + 1 : o + i + half;
+                    double x0 = x[a];
+                    double x1 = x[b];
+                    out[a] = (float) (x0 * cos[i] - x1 * sin[i]);
+                    out[b] = (float) (x0 * sin[i] + x1 * cos[i]);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Causal grouped-query attention. {@code q} holds T rows of heads * headDim; {@code k} and
+     * {@code v} hold cache rows 0..max(pos) of kvHeads * headDim. Token t, head h attends to cache
+     * rows 0..pos[t] of KV head h / (heads / kvHeads): softmax(scale * q·k) weighting the V rows.
+     */
+    public static float[] attention(float[] q, float[] k, float[] v, int[] pos, int heads, int kvHeads, int headDim, float scale) {
+        int qRow = heads * headDim;
+        int kvRow = kvHeads * headDim;
+        int group = heads / kvHeads;
+        float[] out = new float[q.length];
+        double[] acc = new double[headDim];
+        for (int t = 0; t < pos.length; t++) {
+            int n = pos[t] + 1;
+            double[] score = new double[n];
+            for (int h = 0; h < heads; h++) {
+                int qo = t * qRow + h * headDim;
+                int kvo = (h / group) * headDim;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < n; j++) {
+                    score[j] = scale * dot(q, qo, k, j * kvRow + kvo, headDim);
+                    max = Math.max(max, score[j]);
+                }
+                double sum = 0;
+                java.util.Arrays.fill(acc, 0);
+                for (int j = 0; j < n; j++) {
+                    double e = Math.exp(score[j] - max);
+                    sum += e;
+                    for (int d = 0; d < headDim; d++) acc[d] += e * v[j * kvRow + kvo + d];
+                }
+                for (int d = 0; d < headDim; d++) out[qo + d] = (float) (acc[d] / sum);
+            }
+        }
+        return out;
+    }
+
+    /** silu(x) = x / (1 + exp(-x)). */
+    public static double silu(double x) {
+        return x / (1 + Math.exp(-x));
+    }
+
+    /** swiglu: silu(gate) * up, elementwise. */
+    public static float[] swiglu(float[] gate, float[] up) {
+        float[] out = new float[gate.length];
+        for (int i = 0; i < out.length; i++) out[i] = (float) (silu(gate[i]) * up[i]);
+        return out;
+    }
+
+    /** a + b, where b of one row of {@code k} repeats over every row of a. */
+    public static float[] add(float[] a, float[] b, int k) {
+        float[] out = new float[a.length];
+        for (int i = 0; i < a.length; i++) out[i] = a[i] + b[b.length == k ? i % k : i];
+        return out;
+    }
+
+    /** a * b, where b of one row of {@code k} repeats over every row of a. */
+    public static float[] mul(float[] a, float[] b, int k) {
+        float[] out = new float[a.length];
+        for (int i = 0; i < a.length; i++) out[i] = a[i] * b[b.length == k ? i % k : i];
+        return out;
+    }
+
+    /** x * s. */
+    public static float[] scale(float[] x, float s) {
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) out[i] = x[i] * s;
+        return out;
+    }
+
+    /** Softmax of each row of {@code k}: exp(x - max) / sum. */
+    public static float[] softmax(float[] x, int k) {
+        float[] out = new float[x.length];
+        for (int o = 0; o < x.length; o += k) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < k; i++) max = Math.max(max, x[o + i]);
+            double sum = 0;
+            for (int i = 0; i < k; i++) sum += Math.exp(x[o + i] - max);
+            for (int i = 0; i < k; i++) out[o + i] = (float) (Math.exp(x[o + i] - max) / sum);
+        }
+        return out;
+    }
+}

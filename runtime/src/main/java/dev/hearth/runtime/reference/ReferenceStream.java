@@ -1,0 +1,158 @@
+package dev.hearth.runtime.reference;
+
+import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.backend.Stream;
+import dev.hearth.runtime.backend.Subgraph;
+import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.dtype.Codecs;
+import dev.hearth.runtime.dtype.QuantCodec;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Computes a subgraph node by node, in order, on the host: reads each input through the codec of
+ * its type, applies {@link ReferenceOps}, and writes the result through the codec of the result's
+ * type. Work is done when {@link #compute} returns.
+ */
+final class ReferenceStream implements Stream {
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    @Override
+    public void compute(Subgraph split) {
+        for (Node n : split.nodes()) compute(n, split);
+    }
+
+    @Override
+    public void synchronize() {
+    }
+
+    private static void compute(Node n, Subgraph s) {
+        TensorRef out = s.ref(n);
+        int k = (int) n.desc().rowLength();
+        switch (n.op()) {
+            case Op.Leaf leaf -> {
+            }
+            case Op.GetRows g -> getRows(s.ref(g.table()), readInts(s.ref(g.ids())), out);
+            case Op.MulMat m -> mulMat(s.ref(m.w()), read(s.ref(m.x())), out);
+            case Op.RmsNorm r -> write(out, ReferenceOps.rmsNorm(read(s.ref(r.x())), k,
+                    r.weight() != null ? read(s.ref(r.weight())) : null, r.eps()));
+            case Op.Rope r -> write(out, ReferenceOps.rope(read(s.ref(r.x())), k, readInts(s.ref(r.pos())), r.headDim(),
+                    r.ropeDims(), r.mode(), r.base(), r.freqScale(), r.freqFactors() != null ? read(s.ref(r.freqFactors())) : null));
+            case Op.KvStore kv -> kvStore(s.ref(kv.cache()), read(s.ref(kv.src())), readInts(s.ref(kv.pos())), out);
+            case Op.Attention a -> attention(a, s, out);
+            case Op.Swiglu sw -> write(out, ReferenceOps.swiglu(read(s.ref(sw.gate())), read(s.ref(sw.up()))));
+            case Op.Add a -> write(out, ReferenceOps.add(read(s.ref(a.a())), read(s.ref(a.b())), k));
+            case Op.Mul m -> write(out, ReferenceOps.mul(read(s.ref(m.a())), read(s.ref(m.b())), k));
+            case Op.Scale sc -> write(out, ReferenceOps.scale(read(s.ref(sc.x())), sc.s()));
+            case Op.Softmax sm -> write(out, ReferenceOps.softmax(read(s.ref(sm.x())), k));
+            case Op.Convert c -> write(out, read(s.ref(c.x())));
+        }
+    }
+
+    /** get_rows: row ids[t] of the table, decoded with the table's codec, is row t of the result. */
+    private static void getRows(TensorRef table, int[] ids, TensorRef out) {
+        int k = (int) table.desc().rowLength();
+        long rows = table.desc().rows();
+        QuantCodec codec = Codecs.of(table.desc().type());
+        float[] row = new float[k];
+        for (int t = 0; t < ids.length; t++) {
+            if (ids[t] < 0 || ids[t] >= rows) {
+                throw new HearthException("get_rows: id " + ids[t] + " is outside " + table.desc().name() + " (" + rows + " rows)");
+            }
+            codec.dequantizeRow(host(table), table.offset() + ids[t] * table.desc().rowBytes(), row, 0, k);
+            writeRow(out, t, row);
+        }
+    }
+
+    /** mul_mat: out[t][n] = dot(weight row n, x row t), each weight row decoded once. */
+    private static void mulMat(TensorRef w, float[] x, TensorRef out) {
+        int k = (int) w.desc().rowLength();
+        int n = (int) w.desc().rows();
+        int tokens = x.length / k;
+        QuantCodec codec = Codecs.of(w.desc().type());
+        float[] row = new float[k];
+        float[] y = new float[n * tokens];
+        for (int r = 0; r < n; r++) {
+            codec.dequantizeRow(host(w), w.offset() + r * w.desc().rowBytes(), row, 0, k);
+            for (int t = 0; t < tokens; t++) y[t * n + r] = (float) ReferenceOps.dot(row, 0, x, t * k, k);
+        }
+        write(out, y);
+    }
+
+    /** kv_store: row pos[t] of the cache becomes row t of src, in the cache's type. */
+    private static void kvStore(TensorRef cache, float[] src, int[] pos, TensorRef out) {
+        if (cache.buffer() != out.buffer() || cache.offset() != out.offset()) {
+            throw new IllegalStateException("kv_store result must be its cache: " + cache + " / " + out);
+        }
+        int k = (int) cache.desc().rowLength();
+        float[] row = new float[k];
+        for (int t = 0; t < pos.length; t++) {
+            checkPosition(pos[t], cache);
+            System.arraycopy(src, t * k, row, 0, k);
+            writeRow(cache, pos[t], row);
+        }
+    }
+
+    private static void attention(Op.Attention a, Subgraph s, TensorRef out) {
+        int[] pos = readInts(s.ref(a.pos()));
+        TensorRef k = s.ref(a.kCache());
+        TensorRef v = s.ref(a.vCache());
+        int rows = 0;
+        for (int p : pos) {
+            checkPosition(p, k);
+            checkPosition(p, v);
+            rows = Math.max(rows, p + 1);
+        }
+        write(out, ReferenceOps.attention(read(s.ref(a.q())), readRows(k, rows), readRows(v, rows), pos,
+                a.heads(), a.kvHeads(), a.headDim(), a.scale()));
+    }
+
+    private static void checkPosition(int p, TensorRef cache) {
+        if (p < 0 || p >= cache.desc().rows()) {
+            throw new HearthException("position " + p + " is outside the KV cache " + cache.desc().name()
+                    + " of " + cache.desc().rows() + " rows: use a larger context");
+        }
+    }
+
+    private static MemorySegment host(TensorRef r) {
+        MemorySegment s = r.buffer().hostSegment();
+        if (s == null) throw new IllegalStateException("the reference device computes in host memory only: " + r.desc());
+        return s;
+    }
+
+    /** The whole tensor, decoded to F32. */
+    static float[] read(TensorRef r) {
+        return readRows(r, (int) r.desc().rows());
+    }
+
+    /** The first {@code rows} rows of a tensor, decoded to F32. */
+    static float[] readRows(TensorRef r, int rows) {
+        int k = (int) r.desc().rowLength();
+        float[] out = new float[Math.multiplyExact(rows, k)];
+        QuantCodec codec = Codecs.of(r.desc().type());
+        for (int i = 0; i < rows; i++) codec.dequantizeRow(host(r), r.offset() + i * r.desc().rowBytes(), out, i * k, k);
+        return out;
+    }
+
+    static int[] readInts(TensorRef r) {
+        int[] out = new int[Math.toIntExact(r.desc().elements())];
+        MemorySegment.copy(host(r), I32, r.offset(), out, 0, out.length);
+        return out;
+    }
+
+    /** Encodes {@code data} (every row) into the tensor with its type's codec. */
+    static void write(TensorRef r, float[] data) {
+        int k = (int) r.desc().rowLength();
+        if (data.length != r.desc().elements()) throw new IllegalStateException(data.length + " values for " + r.desc());
+        QuantCodec codec = Codecs.of(r.desc().type());
+        for (int i = 0; i < data.length / k; i++) codec.quantizeRow(data, i * k, host(r), r.offset() + i * r.desc().rowBytes(), k);
+    }
+
+    private static void writeRow(TensorRef r, long row, float[] data) {
+        Codecs.of(r.desc().type()).quantizeRow(data, 0, host(r), r.offset() + row * r.desc().rowBytes(), data.length);
+    }
+}
