@@ -1,0 +1,82 @@
+package dev.hearth.llama.tokenizer;
+
+import dev.hearth.runtime.gguf.GgufFile;
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Locates the shared test models and reads llama.cpp's tokenizer test vectors. */
+final class TestFiles {
+    private static final Map<String, Tokenizer> TOKENIZERS = new ConcurrentHashMap<>();
+
+    private TestFiles() {
+    }
+
+    /** A file in the shared models folder (system property hearth.models); skips the test where absent. */
+    static Path model(String name) {
+        String dir = System.getProperty("hearth.models");
+        Assumptions.assumeTrue(dir != null, "system property hearth.models is not set");
+        Path p = Path.of(dir, name);
+        Assumptions.assumeTrue(Files.isRegularFile(p), p + " is absent");
+        return p;
+    }
+
+    /** The tokenizer of a shared model file, read once per test run. */
+    static Tokenizer tokenizer(String name) {
+        Path p = model(name);
+        return TOKENIZERS.computeIfAbsent(name, n -> {
+            try (GgufFile f = GgufFile.open(p)) {
+                return Tokenizer.fromGguf(f);
+            }
+        });
+    }
+
+    record Vector(String input, int[] expected) {
+        @Override
+        public String toString() {
+            return "'" + input.replace("\n", "\\n").replace("\t", "\\t") + "' -> " + Arrays.toString(expected);
+        }
+    }
+
+    /**
+     * llama.cpp's test vectors for a vocabulary: the .inp file holds the inputs, each followed by
+     * a line "__ggml_vocab_test__" (so an input is exactly the text between "\n__ggml_vocab_test__\n"
+     * separators, and its own last newline belongs to the separator); the .out file has one line
+     * of space-separated ids per input, without BOS.
+     */
+    static List<Vector> vectors(String vocabFile) {
+        try {
+            String inp = Files.readString(model(vocabFile + ".inp"), StandardCharsets.UTF_8);
+            List<String> outLines = Files.readAllLines(model(vocabFile + ".out"), StandardCharsets.UTF_8);
+            String sep = "\n__ggml_vocab_test__\n";
+            List<String> inputs = new ArrayList<>();
+            int from = 0;
+            for (int at = inp.indexOf(sep); at >= 0; at = inp.indexOf(sep, from)) {
+                inputs.add(inp.substring(from, at));
+                from = at + sep.length();
+            }
+            if (from != inp.length()) throw new IllegalStateException(vocabFile + ".inp does not end with a separator line");
+            if (inputs.size() != outLines.size()) {
+                throw new IllegalStateException(inputs.size() + " inputs but " + outLines.size() + " expected lines");
+            }
+            List<Vector> vectors = new ArrayList<>();
+            for (int i = 0; i < inputs.size(); i++) {
+                String line = outLines.get(i).trim();
+                int[] ids = line.isEmpty() ? new int[0] : Arrays.stream(line.split(" +")).mapToInt(Integer::parseInt).toArray();
+                vectors.add(new Vector(inputs.get(i), ids));
+            }
+            return vectors;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
