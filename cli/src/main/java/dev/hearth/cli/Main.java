@@ -1,7 +1,94 @@
 package dev.hearth.cli;
 
+import dev.hearth.runtime.HearthException;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** The {@code hearth} command: dispatches to a subcommand; errors become one line and an exit status. */
 public final class Main {
+    interface Command {
+        int run(String[] args) throws Exception;
+    }
+
+    private static final Map<String, String> HELP = new TreeMap<>();
+    private static final Map<String, Command> COMMANDS = new TreeMap<>();
+
+    static {
+        add("info", "what is in a GGUF file: metadata and tensors", InfoCommand::run);
+        add("run", "generate text from a prompt, streamed to stdout", RunCommand::run);
+        add("chat", "talk with a model, using its chat template", ChatCommand::run);
+        add("tokenize", "print a text's token ids as JSON", TokenizeCommand::run);
+        add("score", "top next-token probabilities at every position (teacher forcing)", ScoreCommand::run);
+        add("perplexity", "perplexity of a text file, as llama-perplexity computes it", PerplexityCommand::run);
+        add("synth", "write a model of a real shape with random weights, for benchmarks", SynthCommand::run);
+        add("bench", "prompt and generation tokens per second, like llama-bench", BenchCommand::run);
+        add("devices", "list the devices found, with their memory", DevicesCommand::run);
+    }
+
+    static void add(String name, String help, Command c) {
+        HELP.put(name, help);
+        COMMANDS.put(name, c);
+    }
+
     public static void main(String[] args) {
-        System.out.println("hearth");
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            usage();
+            return args.length == 0 ? 2 : 0;
+        }
+        if (args[0].equals("--version")) {
+            System.out.println("hearth " + version());
+            return 0;
+        }
+        Command c = COMMANDS.get(args[0]);
+        if (c == null) {
+            System.err.println("hearth: unknown command '" + args[0] + "' (commands: " + String.join(", ", COMMANDS.keySet()) + ")");
+            return 2;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            return c.run(rest);
+        } catch (Args.UsageException e) {
+            System.err.println("hearth " + args[0] + ": " + e.getMessage());
+            return 2;
+        } catch (HearthException e) {
+            System.err.println("hearth " + args[0] + ": " + e.getMessage());
+            if (System.getenv("HEARTH_DEBUG") != null) e.printStackTrace();
+            return 1;
+        } catch (OutOfMemoryError e) {
+            System.err.println("hearth " + args[0] + ": out of Java heap memory; set HEARTH_JAVA_OPTS=-Xmx<size> to give more");
+            return 1;
+        } catch (Exception | Error e) {
+            System.err.println("hearth " + args[0] + ": internal error: " + e + " (set HEARTH_DEBUG=1 for details)");
+            if (System.getenv("HEARTH_DEBUG") != null) e.printStackTrace();
+            return 1;
+        }
+    }
+
+    static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v == null ? "0.1.0" : v;
+    }
+
+    private static void usage() {
+        StringBuilder sb = new StringBuilder("usage: hearth COMMAND [options]   (hearth COMMAND --help for its options)\n\ncommands:\n");
+        HELP.forEach((k, v) -> sb.append(String.format("  %-11s %s%n", k, v)));
+        System.out.print(sb);
+    }
+
+    /** Prints a command's help when asked; true if it did. */
+    static boolean help(String[] args, String text) {
+        for (String a : args) {
+            if (a.equals("--help") || a.equals("-h")) {
+                System.out.print(text.stripIndent());
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -1,0 +1,79 @@
+package dev.hearth.bench;
+
+import dev.hearth.llama.LlamaEngine;
+
+import java.util.SplittableRandom;
+
+/**
+ * The end-to-end benchmark, measured as llama-bench does: a prompt test runs {@code n} random
+ * tokens as one batch from an empty cache; a generation test runs {@code n} single tokens, one
+ * after another, from an empty cache. Tokenization and sampling are not timed. Each test runs
+ * once to warm up, then {@code reps} times; the rate is the mean and standard deviation of the
+ * per-repetition tokens per second.
+ */
+public final class EndToEndBench {
+    /** One test's result. */
+    public record Result(String test, int nPrompt, int nGen, double avgTs, double stddevTs, double[] samples) {
+    }
+
+    private EndToEndBench() {
+    }
+
+    public static Result prompt(LlamaEngine engine, int n, int reps) {
+        int[] tokens = randomTokens(engine, n, 1);
+        engine.eval(tokens, 0, false); // warm-up
+        double[] ts = new double[reps];
+        for (int r = 0; r < reps; r++) {
+            long t0 = System.nanoTime();
+            engine.eval(tokens, 0, false);
+            ts[r] = n * 1e9 / (System.nanoTime() - t0);
+        }
+        return result("pp" + n, n, 0, ts);
+    }
+
+    public static Result generation(LlamaEngine engine, int n, int reps) {
+        int[] tokens = randomTokens(engine, n, 2);
+        int[] one = new int[1];
+        for (int i = 0; i < Math.min(n, 4); i++) {
+            one[0] = tokens[i];
+            engine.eval(one, i, false); // warm-up
+        }
+        double[] ts = new double[reps];
+        for (int r = 0; r < reps; r++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                one[0] = tokens[i];
+                engine.eval(one, i, false);
+            }
+            ts[r] = n * 1e9 / (System.nanoTime() - t0);
+        }
+        return result("tg" + n, 0, n, ts);
+    }
+
+    private static int[] randomTokens(LlamaEngine e, int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = r.nextInt(e.config().vocabSize());
+        return t;
+    }
+
+    private static Result result(String test, int np, int ng, double[] ts) {
+        double mean = 0;
+        for (double v : ts) mean += v;
+        mean /= ts.length;
+        double var = 0;
+        for (double v : ts) var += (v - mean) * (v - mean);
+        double sd = ts.length > 1 ? Math.sqrt(var / (ts.length - 1)) : 0;
+        return new Result(test, np, ng, mean, sd, ts);
+    }
+
+    /** Bytes of weights one generated token reads: every matrix once (the embedding only a row, unless tied to the output). */
+    public static long bytesPerToken(LlamaEngine e) {
+        long total = 0;
+        for (var d : e.weights().all().values()) {
+            if (d.name().equals("token_embd.weight") && !e.config().tiedEmbeddings()) continue;
+            total += d.bytes();
+        }
+        return total;
+    }
+}

@@ -1,0 +1,124 @@
+package dev.hearth.cli;
+
+import dev.hearth.bench.EndToEndBench;
+import dev.hearth.llama.synth.SyntheticModel;
+import dev.hearth.runtime.backend.BackendProvider;
+import dev.hearth.runtime.backend.Backends;
+import dev.hearth.runtime.backend.Device;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code hearth bench}: prompt-processing and generation tokens per second, as llama-bench
+ * measures them. Without {@code -m} it writes a synthetic llama-3.2-1b once to the cache folder
+ * and benchmarks it on every backend found.
+ */
+final class BenchCommand {
+    static final String HELP = """
+            usage: hearth bench [-m MODEL] [-p 512] [-n 128] [-r 5] [-t THREADS] [--backend B] [-o md|json]
+              -p N        prompt tokens for the prompt test (0 to skip; default 512)
+              -n N        tokens for the generation test (0 to skip; default 128)
+              -r N        repetitions (default 5)
+              --type T    with no -m: the type of the synthetic llama-3.2-1b (q4_0 default, q8_0, q4_k, f16)
+              --shape S   with no -m: the synthetic shape (default llama-3.2-1b)
+              -o FORMAT   md (default) or json (llama-bench's field names, plus gbps)
+            without -m, a synthetic model is written once to $HEARTH_CACHE (default ~/.cache/hearth)
+            and every backend found is benchmarked
+            """;
+
+    static int run(String[] argv) {
+        if (Main.help(argv, HELP)) return 0;
+        String[] spec = ModelOptions.with("p|n-prompt", "n|n-gen", "r|repetitions", "o|output", "type", "shape");
+        Args a = new Args("bench", argv, 0, spec);
+        int np = a.getInt("p", 512);
+        int ng = a.getInt("n", 128);
+        int reps = a.getInt("r", 5);
+        if (np < 0 || ng < 0 || reps < 1) throw new Args.UsageException("-p and -n must be 0 or more, -r at least 1");
+        String format = a.get("o", "md");
+        if (!format.equals("md") && !format.equals("json")) throw new Args.UsageException("-o takes md or json, not '" + format + "'");
+        ModelOptions.applyThreads(a);
+        List<String> backends = new ArrayList<>();
+        String[] base = argv;
+        if (!a.has("m")) {
+            Path model = synthetic(a.get("shape", "llama-3.2-1b"), a.get("type", "q4_0"));
+            base = RunCommand.concat(argv, "-m", model.toString());
+            if (!a.has("backend")) {
+                for (BackendProvider p : Backends.providers()) {
+                    if (p.name().equals("reference")) continue;
+                    for (int i = 0; i < p.devices().size(); i++) backends.add(p.devices().size() > 1 ? p.name() + ":" + i : p.name());
+                }
+            }
+        }
+        if (backends.isEmpty()) backends.add(a.get("backend", "auto"));
+        List<String> rows = new ArrayList<>();
+        if (format.equals("md")) {
+            System.out.println("| model | size | params | backend | threads | test | t/s | GB/s |");
+            System.out.println("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |");
+        }
+        int ctx = Math.max(np, ng) + 16;
+        for (String b : backends) {
+            String[] args = RunCommand.concat(base, "--backend", b);
+            if (!a.has("c")) args = RunCommand.concat(args, "--ctx", Integer.toString(ctx));
+            if (!a.has("b")) args = RunCommand.concat(args, "--batch", Integer.toString(Math.max(1, np)));
+            Args ba = new Args("bench", args, 0, spec);
+            try (ModelOptions.Loaded m = ModelOptions.load(ba, false)) {
+                Device d = m.engine().placement().device(0);
+                String modelType = m.file().getString("general.name", m.file().path().getFileName().toString());
+                long size = 0;
+                for (var t : m.weights().all().values()) size += t.bytes();
+                long perToken = EndToEndBench.bytesPerToken(m.engine());
+                List<EndToEndBench.Result> results = new ArrayList<>();
+                if (np > 0) results.add(EndToEndBench.prompt(m.engine(), np, reps));
+                if (ng > 0) results.add(EndToEndBench.generation(m.engine(), ng, reps));
+                int threads = ModelOptions.threads();
+                for (EndToEndBench.Result r : results) {
+                    double gbps = r.nGen() > 0 ? r.avgTs() * perToken / 1e9 : 0;
+                    if (format.equals("md")) {
+                        System.out.printf(Locale.ROOT, "| %s | %.2f GiB | %.2f B | %s | %d | %s | %.2f ± %.2f | %s |%n", modelType,
+                                size / (double) (1L << 30), m.config().parameters() / 1e9, d.name(), threads, r.test(), r.avgTs(),
+                                r.stddevTs(), r.nGen() > 0 ? String.format(Locale.ROOT, "%.1f", gbps) : "");
+                        System.out.flush();
+                    } else {
+                        rows.add(String.format(Locale.ROOT,
+                                "{\"model_type\": \"%s\", \"model_size\": %d, \"model_n_params\": %d, \"backends\": \"%s\", \"device\": \"%s\", "
+                                        + "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"test\": \"%s\", \"avg_ts\": %.4f, \"stddev_ts\": %.4f, \"gbps\": %.3f}",
+                                json(modelType), size, m.config().parameters(), json(b), json(d.name()), threads, r.nPrompt(), r.nGen(), r.test(),
+                                r.avgTs(), r.stddevTs(), gbps));
+                    }
+                }
+            }
+        }
+        if (format.equals("json")) System.out.println("[\n  " + String.join(",\n  ", rows) + "\n]");
+        return 0;
+    }
+
+    static String json(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"");
+    }
+
+    static Path cacheDir() {
+        String env = System.getenv("HEARTH_CACHE");
+        return env != null ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "hearth");
+    }
+
+    /** The synthetic model for a shape and type, written on first use. */
+    static Path synthetic(String shape, String type) {
+        var s = SyntheticModel.shape(shape);
+        var t = SyntheticModel.type(type);
+        Path p = cacheDir().resolve("models").resolve("synth-" + s.name() + "-" + t.name().toLowerCase() + ".gguf");
+        if (!Files.exists(p)) {
+            try {
+                Files.createDirectories(p.getParent());
+            } catch (java.io.IOException e) {
+                throw new dev.hearth.runtime.HearthException(p.getParent() + ": cannot create the cache folder: " + e.getMessage() + " (set HEARTH_CACHE)");
+            }
+            System.err.printf("writing a synthetic %s %s model to %s (once)...%n", s.name(), t.name().toLowerCase(), p);
+            SyntheticModel.write(s, t, null, 42, p);
+        }
+        return p;
+    }
+}

@@ -1,0 +1,208 @@
+package dev.hearth.llama;
+
+import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.backend.Buffer;
+import dev.hearth.runtime.backend.BufferUsage;
+import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
+import dev.hearth.runtime.gguf.GgufFile;
+import dev.hearth.runtime.sched.Executor;
+import dev.hearth.runtime.sched.Schedule;
+import dev.hearth.runtime.sched.Scheduler;
+import dev.hearth.runtime.tensor.TensorDesc;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+
+/**
+ * A loaded model on its devices: weights bound (mapped, or uploaded once), the KV cache
+ * allocated, and one executor per batch shape, built on first use and kept. {@link #eval}
+ * runs tokens at positions and returns logits; nothing is allocated per token.
+ */
+public final class LlamaEngine implements AutoCloseable {
+    private final LlamaWeights weights;
+    private final LlamaConfig config;
+    private final Placement placement;
+    private final int ctx;
+    private final int batch;
+    private final DType cacheType;
+    private final Map<String, TensorRef> leaves = new HashMap<>();
+    private final List<Buffer> owned = new ArrayList<>();
+    private final Map<Long, LlamaGraph> graphs = new HashMap<>();
+    private final Map<Long, Executor> executors = new LinkedHashMap<>();
+    private final float[] lastLogits;
+    private int[] posScratch = new int[0];
+
+    /** Progress of a long upload: bytes done of total. */
+    public interface Progress {
+        void update(long done, long total);
+    }
+
+    public LlamaEngine(LlamaWeights weights, Placement placement, int ctx, int batch, DType cacheType, Progress progress) {
+        this.weights = weights;
+        this.config = weights.config();
+        this.placement = placement;
+        this.ctx = ctx;
+        this.batch = Math.max(1, batch);
+        this.cacheType = cacheType;
+        this.lastLogits = new float[config.vocabSize()];
+        if (cacheType != DType.F32 && cacheType != DType.F16) throw new HearthException("cache type " + cacheType + " is not supported (f32, f16)");
+        try {
+            bindWeights(progress == null ? (d, t) -> { } : progress);
+            for (int l = 0; l < config.layers(); l++) {
+                Device d = placement.device(l);
+                for (String name : List.of(LlamaGraph.cacheK(l), LlamaGraph.cacheV(l))) {
+                    TensorDesc desc = LlamaGraph.cacheDesc(config, name, cacheType, ctx);
+                    Buffer b = d.allocate(desc.bytes(), BufferUsage.KV);
+                    owned.add(b);
+                    leaves.put(name, new TensorRef(desc, b, 0));
+                }
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private void bindWeights(Progress progress) {
+        GgufFile f = weights.file();
+        long total = 0;
+        for (var e : weights.all().entrySet()) {
+            if (!placement.device(weights.layerOf(e.getKey())).isHost()) total += e.getValue().bytes();
+        }
+        long done = 0;
+        for (var e : weights.all().entrySet()) {
+            String name = e.getKey();
+            TensorDesc desc = e.getValue();
+            Device d = placement.device(weights.layerOf(name));
+            MemorySegment data = f.data(name);
+            Buffer b = d.wrapHost(data, BufferUsage.WEIGHTS);
+            if (b == null) {
+                b = d.allocate(desc.bytes(), BufferUsage.WEIGHTS);
+                b.write(0, data);
+                done += desc.bytes();
+                progress.update(done, total);
+            }
+            owned.add(b);
+            leaves.put(name, new TensorRef(desc, b, 0));
+        }
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public LlamaWeights weights() {
+        return weights;
+    }
+
+    public int contextLength() {
+        return ctx;
+    }
+
+    public int batchSize() {
+        return batch;
+    }
+
+    public Placement placement() {
+        return placement;
+    }
+
+    /** The schedule for a batch shape, e.g. to report compute-buffer bytes. */
+    public Schedule schedule(int tokens, boolean allLogits) {
+        return executor(tokens, allLogits).schedule();
+    }
+
+    /**
+     * Runs {@code tokens} at positions {@code start..start+n-1}, in batches. Returns the last
+     * token's logits (a shared array, valid until the next call), or with {@code allLogits} every
+     * token's, [n * vocab].
+     */
+    public float[] eval(int[] tokens, int start, boolean allLogits) {
+        if (tokens.length == 0) throw new IllegalArgumentException("no tokens");
+        if (start + tokens.length > ctx) {
+            throw new HearthException("the context is full: " + (start + tokens.length) + " tokens need more than the context of " + ctx + " (try --ctx)");
+        }
+        int vocab = config.vocabSize();
+        float[] all = allLogits ? new float[tokens.length * vocab] : null;
+        for (int off = 0; off < tokens.length; off += batch) {
+            int n = Math.min(batch, tokens.length - off);
+            boolean every = allLogits && n > 1;
+            Executor ex = executor(n, every);
+            int[] ids = java.util.Arrays.copyOfRange(tokens, off, off + n);
+            if (posScratch.length != n) posScratch = new int[n];
+            for (int i = 0; i < n; i++) posScratch[i] = start + off + i;
+            ex.setInput(LlamaGraph.TOKENS, ids);
+            ex.setInput(LlamaGraph.POSITIONS, posScratch);
+            if (n > 1 && !every) ex.setInput(LlamaGraph.LAST, new int[] {n - 1});
+            ex.run();
+            LlamaGraph lg = graphs.get(key(n, every));
+            if (allLogits) {
+                float[] part = every ? new float[n * vocab] : lastLogits;
+                ex.read(lg.logits, part);
+                System.arraycopy(part, 0, all, off * vocab, n * vocab);
+            } else if (off + n == tokens.length) {
+                ex.read(lg.logits, lastLogits);
+            }
+        }
+        return allLogits ? all : lastLogits;
+    }
+
+    private static long key(int n, boolean all) {
+        return n * 2L + (all ? 1 : 0);
+    }
+
+    private Executor executor(int n, boolean all) {
+        long k = key(n, all);
+        Executor ex = executors.get(k);
+        if (ex != null) return ex;
+        // Keep the one-token graph and the most recent other shape; drop the rest.
+        if (executors.size() >= 3) {
+            for (var it = executors.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (e.getKey() != key(1, false)) {
+                    e.getValue().close();
+                    graphs.remove(e.getKey());
+                    it.remove();
+                    break;
+                }
+            }
+        }
+        LlamaGraph lg = LlamaGraph.build(weights, n, ctx, cacheType, all);
+        Schedule s = Scheduler.schedule(lg.graph, this::deviceOf, placement.fallbacks());
+        ex = s.instantiate(node -> leaves.get(leafName(node)));
+        graphs.put(k, lg);
+        executors.put(k, ex);
+        return ex;
+    }
+
+    private static String leafName(Node n) {
+        return switch (n.op()) {
+            case Op.Weight w -> w.name();
+            case Op.State s -> s.name();
+            default -> throw new IllegalArgumentException(n.toString());
+        };
+    }
+
+    private Device deviceOf(Node leaf) {
+        TensorRef r = leaves.get(leafName(leaf));
+        return r == null ? null : r.buffer().device();
+    }
+
+    @Override
+    public void close() {
+        for (Executor e : executors.values()) e.close();
+        executors.clear();
+        for (Buffer b : owned) b.close();
+        owned.clear();
+    }
+
+}

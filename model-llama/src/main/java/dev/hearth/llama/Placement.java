@@ -1,0 +1,23 @@
+package dev.hearth.llama;
+
+import dev.hearth.runtime.backend.Device;
+
+import java.util.List;
+
+/**
+ * Where a model's memory lives: the device of each layer (index -1 the embedding, 0..n-1 the
+ * blocks, n the output head); each block's KV cache lives with it. {@code fallbacks} compute
+ * what a layer's device cannot, first one first.
+ */
+public record Placement(Device[] layerDevice, List<Device> fallbacks) {
+    public static Placement single(Device d, int layers, List<Device> fallbacks) {
+        Device[] a = new Device[layers + 2];
+        java.util.Arrays.fill(a, d);
+        return new Placement(a, fallbacks);
+    }
+
+    /** The device of layer {@code l} (-1 embedding, layers = output head). */
+    public Device device(int l) {
+        return layerDevice[l + 1];
+    }
+}
