@@ -167,10 +167,12 @@ public final class Schedule {
         long take(long bytes) {
             long size = Math.max(ALIGN, (bytes + ALIGN - 1) / ALIGN * ALIGN);
             for (var e : free.entrySet()) {
-                if (e.getValue() >= size) {
-                    long off = e.getKey();
+                // Read the entry before removing it: TreeMap may reuse the entry for its successor.
+                long off = e.getKey();
+                long have = e.getValue();
+                if (have >= size) {
                     free.remove(off);
-                    if (e.getValue() > size) free.put(off + size, e.getValue() - size);
+                    if (have > size) free.put(off + size, have - size);
                     return off;
                 }
             }
