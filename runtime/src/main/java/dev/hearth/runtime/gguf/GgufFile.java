@@ -31,6 +31,7 @@ public final class GgufFile implements AutoCloseable {
     private final Map<String, GgufTensorInfo> tensors;
     private final long dataOffset;
     private final int alignment;
+    private boolean closed;
 
     GgufFile(Path path, Arena arena, MemorySegment mapping, int version, Map<String, GgufValue> metadata,
              Map<String, GgufTensorInfo> tensors, long dataOffset, int alignment) {
@@ -46,6 +47,7 @@ public final class GgufFile implements AutoCloseable {
 
     /** Maps and parses {@code path}; a damaged file gets a {@link GgufException}. */
     public static GgufFile open(Path path) {
+        if (Files.isDirectory(path)) throw new HearthException(path + ": is a folder, not a GGUF file");
         long size;
         try {
             size = Files.size(path);
@@ -54,7 +56,6 @@ public final class GgufFile implements AutoCloseable {
         } catch (IOException e) {
             throw new HearthException(path + ": cannot read: " + e.getMessage());
         }
-        if (Files.isDirectory(path)) throw new HearthException(path + ": is a folder, not a GGUF file");
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment seg = size == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
@@ -80,6 +81,7 @@ public final class GgufFile implements AutoCloseable {
         return alignment;
     }
 
+    /** Where the tensor data starts; in a file with no tensors, where the header ends. */
     public long dataOffset() {
         return dataOffset;
     }
@@ -148,7 +150,9 @@ public final class GgufFile implements AutoCloseable {
     }
 
     public int getInt(String key, int dflt) {
-        return Math.toIntExact(getLong(key, dflt));
+        long v = getLong(key, dflt);
+        if (v != (int) v) throw new HearthException(path + ": metadata " + key + " is " + v + ", too large for this setting");
+        return (int) v;
     }
 
     public int requireInt(String key) {
@@ -187,8 +191,11 @@ public final class GgufFile implements AutoCloseable {
         return m;
     }
 
+    /** Unmaps the file; slices from {@link #data} must not be used after. Closing twice is harmless. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         arena.close();
     }
 }
