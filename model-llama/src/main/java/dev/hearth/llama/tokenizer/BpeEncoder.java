@@ -9,17 +9,21 @@ import java.util.concurrent.ConcurrentHashMap;
  * words; each word's UTF-8 bytes become GPT-2 byte characters, one symbol per byte; with
  * ignore_merges (Llama 3) a word that is itself a token is taken whole; otherwise the adjacent
  * pair with the lowest merge rank in tokenizer.ggml.merges is merged (ties: leftmost) until no
- * pair has a rank. Results are cached per word. Checked against llama.cpp's test vectors for the
- * Llama 3 vocabulary.
+ * pair has a rank. Symbols are tracked by token id where the merge table allows (every merge line
+ * made of tokens), by text otherwise; both give the same result. Results are cached per word.
+ * Checked against llama.cpp's test vectors for the Llama 3 vocabulary.
  */
 final class BpeEncoder {
     private static final int CACHE_LIMIT = 1 << 16;
 
     private final Vocabulary vocab;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+    /** Token id of each byte's single-character token, -1 where there is none. */
+    private final int[] byteIds = new int[256];
 
     BpeEncoder(Vocabulary vocab) {
         this.vocab = vocab;
+        for (int b = 0; b < 256; b++) byteIds[b] = vocab.id(String.valueOf(ByteLevel.charOf(b)));
     }
 
     void encode(String text, IntList out) {
@@ -36,6 +40,61 @@ final class BpeEncoder {
         return ids;
     }
 
+    /** Merges the byte characters of one word into tokens. */
+    private int[] merge(String word) {
+        if (vocab.ignoreMerges) {
+            int whole = vocab.id(word);
+            if (whole != Vocabulary.NONE) return new int[]{whole};
+        }
+        if (vocab.merges != null) {
+            int[] ids = mergeByIds(word);
+            if (ids != null) return ids;
+        }
+        return mergeByText(word);
+    }
+
+    /**
+     * The merge loop on token ids. The queue holds (rank << 32 | left symbol); merge ranks are
+     * unique per pair, so an entry is current exactly when the pair now at its left symbol still
+     * has its rank. Null if some byte has no single-character token.
+     */
+    private int[] mergeByIds(String word) {
+        int n = word.length();
+        int[] id = new int[n], next = new int[n], prev = new int[n];
+        for (int i = 0; i < n; i++) {
+            int b = ByteLevel.byteOf(word.charAt(i));
+            if (b < 0 || byteIds[b] < 0) return null;
+            id[i] = byteIds[b];
+            prev[i] = i - 1;
+            next[i] = i + 1 < n ? i + 1 : -1;
+        }
+        LongHeap queue = new LongHeap(n);
+        for (int i = 0; i + 1 < n; i++) push(queue, id, i, i + 1);
+        while (!queue.isEmpty()) {
+            long top = queue.pop();
+            int l = (int) top;
+            int rank = (int) (top >>> 32);
+            int r = next[l];
+            if (id[l] < 0 || r < 0) continue;
+            long m = vocab.merges.get(id[l], id[r]);
+            if (m < 0 || (int) (m >>> 32) != rank) continue;
+            id[l] = (int) m;
+            id[r] = -1;
+            next[l] = next[r];
+            if (next[r] >= 0) prev[next[r]] = l;
+            if (prev[l] >= 0) push(queue, id, prev[l], l);
+            if (next[l] >= 0) push(queue, id, l, next[l]);
+        }
+        IntList out = new IntList(4);
+        for (int i = 0; i >= 0; i = next[i]) out.add(id[i]);
+        return out.toArray();
+    }
+
+    private void push(LongHeap queue, int[] id, int left, int right) {
+        long m = vocab.merges.get(id[left], id[right]);
+        if (m >= 0) queue.push((m & 0xFFFFFFFF00000000L) | left);
+    }
+
     private record Bigram(int left, int right, int rank, int leftLen, int rightLen) {
     }
 
@@ -44,12 +103,8 @@ final class BpeEncoder {
         return c != 0 ? c : Integer.compare(a.left, b.left);
     };
 
-    /** Merges the byte characters of one word into tokens. */
-    private int[] merge(String word) {
-        if (vocab.ignoreMerges) {
-            int whole = vocab.id(word);
-            if (whole != Vocabulary.NONE) return new int[]{whole};
-        }
+    /** The merge loop on symbol texts, for vocabularies whose merge lines are not all made of tokens. */
+    private int[] mergeByText(String word) {
         int n = word.length();
         int[] len = new int[n], prev = new int[n], next = new int[n];
         for (int i = 0; i < n; i++) {
@@ -74,16 +129,15 @@ final class BpeEncoder {
         IntList out = new IntList(4);
         for (int i = 0; i < n; i++) {
             if (len[i] == 0) continue;
-            String piece = word.substring(i, i + len[i]);
-            int id = vocab.id(piece);
+            int id = vocab.index.find(word, i, i + len[i]);
             if (id != Vocabulary.NONE) {
                 out.add(id);
                 continue;
             }
             // as llama.cpp: fall back to single-byte tokens, which exist only for ASCII characters
-            for (int k = 0; k < piece.length(); k++) {
-                char c = piece.charAt(k);
-                int single = c < 0x80 ? vocab.id(String.valueOf(c)) : Vocabulary.NONE;
+            for (int k = i; k < i + len[i]; k++) {
+                char c = word.charAt(k);
+                int single = c < 0x80 ? vocab.index.find(word, k, k + 1) : Vocabulary.NONE;
                 if (single != Vocabulary.NONE) out.add(single);
             }
         }
@@ -97,5 +151,47 @@ final class BpeEncoder {
         Integer rank = vocab.mergeRanks.get(key);
         if (rank == null) return;
         queue.add(new Bigram(left, right, rank, len[left], len[right]));
+    }
+
+    /** A binary min-heap of longs. */
+    private static final class LongHeap {
+        private long[] a;
+        private int n;
+
+        LongHeap(int capacity) {
+            a = new long[Math.max(4, capacity)];
+        }
+
+        boolean isEmpty() {
+            return n == 0;
+        }
+
+        void push(long v) {
+            if (n == a.length) a = java.util.Arrays.copyOf(a, n * 2);
+            int i = n++;
+            while (i > 0) {
+                int parent = (i - 1) >>> 1;
+                if (a[parent] <= v) break;
+                a[i] = a[parent];
+                i = parent;
+            }
+            a[i] = v;
+        }
+
+        long pop() {
+            long top = a[0];
+            long last = a[--n];
+            int i = 0;
+            while (true) {
+                int c = 2 * i + 1;
+                if (c >= n) break;
+                if (c + 1 < n && a[c + 1] < a[c]) c++;
+                if (a[c] >= last) break;
+                a[i] = a[c];
+                i = c;
+            }
+            a[i] = last;
+            return top;
+        }
     }
 }

@@ -35,6 +35,11 @@ final class ByteLevel {
         return new String(out);
     }
 
+    /** The byte a mapped character stands for, or -1. */
+    static int byteOf(char c) {
+        return c < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[c] : -1;
+    }
+
     static char charOf(int b) {
         return BYTE_TO_CHAR[b & 0xFF];
     }
@@ -45,6 +50,16 @@ final class ByteLevel {
      * {@code [UNK_BYTE_0x<its UTF-8 in hex><the whole text>]}, as llama.cpp does.
      */
     static byte[] decode(String text) {
+        byte[] fast = new byte[text.length()];
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= CHAR_TO_BYTE.length || CHAR_TO_BYTE[c] < 0) return decodeSlow(text);
+            fast[i] = (byte) CHAR_TO_BYTE[c];
+        }
+        return fast;
+    }
+
+    private static byte[] decodeSlow(String text) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(text.length());
         for (int i = 0; i < text.length(); ) {
             int cp = text.codePointAt(i);

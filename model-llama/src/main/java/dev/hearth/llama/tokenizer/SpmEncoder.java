@@ -55,12 +55,12 @@ final class SpmEncoder {
             tryAdd(text, start, len, l, next[l], queue);
         }
         for (int i = 0; i != -1; i = next[i]) {
-            String piece = text.substring(start[i], start[i] + len[i]);
-            int id = vocab.id(piece);
+            int id = vocab.index.find(text, start[i], start[i] + len[i]);
             if (id != Vocabulary.NONE) {
                 out.add(id);
                 continue;
             }
+            String piece = text.substring(start[i], start[i] + len[i]);
             for (byte b : piece.getBytes(StandardCharsets.UTF_8)) out.add(byteToken(b & 0xFF));
         }
     }
@@ -68,7 +68,7 @@ final class SpmEncoder {
     private void tryAdd(String text, int[] start, int[] len, int left, int right, PriorityQueue<Bigram> queue) {
         if (left == -1 || right == -1) return;
         int size = len[left] + len[right];
-        int id = vocab.id(text.substring(start[left], start[left] + size));
+        int id = vocab.index.find(text, start[left], start[left] + size);
         if (id == Vocabulary.NONE) return;
         queue.add(new Bigram(left, right, vocab.scores[id], size));
     }

@@ -32,7 +32,10 @@ final class Vocabulary {
     final String[] texts;
     final float[] scores;
     final int[] attrs;
-    final Map<String, Integer> ids;
+    final TokenIndex index;
+    /** BPE merges by token ids; null for SPM, or where some merge line is not made of tokens. */
+    final MergeTable merges;
+    /** BPE merges by text ("left right" to rank), only where {@link #merges} is null. */
     final Map<String, Integer> mergeRanks;
 
     int bos, eos, eot = NONE, eom = NONE, unk, sep = NONE, pad = NONE, mask = NONE;
@@ -95,7 +98,6 @@ final class Vocabulary {
         texts = new String[n];
         scores = new float[n];
         attrs = new int[n];
-        ids = new HashMap<>(n * 2);
         GgufArray scoreArray = gguf.getArray("tokenizer.ggml.scores");
         GgufArray typeArray = gguf.getArray("tokenizer.ggml.token_type");
         if (scoreArray != null && scoreArray.size() < n) {
@@ -106,25 +108,32 @@ final class Vocabulary {
         }
         for (int i = 0; i < n; i++) {
             String t = String.valueOf(tokens.get(i));
-            if (t.isEmpty()) t = "[EMPTY_" + i + "]";
-            Integer previous = ids.putIfAbsent(t, i);
-            if (previous != null) {
-                throw new HearthException(gguf.path() + ": duplicate token in vocabulary: '" + t + "' has ids " + previous + " and " + i);
-            }
-            texts[i] = t;
+            texts[i] = t.isEmpty() ? "[EMPTY_" + i + "]" : t;
             scores[i] = scoreArray == null ? 0f : ((Number) scoreArray.get(i)).floatValue();
             attrs[i] = typeArray == null ? TokenAttr.NORMAL : TokenAttr.fromGgufType(((Number) typeArray.get(i)).intValue());
         }
 
+        index = new TokenIndex(texts);
+        if (index.duplicate != null) {
+            int[] d = index.duplicate;
+            throw new HearthException(gguf.path() + ": duplicate token in vocabulary: '" + texts[d[0]] + "' has ids " + d[0] + " and " + d[1]);
+        }
+
         if (kind == Kind.BPE) {
-            GgufArray merges = gguf.getArray("tokenizer.ggml.merges");
-            if (merges == null) throw new HearthException(gguf.path() + ": BPE tokenizer without tokenizer.ggml.merges");
-            mergeRanks = new HashMap<>(merges.size() * 2);
-            for (int i = 0; i < merges.size(); i++) {
-                String line = String.valueOf(merges.get(i));
-                if (line.indexOf(' ', 1) > 0) mergeRanks.putIfAbsent(line, i);
+            GgufArray lines = gguf.getArray("tokenizer.ggml.merges");
+            if (lines == null) throw new HearthException(gguf.path() + ": BPE tokenizer without tokenizer.ggml.merges");
+            List<String> mergeLines = lines.values().stream().map(String::valueOf).toList();
+            merges = MergeTable.build(mergeLines, mergeLines.size(), index);
+            Map<String, Integer> ranks = new HashMap<>();
+            if (merges == null) {
+                for (int i = 0; i < mergeLines.size(); i++) {
+                    String line = mergeLines.get(i);
+                    if (line.indexOf(' ', 1) > 0) ranks.putIfAbsent(line, i);
+                }
             }
+            mergeRanks = ranks;
         } else {
+            merges = null;
             mergeRanks = Map.of();
         }
 
@@ -145,9 +154,9 @@ final class Vocabulary {
         specialTokens = special.stream().mapToInt(Integer::intValue).toArray();
 
         for (int b = 0; b < 256; b++) {
-            Integer id = ids.get(String.format("<0x%02X>", b));
-            if (id == null && b < 0x80) id = ids.get(String.valueOf((char) b));
-            byteTokens[b] = id == null ? NONE : id;
+            int id = id(String.format("<0x%02X>", b));
+            if (id == NONE && b < 0x80) id = id(String.valueOf((char) b));
+            byteTokens[b] = id;
         }
         pieces = new byte[n][];
         for (int i = 0; i < n; i++) pieces[i] = renderPiece(i);
@@ -162,8 +171,7 @@ final class Vocabulary {
     }
 
     int id(String text) {
-        Integer id = ids.get(text);
-        return id == null ? NONE : id;
+        return index.find(text);
     }
 
     boolean has(int id, int attr) {
@@ -241,8 +249,8 @@ final class Vocabulary {
 
     private int findControl(List<String> candidates) {
         for (String t : candidates) {
-            Integer id = ids.get(t);
-            if (id != null) {
+            int id = id(t);
+            if (id != NONE) {
                 attrs[id] |= TokenAttr.CONTROL;
                 return id;
             }
@@ -254,28 +262,28 @@ final class Vocabulary {
         Set<Integer> eog = new LinkedHashSet<>();
         for (int id : new int[]{fimPad, fimRep, fimSep}) if (id != NONE) eog.add(id);
         for (String t : EOG_TEXTS) {
-            Integer id = ids.get(t);
-            if (id != null) {
+            int id = id(t);
+            if (id != NONE) {
                 eog.add(id);
                 attrs[id] |= TokenAttr.CONTROL;
             }
         }
         for (String t : List.of("<|channel|>", "<|message|>", "<|start|>", "<|constrain|>")) {
-            Integer id = ids.get(t);
-            if (id != null) attrs[id] = TokenAttr.USER_DEFINED;
+            int id = id(t);
+            if (id != NONE) attrs[id] = TokenAttr.USER_DEFINED;
         }
         for (int id : new int[]{eos, eot, eom}) if (id != NONE) eog.add(id);
         // o200k_harmony and solar-open: <|end|> ends a message, not the generation
         boolean hasReturn = eogHas(eog, "<|return|>"), hasCall = eogHas(eog, "<|call|>") || eogHas(eog, "<|calls|>");
         boolean hasFlush = eogHas(eog, "<|flush|>");
-        Integer end = ids.get("<|end|>");
-        if (end != null && eog.contains(end) && ((hasReturn && hasCall) || (hasCall && hasFlush))) {
+        int end = id("<|end|>");
+        if (end != NONE && eog.contains(end) && ((hasReturn && hasCall) || (hasCall && hasFlush))) {
             eog.remove(end);
             attrs[end] = TokenAttr.USER_DEFINED;
         }
         // gemma4: </s> is not an end of generation there
-        Integer s = ids.get("</s>");
-        if (s != null && eog.contains(s) && eogHas(eog, "<|tool_response>")) {
+        int s = id("</s>");
+        if (s != NONE && eog.contains(s) && eogHas(eog, "<|tool_response>")) {
             eog.remove(s);
             attrs[s] = TokenAttr.NORMAL;
         }
@@ -283,8 +291,8 @@ final class Vocabulary {
     }
 
     private boolean eogHas(Set<Integer> eog, String text) {
-        Integer id = ids.get(text);
-        return id != null && eog.contains(id);
+        int id = id(text);
+        return id != NONE && eog.contains(id);
     }
 
     /** llama.cpp's token_to_piece(special = true) for one token. */

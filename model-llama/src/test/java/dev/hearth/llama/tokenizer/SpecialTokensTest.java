@@ -1,0 +1,116 @@
+package dev.hearth.llama.tokenizer;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** BOS/EOS, end-of-generation tokens, parse_special and token bytes on the LLaMA 2 and Llama 3 vocabularies. */
+class SpecialTokensTest {
+    private static int[] concat(int[]... parts) {
+        return Arrays.stream(parts).flatMapToInt(IntStream::of).toArray();
+    }
+
+    private static String str(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void llama3SpecialIds() {
+        Tokenizer tok = TestFiles.tokenizer(VocabVectorsTest.BPE);
+        assertEquals(128256, tok.vocabSize());
+        assertEquals(128000, tok.bos());
+        assertEquals(128001, tok.eos());
+        assertEquals(128009, tok.eot(), "<|eot_id|> found by its text");
+        assertTrue(tok.addsBos(), "llama-bpe adds BOS");
+        assertEquals(Set.of(128001, 128009), tok.endOfGeneration());
+        assertTrue(tok.isControl(128009));
+        assertFalse(tok.isControl(9906));
+    }
+
+    @Test
+    void llama3BosAndPieces() {
+        Tokenizer tok = TestFiles.tokenizer(VocabVectorsTest.BPE);
+        assertArrayEquals(new int[]{128000, 9906}, tok.encode("Hello", true));
+        assertEquals("Hello", tok.piece(9906));
+        assertEquals("ĠHello", tok.piece(22691));
+        assertEquals(22691, tok.tokenId("ĠHello"));
+        assertEquals(-1, tok.tokenId("no such token here"));
+        assertEquals(" Hello", str(tok.tokenBytes(22691)));
+        assertEquals("\n\n", str(tok.tokenBytes(271)));
+        assertEquals(0, tok.tokenBytes(128009).length, "control tokens are not text");
+        assertEquals("<|eot_id|>", str(tok.tokenBytes(128009, true)));
+        assertEquals("Hello", tok.decode(new int[]{128000, 9906}));
+        assertEquals("<|begin_of_text|>Hello", str(tok.decodeBytes(new int[]{128000, 9906}, false, true)));
+    }
+
+    @Test
+    void llama3ChatTemplateWithParseSpecial() {
+        Tokenizer tok = TestFiles.tokenizer(VocabVectorsTest.BPE);
+        String chat = "<|start_header_id|>user<|end_header_id|>\n\nHello world<|eot_id|>";
+        int[] expected = concat(new int[]{128006}, tok.encode("user", false), new int[]{128007},
+                tok.encode("\n\nHello world", false), new int[]{128009});
+        assertArrayEquals(expected, tok.encode(chat, false, true));
+        assertArrayEquals(concat(new int[]{128000}, expected), tok.encode(chat, true, true));
+
+        int[] plain = tok.encode(chat, false, false);
+        assertTrue(IntStream.of(plain).allMatch(id -> id < 128000), "without parse_special, special texts are plain text");
+        assertEquals(chat, tok.decode(plain));
+
+        assertArrayEquals(concat(tok.encode("a", false), new int[]{128009}, tok.encode("b", false)),
+                tok.encode("a<|eot_id|>b", false, true), "a special token inside a word");
+        assertArrayEquals(new int[]{128009, 128009}, tok.encode("<|eot_id|><|eot_id|>", false, true));
+    }
+
+    @Test
+    void llamaSpmSpecialIds() {
+        Tokenizer tok = TestFiles.tokenizer(VocabVectorsTest.SPM);
+        assertEquals(32000, tok.vocabSize());
+        assertEquals(1, tok.bos());
+        assertEquals(2, tok.eos());
+        assertEquals(-1, tok.eot());
+        assertEquals(Set.of(2), tok.endOfGeneration());
+        assertTrue(tok.isControl(1) && tok.isControl(2));
+        assertFalse(tok.isControl(0), "<unk> is an unknown token, not a control token");
+    }
+
+    @Test
+    void llamaSpmBosAndParseSpecial() {
+        Tokenizer tok = TestFiles.tokenizer(VocabVectorsTest.SPM);
+        // from llama.cpp's vectors: "Hello world" -> 15043 3186
+        assertArrayEquals(new int[]{1, 15043, 3186}, tok.encode("Hello world", true));
+        // a text stretch after a special token gets the space prefix again
+        assertArrayEquals(new int[]{1, 15043, 3186, 2}, tok.encode("<s>Hello world</s>", false, true));
+        assertArrayEquals(new int[]{15043, 1, 3186}, tok.encode("Hello<s>world", false, true));
+        int[] plain = tok.encode("<s>Hello world</s>", false, false);
+        assertTrue(IntStream.of(plain).noneMatch(id -> id == 1 || id == 2));
+        assertEquals("<s>Hello world</s>", tok.decode(plain));
+        assertArrayEquals(new int[]{1}, tok.encode("", true));
+        assertArrayEquals(new int[0], tok.encode("", false));
+    }
+
+    @Test
+    void llamaSpmPiecesAndDecode() {
+        Tokenizer tok = TestFiles.tokenizer(VocabVectorsTest.SPM);
+        assertEquals("<0x0A>", tok.piece(13));
+        assertArrayEquals(new byte[]{'\n'}, tok.tokenBytes(13));
+        assertArrayEquals(new byte[]{(byte) 0xF0}, tok.tokenBytes(243));
+        assertEquals("▁Hello", tok.piece(15043));
+        assertEquals(" Hello", str(tok.tokenBytes(15043)));
+        assertEquals(0, tok.tokenBytes(1).length);
+        assertEquals(0, tok.tokenBytes(0).length);
+        assertEquals("<s>", str(tok.tokenBytes(1, true)));
+        // llama.cpp strips the added space from the first token only; a leading BOS is that first token
+        assertEquals("Hello world", tok.decode(new int[]{15043, 3186}));
+        assertEquals(" Hello world", tok.decode(new int[]{1, 15043, 3186}));
+        assertEquals(" Hello world", str(tok.decodeBytes(new int[]{1, 15043, 3186}, true, false)));
+        assertEquals("<s> Hello world", str(tok.decodeBytes(new int[]{1, 15043, 3186}, false, true)));
+    }
+}
