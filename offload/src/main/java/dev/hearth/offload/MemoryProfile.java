@@ -1,0 +1,58 @@
+package dev.hearth.offload;
+
+import dev.hearth.llama.LlamaGraph;
+import dev.hearth.llama.LlamaWeights;
+import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.sched.Schedule;
+import dev.hearth.runtime.sched.Scheduler;
+
+import java.util.List;
+
+/**
+ * What a model needs in memory, by layer: weight bytes of each block (index 0..n-1), of the
+ * embedding and of the output head; KV-cache bytes per token per block for the cache type; and
+ * the compute-buffer bytes the scheduler lays out for the worst-case graph (a full batch) on a
+ * device that holds the whole model. Pure numbers: the planner takes them as they are.
+ */
+public record MemoryProfile(int layers, long[] layerWeights, long embeddingWeights, long headWeights,
+                            long kvBytesPerTokenPerLayer, long computeBytes) {
+    public static MemoryProfile of(LlamaWeights w, DType cacheType, int ctx, int batch) {
+        int n = w.config().layers();
+        long[] per = new long[n];
+        long embd = 0;
+        long head = 0;
+        for (var d : w.all().values()) {
+            int l = w.layerOf(d.name());
+            if (d.name().equals(LlamaWeights.ROPE_FREQS)) {
+                head += d.bytes(); // small; kept with the head so every device that needs it can have a copy
+            } else if (l < 0) {
+                embd += d.bytes();
+            } else if (l >= n) {
+                head += d.bytes();
+            } else {
+                per[l] += d.bytes();
+            }
+        }
+        long kv = 2L * cacheType.bytesFor(w.config().kvDim());
+        return new MemoryProfile(n, per, embd, head, kv, computeBytes(w, cacheType, ctx, batch));
+    }
+
+    /** Compute-buffer bytes of the largest graph (a full batch, last-token logits) on one device. */
+    public static long computeBytes(LlamaWeights w, DType cacheType, int ctx, int batch) {
+        Device d = SizingDevice.INSTANCE;
+        LlamaGraph g = LlamaGraph.build(w, Math.max(1, Math.min(batch, ctx)), ctx, cacheType, false);
+        Schedule s = Scheduler.schedule(g.graph, node -> d, List.of(d));
+        return s.computeBytes().getOrDefault(d, 0L);
+    }
+
+    public long kvBytes(int ctx) {
+        return kvBytesPerTokenPerLayer * ctx;
+    }
+
+    public long totalWeights() {
+        long t = embeddingWeights + headWeights;
+        for (long b : layerWeights) t += b;
+        return t;
+    }
+}

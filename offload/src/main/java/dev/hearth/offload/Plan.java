@@ -1,0 +1,54 @@
+package dev.hearth.offload;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Where each part of a model goes. {@code layerDevice[l]} for blocks 0..n-1 is -1 for the CPU or
+ * the index of a GPU in the request; {@code headDevice} likewise for the output head. The
+ * embedding stays on the CPU (a row lookup per token). {@code rows} is the table to print.
+ */
+public record Plan(int[] layerDevice, int headDevice, int ctx, List<Row> rows, List<String> notes) {
+    /** One line of the placement table. */
+    public record Row(String device, String layers, long weights, long kv, long compute, long freeAfter) {
+    }
+
+    public int gpuLayerCount() {
+        int n = 0;
+        for (int d : layerDevice) if (d >= 0) n++;
+        return n;
+    }
+
+    public String table() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%-40s %-14s %10s %10s %10s %12s%n", "device", "layers", "weights", "KV", "compute", "free after"));
+        for (Row r : rows) {
+            sb.append(String.format(Locale.ROOT, "%-40s %-14s %10s %10s %10s %12s%n", r.device(), r.layers(), mib(r.weights()), mib(r.kv()),
+                    mib(r.compute()), r.freeAfter() == Long.MIN_VALUE ? "-" : mib(r.freeAfter())));
+        }
+        sb.append(String.format(Locale.ROOT, "context: %d tokens%n", ctx));
+        for (String n : notes) sb.append("note: ").append(n).append('\n');
+        return sb.toString();
+    }
+
+    static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    }
+
+    static String ranges(List<Integer> layers) {
+        if (layers.isEmpty()) return "-";
+        List<String> parts = new ArrayList<>();
+        int start = layers.getFirst();
+        int prev = start;
+        for (int i = 1; i <= layers.size(); i++) {
+            if (i < layers.size() && layers.get(i) == prev + 1) {
+                prev = layers.get(i);
+                continue;
+            }
+            parts.add(start == prev ? Integer.toString(start) : start + "-" + prev);
+            if (i < layers.size()) start = prev = layers.get(i);
+        }
+        return String.join(",", parts);
+    }
+}
