@@ -69,6 +69,20 @@ public final class GgufFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Parses a GGUF image already in memory; {@code name} stands for the file in messages.
+     * Closing the result does not free {@code bytes}.
+     */
+    static GgufFile parse(Path name, MemorySegment bytes) {
+        Arena arena = Arena.ofShared();
+        try {
+            return GgufReader.parse(name, arena, bytes);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
     public Path path() {
         return path;
     }
@@ -141,6 +155,7 @@ public final class GgufFile implements AutoCloseable {
         return s;
     }
 
+    /** A number (or bool) as a long; a UINT64 above Long.MAX_VALUE comes back as its raw bits. */
     public long getLong(String key, long dflt) {
         GgufValue v = metadata.get(key);
         if (v == null) return dflt;

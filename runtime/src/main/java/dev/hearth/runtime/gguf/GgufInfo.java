@@ -83,7 +83,7 @@ public final class GgufInfo {
             sb.append('\n').append("by type:").append('\n');
             for (Map.Entry<DType, long[]> e : byType.entrySet()) {
                 long[] a = e.getValue();
-                sb.append(String.format(Locale.ROOT, "  %-8s %6d %s  %s parameters  %s%n", e.getKey(), a[0], a[0] == 1 ? "tensor " : "tensors",
+                sb.append(String.format(Locale.ROOT, "  %-8s %6d %s  %17s parameters  %s%n", e.getKey(), a[0], a[0] == 1 ? "tensor " : "tensors",
                         group(a[2]), size(a[1])));
             }
         }
