@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# check-ptx.sh: checks the committed PTX of kernels/src/main/resources/kernels/cuda.
+#   1. Every .cu has a .ptx whose source stamp (last line) matches the SHA-256 of the .cu and
+#      common.cuh, and whose header says .version 7.8 and .target sm_75 (drivers R520+).
+#   2. Where an nvcc of the release the PTX was built with is found (see ci/build-ptx.sh), the
+#      PTX is rebuilt into a temporary folder and must equal the committed files byte for byte.
+#   3. Where ptxas is found, every PTX file must assemble for sm_75, sm_86, sm_89 and sm_90.
+# Steps 2 and 3 are skipped with a message where the tools are absent. Exit 1 on any failure.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+src=$root/kernels/src/main/resources/kernels/cuda
+fail=0
+
+for cu in "$src"/*.cu; do
+  name=$(basename "$cu" .cu)
+  ptx=$src/$name.ptx
+  if [ ! -f "$ptx" ]; then echo "FAIL $name.ptx is missing: run ci/build-ptx.sh"; fail=1; continue; fi
+  want=$(cat "$cu" "$src/common.cuh" | sha256sum | cut -d' ' -f1)
+  got=$(sed -n 's|^// hearth source sha256 \([0-9a-f]*\)$|\1|p' "$ptx")
+  [ "$want" = "$got" ] || { echo "FAIL $name.ptx was not built from the current $name.cu/common.cuh: run ci/build-ptx.sh"; fail=1; }
+  grep -qx '.version 7.8' "$ptx" || { echo "FAIL $name.ptx: $(grep -m1 '^\.version' "$ptx") is not 7.8"; fail=1; }
+  grep -qx '.target sm_75' "$ptx" || { echo "FAIL $name.ptx: $(grep -m1 '^\.target' "$ptx") is not sm_75"; fail=1; }
+done
+echo "stamps and headers checked"
+
+if which=$("$root/ci/build-ptx.sh" --which 2>/dev/null); then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  if "$root/ci/build-ptx.sh" "$tmp" >/dev/null; then
+    for ptx in "$src"/*.ptx; do
+      cmp -s "$ptx" "$tmp/$(basename "$ptx")" || { echo "FAIL $(basename "$ptx") differs from a rebuild with $which"; fail=1; }
+    done
+    echo "rebuilt with $which and compared"
+  else
+    echo "FAIL rebuilding with $which"; fail=1
+  fi
+else
+  echo "skipped rebuild: no nvcc of the release the PTX was built with (see ci/build-ptx.sh)"
+fi
+
+ptxas=$(command -v ptxas || ls /usr/local/cuda/bin/ptxas 2>/dev/null || true)
+if [ -n "$ptxas" ]; then
+  for ptx in "$src"/*.ptx; do
+    for sm in 75 86 89 90; do
+      if ! err=$("$ptxas" -arch=sm_$sm "$ptx" -o /dev/null 2>&1); then
+        echo "FAIL $(basename "$ptx") does not assemble for sm_$sm: $err"; fail=1
+      fi
+    done
+  done
+  echo "assembled for sm_75 sm_86 sm_89 sm_90 with $ptxas"
+else
+  echo "skipped assembly: no ptxas"
+fi
+
+[ $fail = 0 ] && echo "PTX OK" || echo "PTX check FAILED"
+exit $fail

@@ -1,0 +1,168 @@
+/*
+ * attention.cu: causal grouped-query attention over the KV cache, with an online softmax
+ * (one pass over the cache rows) and the cache split across blocks ("flash decoding").
+ *
+ * q is F32 [headDim * heads, T]; kCache and vCache are [headDim * kvHeads, ctx], both F32
+ * (attention_*_f32) or both F16 (attention_*_f16); pos is I32 [T], read from device memory so a
+ * recorded CUDA graph stays valid. Token t, head h attends to cache rows 0..pos[t] of KV head
+ * h / (heads / kvHeads): out = sum_j softmax_j(scale * q.k_j) v_j, F32 [headDim * heads, T].
+ *
+ * attention_partial: grid (heads, T, splits), 128 threads. Split s covers rows
+ *   [s*chunk, min((s+1)*chunk, pos[t]+1)). Each warp walks every fourth row of the split: the
+ *   lanes hold dimensions lane + 32i (headDim <= 256), score = warp-shuffle sum, and keep a
+ *   running max m, denominator l and weighted sum of V rows. The four warps merge in shared
+ *   memory. With one split the block writes the normalized result; otherwise (m, l, acc[headDim])
+ *   goes to a scratch buffer of T * heads * splits * (headDim + 2) floats.
+ * attention_combine: grid (heads, T), merges the splits: M = max m_s, L = sum l_s e^(m_s - M),
+ *   out = sum acc_s e^(m_s - M) / L.
+ * A position outside the cache attends to the whole cache (pos >= ctx) or gives zeros (pos < 0);
+ * the host keeps positions inside the context.
+ *
+ * Checked against: ReferenceOps.attention (sums in double) in CudaOpsGpuTest: F32 and F16
+ * caches, GQA (heads/kvHeads = 1, 2, 4), headDim 64, 80 and 128, one token and several, one
+ * split and many.
+ */
+#include "common.cuh"
+
+#define ATT_WARPS 4
+#define ATT_MAX_DIM 256
+#define ATT_DIMS_PER_LANE (ATT_MAX_DIM / 32)
+
+template <typename C>
+__device__ __forceinline__ float cache_at(const C* p, long long i);
+
+template <>
+__device__ __forceinline__ float cache_at<float>(const float* p, long long i) {
+    return p[i];
+}
+
+template <>
+__device__ __forceinline__ float cache_at<__half>(const __half* p, long long i) {
+    return __half2float(p[i]);
+}
+
+template <typename C>
+__device__ __forceinline__ void attention_partial(const float* __restrict__ q, const C* __restrict__ kc,
+                                                  const C* __restrict__ vc, const int* __restrict__ pos,
+                                                  float* __restrict__ part, float* __restrict__ out,
+                                                  int heads, int kvHeads, int D, float scale, int ctx,
+                                                  int chunk, int splits) {
+    __shared__ float qs[ATT_MAX_DIM];
+    __shared__ float wm[ATT_WARPS], wl[ATT_WARPS];
+    __shared__ float wacc[ATT_WARPS][ATT_MAX_DIM];
+    int h = blockIdx.x, t = blockIdx.y, s = blockIdx.z;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int kvh = h / (heads / kvHeads);
+    long long kvRow = (long long)kvHeads * D;
+    int n = min(pos[t] + 1, ctx);
+    int start = s * chunk, end = min(start + chunk, n);
+
+    const float* qr = q + ((long long)t * heads + h) * D;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) qs[d] = qr[d] * scale;
+    __syncthreads();
+
+    float qv[ATT_DIMS_PER_LANE], acc[ATT_DIMS_PER_LANE];
+#pragma unroll
+    for (int i = 0; i < ATT_DIMS_PER_LANE; i++) {
+        int d = lane + 32 * i;
+        qv[i] = d < D ? qs[d] : 0.0f;
+        acc[i] = 0.0f;
+    }
+    float m = -INFINITY, l = 0.0f;
+    for (int j = start + warp; j < end; j += ATT_WARPS) {
+        const C* kr = kc + j * kvRow + (long long)kvh * D;
+        float dot = 0.0f;
+#pragma unroll
+        for (int i = 0; i < ATT_DIMS_PER_LANE; i++) {
+            int d = lane + 32 * i;
+            if (d < D) dot += qv[i] * cache_at<C>(kr, d);
+        }
+        dot = warp_sum(dot);
+        float mNew = fmaxf(m, dot);
+        float corr = expf(m - mNew);
+        float p = expf(dot - mNew);
+        l = l * corr + p;
+        const C* vr = vc + j * kvRow + (long long)kvh * D;
+#pragma unroll
+        for (int i = 0; i < ATT_DIMS_PER_LANE; i++) {
+            int d = lane + 32 * i;
+            if (d < D) acc[i] = acc[i] * corr + p * cache_at<C>(vr, d);
+        }
+        m = mNew;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < ATT_DIMS_PER_LANE; i++) {
+        int d = lane + 32 * i;
+        if (d < D) wacc[warp][d] = acc[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < ATT_WARPS; w++) M = fmaxf(M, wm[w]);
+    float f[ATT_WARPS];
+    float L = 0.0f;
+#pragma unroll
+    for (int w = 0; w < ATT_WARPS; w++) {
+        f[w] = M == -INFINITY ? 0.0f : expf(wm[w] - M);
+        L += wl[w] * f[w];
+    }
+    if (splits == 1) {
+        float* o = out + ((long long)t * heads + h) * D;
+        for (int d = threadIdx.x; d < D; d += blockDim.x) {
+            float a = 0.0f;
+#pragma unroll
+            for (int w = 0; w < ATT_WARPS; w++) a += wacc[w][d] * f[w];
+            o[d] = L > 0.0f ? a / L : 0.0f;
+        }
+    } else {
+        float* pr = part + (((long long)t * heads + h) * splits + s) * (D + 2);
+        if (threadIdx.x == 0) {
+            pr[0] = M;
+            pr[1] = L;
+        }
+        for (int d = threadIdx.x; d < D; d += blockDim.x) {
+            float a = 0.0f;
+#pragma unroll
+            for (int w = 0; w < ATT_WARPS; w++) a += wacc[w][d] * f[w];
+            pr[2 + d] = a;
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(128) attention_partial_f32(
+        const float* q, const float* kc, const float* vc, const int* pos, float* part, float* out,
+        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits) {
+    attention_partial<float>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits);
+}
+
+extern "C" __global__ void __launch_bounds__(128) attention_partial_f16(
+        const float* q, const __half* kc, const __half* vc, const int* pos, float* part, float* out,
+        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits) {
+    attention_partial<__half>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits);
+}
+
+extern "C" __global__ void attention_combine(const float* __restrict__ part, float* __restrict__ out,
+                                             int heads, int D, int splits) {
+    int h = blockIdx.x, t = blockIdx.y;
+    const float* pr = part + ((long long)t * heads + h) * splits * (D + 2);
+    float M = -INFINITY;
+    for (int s = 0; s < splits; s++) M = fmaxf(M, pr[s * (D + 2)]);
+    float L = 0.0f;
+    for (int s = 0; s < splits; s++) {
+        float m = pr[s * (D + 2)];
+        if (m != -INFINITY) L += pr[s * (D + 2) + 1] * expf(m - M);
+    }
+    float* o = out + ((long long)t * heads + h) * D;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float a = 0.0f;
+        for (int s = 0; s < splits; s++) {
+            float m = pr[s * (D + 2)];
+            if (m != -INFINITY) a += pr[s * (D + 2) + 2 + d] * expf(m - M);
+        }
+        o[d] = L > 0.0f ? a / L : 0.0f;
+    }
+}

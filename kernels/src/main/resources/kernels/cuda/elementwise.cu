@@ -1,0 +1,36 @@
+/*
+ * elementwise.cu: the cheap F32 ops of a LLaMA layer, one thread per element (grid-stride).
+ *
+ *   add      y = a + b        b has as many rows as a, or one row of K that repeats (bRepeat)
+ *   mul      y = a * b        the same broadcast
+ *   scale    y = x * s
+ *   swiglu   y = silu(gate) * up, silu(g) = g / (1 + e^-g)
+ *
+ * All tensors are contiguous F32 of n elements; y may be an input.
+ *
+ * Checked against: ReferenceOps.add, mul, scale and swiglu in CudaOpsGpuTest (add, mul and scale
+ * bit-exact; swiglu within float rounding of exp).
+ */
+#include "common.cuh"
+
+#define GRID_STRIDE(i, n) \
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+
+extern "C" __global__ void add(const float* a, const float* b, float* y, long long n, int K, int bRepeat) {
+    GRID_STRIDE(i, n) y[i] = a[i] + b[bRepeat ? i % K : i];
+}
+
+extern "C" __global__ void mul(const float* a, const float* b, float* y, long long n, int K, int bRepeat) {
+    GRID_STRIDE(i, n) y[i] = a[i] * b[bRepeat ? i % K : i];
+}
+
+extern "C" __global__ void scale(const float* x, float* y, long long n, float s) {
+    GRID_STRIDE(i, n) y[i] = x[i] * s;
+}
+
+extern "C" __global__ void swiglu(const float* gate, const float* up, float* y, long long n) {
+    GRID_STRIDE(i, n) {
+        float g = gate[i];
+        y[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}

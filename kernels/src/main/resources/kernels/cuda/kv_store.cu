@@ -1,0 +1,28 @@
+/*
+ * kv_store.cu: writes new K or V rows into the cache at positions read from device memory.
+ *
+ * src is F32 [kvDim, T]; pos is I32 [T]; cache is [kvDim, ctx] of F32 (kv_store_f32) or F16
+ * (kv_store_f16, rounded to nearest even). Row pos[t] of the cache becomes row t of src. Grid:
+ * (ceil(kvDim / 256), T). A position outside [0, ctx) writes nothing (the host keeps positions
+ * inside the context).
+ *
+ * Checked against: the reference backend's kv_store in CudaOpsGpuTest (F32 and F16 caches,
+ * bit-exact), and through attention in the graph tests.
+ */
+#include "common.cuh"
+
+extern "C" __global__ void kv_store_f32(const float* __restrict__ src, const int* __restrict__ pos,
+                                        float* __restrict__ cache, int kvDim, int ctx) {
+    int t = blockIdx.y, k = blockIdx.x * blockDim.x + threadIdx.x;
+    int p = pos[t];
+    if (k >= kvDim || p < 0 || p >= ctx) return;
+    cache[(long long)p * kvDim + k] = src[(long long)t * kvDim + k];
+}
+
+extern "C" __global__ void kv_store_f16(const float* __restrict__ src, const int* __restrict__ pos,
+                                        unsigned short* __restrict__ cache, int kvDim, int ctx) {
+    int t = blockIdx.y, k = blockIdx.x * blockDim.x + threadIdx.x;
+    int p = pos[t];
+    if (k >= kvDim || p < 0 || p >= ctx) return;
+    cache[(long long)p * kvDim + k] = float_to_half_bits(src[(long long)t * kvDim + k]);
+}

@@ -1,0 +1,55 @@
+/*
+ * rope.cu: rotary position embedding of rows of whole heads, at positions read from device
+ * memory (so a recorded CUDA graph stays valid from token to token).
+ *
+ * x and y are F32 [headDim * heads, T]; pos is I32 [T]; freqFactors is F32 [ropeDims/2] or
+ * null. Pair i of the first ropeDims dimensions of each head, (2i, 2i+1) in NORMAL mode (mode 0)
+ * and (i, i + ropeDims/2) in NEOX mode (mode 1), turns by
+ *   theta_i = pos * freqScale * base^(-2i/ropeDims) / freqFactors[i];
+ * dimensions past ropeDims are copied. One block per token: the angles are computed once in
+ * double precision into shared memory (ropeDims/2 <= 512), then threads rotate every pair of
+ * every head. Each pair is read before either of its outputs is written, so y may be x.
+ *
+ * Checked against: ReferenceOps.rope in CudaOpsGpuTest (NORMAL and NEOX, partial rotation,
+ * frequency factors, positions in the thousands).
+ */
+#include "common.cuh"
+
+#define ROPE_MAX_HALF 512
+
+extern "C" __global__ void rope(const float* x, const int* __restrict__ pos,
+                                const float* __restrict__ freqFactors, float* y, int rowLength,
+                                int headDim, int ropeDims, int mode, float base, float freqScale) {
+    __shared__ float cs[ROPE_MAX_HALF], sn[ROPE_MAX_HALF];
+    int t = blockIdx.x;
+    int half = ropeDims / 2;
+    double p = (double)pos[t];
+    for (int i = threadIdx.x; i < half; i += blockDim.x) {
+        double theta = p * (double)freqScale * pow((double)base, -2.0 * i / ropeDims);
+        if (freqFactors != nullptr) theta /= (double)freqFactors[i];
+        double s, c;
+        sincos(theta, &s, &c);
+        cs[i] = (float)c;
+        sn[i] = (float)s;
+    }
+    __syncthreads();
+    const float* xr = x + (long long)t * rowLength;
+    float* yr = y + (long long)t * rowLength;
+    int heads = rowLength / headDim;
+    for (int q = threadIdx.x; q < heads * half; q += blockDim.x) {
+        int head = q / half, i = q % half;
+        int o = head * headDim;
+        int a = mode == 0 ? o + 2 * i : o + i;
+        int b = mode == 0 ? a + 1 : a + half;
+        float x0 = xr[a], x1 = xr[b];
+        yr[a] = x0 * cs[i] - x1 * sn[i];
+        yr[b] = x0 * sn[i] + x1 * cs[i];
+    }
+    int pass = headDim - ropeDims;
+    if (pass > 0) {
+        for (int q = threadIdx.x; q < heads * pass; q += blockDim.x) {
+            int k = (q / pass) * headDim + ropeDims + q % pass;
+            yr[k] = xr[k];
+        }
+    }
+}
