@@ -1,14 +1,13 @@
 package dev.hearth.runtime.dtype;
 
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 
-import static dev.hearth.runtime.dtype.ReferenceCodecs.F32;
-import static dev.hearth.runtime.dtype.ReferenceCodecs.I16;
-import static dev.hearth.runtime.dtype.ReferenceCodecs.I8;
 import static dev.hearth.runtime.dtype.ReferenceCodecs.half;
+import static dev.hearth.runtime.dtype.ReferenceCodecs.i32;
 import static dev.hearth.runtime.dtype.ReferenceCodecs.nearestInt;
 import static dev.hearth.runtime.dtype.ReferenceCodecs.putHalf;
+import static dev.hearth.runtime.dtype.ReferenceCodecs.putI16;
+import static dev.hearth.runtime.dtype.ReferenceCodecs.putI32;
 import static dev.hearth.runtime.dtype.ReferenceCodecs.roundToHalf;
 import static dev.hearth.runtime.dtype.ReferenceCodecs.u8;
 
@@ -63,278 +62,229 @@ final class KQuants {
         return List.of(new Q2_K(), new Q3_K(), new Q4_K(), new Q5_K(), new Q6_K(), new Q8_K());
     }
 
-    /** Decodes the 8 six-bit scales and mins of a Q4_K/Q5_K super-block at {@code p}. */
-    static void unpackScaleMin(MemorySegment s, long p, int[] sc, int[] mn) {
+    /** Six-bit scale {@code j} (0..7) of the Q4_K/Q5_K scale bytes at {@code b[p..p+12)}. */
+    static int scaleK4(byte[] b, int p, int j) {
+        return j < 4 ? u8(b, p + j) & 63 : (u8(b, p + j + 4) & 0xf) | (u8(b, p + j - 4) >>> 6) << 4;
+    }
+
+    /** Six-bit min {@code j} (0..7) of the Q4_K/Q5_K scale bytes at {@code b[p..p+12)}. */
+    static int minK4(byte[] b, int p, int j) {
+        return j < 4 ? u8(b, p + j + 4) & 63 : (u8(b, p + j + 4) >>> 4) | (u8(b, p + j) >>> 6) << 4;
+    }
+
+    /** Packs 8 six-bit scales and mins into {@code b[p..p+12)}, which arrives zeroed. */
+    static void packScaleMin(byte[] b, int p, int[] sc, int[] mn) {
         for (int j = 0; j < 8; j++) {
             if (j < 4) {
-                sc[j] = u8(s, p + j) & 63;
-                mn[j] = u8(s, p + j + 4) & 63;
+                b[p + j] |= (byte) sc[j];
+                b[p + j + 4] |= (byte) mn[j];
             } else {
-                sc[j] = (u8(s, p + j + 4) & 0xf) | (u8(s, p + j - 4) >>> 6) << 4;
-                mn[j] = (u8(s, p + j + 4) >>> 4) | (u8(s, p + j) >>> 6) << 4;
+                b[p + j + 4] = (byte) ((sc[j] & 0xf) | (mn[j] & 0xf) << 4);
+                b[p + j - 4] |= (byte) ((sc[j] >>> 4) << 6);
+                b[p + j] |= (byte) ((mn[j] >>> 4) << 6);
             }
         }
     }
 
-    /** Packs 8 six-bit scales and mins into 12 bytes at {@code p}. */
-    static void packScaleMin(MemorySegment s, long p, int[] sc, int[] mn) {
-        int[] b = new int[12];
-        for (int j = 0; j < 8; j++) {
-            if (j < 4) {
-                b[j] = sc[j];
-                b[j + 4] = mn[j];
-            } else {
-                b[j + 4] = (sc[j] & 0xf) | (mn[j] & 0xf) << 4;
-                b[j - 4] |= (sc[j] >>> 4) << 6;
-                b[j] |= (mn[j] >>> 4) << 6;
-            }
-        }
-        for (int i = 0; i < 12; i++) s.set(I8, p + i, (byte) b[i]);
-    }
-
-    /** Packs 256 two-bit quants into Q2_K/Q3_K's 64 bytes at {@code p}. */
-    private static void pack2Bit(MemorySegment s, long p, int[] L) {
+    /** Packs 256 two-bit quants into Q2_K/Q3_K's 64 bytes at {@code b[p]}. */
+    private static void pack2Bit(byte[] b, int p, int[] L) {
         for (int h = 0; h < 2; h++) {
             for (int l = 0; l < 32; l++) {
                 int e = 128 * h + l;
-                int v = L[e] | L[e + 32] << 2 | L[e + 64] << 4 | L[e + 96] << 6;
-                s.set(I8, p + 32 * h + l, (byte) v);
+                b[p + 32 * h + l] = (byte) (L[e] | L[e + 32] << 2 | L[e + 64] << 4 | L[e + 96] << 6);
             }
         }
     }
 
-    /** Sub-block scales and mins quantized to 6 bits, as ggml's Q4_K/Q5_K reference. */
-    private static void quantizeScaleMins(float[] scales, float[] mins, int[] sc, int[] mn, float maxScale, float maxMin) {
-        float invScale = maxScale > 0f ? 63f / maxScale : 0f;
-        float invMin = maxMin > 0f ? 63f / maxMin : 0f;
-        for (int j = 0; j < 8; j++) {
-            sc[j] = Math.min(63, nearestInt(invScale * scales[j]));
-            mn[j] = Math.min(63, nearestInt(invMin * mins[j]));
-        }
-    }
-
-    static final class Q2_K implements QuantCodec {
-        public DType type() {
-            return DType.Q2_K;
+    static final class Q2_K extends BlockCodec {
+        Q2_K() {
+            super(DType.Q2_K);
         }
 
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(DType.Q2_K, n);
-            for (int b = 0; b < n; b += QK, off += 84, o += QK) {
-                float d = half(src, off + 80), dmin = half(src, off + 82);
-                for (int e = 0; e < QK; e += 16) {
-                    int sc = u8(src, off + e / 16);
-                    float dl = d * (sc & 0xf), ml = dmin * (sc >>> 4);
-                    int r = e % 128, shift = 2 * (r / 32);
-                    long q = off + 16 + 32 * (e / 128) + r % 32;
-                    for (int l = 0; l < 16; l++) dst[o + e + l] = dl * ((u8(src, q + l) >>> shift) & 3) - ml;
-                }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = half(b, p + 80), dmin = half(b, p + 82);
+            for (int e = 0; e < QK; e += 16) {
+                int sc = u8(b, p + e / 16);
+                float dl = d * (sc & 0xf), ml = dmin * (sc >>> 4);
+                int r = e % 128, shift = 2 * (r / 32);
+                int q = p + 16 + 32 * (e / 128) + r % 32;
+                for (int l = 0; l < 16; l++) y[o + e + l] = dl * ((u8(b, q + l) >>> shift) & 3) - ml;
             }
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(DType.Q2_K, n);
+        void encode(float[] x, int s, byte[] b, int p) {
             int[] L = new int[QK], aux = new int[16], sc = new int[16];
             float[] w = new float[16], scales = new float[16], mins = new float[16];
-            for (int b = 0; b < n; b += QK, s += QK, off += 84) {
-                float maxScale = 0f, maxMin = 0f;
-                for (int j = 0; j < 16; j++) {
-                    for (int l = 0; l < 16; l++) w[l] = Math.abs(x[s + 16 * j + l]);
-                    scales[j] = KQuantSearch.scaleAndMin(16, 3, x, s + 16 * j, w, L, 16 * j, mins, j, aux, -0.5f, 0.1f, 15, true);
-                    if (scales[j] > maxScale) maxScale = scales[j];
-                    if (mins[j] > maxMin) maxMin = mins[j];
-                }
-                float d = 0f, dmin = 0f;
-                if (maxScale > 0f) {
-                    float iscale = 15f / maxScale;
-                    for (int j = 0; j < 16; j++) sc[j] = nearestInt(iscale * scales[j]) & 0xff;
-                    d = maxScale / 15f;
-                } else {
-                    for (int j = 0; j < 16; j++) sc[j] = 0;
-                }
-                if (maxMin > 0f) {
-                    float iscale = 15f / maxMin;
-                    for (int j = 0; j < 16; j++) sc[j] = (sc[j] | nearestInt(iscale * mins[j]) << 4) & 0xff;
-                    dmin = maxMin / 15f;
-                }
-                for (int j = 0; j < 16; j++) dst.set(I8, off + j, (byte) sc[j]);
-                putHalf(dst, off + 80, d);
-                putHalf(dst, off + 82, dmin);
-                float dq = roundToHalf(d), dmq = roundToHalf(dmin);
-                for (int j = 0; j < 16; j++) {
-                    float dl = dq * (sc[j] & 0xf);
-                    if (dl == 0f) continue;
-                    float ml = dmq * (sc[j] >>> 4);
-                    for (int l = 0; l < 16; l++) {
-                        L[16 * j + l] = Math.clamp(nearestInt((x[s + 16 * j + l] + ml) / dl), 0, 3);
-                    }
-                }
-                pack2Bit(dst, off + 16, L);
+            float maxScale = 0f, maxMin = 0f;
+            for (int j = 0; j < 16; j++) {
+                for (int l = 0; l < 16; l++) w[l] = Math.abs(x[s + 16 * j + l]);
+                scales[j] = KQuantSearch.scaleAndMin(16, 3, x, s + 16 * j, w, L, 16 * j, mins, j, aux, -0.5f, 0.1f, 15, true);
+                if (scales[j] > maxScale) maxScale = scales[j];
+                if (mins[j] > maxMin) maxMin = mins[j];
             }
+            float d = 0f, dmin = 0f;
+            if (maxScale > 0f) {
+                float iscale = 15f / maxScale;
+                for (int j = 0; j < 16; j++) sc[j] = nearestInt(iscale * scales[j]) & 0xff;
+                d = maxScale / 15f;
+            }
+            if (maxMin > 0f) {
+                float iscale = 15f / maxMin;
+                for (int j = 0; j < 16; j++) sc[j] = (sc[j] | nearestInt(iscale * mins[j]) << 4) & 0xff;
+                dmin = maxMin / 15f;
+            }
+            for (int j = 0; j < 16; j++) b[p + j] = (byte) sc[j];
+            putHalf(b, p + 80, d);
+            putHalf(b, p + 82, dmin);
+            float dq = roundToHalf(d), dmq = roundToHalf(dmin);
+            for (int j = 0; j < 16; j++) {
+                float dl = dq * (sc[j] & 0xf);
+                if (dl == 0f) continue;
+                float ml = dmq * (sc[j] >>> 4);
+                for (int l = 0; l < 16; l++) {
+                    L[16 * j + l] = Math.clamp(nearestInt((x[s + 16 * j + l] + ml) / dl), 0, 3);
+                }
+            }
+            pack2Bit(b, p + 16, L);
         }
     }
 
-    static final class Q3_K implements QuantCodec {
-        public DType type() {
-            return DType.Q3_K;
+    static final class Q3_K extends BlockCodec {
+        Q3_K() {
+            super(DType.Q3_K);
         }
 
-        /** The 16 signed scales (already minus 32) of the super-block at {@code off}. */
-        private static void unpackScales(MemorySegment src, long off, int[] sc) {
-            long p = off + 96;
-            for (int j = 0; j < 16; j++) {
-                int low = j < 8 ? u8(src, p + j) & 0xf : u8(src, p + j - 8) >>> 4;
-                int high = (u8(src, p + 8 + j % 4) >>> (2 * (j / 4))) & 3;
-                sc[j] = (low | high << 4) - 32;
-            }
+        /** Signed scale {@code j} (0..15, already minus 32) of the super-block at {@code b[p]}. */
+        private static int scale(byte[] b, int p, int j) {
+            int s = p + 96;
+            int low = j < 8 ? u8(b, s + j) & 0xf : u8(b, s + j - 8) >>> 4;
+            int high = (u8(b, s + 8 + j % 4) >>> (2 * (j / 4))) & 3;
+            return (low | high << 4) - 32;
         }
 
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(DType.Q3_K, n);
-            int[] sc = new int[16];
-            for (int b = 0; b < n; b += QK, off += 110, o += QK) {
-                float d = half(src, off + 108);
-                unpackScales(src, off, sc);
-                for (int e = 0; e < QK; e += 16) {
-                    float dl = d * sc[e / 16];
-                    int r = e % 128, shift = 2 * (r / 32), bit = e / 32;
-                    long q = off + 32 + 32 * (e / 128) + r % 32;
-                    long hm = off + r % 32;
-                    for (int l = 0; l < 16; l++) {
-                        int low = (u8(src, q + l) >>> shift) & 3;
-                        int high = (u8(src, hm + l) >>> bit) & 1;
-                        dst[o + e + l] = dl * (low - (high != 0 ? 0 : 4));
-                    }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = half(b, p + 108);
+            for (int e = 0; e < QK; e += 16) {
+                float dl = d * scale(b, p, e / 16);
+                int r = e % 128, shift = 2 * (r / 32), bit = e / 32;
+                int q = p + 32 + 32 * (e / 128) + r % 32;
+                int hm = p + r % 32;
+                for (int l = 0; l < 16; l++) {
+                    int low = (u8(b, q + l) >>> shift) & 3;
+                    int high = (u8(b, hm + l) >>> bit) & 1;
+                    y[o + e + l] = dl * (low - (high != 0 ? 0 : 4));
                 }
             }
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(DType.Q3_K, n);
-            int[] L = new int[QK], sc = new int[16];
+        void encode(float[] x, int s, byte[] b, int p) {
+            int[] L = new int[QK];
             float[] scales = new float[16];
-            for (int b = 0; b < n; b += QK, s += QK, off += 110) {
-                float maxScale = 0f, amax = 0f;
-                for (int j = 0; j < 16; j++) {
-                    scales[j] = KQuantSearch.q3Scale(16, 4, x, s + 16 * j, L, 16 * j);
-                    float a = Math.abs(scales[j]);
-                    if (a > amax) {
-                        amax = a;
-                        maxScale = scales[j];
-                    }
+            float maxScale = 0f, amax = 0f;
+            for (int j = 0; j < 16; j++) {
+                scales[j] = KQuantSearch.q3Scale(16, 4, x, s + 16 * j, L, 16 * j);
+                float a = Math.abs(scales[j]);
+                if (a > amax) {
+                    amax = a;
+                    maxScale = scales[j];
                 }
-                int[] packed = new int[12];
-                float d = 0f;
-                if (maxScale != 0f) {
-                    float iscale = -32f / maxScale;
-                    for (int j = 0; j < 16; j++) {
-                        int l = Math.clamp((byte) nearestInt(iscale * scales[j]), -32, 31) + 32;
-                        packed[j % 8] |= (l & 0xf) << (j < 8 ? 0 : 4);
-                        packed[8 + j % 4] |= (l >>> 4) << (2 * (j / 4));
-                    }
-                    d = 1f / iscale;
-                }
-                for (int i = 0; i < 12; i++) dst.set(I8, off + 96 + i, (byte) packed[i]);
-                putHalf(dst, off + 108, d);
-                unpackScales(dst, off, sc);
-                float dq = roundToHalf(d);
-                for (int j = 0; j < 16; j++) {
-                    float dl = dq * sc[j];
-                    if (dl == 0f) continue;
-                    for (int l = 0; l < 16; l++) {
-                        L[16 * j + l] = Math.clamp(nearestInt(x[s + 16 * j + l] / dl), -4, 3) + 4;
-                    }
-                }
-                int[] hmask = new int[32];
-                for (int e = 0; e < QK; e++) {
-                    if (L[e] > 3) {
-                        hmask[e % 32] |= 1 << (e / 32);
-                        L[e] -= 4;
-                    }
-                }
-                for (int i = 0; i < 32; i++) dst.set(I8, off + i, (byte) hmask[i]);
-                pack2Bit(dst, off + 32, L);
             }
+            float d = 0f;
+            if (maxScale != 0f) {
+                float iscale = -32f / maxScale;
+                for (int j = 0; j < 16; j++) {
+                    int l = Math.clamp((byte) nearestInt(iscale * scales[j]), -32, 31) + 32;
+                    b[p + 96 + j % 8] |= (byte) ((l & 0xf) << (j < 8 ? 0 : 4));
+                    b[p + 96 + 8 + j % 4] |= (byte) ((l >>> 4) << (2 * (j / 4)));
+                }
+                d = 1f / iscale;
+            }
+            putHalf(b, p + 108, d);
+            float dq = roundToHalf(d);
+            for (int j = 0; j < 16; j++) {
+                float dl = dq * scale(b, p, j);
+                if (dl == 0f) continue;
+                for (int l = 0; l < 16; l++) {
+                    L[16 * j + l] = Math.clamp(nearestInt(x[s + 16 * j + l] / dl), -4, 3) + 4;
+                }
+            }
+            for (int e = 0; e < QK; e++) {
+                if (L[e] > 3) {
+                    b[p + e % 32] |= (byte) (1 << (e / 32));
+                    L[e] -= 4;
+                }
+            }
+            pack2Bit(b, p + 32, L);
         }
     }
 
     /** Q4_K and Q5_K: the same scales, mins and search; {@code bits} is 4 or 5. */
-    private abstract static sealed class ScaleMinCodec implements QuantCodec permits Q4_K, Q5_K {
-        private final DType type;
+    private abstract static sealed class ScaleMinCodec extends BlockCodec permits Q4_K, Q5_K {
         private final int bits;
+        private final int qsAt;
 
         ScaleMinCodec(DType type, int bits) {
-            this.type = type;
+            super(type);
             this.bits = bits;
+            this.qsAt = bits == 4 ? 16 : 48;
         }
 
-        public DType type() {
-            return type;
-        }
-
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(type, n);
-            int[] sc = new int[8], mn = new int[8];
-            long qsAt = bits == 4 ? 16 : 48;
-            for (int b = 0; b < n; b += QK, off += type.typeSize, o += QK) {
-                float d = half(src, off), dmin = half(src, off + 2);
-                unpackScaleMin(src, off + 4, sc, mn);
-                for (int j = 0; j < 8; j++) {
-                    float dl = d * sc[j], ml = dmin * mn[j];
-                    long q = off + qsAt + 32 * (j / 2);
-                    int shift = 4 * (j % 2);
-                    for (int l = 0; l < 32; l++) {
-                        int v = (u8(src, q + l) >>> shift) & 0xf;
-                        if (bits == 5) v |= ((u8(src, off + 16 + l) >>> j) & 1) << 4;
-                        dst[o + 32 * j + l] = dl * v - ml;
-                    }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = half(b, p), dmin = half(b, p + 2);
+            for (int j = 0; j < 8; j++) {
+                float dl = d * scaleK4(b, p + 4, j), ml = dmin * minK4(b, p + 4, j);
+                int q = p + qsAt + 32 * (j / 2);
+                int shift = 4 * (j % 2);
+                for (int l = 0; l < 32; l++) {
+                    int v = (u8(b, q + l) >>> shift) & 0xf;
+                    if (bits == 5) v |= ((u8(b, p + 16 + l) >>> j) & 1) << 4;
+                    y[o + 32 * j + l] = dl * v - ml;
                 }
             }
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(type, n);
+        void encode(float[] x, int s, byte[] b, int p) {
             int nmax = (1 << bits) - 1;
-            float rmin = bits == 4 ? -1f : -0.5f;
-            int nstep = bits == 4 ? 20 : 15;
             int[] L = new int[QK], aux = new int[32], sc = new int[8], mn = new int[8];
             float[] w = new float[32], scales = new float[8], mins = new float[8];
-            for (int b = 0; b < n; b += QK, s += QK, off += type.typeSize) {
-                float maxScale = 0f, maxMin = 0f;
-                for (int j = 0; j < 8; j++) {
-                    int xo = s + 32 * j;
-                    float sumX2 = 0f;
-                    for (int l = 0; l < 32; l++) sumX2 += x[xo + l] * x[xo + l];
-                    float avX = (float) Math.sqrt(sumX2 / 32);
-                    for (int l = 0; l < 32; l++) w[l] = avX + Math.abs(x[xo + l]);
-                    scales[j] = KQuantSearch.scaleAndMin(32, nmax, x, xo, w, L, 32 * j, mins, j, aux, rmin, 0.1f, nstep, false);
-                    if (scales[j] > maxScale) maxScale = scales[j];
-                    if (mins[j] > maxMin) maxMin = mins[j];
+            float maxScale = 0f, maxMin = 0f;
+            for (int j = 0; j < 8; j++) {
+                int xo = s + 32 * j;
+                float sumX2 = 0f;
+                for (int l = 0; l < 32; l++) sumX2 += x[xo + l] * x[xo + l];
+                float avX = (float) Math.sqrt(sumX2 / 32);
+                for (int l = 0; l < 32; l++) w[l] = avX + Math.abs(x[xo + l]);
+                scales[j] = bits == 4
+                        ? KQuantSearch.scaleAndMin(32, nmax, x, xo, w, L, 32 * j, mins, j, aux, -1f, 0.1f, 20, false)
+                        : KQuantSearch.scaleAndMin(32, nmax, x, xo, w, L, 32 * j, mins, j, aux, -0.5f, 0.1f, 15, false);
+                if (scales[j] > maxScale) maxScale = scales[j];
+                if (mins[j] > maxMin) maxMin = mins[j];
+            }
+            float invScale = maxScale > 0f ? 63f / maxScale : 0f;
+            float invMin = maxMin > 0f ? 63f / maxMin : 0f;
+            for (int j = 0; j < 8; j++) {
+                sc[j] = Math.min(63, nearestInt(invScale * scales[j]));
+                mn[j] = Math.min(63, nearestInt(invMin * mins[j]));
+            }
+            packScaleMin(b, p + 4, sc, mn);
+            float d = maxScale / 63f, dmin = maxMin / 63f;
+            putHalf(b, p, d);
+            putHalf(b, p + 2, dmin);
+            float dq = roundToHalf(d), dmq = roundToHalf(dmin);
+            for (int j = 0; j < 8; j++) {
+                float dl = dq * sc[j];
+                if (dl == 0f) continue;
+                float ml = dmq * mn[j];
+                for (int l = 0; l < 32; l++) {
+                    L[32 * j + l] = Math.clamp(nearestInt((x[s + 32 * j + l] + ml) / dl), 0, nmax);
                 }
-                quantizeScaleMins(scales, mins, sc, mn, maxScale, maxMin);
-                packScaleMin(dst, off + 4, sc, mn);
-                float d = maxScale / 63f, dmin = maxMin / 63f;
-                putHalf(dst, off, d);
-                putHalf(dst, off + 2, dmin);
-                float dq = roundToHalf(d), dmq = roundToHalf(dmin);
-                for (int j = 0; j < 8; j++) {
-                    float dl = dq * sc[j];
-                    if (dl == 0f) continue;
-                    float ml = dmq * mn[j];
-                    for (int l = 0; l < 32; l++) {
-                        L[32 * j + l] = Math.clamp(nearestInt((x[s + 32 * j + l] + ml) / dl), 0, nmax);
-                    }
+            }
+            for (int c = 0; c < 4; c++) {
+                for (int l = 0; l < 32; l++) {
+                    int lo = L[64 * c + l], hi = L[64 * c + 32 + l];
+                    b[p + qsAt + 32 * c + l] = (byte) ((lo & 0xf) | (hi & 0xf) << 4);
+                    if (bits == 5) b[p + 16 + l] |= (byte) ((lo >>> 4) << (2 * c) | (hi >>> 4) << (2 * c + 1));
                 }
-                long qsAt = off + (bits == 4 ? 16 : 48);
-                int[] qh = new int[32];
-                for (int c = 0; c < 4; c++) {
-                    for (int l = 0; l < 32; l++) {
-                        int lo = L[64 * c + l], hi = L[64 * c + 32 + l];
-                        qh[l] |= (lo >>> 4) << (2 * c) | (hi >>> 4) << (2 * c + 1);
-                        dst.set(I8, qsAt + 32 * c + l, (byte) ((lo & 0xf) | (hi & 0xf) << 4));
-                    }
-                }
-                if (bits == 5) for (int l = 0; l < 32; l++) dst.set(I8, off + 16 + l, (byte) qh[l]);
             }
         }
     }
@@ -351,113 +301,91 @@ final class KQuants {
         }
     }
 
-    static final class Q6_K implements QuantCodec {
-        public DType type() {
-            return DType.Q6_K;
+    static final class Q6_K extends BlockCodec {
+        Q6_K() {
+            super(DType.Q6_K);
         }
 
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(DType.Q6_K, n);
-            for (int b = 0; b < n; b += QK, off += 210, o += QK) {
-                float d = half(src, off + 208);
-                for (int e = 0; e < QK; e += 16) {
-                    float dl = d * src.get(I8, off + 192 + e / 16);
-                    int h = e / 128, r = e % 128, k = r / 32;
-                    for (int l = r % 32, i = 0; i < 16; l++, i++) {
-                        int low = (u8(src, off + 64 * h + 32 * (k % 2) + l) >>> (4 * (k / 2))) & 0xf;
-                        int high = (u8(src, off + 128 + 32 * h + l) >>> (2 * k)) & 3;
-                        dst[o + e + i] = dl * ((low | high << 4) - 32);
-                    }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = half(b, p + 208);
+            for (int e = 0; e < QK; e += 16) {
+                float dl = d * b[p + 192 + e / 16];
+                int h = e / 128, r = e % 128, k = r / 32;
+                int ql = p + 64 * h + 32 * (k % 2), qh = p + 128 + 32 * h;
+                int lowShift = 4 * (k / 2), highShift = 2 * k;
+                for (int l = r % 32, i = 0; i < 16; l++, i++) {
+                    int low = (u8(b, ql + l) >>> lowShift) & 0xf;
+                    int high = (u8(b, qh + l) >>> highShift) & 3;
+                    y[o + e + i] = dl * ((low | high << 4) - 32);
                 }
             }
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(DType.Q6_K, n);
+        void encode(float[] x, int s, byte[] b, int p) {
             int[] L = new int[QK];
             float[] scales = new float[16];
-            for (int b = 0; b < n; b += QK, s += QK, off += 210) {
-                float maxScale = 0f, maxAbs = 0f;
-                for (int j = 0; j < 16; j++) {
-                    scales[j] = KQuantSearch.symmetricScale(16, 32, x, s + 16 * j, L, 16 * j);
-                    float a = Math.abs(scales[j]);
-                    if (a > maxAbs) {
-                        maxAbs = a;
-                        maxScale = scales[j];
-                    }
+            float maxScale = 0f, maxAbs = 0f;
+            for (int j = 0; j < 16; j++) {
+                scales[j] = KQuantSearch.symmetricScale(16, 32, x, s + 16 * j, L, 16 * j);
+                float a = Math.abs(scales[j]);
+                if (a > maxAbs) {
+                    maxAbs = a;
+                    maxScale = scales[j];
                 }
-                if (maxAbs < KQuantSearch.GROUP_MAX_EPS) {
-                    dst.asSlice(off, 210).fill((byte) 0);
-                    continue;
+            }
+            if (maxAbs < KQuantSearch.GROUP_MAX_EPS) return;   // all zeros, as the block arrives
+            float iscale = -128f / maxScale;
+            float d = 1f / iscale;
+            putHalf(b, p + 208, d);
+            float dq = roundToHalf(d);
+            for (int j = 0; j < 16; j++) {
+                byte sc = (byte) Math.min(127, nearestInt(iscale * scales[j]));
+                b[p + 192 + j] = sc;
+                float dl = dq * sc;
+                if (dl == 0f) continue;
+                for (int l = 0; l < 16; l++) {
+                    L[16 * j + l] = Math.clamp(nearestInt(x[s + 16 * j + l] / dl), -32, 31) + 32;
                 }
-                float iscale = -128f / maxScale;
-                float d = 1f / iscale;
-                putHalf(dst, off + 208, d);
-                byte[] sc = new byte[16];
-                for (int j = 0; j < 16; j++) {
-                    sc[j] = (byte) Math.min(127, nearestInt(iscale * scales[j]));
-                    dst.set(I8, off + 192 + j, sc[j]);
-                }
-                float dq = roundToHalf(d);
-                for (int j = 0; j < 16; j++) {
-                    float dl = dq * sc[j];
-                    if (dl == 0f) continue;
-                    for (int l = 0; l < 16; l++) {
-                        L[16 * j + l] = Math.clamp(nearestInt(x[s + 16 * j + l] / dl), -32, 31) + 32;
-                    }
-                }
-                int[] ql = new int[128], qh = new int[64];
-                for (int e = 0; e < QK; e++) {
-                    int h = e / 128, r = e % 128, k = r / 32, l = r % 32;
-                    ql[64 * h + 32 * (k % 2) + l] |= (L[e] & 0xf) << (4 * (k / 2));
-                    qh[32 * h + l] |= (L[e] >>> 4) << (2 * k);
-                }
-                for (int i = 0; i < 128; i++) dst.set(I8, off + i, (byte) ql[i]);
-                for (int i = 0; i < 64; i++) dst.set(I8, off + 128 + i, (byte) qh[i]);
+            }
+            for (int e = 0; e < QK; e++) {
+                int h = e / 128, r = e % 128, k = r / 32, l = r % 32;
+                b[p + 64 * h + 32 * (k % 2) + l] |= (byte) ((L[e] & 0xf) << (4 * (k / 2)));
+                b[p + 128 + 32 * h + l] |= (byte) ((L[e] >>> 4) << (2 * k));
             }
         }
     }
 
-    static final class Q8_K implements QuantCodec {
-        public DType type() {
-            return DType.Q8_K;
+    static final class Q8_K extends BlockCodec {
+        Q8_K() {
+            super(DType.Q8_K);
         }
 
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(DType.Q8_K, n);
-            for (int b = 0; b < n; b += QK, off += 292, o += QK) {
-                float d = src.get(F32, off);
-                for (int j = 0; j < QK; j++) dst[o + j] = d * src.get(I8, off + 4 + j);
-            }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = Float.intBitsToFloat(i32(b, p));
+            for (int j = 0; j < QK; j++) y[o + j] = d * b[p + 4 + j];
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(DType.Q8_K, n);
-            for (int b = 0; b < n; b += QK, s += QK, off += 292) {
-                float max = 0f, amax = 0f;
-                for (int j = 0; j < QK; j++) {
-                    float a = Math.abs(x[s + j]);
-                    if (a > amax) {
-                        amax = a;
-                        max = x[s + j];
-                    }
+        void encode(float[] x, int s, byte[] b, int p) {
+            float max = 0f, amax = 0f;
+            for (int j = 0; j < QK; j++) {
+                float a = Math.abs(x[s + j]);
+                if (a > amax) {
+                    amax = a;
+                    max = x[s + j];
                 }
-                if (amax == 0f) {
-                    dst.asSlice(off, 292).fill((byte) 0);
-                    continue;
-                }
-                float iscale = -127f / max;
-                for (int g = 0; g < 16; g++) {
-                    int sum = 0;
-                    for (int j = 16 * g; j < 16 * g + 16; j++) {
-                        int q = Math.min(127, nearestInt(iscale * x[s + j]));
-                        dst.set(I8, off + 4 + j, (byte) q);
-                        sum += q;
-                    }
-                    dst.set(I16, off + 260 + 2L * g, (short) sum);
-                }
-                dst.set(F32, off, 1f / iscale);
             }
+            if (amax == 0f) return;   // all zeros, as the block arrives
+            float iscale = -127f / max;
+            for (int g = 0; g < 16; g++) {
+                int sum = 0;
+                for (int j = 16 * g; j < 16 * g + 16; j++) {
+                    int q = Math.min(127, nearestInt(iscale * x[s + j]));
+                    b[p + 4 + j] = (byte) q;
+                    sum += q;
+                }
+                putI16(b, p + 260 + 2 * g, sum);
+            }
+            putI32(b, p, Float.floatToRawIntBits(1f / iscale));
         }
     }
 }

@@ -1,12 +1,11 @@
 package dev.hearth.runtime.dtype;
 
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 
-import static dev.hearth.runtime.dtype.ReferenceCodecs.I32;
-import static dev.hearth.runtime.dtype.ReferenceCodecs.I8;
 import static dev.hearth.runtime.dtype.ReferenceCodecs.half;
+import static dev.hearth.runtime.dtype.ReferenceCodecs.i32;
 import static dev.hearth.runtime.dtype.ReferenceCodecs.putHalf;
+import static dev.hearth.runtime.dtype.ReferenceCodecs.putI32;
 import static dev.hearth.runtime.dtype.ReferenceCodecs.roundHalfAway;
 import static dev.hearth.runtime.dtype.ReferenceCodecs.u8;
 
@@ -65,148 +64,124 @@ final class LegacyQuants {
         return max;
     }
 
-    static final class Q4_0 implements QuantCodec {
-        public DType type() {
-            return DType.Q4_0;
+    static final class Q4_0 extends BlockCodec {
+        Q4_0() {
+            super(DType.Q4_0);
         }
 
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(DType.Q4_0, n);
-            for (int b = 0; b < n; b += 32, off += 18, o += 32) {
-                float d = half(src, off);
-                for (int j = 0; j < 16; j++) {
-                    int q = u8(src, off + 2 + j);
-                    dst[o + j] = ((q & 0xf) - 8) * d;
-                    dst[o + j + 16] = ((q >>> 4) - 8) * d;
-                }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = half(b, p);
+            for (int j = 0; j < 16; j++) {
+                int q = u8(b, p + 2 + j);
+                y[o + j] = ((q & 0xf) - 8) * d;
+                y[o + j + 16] = ((q >>> 4) - 8) * d;
             }
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(DType.Q4_0, n);
-            for (int b = 0; b < n; b += 32, s += 32, off += 18) {
-                float d = signedAbsMax(x, s) / -8f;
-                float id = d != 0f ? 1f / d : 0f;
-                putHalf(dst, off, d);
-                for (int j = 0; j < 16; j++) {
-                    int lo = Math.min(15, (int) (x[s + j] * id + 8.5f));
-                    int hi = Math.min(15, (int) (x[s + j + 16] * id + 8.5f));
-                    dst.set(I8, off + 2 + j, (byte) (lo | hi << 4));
-                }
+        void encode(float[] x, int s, byte[] b, int p) {
+            float d = signedAbsMax(x, s) / -8f;
+            float id = d != 0f ? 1f / d : 0f;
+            putHalf(b, p, d);
+            for (int j = 0; j < 16; j++) {
+                int lo = Math.min(15, (int) (x[s + j] * id + 8.5f));
+                int hi = Math.min(15, (int) (x[s + j + 16] * id + 8.5f));
+                b[p + 2 + j] = (byte) (lo | hi << 4);
             }
         }
     }
 
-    static final class Q4_1 implements QuantCodec {
-        public DType type() {
-            return DType.Q4_1;
+    static final class Q4_1 extends BlockCodec {
+        Q4_1() {
+            super(DType.Q4_1);
         }
 
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(DType.Q4_1, n);
-            for (int b = 0; b < n; b += 32, off += 20, o += 32) {
-                float d = half(src, off), m = half(src, off + 2);
-                for (int j = 0; j < 16; j++) {
-                    int q = u8(src, off + 4 + j);
-                    dst[o + j] = (q & 0xf) * d + m;
-                    dst[o + j + 16] = (q >>> 4) * d + m;
-                }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = half(b, p), m = half(b, p + 2);
+            for (int j = 0; j < 16; j++) {
+                int q = u8(b, p + 4 + j);
+                y[o + j] = (q & 0xf) * d + m;
+                y[o + j + 16] = (q >>> 4) * d + m;
             }
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(DType.Q4_1, n);
-            for (int b = 0; b < n; b += 32, s += 32, off += 20) {
-                float min = minOf(x, s), max = maxOf(x, s);
-                float d = (max - min) / 15f;
-                float id = d != 0f ? 1f / d : 0f;
-                putHalf(dst, off, d);
-                putHalf(dst, off + 2, min);
-                for (int j = 0; j < 16; j++) {
-                    int lo = Math.min(15, (int) ((x[s + j] - min) * id + 0.5f));
-                    int hi = Math.min(15, (int) ((x[s + j + 16] - min) * id + 0.5f));
-                    dst.set(I8, off + 4 + j, (byte) (lo | hi << 4));
-                }
+        void encode(float[] x, int s, byte[] b, int p) {
+            float min = minOf(x, s), max = maxOf(x, s);
+            float d = (max - min) / 15f;
+            float id = d != 0f ? 1f / d : 0f;
+            putHalf(b, p, d);
+            putHalf(b, p + 2, min);
+            for (int j = 0; j < 16; j++) {
+                int lo = Math.min(15, (int) ((x[s + j] - min) * id + 0.5f));
+                int hi = Math.min(15, (int) ((x[s + j + 16] - min) * id + 0.5f));
+                b[p + 4 + j] = (byte) (lo | hi << 4);
             }
         }
     }
 
-    static final class Q5_0 implements QuantCodec {
-        public DType type() {
-            return DType.Q5_0;
+    static final class Q5_0 extends BlockCodec {
+        Q5_0() {
+            super(DType.Q5_0);
         }
 
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(DType.Q5_0, n);
-            for (int b = 0; b < n; b += 32, off += 22, o += 32) {
-                float d = half(src, off);
-                int qh = src.get(I32, off + 2);
-                for (int j = 0; j < 16; j++) {
-                    int q = u8(src, off + 6 + j);
-                    int lo = (q & 0xf) | ((qh >>> j) & 1) << 4;
-                    int hi = (q >>> 4) | ((qh >>> (j + 16)) & 1) << 4;
-                    dst[o + j] = (lo - 16) * d;
-                    dst[o + j + 16] = (hi - 16) * d;
-                }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = half(b, p);
+            int qh = i32(b, p + 2);
+            for (int j = 0; j < 16; j++) {
+                int q = u8(b, p + 6 + j);
+                int lo = (q & 0xf) | ((qh >>> j) & 1) << 4;
+                int hi = (q >>> 4) | ((qh >>> (j + 16)) & 1) << 4;
+                y[o + j] = (lo - 16) * d;
+                y[o + j + 16] = (hi - 16) * d;
             }
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(DType.Q5_0, n);
-            for (int b = 0; b < n; b += 32, s += 32, off += 22) {
-                float d = signedAbsMax(x, s) / -16f;
-                float id = d != 0f ? 1f / d : 0f;
-                putHalf(dst, off, d);
-                int qh = 0;
-                for (int j = 0; j < 16; j++) {
-                    int lo = Math.min(31, (int) (x[s + j] * id + 16.5f));
-                    int hi = Math.min(31, (int) (x[s + j + 16] * id + 16.5f));
-                    dst.set(I8, off + 6 + j, (byte) ((lo & 0xf) | (hi & 0xf) << 4));
-                    qh |= (lo >>> 4) << j | (hi >>> 4) << (j + 16);
-                }
-                dst.set(I32, off + 2, qh);
+        void encode(float[] x, int s, byte[] b, int p) {
+            float d = signedAbsMax(x, s) / -16f;
+            float id = d != 0f ? 1f / d : 0f;
+            putHalf(b, p, d);
+            int qh = 0;
+            for (int j = 0; j < 16; j++) {
+                int lo = Math.min(31, (int) (x[s + j] * id + 16.5f));
+                int hi = Math.min(31, (int) (x[s + j + 16] * id + 16.5f));
+                b[p + 6 + j] = (byte) ((lo & 0xf) | (hi & 0xf) << 4);
+                qh |= (lo >>> 4) << j | (hi >>> 4) << (j + 16);
             }
+            putI32(b, p + 2, qh);
         }
     }
 
-    static final class Q5_1 implements QuantCodec {
-        public DType type() {
-            return DType.Q5_1;
+    static final class Q5_1 extends BlockCodec {
+        Q5_1() {
+            super(DType.Q5_1);
         }
 
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(DType.Q5_1, n);
-            for (int b = 0; b < n; b += 32, off += 24, o += 32) {
-                float d = half(src, off), m = half(src, off + 2);
-                int qh = src.get(I32, off + 4);
-                for (int j = 0; j < 16; j++) {
-                    int q = u8(src, off + 8 + j);
-                    int lo = (q & 0xf) | ((qh >>> j) & 1) << 4;
-                    int hi = (q >>> 4) | ((qh >>> (j + 16)) & 1) << 4;
-                    dst[o + j] = lo * d + m;
-                    dst[o + j + 16] = hi * d + m;
-                }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = half(b, p), m = half(b, p + 2);
+            int qh = i32(b, p + 4);
+            for (int j = 0; j < 16; j++) {
+                int q = u8(b, p + 8 + j);
+                int lo = (q & 0xf) | ((qh >>> j) & 1) << 4;
+                int hi = (q >>> 4) | ((qh >>> (j + 16)) & 1) << 4;
+                y[o + j] = lo * d + m;
+                y[o + j + 16] = hi * d + m;
             }
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(DType.Q5_1, n);
-            for (int b = 0; b < n; b += 32, s += 32, off += 24) {
-                float min = minOf(x, s), max = maxOf(x, s);
-                float d = (max - min) / 31f;
-                float id = d != 0f ? 1f / d : 0f;
-                putHalf(dst, off, d);
-                putHalf(dst, off + 2, min);
-                int qh = 0;
-                for (int j = 0; j < 16; j++) {
-                    // ggml does not clamp here; (max - min) * id cannot pass 31.5, so neither result differs.
-                    int lo = Math.min(31, (int) ((x[s + j] - min) * id + 0.5f));
-                    int hi = Math.min(31, (int) ((x[s + j + 16] - min) * id + 0.5f));
-                    dst.set(I8, off + 8 + j, (byte) ((lo & 0xf) | (hi & 0xf) << 4));
-                    qh |= (lo >>> 4) << j | (hi >>> 4) << (j + 16);
-                }
-                dst.set(I32, off + 4, qh);
+        void encode(float[] x, int s, byte[] b, int p) {
+            float min = minOf(x, s), max = maxOf(x, s);
+            float d = (max - min) / 31f;
+            float id = d != 0f ? 1f / d : 0f;
+            putHalf(b, p, d);
+            putHalf(b, p + 2, min);
+            int qh = 0;
+            for (int j = 0; j < 16; j++) {
+                // ggml does not clamp here; (max - min) * id cannot pass 31.5, so neither result differs.
+                int lo = Math.min(31, (int) ((x[s + j] - min) * id + 0.5f));
+                int hi = Math.min(31, (int) ((x[s + j + 16] - min) * id + 0.5f));
+                b[p + 8 + j] = (byte) ((lo & 0xf) | (hi & 0xf) << 4);
+                qh |= (lo >>> 4) << j | (hi >>> 4) << (j + 16);
             }
+            putI32(b, p + 4, qh);
         }
     }
 
@@ -217,62 +192,50 @@ final class LegacyQuants {
         return amax / 127f;
     }
 
-    /** Writes the 32 int8 quants of scale {@code d} at {@code qsOff}; returns their sum. */
-    private static int encodeInt8(float[] x, int s, float d, MemorySegment dst, long qsOff) {
+    /** Writes the 32 int8 quants of scale {@code d} at {@code b[p]}; returns their sum. */
+    private static int encodeInt8(float[] x, int s, float d, byte[] b, int p) {
         float id = d != 0f ? 1f / d : 0f;
         int sum = 0;
         for (int j = 0; j < 32; j++) {
             int q = (int) roundHalfAway(x[s + j] * id);
-            dst.set(I8, qsOff + j, (byte) q);
+            b[p + j] = (byte) q;
             sum += q;
         }
         return sum;
     }
 
-    static final class Q8_0 implements QuantCodec {
-        public DType type() {
-            return DType.Q8_0;
+    static final class Q8_0 extends BlockCodec {
+        Q8_0() {
+            super(DType.Q8_0);
         }
 
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(DType.Q8_0, n);
-            for (int b = 0; b < n; b += 32, off += 34, o += 32) {
-                float d = half(src, off);
-                for (int j = 0; j < 32; j++) dst[o + j] = src.get(I8, off + 2 + j) * d;
-            }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = half(b, p);
+            for (int j = 0; j < 32; j++) y[o + j] = b[p + 2 + j] * d;
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(DType.Q8_0, n);
-            for (int b = 0; b < n; b += 32, s += 32, off += 34) {
-                float d = int8Scale(x, s);
-                putHalf(dst, off, d);
-                encodeInt8(x, s, d, dst, off + 2);
-            }
+        void encode(float[] x, int s, byte[] b, int p) {
+            float d = int8Scale(x, s);
+            putHalf(b, p, d);
+            encodeInt8(x, s, d, b, p + 2);
         }
     }
 
-    static final class Q8_1 implements QuantCodec {
-        public DType type() {
-            return DType.Q8_1;
+    static final class Q8_1 extends BlockCodec {
+        Q8_1() {
+            super(DType.Q8_1);
         }
 
-        public void dequantizeRow(MemorySegment src, long off, float[] dst, int o, int n) {
-            Codecs.checkWholeBlocks(DType.Q8_1, n);
-            for (int b = 0; b < n; b += 32, off += 36, o += 32) {
-                float d = half(src, off);
-                for (int j = 0; j < 32; j++) dst[o + j] = src.get(I8, off + 4 + j) * d;
-            }
+        void decode(byte[] b, int p, float[] y, int o) {
+            float d = half(b, p);
+            for (int j = 0; j < 32; j++) y[o + j] = b[p + 4 + j] * d;
         }
 
-        public void quantizeRow(float[] x, int s, MemorySegment dst, long off, int n) {
-            Codecs.checkWholeBlocks(DType.Q8_1, n);
-            for (int b = 0; b < n; b += 32, s += 32, off += 36) {
-                float d = int8Scale(x, s);
-                int sum = encodeInt8(x, s, d, dst, off + 4);
-                putHalf(dst, off, d);
-                putHalf(dst, off + 2, sum * d);
-            }
+        void encode(float[] x, int s, byte[] b, int p) {
+            float d = int8Scale(x, s);
+            int sum = encodeInt8(x, s, d, b, p + 4);
+            putHalf(b, p, d);
+            putHalf(b, p + 2, sum * d);
         }
     }
 }

@@ -13,7 +13,6 @@ import java.util.List;
 final class ReferenceCodecs {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
 
     private ReferenceCodecs() {
@@ -27,23 +26,38 @@ final class ReferenceCodecs {
         return List.copyOf(l);
     }
 
-    /** The fp16 at byte {@code off}, as a float. */
-    static float half(MemorySegment s, long off) {
-        return Float.float16ToFloat(s.get(I16, off));
+    /** The unsigned byte at {@code b[i]}. */
+    static int u8(byte[] b, int i) {
+        return b[i] & 0xff;
     }
 
-    static void putHalf(MemorySegment s, long off, float v) {
-        s.set(I16, off, Float.floatToFloat16(v));
+    /** The little-endian fp16 at {@code b[i]}, as a float. */
+    static float half(byte[] b, int i) {
+        return Float.float16ToFloat((short) ((b[i] & 0xff) | b[i + 1] << 8));
+    }
+
+    /** Stores {@code v} as a little-endian fp16 (rounded to nearest even) at {@code b[i]}. */
+    static void putHalf(byte[] b, int i, float v) {
+        putI16(b, i, Float.floatToFloat16(v));
+    }
+
+    static void putI16(byte[] b, int i, int v) {
+        b[i] = (byte) v;
+        b[i + 1] = (byte) (v >> 8);
+    }
+
+    static int i32(byte[] b, int i) {
+        return (b[i] & 0xff) | (b[i + 1] & 0xff) << 8 | (b[i + 2] & 0xff) << 16 | b[i + 3] << 24;
+    }
+
+    static void putI32(byte[] b, int i, int v) {
+        putI16(b, i, v);
+        putI16(b, i + 2, v >> 16);
     }
 
     /** What a float becomes after a round trip through fp16 (how ggml re-reads a stored scale). */
     static float roundToHalf(float v) {
         return Float.float16ToFloat(Float.floatToFloat16(v));
-    }
-
-    /** The unsigned byte at {@code off}. */
-    static int u8(MemorySegment s, long off) {
-        return s.get(I8, off) & 0xff;
     }
 
     /** Nearest integer, ties to even: ggml's {@code nearest_int} (the 1.5*2^23 trick) for |v| < 2^22. */
