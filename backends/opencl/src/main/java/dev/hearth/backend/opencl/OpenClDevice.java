@@ -1,0 +1,255 @@
+package dev.hearth.backend.opencl;
+
+import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.backend.BackendProvider;
+import dev.hearth.runtime.backend.Buffer;
+import dev.hearth.runtime.backend.BufferUsage;
+import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.backend.MemoryInfo;
+import dev.hearth.runtime.backend.Stream;
+import dev.hearth.runtime.graph.Node;
+import org.jocl.CL;
+import org.jocl.CLException;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_command_queue;
+import org.jocl.cl_context;
+import org.jocl.cl_context_properties;
+import org.jocl.cl_device_id;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+import org.jocl.cl_platform_id;
+import org.jocl.cl_program;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One OpenCL device: a context, one in-order command queue that streams and buffer copies share,
+ * and the programs built for it (each kernel file once per process, binaries cached on disk by
+ * {@link ProgramCache}). Memory is counted per allocation, so free memory is known where the
+ * driver cannot tell it.
+ */
+public final class OpenClDevice implements Device {
+    private static final System.Logger LOG = System.getLogger(OpenClDevice.class.getName());
+    private static final long MIB = 1L << 20;
+
+    /** Told of each chunk written to a WEIGHTS buffer: bytes written so far, bytes of weights allocated. */
+    @FunctionalInterface
+    public interface UploadListener {
+        void uploaded(long done, long total);
+    }
+
+    private final OpenClProvider provider;
+    private final int index;
+    private final cl_device_id id;
+    private final DeviceInfo info;
+    private final cl_context context;
+    private final cl_command_queue queue;
+    private final ProgramCache cache;
+    private final Map<String, cl_program> programs = new HashMap<>();
+    private final Map<String, cl_kernel> kernels = new HashMap<>();
+    private final Map<cl_kernel, Long> kernelLimits = new HashMap<>();
+    private final AtomicLong allocated = new AtomicLong();
+    private final AtomicLong weightsAllocated = new AtomicLong();
+    private final AtomicLong weightsWritten = new AtomicLong();
+    private String subgroupOptions;
+    private volatile UploadListener uploadListener;
+
+    OpenClDevice(OpenClProvider provider, int index, cl_platform_id platform, cl_device_id id, DeviceInfo info, ProgramCache cache) {
+        this.provider = provider;
+        this.index = index;
+        this.id = id;
+        this.info = info;
+        this.cache = cache;
+        this.subgroupOptions = info.subgroupOptions();
+        cl_context_properties props = new cl_context_properties();
+        props.addProperty(CL.CL_CONTEXT_PLATFORM, platform);
+        this.context = CL.clCreateContext(props, 1, new cl_device_id[] {id}, null, null, null);
+        this.queue = CL.clCreateCommandQueue(context, id, 0, null);
+    }
+
+    @Override
+    public String name() {
+        return "opencl:" + index + " " + info.name() + " (" + info.platform() + ")";
+    }
+
+    @Override
+    public BackendProvider provider() {
+        return provider;
+    }
+
+    DeviceInfo info() {
+        return info;
+    }
+
+    cl_command_queue queue() {
+        return queue;
+    }
+
+    ProgramCache cache() {
+        return cache;
+    }
+
+    @Override
+    public boolean isGpu() {
+        return info.gpu();
+    }
+
+    @Override
+    public MemoryInfo memory() {
+        long total = info.globalMemory();
+        if (info.has("cl_amd_device_attribute_query")) {
+            try {
+                long[] kib = new long[2];
+                long[] size = new long[1];
+                CL.clGetDeviceInfo(id, Cl.CL_DEVICE_GLOBAL_FREE_MEMORY_AMD, 2L * Sizeof.size_t, Pointer.to(kib), size);
+                if (kib[0] > 0) return new MemoryInfo(Math.min(total, kib[0] * 1024), total);
+            } catch (CLException e) {
+                // fall back to counting
+            }
+        }
+        return new MemoryInfo(Math.max(0, total - allocated.get()), total);
+    }
+
+    @Override
+    public boolean supports(Node node) {
+        return OpenClSupport.whyNot(node) == null;
+    }
+
+    @Override
+    public String whyNot(Node node) {
+        String why = OpenClSupport.whyNot(node);
+        return name() + (why != null ? ": " + why : " supports " + node);
+    }
+
+    /** Sets who hears of weight uploads (a progress bar); null for none. */
+    public void setUploadListener(UploadListener listener) {
+        this.uploadListener = listener;
+    }
+
+    void uploaded(long bytes) {
+        long done = weightsWritten.addAndGet(bytes);
+        long total = Math.max(done, weightsAllocated.get());
+        UploadListener l = uploadListener;
+        if (l != null) l.uploaded(done, total);
+        LOG.log(System.Logger.Level.DEBUG, () -> String.format("%s: uploaded %d of %d MiB of weights", name(), done / MIB, total / MIB));
+    }
+
+    @Override
+    public Buffer allocate(long bytes, BufferUsage usage) {
+        if (bytes < 0) throw new IllegalArgumentException("negative size " + bytes);
+        long size = Math.max(bytes, 4);
+        if (size > info.maxAlloc()) {
+            throw new HearthException(String.format("%s: a %s buffer of %s is larger than the largest single buffer this "
+                            + "device allows (%s, CL_DEVICE_MAX_MEM_ALLOC_SIZE); it cannot live on this device in one piece: "
+                            + "put fewer layers on it (--gpu-layers) or use a smaller context", name(),
+                    usage.name().toLowerCase(), mib(size), mib(info.maxAlloc())));
+        }
+        MemoryInfo mem = memory();
+        if (size > mem.free()) throw outOfMemory(size, usage, mem, null);
+        cl_mem m;
+        try {
+            m = CL.clCreateBuffer(context, CL.CL_MEM_READ_WRITE, size, null, null);
+        } catch (CLException e) {
+            throw outOfMemory(size, usage, mem, e);
+        }
+        OpenClBuffer b = new OpenClBuffer(this, m, bytes, usage);
+        allocated.addAndGet(size);
+        if (usage == BufferUsage.WEIGHTS) {
+            weightsAllocated.addAndGet(size);
+        } else {
+            try { // zeroes it, and makes the driver commit the memory now rather than at first use
+                synchronized (this) {
+                    CL.clEnqueueFillBuffer(queue, m, Pointer.to(new byte[] {0}), 1, 0, size, 0, null, null);
+                    CL.clFinish(queue);
+                }
+            } catch (CLException e) {
+                b.close();
+                throw outOfMemory(size, usage, mem, e);
+            }
+        }
+        return b;
+    }
+
+    private HearthException outOfMemory(long size, BufferUsage usage, MemoryInfo mem, CLException cause) {
+        String how = cause != null ? " (" + Cl.status(cause.getStatus()) + ")" : "";
+        return new HearthException(String.format("%s: needs %s for a %s buffer, %s free of %s%s: put fewer layers on "
+                        + "this device (--gpu-layers) or use a smaller context", name(), mib(size), usage.name().toLowerCase(),
+                mib(mem.free()), mib(mem.total()), how), cause);
+    }
+
+    static String mib(long bytes) {
+        return bytes >= 10 * MIB ? bytes / MIB + " MiB" : bytes + " bytes";
+    }
+
+    void released(OpenClBuffer b) {
+        long size = Math.max(b.size(), 4);
+        allocated.addAndGet(-size);
+        if (b.usage() == BufferUsage.WEIGHTS) weightsAllocated.addAndGet(-size);
+    }
+
+    @Override
+    public Stream openStream() {
+        return new OpenClStream(this);
+    }
+
+    /** The program of kernel file {@code file}, built once per device. */
+    synchronized cl_program program(String file) {
+        cl_program p = programs.get(file);
+        if (p == null) {
+            p = build(file, KernelSources.load(file));
+            programs.put(file, p);
+        }
+        return p;
+    }
+
+    /**
+     * Builds {@code source}; tries sub-group reductions first where the device has them. Options
+     * in {@code -Dhearth.opencl.buildOptions} are added (the tests use -cl-opt-disable on PoCL,
+     * which compiles several times faster).
+     */
+    synchronized cl_program build(String label, String source) {
+        String extra = System.getProperty("hearth.opencl.buildOptions", "").trim();
+        if (!subgroupOptions.isEmpty()) {
+            try {
+                return cache.build(context, id, info, label, source, (subgroupOptions + " " + extra).trim());
+            } catch (HearthException e) {
+                LOG.log(System.Logger.Level.INFO, name() + ": sub-group kernels did not build, using local-memory reductions: " + e.getMessage());
+                subgroupOptions = "";
+            }
+        }
+        return cache.build(context, id, info, label, source, extra);
+    }
+
+    /** Kernel {@code name} of file {@code file}. */
+    synchronized cl_kernel kernel(String file, String name) {
+        String key = file + ":" + name;
+        cl_kernel k = kernels.get(key);
+        if (k == null) {
+            k = CL.clCreateKernel(program(file), name, null);
+            kernels.put(key, k);
+            kernelLimits.put(k, Cl.kernelWorkGroupSize(k, id));
+        }
+        return k;
+    }
+
+    /** The largest power of two at most {@code want} that kernel {@code k} may run as one work-group. */
+    synchronized int workGroup(cl_kernel k, int want) {
+        long limit = Math.min(kernelLimits.getOrDefault(k, info.maxWorkGroup()), info.maxWorkGroup());
+        int wg = 1;
+        while (wg * 2 <= want && wg * 2 <= limit) wg *= 2;
+        return wg;
+    }
+
+    /** The work-group limit of kernel {@code k} on this device. */
+    synchronized long kernelLimit(cl_kernel k) {
+        return Math.min(kernelLimits.getOrDefault(k, info.maxWorkGroup()), info.maxWorkGroup());
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+}

@@ -1,0 +1,135 @@
+package dev.hearth.backend.opencl;
+
+import dev.hearth.runtime.backend.BackendProvider;
+import dev.hearth.runtime.backend.Device;
+import org.jocl.CL;
+import org.jocl.CLException;
+import org.jocl.cl_device_id;
+import org.jocl.cl_platform_id;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The OpenCL backend: every device of every platform that JOCL finds. The provider that
+ * ServiceLoader makes shares one set of devices per process (so each program is built once per
+ * process); {@link #OpenClProvider(Path)} makes devices of its own, with their own program
+ * cache folder.
+ */
+public final class OpenClProvider implements BackendProvider {
+    private static final System.Logger LOG = System.getLogger(OpenClProvider.class.getName());
+    static final String NO_PLATFORM = "no OpenCL platform found (install an OpenCL driver, e.g. pocl-opencl-icd)";
+
+    private record Found(List<Device> devices, String reason) {
+    }
+
+    private static Found shared;
+
+    private final Path cacheDir;
+    private Found own;
+
+    /** The process-wide devices, caching programs in {@link ProgramCache#defaultDir()}. */
+    public OpenClProvider() {
+        this.cacheDir = null;
+    }
+
+    /** Devices of this provider's own, caching program binaries in {@code cacheDir}. */
+    public OpenClProvider(Path cacheDir) {
+        this.cacheDir = cacheDir;
+    }
+
+    @Override
+    public String name() {
+        return "opencl";
+    }
+
+    @Override
+    public List<Device> devices() {
+        return found().devices();
+    }
+
+    @Override
+    public String unavailableReason() {
+        Found f = found();
+        return f.reason() != null ? f.reason() : "no OpenCL device found";
+    }
+
+    private Found found() {
+        if (cacheDir == null) {
+            synchronized (OpenClProvider.class) {
+                if (shared == null) shared = discover(this, new ProgramCache(ProgramCache.defaultDir()));
+                return shared;
+            }
+        }
+        synchronized (this) {
+            if (own == null) own = discover(this, new ProgramCache(cacheDir));
+            return own;
+        }
+    }
+
+    /** Why JOCL could not load the OpenCL loader; JOCL opens "libOpenCL.so", which Debian ships in a -dev package. */
+    private static String loaderProblem(LinkageError e) {
+        boolean soOne = false;
+        boolean so = false;
+        for (String dir : new String[] {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"}) {
+            soOne |= java.nio.file.Files.exists(Path.of(dir, "libOpenCL.so.1"));
+            so |= java.nio.file.Files.exists(Path.of(dir, "libOpenCL.so"));
+        }
+        if (soOne && !so) {
+            return "libOpenCL.so.1 is installed but libOpenCL.so, the name JOCL loads, is not: install ocl-icd-opencl-dev "
+                    + "(Debian/Ubuntu) or link libOpenCL.so to libOpenCL.so.1";
+        }
+        return "the OpenCL loader libOpenCL.so could not be loaded (" + e.getMessage() + ")";
+    }
+
+    private static Found discover(OpenClProvider provider, ProgramCache cache) {
+        cl_platform_id[] platforms;
+        try {
+            CL.setExceptionsEnabled(true);
+            int[] count = new int[1];
+            CL.clGetPlatformIDs(0, null, count);
+            if (count[0] == 0) return new Found(List.of(), NO_PLATFORM);
+            platforms = new cl_platform_id[count[0]];
+            CL.clGetPlatformIDs(platforms.length, platforms, null);
+        } catch (LinkageError e) {
+            return new Found(List.of(), NO_PLATFORM + ": " + loaderProblem(e));
+        } catch (CLException e) {
+            return new Found(List.of(), NO_PLATFORM + ": " + Cl.status(e.getStatus()));
+        }
+        List<Device> devices = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (cl_platform_id p : platforms) {
+            String platformName = "?";
+            try {
+                platformName = Cl.platformString(p, CL.CL_PLATFORM_NAME);
+                int[] count = new int[1];
+                try {
+                    CL.clGetDeviceIDs(p, CL.CL_DEVICE_TYPE_ALL, 0, null, count);
+                } catch (CLException e) {
+                    if (e.getStatus() == CL.CL_DEVICE_NOT_FOUND) {
+                        problems.add("platform " + platformName + " has no device");
+                        continue;
+                    }
+                    throw e;
+                }
+                cl_device_id[] ids = new cl_device_id[count[0]];
+                CL.clGetDeviceIDs(p, CL.CL_DEVICE_TYPE_ALL, ids.length, ids, null);
+                for (cl_device_id id : ids) {
+                    try {
+                        DeviceInfo info = DeviceInfo.query(p, id);
+                        devices.add(new OpenClDevice(provider, devices.size(), p, id, info, cache));
+                    } catch (CLException e) {
+                        problems.add("a device of " + platformName + " could not be opened: " + Cl.status(e.getStatus()));
+                    }
+                }
+            } catch (CLException e) {
+                problems.add("platform " + platformName + ": " + Cl.status(e.getStatus()));
+            }
+        }
+        for (String s : problems) LOG.log(System.Logger.Level.INFO, "OpenCL: " + s);
+        String reason = devices.isEmpty()
+                ? "OpenCL platform(s) found but no usable device: " + String.join("; ", problems) : null;
+        return new Found(List.copyOf(devices), reason);
+    }
+}

@@ -1,0 +1,103 @@
+package dev.hearth.backend.opencl;
+
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
+
+import java.util.EnumSet;
+import java.util.Set;
+
+/**
+ * Which (op, type) pairs the OpenCL kernels compute. Pure and cheap: it reads only the node.
+ * <ul>
+ *   <li>mul_mat: weights F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K; activations F32</li>
+ *   <li>get_rows: tables of the same types; convert: from those types to F32, F16 or BF16</li>
+ *   <li>rms_norm (F32 weight or none), rope (F32 frequency factors or none, even headDim),
+ *       swiglu, add, mul, scale, softmax: F32</li>
+ *   <li>kv_store and attention: F32 or F16 caches; attention with headDim up to 512</li>
+ * </ul>
+ * Every count a kernel indexes with 32 bits is checked to fit.
+ */
+final class OpenClSupport {
+    static final Set<DType> WEIGHT_TYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K);
+    static final int MAX_HEAD_DIM = 512;
+    private static final long MAX_ELEMENTS = 0xffff_ffffL;
+
+    private OpenClSupport() {
+    }
+
+    /** Why the kernels cannot compute {@code n}, or null where they can. */
+    static String whyNot(Node n) {
+        String name = opName(n.op());
+        if (n.isLeaf()) return null;
+        if (n.desc().elements() > MAX_ELEMENTS) return name + " of more than 2^32 elements";
+        for (Node in : n.inputs()) {
+            if (in.desc().elements() > MAX_ELEMENTS && !(n.op() instanceof Op.MulMat) && !(n.op() instanceof Op.GetRows)) {
+                return name + " reading more than 2^32 elements";
+            }
+        }
+        return switch (n.op()) {
+            case Op.MulMat m -> weightType(name, m.w()) != null ? weightType(name, m.w()) : f32(name, m.x());
+            case Op.GetRows g -> weightType(name, g.table());
+            case Op.Convert c -> weightType(name, c.x());
+            case Op.RmsNorm r -> r.weight() != null && r.weight().desc().type() != DType.F32
+                    ? name + " with a " + r.weight().desc().type() + " weight (F32 only)" : f32(name, r.x());
+            case Op.Rope r -> {
+                if (r.headDim() % 2 != 0) yield name + " with an odd headDim " + r.headDim();
+                if (r.freqFactors() != null && r.freqFactors().desc().type() != DType.F32) yield name + " with non-F32 frequency factors";
+                yield f32(name, r.x());
+            }
+            case Op.KvStore k -> {
+                String why = cache(name, k.cache());
+                yield why != null ? why : f32(name, k.src());
+            }
+            case Op.Attention a -> {
+                if (a.headDim() > MAX_HEAD_DIM) yield name + " with headDim " + a.headDim() + " (at most " + MAX_HEAD_DIM + ")";
+                String why = cache(name, a.kCache());
+                if (why == null) why = cache(name, a.vCache());
+                yield why != null ? why : f32(name, a.q());
+            }
+            case Op.Swiglu s -> f32(name, s.gate(), s.up());
+            case Op.Add a -> f32(name, a.a(), a.b());
+            case Op.Mul m -> f32(name, m.a(), m.b());
+            case Op.Scale s -> f32(name, s.x());
+            case Op.Softmax s -> f32(name, s.x());
+            case Op.Leaf l -> null;
+        };
+    }
+
+    static String opName(Op op) {
+        return switch (op) {
+            case Op.MulMat m -> "mul_mat";
+            case Op.GetRows g -> "get_rows";
+            case Op.Convert c -> "convert";
+            case Op.RmsNorm r -> "rms_norm";
+            case Op.Rope r -> "rope";
+            case Op.KvStore k -> "kv_store";
+            case Op.Attention a -> "attention";
+            case Op.Swiglu s -> "swiglu";
+            case Op.Add a -> "add";
+            case Op.Mul m -> "mul";
+            case Op.Scale s -> "scale";
+            case Op.Softmax s -> "softmax";
+            case Op.Leaf l -> "leaf";
+        };
+    }
+
+    private static String weightType(String name, Node w) {
+        DType t = w.desc().type();
+        return WEIGHT_TYPES.contains(t) ? null : name + " of " + t + " (OpenCL kernels read " + WEIGHT_TYPES + ")";
+    }
+
+    private static String cache(String name, Node c) {
+        DType t = c.desc().type();
+        return t == DType.F32 || t == DType.F16 ? null : name + " with a " + t + " cache (F32 or F16 only)";
+    }
+
+    private static String f32(String name, Node... xs) {
+        for (Node x : xs) {
+            if (x.desc().type() != DType.F32) return name + " of " + x.desc().type() + " " + x.name() + " (F32 only)";
+        }
+        return null;
+    }
+}

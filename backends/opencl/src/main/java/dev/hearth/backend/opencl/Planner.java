@@ -1,0 +1,215 @@
+package dev.hearth.backend.opencl;
+
+import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.backend.Subgraph;
+import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
+import dev.hearth.runtime.tensor.TensorDesc;
+import org.jocl.cl_kernel;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns the nodes of a subgraph into kernel launches (see the header of each kernel file in
+ * kernels/opencl for what it computes and how it is laid out). Work-group sizes come from the
+ * device's and the kernel's limits; global sizes are rounded up to whole work-groups, and the
+ * kernels skip the work-items past the end.
+ */
+final class Planner {
+    /** From this many tokens on, mul_mat uses the tiled kernel. */
+    static final int TILED_MIN_TOKENS = 8;
+    private static final int TILED_WG = 256;
+
+    private final OpenClDevice device;
+    private final Subgraph sg;
+    private final List<Launch> out = new ArrayList<>();
+
+    private Planner(OpenClDevice device, Subgraph sg) {
+        this.device = device;
+        this.sg = sg;
+    }
+
+    static List<Launch> plan(OpenClDevice device, Subgraph sg) {
+        Planner p = new Planner(device, sg);
+        for (Node n : sg.nodes()) {
+            if (n.isLeaf()) continue;
+            String why = OpenClSupport.whyNot(n);
+            if (why != null) throw new HearthException(device.name() + " was given " + n + " that it does not support: " + why);
+            p.plan(n);
+        }
+        return List.copyOf(p.out);
+    }
+
+    private void plan(Node n) {
+        switch (n.op()) {
+            case Op.MulMat m -> mulMat(n, m);
+            case Op.GetRows g -> getRows(n, g);
+            case Op.Convert c -> convert(n, c);
+            case Op.RmsNorm r -> rmsNorm(n, r);
+            case Op.Softmax s -> softmax(n, s);
+            case Op.Rope r -> rope(n, r);
+            case Op.KvStore k -> kvStore(n, k);
+            case Op.Attention a -> attention(n, a);
+            case Op.Add a -> binary(n, "add", a.a(), a.b());
+            case Op.Mul m -> binary(n, "mul", m.a(), m.b());
+            case Op.Scale s -> scale(n, s);
+            case Op.Swiglu s -> swiglu(n, s);
+            case Op.Leaf l -> {
+            }
+        }
+    }
+
+    private Launch.Args args() {
+        return new Launch.Args(device);
+    }
+
+    private TensorRef ref(Node n) {
+        return sg.ref(n);
+    }
+
+    private cl_kernel kernel(String file, String name) {
+        return device.kernel(file, name);
+    }
+
+    private static String suffix(DType t) {
+        return t.name().toLowerCase();
+    }
+
+    private static long roundUp(long n, long m) {
+        return (n + m - 1) / m * m;
+    }
+
+    private int rowGroup(cl_kernel k) {
+        return device.workGroup(k, device.isGpu() ? 256 : 64);
+    }
+
+    private void mulMat(Node n, Op.MulMat m) {
+        TensorDesc w = m.w().desc();
+        long k = w.ne(0);
+        long rows = w.rows();
+        long tokens = m.x().desc().rows();
+        String type = suffix(w.type());
+        if (tokens >= TILED_MIN_TOKENS) {
+            cl_kernel tiled = kernel("mul_mat.cl", "mul_mat_tiled_" + type);
+            if (device.kernelLimit(tiled) >= TILED_WG) {
+                Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).tensor(ref(m.x())).tensor(ref(n))
+                        .u32(k).u32(rows).u32(tokens);
+                out.add(a.launch(n, tiled, new long[] {(rows + 63) / 64 * 16, (tokens + 63) / 64 * 16}, new long[] {16, 16}));
+                return;
+            }
+        }
+        cl_kernel vec = kernel("mul_mat.cl", "mul_mat_vec_" + type);
+        int wg = device.workGroup(vec, device.isGpu() ? 64 : 32);
+        Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).tensor(ref(m.x())).tensor(ref(n))
+                .u32(k).u32(rows).local(4L * wg);
+        out.add(a.launch(n, vec, new long[] {rows * wg, tokens}, new long[] {wg, 1}));
+    }
+
+    private void getRows(Node n, Op.GetRows g) {
+        TensorDesc t = g.table().desc();
+        long k = t.ne(0);
+        long tokens = g.ids().desc().elements();
+        cl_kernel kn = kernel("get_rows.cl", "get_rows_" + suffix(t.type()));
+        int wg = device.workGroup(kn, 64);
+        Launch.Args a = args().tensor(ref(g.table())).u64(t.rowBytes()).tensor(ref(g.ids())).tensor(ref(n))
+                .u32(k).u32(t.rows()).u32(tokens);
+        out.add(a.launch(n, kn, new long[] {roundUp((k + 7) / 8, wg), tokens}, new long[] {wg, 1}));
+    }
+
+    private void convert(Node n, Op.Convert c) {
+        TensorDesc x = c.x().desc();
+        long k = x.ne(0);
+        int dst = switch (c.to()) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case BF16 -> 2;
+            default -> throw new IllegalStateException("convert to " + c.to());
+        };
+        cl_kernel kn = kernel("convert.cl", "convert_" + suffix(x.type()));
+        int wg = device.workGroup(kn, 64);
+        Launch.Args a = args().tensor(ref(c.x())).u64(x.rowBytes()).tensor(ref(n)).i32(dst).u32(k).u32(x.rows());
+        out.add(a.launch(n, kn, new long[] {roundUp((k + 7) / 8, wg), x.rows()}, new long[] {wg, 1}));
+    }
+
+    private void rmsNorm(Node n, Op.RmsNorm r) {
+        cl_kernel kn = kernel("rms_norm.cl", "rms_norm");
+        int wg = rowGroup(kn);
+        TensorRef x = ref(r.x());
+        TensorRef w = r.weight() != null ? ref(r.weight()) : x;
+        Launch.Args a = args().tensor(x).tensor(w).i32(r.weight() != null ? 1 : 0).tensor(ref(n))
+                .u32(n.desc().ne(0)).f32(r.eps()).local(4L * wg);
+        out.add(a.launch(n, kn, new long[] {n.desc().rows() * wg}, new long[] {wg}));
+    }
+
+    private void softmax(Node n, Op.Softmax s) {
+        cl_kernel kn = kernel("softmax.cl", "softmax");
+        int wg = rowGroup(kn);
+        Launch.Args a = args().tensor(ref(s.x())).tensor(ref(n)).u32(n.desc().ne(0)).local(4L * wg);
+        out.add(a.launch(n, kn, new long[] {n.desc().rows() * wg}, new long[] {wg}));
+    }
+
+    private void rope(Node n, Op.Rope r) {
+        cl_kernel kn = kernel("rope.cl", "rope");
+        int wg = device.workGroup(kn, 64);
+        long rowLen = n.desc().ne(0);
+        long tokens = n.desc().rows();
+        TensorRef x = ref(r.x());
+        TensorRef ff = r.freqFactors() != null ? ref(r.freqFactors()) : x;
+        Launch.Args a = args().tensor(x).tensor(ref(r.pos())).tensor(ff).i32(r.freqFactors() != null ? 1 : 0).tensor(ref(n))
+                .u32(rowLen).u32(r.headDim()).u32(r.ropeDims()).i32(r.mode() == Op.RopeMode.NEOX ? 1 : 0)
+                .f32(r.base()).f32(r.freqScale()).u32(tokens);
+        out.add(a.launch(n, kn, new long[] {roundUp(rowLen / 2, wg), tokens}, new long[] {wg, 1}));
+    }
+
+    private void kvStore(Node n, Op.KvStore k) {
+        cl_kernel kn = kernel("kv_store.cl", "kv_store");
+        int wg = device.workGroup(kn, 64);
+        TensorDesc cache = k.cache().desc();
+        long rowLen = cache.ne(0);
+        long tokens = k.src().desc().rows();
+        Launch.Args a = args().tensor(ref(k.src())).tensor(ref(k.pos())).tensor(ref(k.cache()))
+                .i32(cache.type() == DType.F16 ? 1 : 0).u32(rowLen).u32(cache.rows()).u32(tokens);
+        out.add(a.launch(n, kn, new long[] {roundUp(rowLen, wg), tokens}, new long[] {wg, 1}));
+    }
+
+    private void attention(Node n, Op.Attention at) {
+        cl_kernel kn = kernel("attention.cl", "attention");
+        if (device.kernelLimit(kn) < 64) {
+            throw new HearthException(device.name() + ": the attention kernel needs work-groups of 64, the device allows " + device.kernelLimit(kn));
+        }
+        long tokens = at.q().desc().rows();
+        Launch.Args a = args().tensor(ref(at.q()))
+                .tensor(ref(at.kCache())).i32(at.kCache().desc().type() == DType.F16 ? 1 : 0)
+                .tensor(ref(at.vCache())).i32(at.vCache().desc().type() == DType.F16 ? 1 : 0)
+                .tensor(ref(at.pos())).tensor(ref(n))
+                .u32(at.heads()).u32(at.kvHeads()).u32(at.headDim()).u32(at.kCache().desc().rows()).f32(at.scale());
+        out.add(a.launch(n, kn, new long[] {(long) at.heads() * 64, tokens}, new long[] {64, 1}));
+    }
+
+    private void binary(Node n, String name, Node x, Node y) {
+        cl_kernel kn = kernel("elementwise.cl", name);
+        int wg = device.workGroup(kn, 256);
+        long count = n.desc().elements();
+        Launch.Args a = args().tensor(ref(x)).tensor(ref(y)).tensor(ref(n)).u32(count).u32(y.desc().elements());
+        out.add(a.launch(n, kn, new long[] {roundUp(count, wg)}, new long[] {wg}));
+    }
+
+    private void scale(Node n, Op.Scale s) {
+        cl_kernel kn = kernel("elementwise.cl", "scale");
+        int wg = device.workGroup(kn, 256);
+        long count = n.desc().elements();
+        Launch.Args a = args().tensor(ref(s.x())).tensor(ref(n)).u32(count).f32(s.s());
+        out.add(a.launch(n, kn, new long[] {roundUp(count, wg)}, new long[] {wg}));
+    }
+
+    private void swiglu(Node n, Op.Swiglu s) {
+        cl_kernel kn = kernel("elementwise.cl", "swiglu");
+        int wg = device.workGroup(kn, 256);
+        long count = n.desc().elements();
+        Launch.Args a = args().tensor(ref(s.gate())).tensor(ref(s.up())).tensor(ref(n)).u32(count);
+        out.add(a.launch(n, kn, new long[] {roundUp(count, wg)}, new long[] {wg}));
+    }
+}

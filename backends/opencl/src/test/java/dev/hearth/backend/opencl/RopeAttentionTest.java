@@ -1,0 +1,59 @@
+package dev.hearth.backend.opencl;
+
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import static dev.hearth.backend.opencl.OpenClTesting.assertMatchesReference;
+
+/**
+ * rope (both modes, with and without frequency factors, ropeDims below headDim), kv_store into
+ * f32 and f16 caches, and attention over them with grouped heads, against the reference
+ * backend. The cache starts full of other values, so stray writes and reads past pos show.
+ */
+@Tag("opencl")
+class RopeAttentionTest {
+    @Test
+    void ropeMatchesReference() {
+        try (var c = new OpenClTesting.Case(21)) {
+            Node x = c.input("x", DType.F32, 10 * 3, 4, 1f);
+            Node pos = c.ints("pos", 0, 5, 17, 1000);
+            float[] ff = {1f, 1.5f, 2f, 4f};
+            c.leaves.put("ff", c.encode(DType.F32, ff, 4));
+            Node factors = c.graph.weight(dev.hearth.runtime.tensor.TensorDesc.of("ff", DType.F32, 4));
+            c.out(c.graph.rope("normal", x, pos, 10, 10, Op.RopeMode.NORMAL, 10000f, 1f, null));
+            c.out(c.graph.rope("neox", x, pos, 10, 10, Op.RopeMode.NEOX, 10000f, 1f, null));
+            c.out(c.graph.rope("normal_part", x, pos, 10, 8, Op.RopeMode.NORMAL, 500000f, 0.25f, factors));
+            c.out(c.graph.rope("neox_part", x, pos, 10, 6, Op.RopeMode.NEOX, 1e6f, 1f, factors));
+            assertMatchesReference(c, 1e-5);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"F32", "F16"})
+    void kvStoreAndAttentionMatchReference(DType cache) {
+        int heads = 6;
+        int kvHeads = 2;
+        int headDim = 40;
+        int ctx = 80;
+        try (var c = new OpenClTesting.Case(30 + cache.ordinal())) {
+            Node kc = c.state("k_cache", cache, kvHeads * headDim, ctx, 1f);
+            Node vc = c.state("v_cache", cache, kvHeads * headDim, ctx, 1f);
+            Node pos = c.ints("pos", 65, 66, 67, 68, 69);
+            Node q = c.input("q", DType.F32, heads * headDim, 5, 1f);
+            Node k = c.input("k", DType.F32, kvHeads * headDim, 5, 1f);
+            Node v = c.input("v", DType.F32, kvHeads * headDim, 5, 1f);
+            Node ks = c.out(c.graph.kvStore("k_stored", kc, k, pos));
+            Node vs = c.out(c.graph.kvStore("v_stored", vc, v, pos));
+            c.out(c.graph.attention("att", q, ks, vs, pos, heads, kvHeads, headDim, (float) (1 / Math.sqrt(headDim))));
+            Node one = c.ints("pos1", 2);
+            Node q1 = c.input("q1", DType.F32, heads * headDim, 1, 2f);
+            c.out(c.graph.attention("att1", q1, ks, vs, one, heads, kvHeads, headDim, 0.3f));
+            assertMatchesReference(c, 1e-5);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+/*
+ * attention.cl: causal grouped-query attention over the KV cache, in one pass with an online
+ * softmax (running max m, running sum l, rescaled accumulators), so scores are never stored.
+ *   for token t, head h: kv head g = h / (heads / kvHeads), keys j = 0 .. min(pos[t], ctx-1)
+ *   s_j = scale * dot(q[t,h], k[j,g]);  out[t,h] = sum_j softmax(s)_j * v[j,g]
+ * q f32 [heads * headDim, T]; k and v caches [kvHeads * headDim, ctx], each f32 or f16
+ * (k_f16, v_f16); out f32 [heads * headDim, T].
+ *
+ * Variants: attention. One work-group of ATT_WG work-items per (head, token). Keys go in
+ * chunks of ATT_WG: each work-item scores one key, the chunk's max and sum come from wg_max /
+ * wg_sum, and each work-item then updates the output dimensions d = lid + ATT_WG * i it owns
+ * (at most ATT_DPT of them, so headDim <= ATT_WG * ATT_DPT). Local: q (headDim floats), the
+ * chunk's weights (ATT_WG floats), reduction scratch (ATT_WG floats).
+ *
+ * Checked against: a scalar two-pass softmax attention in double in RopeAttentionTest
+ * (GQA, f32 and f16 caches, several positions).
+ */
+#include "common.h"
+
+#ifndef ATT_WG
+#define ATT_WG 64
+#endif
+#define ATT_DPT 8
+
+float kv_load(global const uchar* buf, ulong off, ulong at, int f16)
+{
+    return f16 ? vload_half(0, CHALF_AT(buf, off) + at) : CF32_AT(buf, off)[at];
+}
+
+kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
+void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong k_off, int k_f16,
+               global const uchar* v, ulong v_off, int v_f16, global const uchar* pos, ulong pos_off,
+               global uchar* out, ulong out_off, uint heads, uint kvHeads, uint headDim, uint ctx,
+               float scale)
+{
+    local float qs[ATT_WG * ATT_DPT];
+    local float ps[ATT_WG];
+    local float scratch[ATT_WG];
+    uint h = get_group_id(0);
+    uint t = get_group_id(1);
+    uint lid = get_local_id(0);
+    uint g = h / (heads / kvHeads);
+    ulong qRow = (ulong) heads * headDim;
+    ulong kvRow = (ulong) kvHeads * headDim;
+    global const float* qh = CF32_AT(q, q_off) + t * qRow + h * headDim;
+    for (uint d = lid; d < headDim; d += ATT_WG) qs[d] = qh[d];
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    int p = CI32_AT(pos, pos_off)[t];
+    uint keys = (uint) clamp(p + 1, 0, (int) ctx);
+    float m = -INFINITY;
+    float l = 0.0f;
+    float acc[ATT_DPT];
+    for (uint i = 0; i < ATT_DPT; i++) acc[i] = 0.0f;
+
+    for (uint j0 = 0; j0 < keys; j0 += ATT_WG) {
+        uint j = j0 + lid;
+        float s = -INFINITY;
+        if (j < keys) {
+            ulong base = j * kvRow + g * headDim;
+            float dot = 0.0f;
+            for (uint d = 0; d < headDim; d++) dot = fma(qs[d], kv_load(k, k_off, base + d, k_f16), dot);
+            s = dot * scale;
+        }
+        float mNew = fmax(m, wg_max(s, scratch));
+        float pj = j < keys ? exp(s - mNew) : 0.0f;
+        ps[lid] = pj;
+        float alpha = exp(m - mNew);
+        l = l * alpha + wg_sum(pj, scratch); /* wg_sum's barriers also publish ps */
+        uint n = min((uint) ATT_WG, keys - j0);
+        for (uint i = 0; i < ATT_DPT; i++) {
+            uint d = lid + ATT_WG * i;
+            if (d >= headDim) break;
+            float a = acc[i] * alpha;
+            ulong base = j0 * kvRow + g * headDim + d;
+            for (uint jj = 0; jj < n; jj++) a = fma(ps[jj], kv_load(v, v_off, base + jj * kvRow, v_f16), a);
+            acc[i] = a;
+        }
+        m = mNew;
+        barrier(CLK_LOCAL_MEM_FENCE); /* ps is rewritten by the next chunk */
+    }
+    global float* o = F32_AT(out, out_off) + t * qRow + h * headDim;
+    float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    for (uint i = 0; i < ATT_DPT; i++) {
+        uint d = lid + ATT_WG * i;
+        if (d < headDim) o[d] = acc[i] * inv;
+    }
+}

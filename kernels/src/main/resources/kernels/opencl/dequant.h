@@ -1,0 +1,106 @@
+/*
+ * dequant.h: decodes one "octet" (8 consecutive elements, 8i .. 8i+7) of a weight row, for
+ * every weight type the OpenCL backend reads: f32, f16, bf16, q4_0, q8_0, q4_k, q6_k.
+ * deq8_<type>(row, i, n) returns the 8 values as a float8; n is the row length, used by the
+ * plain types to give zeros past the end (quantized rows are whole blocks, n a multiple of 32).
+ *
+ * Adjacent work-items decode adjacent octets, so a group reads a row front to back. A 32-element
+ * unit (a Q4_0/Q8_0 block, or a sub-block of 32 in the 256-element K blocks) is 4 octets.
+ * The block layouts are those of common/quant_blocks.h (GGUF).
+ *
+ * Checked against: the reference codecs (dev.hearth.runtime.dtype.Codecs) through the
+ * get_rows, convert and mul_mat tests.
+ */
+#ifndef HEARTH_OPENCL_DEQUANT_H
+#define HEARTH_OPENCL_DEQUANT_H
+
+#include "common/quant_blocks.h"
+
+float8 deq8_f32(global const uchar* row, uint i, uint n)
+{
+    return load8_f32((global const float*) row, i, n);
+}
+
+float8 deq8_f16(global const uchar* row, uint i, uint n)
+{
+    global const half* p = (global const half*) row;
+    uint e = 8 * i;
+    if (e + 8 <= n) return vload_half8(0, p + e);
+    float t[8];
+    for (uint j = 0; j < 8; j++) t[j] = e + j < n ? vload_half(e + j, p) : 0.0f;
+    return vload8(0, t);
+}
+
+float8 deq8_bf16(global const uchar* row, uint i, uint n)
+{
+    global const ushort* p = (global const ushort*) row;
+    uint e = 8 * i;
+    if (e + 8 <= n) return as_float8(convert_uint8(vload8(0, p + e)) << 16);
+    float t[8];
+    for (uint j = 0; j < 8; j++) t[j] = e + j < n ? bf16_to_f32(p[e + j]) : 0.0f;
+    return vload8(0, t);
+}
+
+float8 deq8_q4_0(global const uchar* row, uint i, uint n)
+{
+    global const uchar* b = row + (i >> 2) * Q4_0_BYTES;
+    uint part = i & 3;
+    float d = vload_half(0, (global const half*) b);
+    uchar8 q = vload8(0, b + Q4_0_QS + 8 * (part & 1));
+    uchar8 v = part < 2 ? (q & (uchar8) 15) : (q >> (uchar8) 4);
+    return d * (convert_float8(v) - 8.0f);
+}
+
+float8 deq8_q8_0(global const uchar* row, uint i, uint n)
+{
+    global const uchar* b = row + (i >> 2) * Q8_0_BYTES;
+    float d = vload_half(0, (global const half*) b);
+    char8 q = vload8(0, (global const char*) (b + Q8_0_QS) + 8 * (i & 3));
+    return d * convert_float8(q);
+}
+
+float8 deq8_q4_k(global const uchar* row, uint i, uint n)
+{
+    uint unit = i >> 2;
+    uint part = i & 3;
+    uint s = unit & 7; /* sub-block of 32 in the super-block */
+    global const uchar* b = row + (unit >> 3) * Q4_K_BYTES;
+    float d = vload_half(0, (global const half*) b);
+    float dmin = vload_half(0, (global const half*) (b + Q4_K_DMIN));
+    global const uchar* sc = b + Q4_K_SCALES;
+    uint scale, mn;
+    if (s < 4) {
+        scale = sc[s] & 63;
+        mn = sc[s + 4] & 63;
+    } else {
+        scale = (sc[s + 4] & 15) | ((sc[s - 4] >> 6) << 4);
+        mn = (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4);
+    }
+    uchar8 q = vload8(0, b + Q4_K_QS + 32 * (s >> 1) + 8 * part);
+    uchar8 v = (s & 1) ? (q >> (uchar8) 4) : (q & (uchar8) 15);
+    return (d * (float) scale) * convert_float8(v) - dmin * (float) mn;
+}
+
+float8 deq8_q6_k(global const uchar* row, uint i, uint n)
+{
+    uint unit = i >> 2;
+    uint part = i & 3;
+    uint s = unit & 7;
+    uint h = s >> 2; /* which 128-element half */
+    uint r = s & 3;  /* which 32 of that half */
+    global const uchar* b = row + (unit >> 3) * Q6_K_BYTES;
+    uint l0 = 8 * part;
+    uchar8 ql = vload8(0, b + Q6_K_QL + 64 * h + 32 * (r & 1) + l0);
+    uchar8 qh = vload8(0, b + Q6_K_QH + 32 * h + l0);
+    uchar8 lo = r >= 2 ? (ql >> (uchar8) 4) : (ql & (uchar8) 15);
+    uchar8 hi = (qh >> (uchar8) (2 * r)) & (uchar8) 3;
+    float8 q = convert_float8(lo | (hi << (uchar8) 4)) - 32.0f;
+    float scale = (float) ((global const char*) (b + Q6_K_SCALES))[8 * h + 2 * r + (part >> 1)];
+    float d = vload_half(0, (global const half*) (b + Q6_K_D));
+    return (d * scale) * q;
+}
+
+/* X(type) for every type above. */
+#define HEARTH_FOR_EACH_WEIGHT_TYPE(X) X(f32) X(f16) X(bf16) X(q4_0) X(q8_0) X(q4_k) X(q6_k)
+
+#endif
