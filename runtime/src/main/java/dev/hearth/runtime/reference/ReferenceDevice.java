@@ -78,7 +78,11 @@ public final class ReferenceDevice implements Device {
         if (!Codecs.has(node.desc().type())) return name + ": " + op + " cannot write " + node.desc().type() + " (no reference codec)";
         for (Node in : node.inputs()) {
             DType t = in.desc().type();
-            if (t != DType.I32 && !Codecs.has(t)) return name + ": " + op + " cannot read " + in.name() + " of type " + t + " (no reference codec)";
+            if (isIndex(node.op(), in)) {
+                if (t != DType.I32) return name + ": " + op + " needs I32 " + in.name() + ", not " + t;
+            } else if (!Codecs.has(t)) {
+                return name + ": " + op + " cannot read " + in.name() + " of type " + t + " (no reference codec)";
+            }
         }
         return switch (node.op()) {
             case Op.KvStore k -> cacheType(op, k.cache());
@@ -87,6 +91,17 @@ public final class ReferenceDevice implements Device {
                 yield why != null ? why : cacheType(op, a.vCache());
             }
             default -> null;
+        };
+    }
+
+    /** Whether {@code in} is the token ids or positions of {@code op}. */
+    private static boolean isIndex(Op op, Node in) {
+        return switch (op) {
+            case Op.GetRows g -> in == g.ids();
+            case Op.Rope r -> in == r.pos();
+            case Op.KvStore k -> in == k.pos();
+            case Op.Attention a -> in == a.pos();
+            default -> false;
         };
     }
 

@@ -1,0 +1,233 @@
+package dev.hearth.runtime.conformance;
+
+import dev.hearth.runtime.dtype.Codecs;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Graph;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op.RopeMode;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The conformance cases: every op of {@code Op}, over every weight type that has a reference
+ * codec, at shapes and token counts that reach the edges of tiled kernels (odd row counts, one
+ * token and many), plus a whole LLaMA layer. Tolerances are normalized mean squared errors:
+ * 1e-7 where a backend should match bit for bit up to rounding, 1e-6 where it may use its own
+ * exp, sqrt or sums in float, 5e-4 where it may round activations (mul_mat with quantized
+ * activations, attention with F16 queries), as llama.cpp's test-backend-ops does.
+ */
+public final class OpCases {
+    static final double EXACT = 1e-7;
+    static final double MATH = 1e-6;
+    static final double MATMUL = 5e-4;
+
+    private OpCases() {
+    }
+
+    private static volatile List<OpCase> all;
+
+    /** Every case, in a stable order; the same objects each call, so data built once is reused. */
+    public static List<OpCase> all() {
+        List<OpCase> a = all;
+        if (a == null) all = a = build();
+        return a;
+    }
+
+    private static List<OpCase> build() {
+        List<OpCase> cases = new ArrayList<>();
+        cases.addAll(mulMat());
+        cases.addAll(getRows());
+        cases.addAll(rmsNorm());
+        cases.addAll(rope());
+        cases.addAll(kvStore());
+        cases.addAll(attention());
+        cases.addAll(elementwise());
+        cases.addAll(convert());
+        cases.addAll(LlamaLayerCase.all());
+        return List.copyOf(cases);
+    }
+
+    /** The cases of one op ("mul_mat"). */
+    public static List<OpCase> of(String op) {
+        return all().stream().filter(c -> c.op().equals(op)).toList();
+    }
+
+    /** Weight types that have a reference codec: the types the cases cover. */
+    public static List<DType> weightTypes() {
+        return allWeightTypes().stream().filter(Codecs::has).toList();
+    }
+
+    /** Every type a weight can have in GGUF (no retired or integer types), codec or not. */
+    public static List<DType> allWeightTypes() {
+        return Arrays.stream(DType.values())
+                .filter(t -> !t.retired && t != DType.I8 && t != DType.I16 && t != DType.I32 && t != DType.I64 && t != DType.F64)
+                .toList();
+    }
+
+    static String lower(DType t) {
+        return t.name().toLowerCase();
+    }
+
+    static List<OpCase> mulMat() {
+        List<OpCase> cases = new ArrayList<>();
+        for (DType type : weightTypes()) {
+            int[][] shapes = type.blockSize >= 256 ? new int[][]{{256, 64}, {768, 37}}
+                    : type.blockSize > 1 ? new int[][]{{256, 64}, {96, 37}}
+                    : new int[][]{{256, 64}, {100, 37}};
+            for (int[] kn : shapes) {
+                for (int t : new int[]{1, 7, 32}) {
+                    int k = kn[0];
+                    int n = kn[1];
+                    String weights = "mul_mat type=" + lower(type) + " k=" + k + " n=" + n;
+                    cases.add(new OpCase("mul_mat", type, weights + " t=" + t, weights, MATMUL, b -> {
+                        Node w = b.weight("w", type, k, n); // drawn first: the same for every t
+                        Node x = b.input("x", k, t);
+                        b.output(b.graph().mulMat("y", w, x));
+                    }));
+                }
+            }
+        }
+        return cases;
+    }
+
+    static List<OpCase> getRows() {
+        List<OpCase> cases = new ArrayList<>();
+        for (DType type : weightTypes()) {
+            cases.add(new OpCase("get_rows", type, "get_rows type=" + lower(type) + " k=256 rows=40 t=6", EXACT, b -> {
+                Node table = b.weight("table", type, 256, 40);
+                Node ids = b.ints("ids", 0, 39, 7, 7, 21, 3);
+                b.output(b.graph().getRows("rows", table, ids));
+            }));
+        }
+        return cases;
+    }
+
+    static List<OpCase> rmsNorm() {
+        List<OpCase> cases = new ArrayList<>();
+        int[][] shapes = {{256, 7}, {4096, 2}, {100, 1}};
+        for (int[] kt : shapes) {
+            for (boolean withWeight : new boolean[]{true, false}) {
+                int k = kt[0];
+                int t = kt[1];
+                float eps = withWeight ? 1e-5f : 1e-6f;
+                cases.add(new OpCase("rms_norm", null, "rms_norm k=" + k + " t=" + t + " weight=" + (withWeight ? "yes" : "no"), MATH, b -> {
+                    Node x = b.input("x", DType.F32, 3, k, t);
+                    Node w = withWeight ? b.weight("norm", DType.F32, k) : null;
+                    b.output(b.graph().rmsNorm("y", x, w, eps));
+                }));
+            }
+        }
+        return cases;
+    }
+
+    static List<OpCase> rope() {
+        List<OpCase> cases = new ArrayList<>();
+        for (RopeMode mode : RopeMode.values()) {
+            for (int dims : new int[]{64, 32}) {
+                for (boolean ff : new boolean[]{false, true}) {
+                    cases.add(ropeCase(mode, 64, 4, dims, ff, 10000f, 1f));
+                }
+            }
+            cases.add(ropeCase(mode, 128, 2, 128, true, 500000f, 0.25f));
+        }
+        return cases;
+    }
+
+    private static OpCase ropeCase(RopeMode mode, int headDim, int heads, int dims, boolean ff, float base, float freqScale) {
+        String name = "rope mode=" + mode.name().toLowerCase() + " head_dim=" + headDim + " dims=" + dims
+                + " base=" + (int) base + " freq_scale=" + freqScale + " ff=" + (ff ? "yes" : "no") + " t=5";
+        return new OpCase("rope", null, name, MATH, b -> {
+            Node x = b.input("x", DType.F32, 2, (long) headDim * heads, 5);
+            Node pos = b.ints("pos", 0, 1, 7, 100, 2047);
+            Node factors = null;
+            if (ff) {
+                float[] f = new float[dims / 2];
+                for (int i = 0; i < f.length; i++) f[i] = 1 + 7 * b.random().nextFloat();
+                factors = b.weight("freq_factors", DType.F32, f, f.length);
+            }
+            b.output(b.graph().rope("y", x, pos, headDim, dims, mode, base, freqScale, factors));
+        });
+    }
+
+    static List<OpCase> kvStore() {
+        List<OpCase> cases = new ArrayList<>();
+        for (DType cache : new DType[]{DType.F32, DType.F16}) {
+            for (int[] pos : new int[][]{{37}, {10, 11, 12, 13}, {0, 63}}) {
+                String name = "kv_store cache=" + lower(cache) + " kv=128 ctx=64 t=" + pos.length + " pos=" + Arrays.toString(pos).replace(" ", "");
+                cases.add(new OpCase("kv_store", cache, name, EXACT, b -> {
+                    Node c = b.state("cache", cache, 128, 64);
+                    Node src = b.input("src", DType.F32, 2, 128, pos.length);
+                    Node p = b.ints("pos", pos);
+                    b.output(b.graph().kvStore("stored", c, src, p));
+                }));
+            }
+        }
+        return cases;
+    }
+
+    static List<OpCase> attention() {
+        List<OpCase> cases = new ArrayList<>();
+        int heads = 8;
+        int headDim = 32;
+        for (int kvHeads : new int[]{8, 4, 2}) {
+            for (DType cache : new DType[]{DType.F32, DType.F16}) {
+                for (int[] tp : new int[][]{{1, 0}, {1, 45}, {6, 17}}) {
+                    int t = tp[0];
+                    int first = tp[1];
+                    String name = "attention heads=" + heads + " kv_heads=" + kvHeads + " head_dim=" + headDim
+                            + " cache=" + lower(cache) + " t=" + t + " pos=" + first;
+                    cases.add(new OpCase("attention", cache, name, MATMUL, b -> {
+                        int[] pos = new int[t];
+                        for (int i = 0; i < t; i++) pos[i] = first + i;
+                        Node q = b.input("q", DType.F32, 3, (long) heads * headDim, t);
+                        Node k = b.state("k_cache", cache, (long) kvHeads * headDim, 64);
+                        Node v = b.state("v_cache", cache, (long) kvHeads * headDim, 64);
+                        Node p = b.ints("pos", pos);
+                        b.output(b.graph().attention("out", q, k, v, p, heads, kvHeads, headDim, (float) (1 / Math.sqrt(headDim))));
+                    }));
+                }
+            }
+        }
+        return cases;
+    }
+
+    static List<OpCase> elementwise() {
+        List<OpCase> cases = new ArrayList<>();
+        cases.add(new OpCase("swiglu", null, "swiglu k=256 t=7", MATH, b -> {
+            Node g = b.input("gate", DType.F32, 6, 256, 7);
+            Node u = b.input("up", 256, 7);
+            b.output(b.graph().swiglu("y", g, u));
+        }));
+        for (String op : new String[]{"add", "mul"}) {
+            for (int bRows : new int[]{7, 1}) {
+                cases.add(new OpCase(op, null, op + " k=256 t=7 b_rows=" + bRows, EXACT, b -> {
+                    Node x = b.input("a", 256, 7);
+                    Node y = b.input("b", 256, bRows);
+                    Graph g = b.graph();
+                    b.output(op.equals("add") ? g.add("y", x, y) : g.mul("y", x, y));
+                }));
+            }
+        }
+        cases.add(new OpCase("scale", null, "scale k=256 t=7 s=0.125", EXACT, b ->
+                b.output(b.graph().scale("y", b.input("x", 256, 7), 0.125f))));
+        for (int[] kt : new int[][]{{100, 7}, {1000, 2}}) {
+            cases.add(new OpCase("softmax", null, "softmax k=" + kt[0] + " t=" + kt[1], MATH, b ->
+                    b.output(b.graph().softmax("y", b.input("x", DType.F32, 8, kt[0], kt[1])))));
+        }
+        return cases;
+    }
+
+    static List<OpCase> convert() {
+        List<OpCase> cases = new ArrayList<>();
+        for (DType half : new DType[]{DType.F16, DType.BF16}) {
+            if (!Codecs.has(half)) continue;
+            cases.add(new OpCase("convert", half, "convert from=f32 to=" + lower(half) + " k=256 t=7", EXACT, b ->
+                    b.output(b.graph().convert("y", b.input("x", DType.F32, 4, 256, 7), half))));
+            cases.add(new OpCase("convert", half, "convert from=" + lower(half) + " to=f32 k=256 t=7", EXACT, b ->
+                    b.output(b.graph().convert("y", b.input("x", half, 4, 256, 7), DType.F32))));
+        }
+        return cases;
+    }
+}
