@@ -49,8 +49,10 @@ import static dev.hearth.runtime.dtype.ReferenceCodecs.u8;
  * </ul>
  * Quantizers are ggml's reference path without an importance matrix
  * ({@code quantize_row_q*_K_ref}), written afresh with the same searches (KQuantSearch) and
- * requantization against the fp16-rounded scales. Checked against hand-built super-blocks,
- * round-trip error bounds on random data, and the layouts in ggml-common.h.
+ * requantization against the fp16-rounded scales. Checked against hand-built super-blocks
+ * packed as ggml's quantizers pack them, round-trip error bounds on random data, and the error
+ * limits of ggml's own quantizer test (test-quantize-fns), which these quantizers pass
+ * (HandBuiltBlocksTest, RoundTripTest).
  */
 final class KQuants {
     static final int QK = 256;

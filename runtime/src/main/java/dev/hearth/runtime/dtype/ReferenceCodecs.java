@@ -1,6 +1,5 @@
 package dev.hearth.runtime.dtype;
 
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;

@@ -167,6 +167,26 @@ class RoundTripTest {
         }
     }
 
+    /**
+     * ggml's own acceptance test of every quantizer (tests/test-quantize-fns.cpp): data
+     * {@code 0.1 + 2 cos(i)} over 4096 elements, error {@code sqrt(sum of squared errors) / n},
+     * under 0.0075 for Q2_K, 0.004 for Q3_K and 0.002 for the rest.
+     */
+    @ParameterizedTest
+    @MethodSource("types")
+    void passesGgmlsQuantizationErrorTest(DType t) {
+        int n = 32 * 128;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (0.1 + 2 * (float) Math.cos((float) i));
+        float[] y = roundTrip(t, x);
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += ((double) x[i] - y[i]) * ((double) x[i] - y[i]);
+        double err = Math.sqrt(sum) / n;
+        double limit = t == DType.Q2_K ? 0.0075 : t == DType.Q3_K ? 0.004 : 0.002;
+        System.out.printf("ggml-err %-6s %.6f (limit %.4f)%n", t, err, limit);
+        assertTrue(err < limit, t + ": " + err + " >= " + limit);
+    }
+
     static List<DType> types() {
         return IMPLEMENTED;
     }
