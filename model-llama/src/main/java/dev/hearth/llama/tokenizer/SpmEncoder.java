@@ -23,9 +23,11 @@ final class SpmEncoder {
     private record Bigram(int left, int right, float score, int size) {
     }
 
+    /** Highest score first, then leftmost; scores compare as C++ floats do (-0.0 equals 0.0). */
     private static final java.util.Comparator<Bigram> ORDER = (a, b) -> {
-        int c = Float.compare(b.score, a.score);
-        return c != 0 ? c : Integer.compare(a.left, b.left);
+        if (a.score > b.score) return -1;
+        if (a.score < b.score) return 1;
+        return Integer.compare(a.left, b.left);
     };
 
     void encode(String text, IntList out) {
