@@ -1,5 +1,6 @@
 package dev.hearth.llama.tokenizer;
 
+import dev.hearth.runtime.HearthException;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -10,6 +11,7 @@ import java.util.stream.IntStream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** BOS/EOS, end-of-generation tokens, parse_special and token bytes on the LLaMA 2 and Llama 3 vocabularies. */
@@ -107,6 +109,8 @@ class SpecialTokensTest {
         assertEquals(0, tok.tokenBytes(1).length);
         assertEquals(0, tok.tokenBytes(0).length);
         assertEquals("<s>", str(tok.tokenBytes(1, true)));
+        assertThrows(HearthException.class, () -> tok.tokenBytes(32000));
+        assertThrows(HearthException.class, () -> tok.decode(new int[]{15043, -1}));
         // llama.cpp strips the added space from the first token only; a leading BOS is that first token
         assertEquals("Hello world", tok.decode(new int[]{15043, 3186}));
         assertEquals(" Hello world", tok.decode(new int[]{1, 15043, 3186}));
