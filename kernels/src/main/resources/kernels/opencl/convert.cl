@@ -1,6 +1,7 @@
 /*
- * convert.cl: x [K, rows] of type f32, f16, bf16, q4_0, q8_0, q4_k or q6_k, converted to
- * f32, f16 (round to nearest even, as vstore_half_rte) or bf16 (round to nearest even, NaN kept).
+ * convert.cl: x [K, rows] of any type dequant.h decodes (f32, f16, bf16 and the quantized
+ * types listed there), converted to f32, f16 (round to nearest even, as vstore_half_rte) or
+ * bf16 (round to nearest even, NaN kept).
  *
  * Variants: convert_<source type>, with the destination type as an argument (HEARTH_F32,
  * HEARTH_F16, HEARTH_BF16). One work-item per octet of a row: global (ceil(K/8), rows).

@@ -51,6 +51,53 @@ float8 deq8_q4_0(global const uchar* row, uint i, uint n)
     return d * (convert_float8(v) - 8.0f);
 }
 
+float8 deq8_q4_1(global const uchar* row, uint i, uint n)
+{
+    global const uchar* b = row + (i >> 2) * Q4_1_BYTES;
+    uint part = i & 3;
+    float d = vload_half(0, (global const half*) b);
+    float m = vload_half(0, (global const half*) (b + Q4_1_M));
+    uchar8 q = vload8(0, b + Q4_1_QS + 8 * (part & 1));
+    uchar8 v = part < 2 ? (q & (uchar8) 15) : (q >> (uchar8) 4);
+    return d * convert_float8(v) + m;
+}
+
+/* The fifth bits of elements 8 * part .. 8 * part + 7 of a Q5 block, as 0 or 16. */
+uchar8 q5_high(global const uchar* qh, uint part)
+{
+    uchar bits = qh[part];
+    return ((((uchar8) bits) >> (uchar8) (0, 1, 2, 3, 4, 5, 6, 7)) & (uchar8) 1) << (uchar8) 4;
+}
+
+float8 deq8_q5_0(global const uchar* row, uint i, uint n)
+{
+    global const uchar* b = row + (i >> 2) * Q5_0_BYTES;
+    uint part = i & 3;
+    float d = vload_half(0, (global const half*) b);
+    uchar8 q = vload8(0, b + Q5_0_QS + 8 * (part & 1));
+    uchar8 v = (part < 2 ? (q & (uchar8) 15) : (q >> (uchar8) 4)) | q5_high(b + Q5_0_QH, part);
+    return d * (convert_float8(v) - 16.0f);
+}
+
+float8 deq8_q5_1(global const uchar* row, uint i, uint n)
+{
+    global const uchar* b = row + (i >> 2) * Q5_1_BYTES;
+    uint part = i & 3;
+    float d = vload_half(0, (global const half*) b);
+    float m = vload_half(0, (global const half*) (b + Q5_1_M));
+    uchar8 q = vload8(0, b + Q5_1_QS + 8 * (part & 1));
+    uchar8 v = (part < 2 ? (q & (uchar8) 15) : (q >> (uchar8) 4)) | q5_high(b + Q5_1_QH, part);
+    return d * convert_float8(v) + m;
+}
+
+float8 deq8_q8_1(global const uchar* row, uint i, uint n)
+{
+    global const uchar* b = row + (i >> 2) * Q8_1_BYTES;
+    float d = vload_half(0, (global const half*) b);
+    char8 q = vload8(0, (global const char*) (b + Q8_1_QS) + 8 * (i & 3));
+    return d * convert_float8(q);
+}
+
 float8 deq8_q8_0(global const uchar* row, uint i, uint n)
 {
     global const uchar* b = row + (i >> 2) * Q8_0_BYTES;
@@ -81,6 +128,67 @@ float8 deq8_q4_k(global const uchar* row, uint i, uint n)
     return (d * (float) scale) * convert_float8(v) - dmin * (float) mn;
 }
 
+/* Where octet i of a Q2_K or Q3_K super-block lies: qs byte offset, bit shift, scale index. */
+void k23_place(uint i, uint* qs, uint* shift, uint* scale, uint* half128, uint* j)
+{
+    uint s = (i >> 2) & 7;
+    uint part = i & 3;
+    *half128 = s >> 2;
+    *j = s & 3;
+    *qs = 32 * *half128 + 16 * (part >> 1) + 8 * (part & 1);
+    *shift = 2 * *j;
+    *scale = 8 * *half128 + 2 * *j + (part >> 1);
+}
+
+float8 deq8_q2_k(global const uchar* row, uint i, uint n)
+{
+    global const uchar* b = row + (i >> 5) * Q2_K_BYTES;
+    uint qs, shift, scale, h, j;
+    k23_place(i, &qs, &shift, &scale, &h, &j);
+    float d = vload_half(0, (global const half*) (b + Q2_K_D));
+    float dmin = vload_half(0, (global const half*) (b + Q2_K_DMIN));
+    uchar sc = b[Q2_K_SCALES + scale];
+    uchar8 q = (vload8(0, b + Q2_K_QS + qs) >> (uchar8) shift) & (uchar8) 3;
+    return (d * (float) (sc & 15)) * convert_float8(q) - dmin * (float) (sc >> 4);
+}
+
+float8 deq8_q3_k(global const uchar* row, uint i, uint n)
+{
+    global const uchar* b = row + (i >> 5) * Q3_K_BYTES;
+    uint qs, shift, scale, h, j;
+    k23_place(i, &qs, &shift, &scale, &h, &j);
+    global const uchar* sc = b + Q3_K_SCALES;
+    uint low = scale < 8 ? (sc[scale] & 15) : (sc[scale - 8] >> 4);
+    uint high = (sc[8 + (scale & 3)] >> (2 * (scale >> 2))) & 3;
+    float d = vload_half(0, (global const half*) (b + Q3_K_D)) * (float) ((int) (low | (high << 4)) - 32);
+    uchar8 q = (vload8(0, b + Q3_K_QS + qs) >> (uchar8) shift) & (uchar8) 3;
+    uchar8 hm = (vload8(0, b + Q3_K_HMASK + (qs & 31)) >> (uchar8) (4 * h + j)) & (uchar8) 1;
+    return d * (convert_float8(q) - 4.0f + 4.0f * convert_float8(hm));
+}
+
+float8 deq8_q5_k(global const uchar* row, uint i, uint n)
+{
+    uint unit = i >> 2;
+    uint part = i & 3;
+    uint s = unit & 7;
+    global const uchar* b = row + (unit >> 3) * Q5_K_BYTES;
+    float d = vload_half(0, (global const half*) b);
+    float dmin = vload_half(0, (global const half*) (b + Q5_K_DMIN));
+    global const uchar* sc = b + Q5_K_SCALES;
+    uint scale, mn;
+    if (s < 4) {
+        scale = sc[s] & 63;
+        mn = sc[s + 4] & 63;
+    } else {
+        scale = (sc[s + 4] & 15) | ((sc[s - 4] >> 6) << 4);
+        mn = (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4);
+    }
+    uchar8 q = vload8(0, b + Q5_K_QS + 32 * (s >> 1) + 8 * part);
+    uchar8 v = (s & 1) ? (q >> (uchar8) 4) : (q & (uchar8) 15);
+    uchar8 hi = ((vload8(0, b + Q5_K_QH + 8 * part) >> (uchar8) s) & (uchar8) 1) << (uchar8) 4;
+    return (d * (float) scale) * convert_float8(v | hi) - dmin * (float) mn;
+}
+
 float8 deq8_q6_k(global const uchar* row, uint i, uint n)
 {
     uint unit = i >> 2;
@@ -101,6 +209,7 @@ float8 deq8_q6_k(global const uchar* row, uint i, uint n)
 }
 
 /* X(type) for every type above. */
-#define HEARTH_FOR_EACH_WEIGHT_TYPE(X) X(f32) X(f16) X(bf16) X(q4_0) X(q8_0) X(q4_k) X(q6_k)
+#define HEARTH_FOR_EACH_WEIGHT_TYPE(X) X(f32) X(f16) X(bf16) X(q4_0) X(q4_1) X(q5_0) X(q5_1) X(q8_0) X(q8_1) \
+    X(q2_k) X(q3_k) X(q4_k) X(q5_k) X(q6_k)
 
 #endif

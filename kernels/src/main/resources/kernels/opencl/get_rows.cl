@@ -1,6 +1,6 @@
 /*
- * get_rows.cl: out row t = table row ids[t], decoded to f32. table [K, V] of type f32, f16,
- * bf16, q4_0, q8_0, q4_k or q6_k; ids i32 [T]; out f32 [K, T]. An id outside 0..V-1 gives a
+ * get_rows.cl: out row t = table row ids[t], decoded to f32. table [K, V] of any type
+ * dequant.h decodes; ids i32 [T]; out f32 [K, T]. An id outside 0..V-1 gives a
  * row of zeros.
  *
  * Variants: get_rows_<type>. One work-item per octet (8 elements) of an output row:

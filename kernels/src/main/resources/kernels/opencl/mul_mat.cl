@@ -1,6 +1,6 @@
 /*
- * mul_mat.cl: out[t][n] = dot(w row n, x row t), for w [K, N] of type f32, f16, bf16, q4_0,
- * q8_0, q4_k or q6_k, x f32 [K, T], out f32 [N, T].
+ * mul_mat.cl: out[t][n] = dot(w row n, x row t), for w [K, N] of any type dequant.h decodes
+ * (f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2_k .. q6_k), x f32 [K, T], out f32 [N, T].
  *
  * Variants, per weight type:
  * - mul_mat_vec_<type>: a few tokens (generation). One work-group per (row, token): the
