@@ -1,0 +1,77 @@
+package dev.hearth.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import static dev.hearth.backend.cpu.Mem.F256;
+import static dev.hearth.backend.cpu.Mem.I256;
+
+/**
+ * Activations quantized to int8 blocks of 32 (ggml's Q8_0: d = max|x| / 127, q = round(x / d),
+ * halves away from zero), once per mul_mat, so that the weight kernels multiply integers. Two
+ * layouts, one per kernel family:
+ * <ul>
+ *   <li>pairs (Q4_0, Q4_1, Q5_0, Q5_1; {@link #PAIR_INTS} ints per block): lane i of the first 8
+ *       ints holds elements 2i and 2i+1 as {@code (q[2i] << 16) + q[2i+1]}, the next 8 ints the
+ *       same for elements 16..31. A weight lane {@code w[2i] + (w[2i+1] << 16)} (non-negative
+ *       nibbles) times it has {@code w[2i]q[2i] + w[2i+1]q[2i+1]} in its top half, so one 32-bit
+ *       multiply does two products and their sum. Then a per-lane bias: 0x8000 (rounds the low
+ *       cross term away) minus {@code offset/8 * sum(q)} shifted to the top half (the weights'
+ *       zero point, -8 for Q4_0, -16 for Q5_0); then d as float bits and sum(q).</li>
+ *   <li>shorts (Q8_0): the 32 quants as int16 and d in a float array.</li>
+ * </ul>
+ * Checked through the kernels against float dot products (KernelTest).
+ */
+final class ActQuant {
+    static final int PAIR_INTS = 24;
+
+    private ActQuant() {
+    }
+
+    /** Quantizes one block of 32 at {@code x[xo]} into {@code q[0..32)}; returns d. */
+    static float block(float[] x, int xo, int[] q) {
+        FloatVector v0 = FloatVector.fromArray(F256, x, xo), v1 = FloatVector.fromArray(F256, x, xo + 8);
+        FloatVector v2 = FloatVector.fromArray(F256, x, xo + 16), v3 = FloatVector.fromArray(F256, x, xo + 24);
+        float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
+        float d = amax / 127f;
+        float id = d != 0f ? 1f / d : 0f;
+        round(v0, id, q, 0);
+        round(v1, id, q, 8);
+        round(v2, id, q, 16);
+        round(v3, id, q, 24);
+        return d;
+    }
+
+    private static void round(FloatVector v, float id, int[] q, int o) {
+        FloatVector r = v.mul(id);
+        IntVector a = (IntVector) r.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+        VectorMask<Integer> neg = r.compare(VectorOperators.LT, 0f).cast(I256);
+        a.blend(a.neg(), neg).intoArray(q, o);
+    }
+
+    /** The pairs layout of {@code k} elements of {@code x} from {@code xo}; {@code offset} is the weights' zero point. */
+    static void pairs(float[] x, int xo, int k, int offset, int[] dst, int[] tmp) {
+        for (int b = 0, p = 0; b < k / 32; b++, p += PAIR_INTS) {
+            float d = block(x, xo + 32 * b, tmp);
+            int sum = 0;
+            for (int i = 0; i < 32; i++) sum += tmp[i];
+            for (int i = 0; i < 8; i++) {
+                dst[p + i] = (tmp[2 * i] << 16) + tmp[2 * i + 1];
+                dst[p + 8 + i] = (tmp[16 + 2 * i] << 16) + tmp[17 + 2 * i];
+            }
+            dst[p + 16] = 0x8000 - ((offset / 8 * sum) << 16);
+            dst[p + 17] = Float.floatToRawIntBits(d);
+            dst[p + 18] = sum;
+        }
+    }
+
+    /** The shorts layout: quants in {@code q[0..k)}, scales in {@code d[0..k/32)}. */
+    static void shorts(float[] x, int xo, int k, short[] q, float[] d, int[] tmp) {
+        for (int b = 0; b < k / 32; b++) {
+            d[b] = block(x, xo + 32 * b, tmp);
+            for (int i = 0; i < 32; i++) q[32 * b + i] = (short) tmp[i];
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package dev.hearth.backend.cpu;
+
+import dev.hearth.runtime.backend.Buffer;
+import dev.hearth.runtime.backend.BufferUsage;
+import dev.hearth.runtime.backend.Device;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Host memory of the CPU device: allocated here (zeroed, 64-byte aligned, freed on close) or a
+ * view of memory the caller owns (a mapped model file), which close leaves alone.
+ */
+final class CpuBuffer implements Buffer {
+    private final Device device;
+    private final BufferUsage usage;
+    private final MemorySegment segment;
+    private final Arena arena; // null where the memory is the caller's
+
+    CpuBuffer(Device device, BufferUsage usage, MemorySegment segment, Arena arena) {
+        this.device = device;
+        this.usage = usage;
+        this.segment = segment;
+        this.arena = arena;
+    }
+
+    @Override
+    public Device device() {
+        return device;
+    }
+
+    @Override
+    public long size() {
+        return segment.byteSize();
+    }
+
+    @Override
+    public BufferUsage usage() {
+        return usage;
+    }
+
+    @Override
+    public void write(long offset, MemorySegment src) {
+        MemorySegment.copy(src, 0, segment, offset, src.byteSize());
+    }
+
+    @Override
+    public void read(long offset, MemorySegment dst) {
+        MemorySegment.copy(segment, offset, dst, 0, dst.byteSize());
+    }
+
+    @Override
+    public void clear(long offset, long bytes) {
+        segment.asSlice(offset, bytes).fill((byte) 0);
+    }
+
+    @Override
+    public MemorySegment hostSegment() {
+        return segment;
+    }
+
+    @Override
+    public void close() {
+        if (arena != null && arena.scope().isAlive()) arena.close();
+    }
+
+    @Override
+    public String toString() {
+        return "cpu buffer " + usage + " " + segment.byteSize() + " B";
+    }
+}

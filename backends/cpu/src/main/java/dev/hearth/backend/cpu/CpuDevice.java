@@ -1,0 +1,207 @@
+package dev.hearth.backend.cpu;
+
+import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.backend.BackendProvider;
+import dev.hearth.runtime.backend.Buffer;
+import dev.hearth.runtime.backend.BufferUsage;
+import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.backend.MemoryInfo;
+import dev.hearth.runtime.backend.Stream;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Set;
+
+/**
+ * The host's cores as one device. Memory is the host's: {@link #allocate} takes zeroed, 64-byte
+ * aligned memory from the OS and {@link #wrapHost} computes straight from a mapped model file.
+ * Streams share one pool of {@link #threads()} threads (system property {@code hearth.threads},
+ * else the available processors), which {@link #setThreads} changes.
+ */
+public final class CpuDevice implements Device {
+    private static final long MIB = 1L << 20;
+
+    /** Types that mul_mat and get_rows read as weights. */
+    static final Set<DType> WEIGHT_TYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q4_1,
+            DType.Q5_0, DType.Q5_1, DType.Q8_0, DType.Q4_K, DType.Q5_K, DType.Q6_K);
+    /** Types the other ops read and write, besides F32. */
+    private static final Set<DType> FLOAT_TYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16);
+
+    private final BackendProvider provider;
+    private volatile CpuPool pool;
+
+    public CpuDevice(BackendProvider provider, int threads) {
+        this.provider = provider;
+        this.pool = new CpuPool(threads);
+    }
+
+    /** A device of its own with {@code threads} threads (tests, benchmarks). */
+    public CpuDevice(int threads) {
+        this(new CpuProvider(), threads);
+    }
+
+    /** {@code hearth.threads} where set, else the available processors. */
+    static int defaultThreads() {
+        String p = System.getProperty("hearth.threads");
+        if (p != null && !p.isBlank()) {
+            try {
+                int n = Integer.parseInt(p.trim());
+                if (n >= 1) return n;
+            } catch (NumberFormatException ignored) {
+                // fall through to the message below
+            }
+            throw new HearthException("hearth.threads=" + p + " is not a positive whole number");
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    public int threads() {
+        return pool.threads();
+    }
+
+    /** Uses {@code n} threads from the next compute on; streams that are computing finish first. */
+    public synchronized void setThreads(int n) {
+        if (n < 1) throw new IllegalArgumentException("threads must be at least 1: " + n);
+        if (n == pool.threads()) return;
+        CpuPool old = pool;
+        pool = new CpuPool(n);
+        old.close();
+    }
+
+    CpuPool pool() {
+        return pool;
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public BackendProvider provider() {
+        return provider;
+    }
+
+    @Override
+    public MemoryInfo memory() {
+        long[] m = meminfo();
+        if (m != null) return new MemoryInfo(m[0], m[1]);
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return new MemoryInfo(os.getFreeMemorySize(), os.getTotalMemorySize());
+        }
+        Runtime rt = Runtime.getRuntime();
+        return new MemoryInfo(rt.maxMemory() - rt.totalMemory() + rt.freeMemory(), rt.maxMemory());
+    }
+
+    /** MemAvailable and MemTotal from /proc/meminfo in bytes, or null where there is none. */
+    private static long[] meminfo() {
+        Path p = Path.of("/proc/meminfo");
+        if (!Files.isReadable(p)) return null;
+        try {
+            long avail = -1, total = -1;
+            for (String line : Files.readAllLines(p)) {
+                if (line.startsWith("MemAvailable:")) avail = kib(line);
+                else if (line.startsWith("MemTotal:")) total = kib(line);
+            }
+            return avail >= 0 && total >= 0 ? new long[]{avail, total} : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static long kib(String line) {
+        String[] f = line.trim().split("\\s+");
+        return Long.parseLong(f[1]) * 1024;
+    }
+
+    @Override
+    public boolean isHost() {
+        return true;
+    }
+
+    @Override
+    public boolean supports(Node node) {
+        return whyNotOrNull(node) == null;
+    }
+
+    @Override
+    public String whyNot(Node node) {
+        String why = whyNotOrNull(node);
+        return why != null ? why : "cpu supports " + node;
+    }
+
+    private static String whyNotOrNull(Node node) {
+        String op = node.op().getClass().getSimpleName();
+        return switch (node.op()) {
+            case Op.Leaf leaf -> null;
+            case Op.MulMat m -> WEIGHT_TYPES.contains(m.w().desc().type()) ? null
+                    : "cpu: MulMat does not support weights of type " + m.w().desc().type() + " (supported: " + WEIGHT_TYPES + ")";
+            case Op.GetRows g -> WEIGHT_TYPES.contains(g.table().desc().type()) ? null
+                    : "cpu: GetRows does not support tables of type " + g.table().desc().type() + " (supported: " + WEIGHT_TYPES + ")";
+            case Op.KvStore k -> cache(op, k.cache());
+            case Op.Attention a -> {
+                String w = cache(op, a.kCache());
+                yield w != null ? w : cache(op, a.vCache());
+            }
+            case Op.Convert c -> FLOAT_TYPES.contains(c.x().desc().type()) || WEIGHT_TYPES.contains(c.x().desc().type()) ? null
+                    : "cpu: Convert does not read " + c.x().desc().type();
+            default -> {
+                for (Node in : node.inputs()) {
+                    DType t = in.desc().type();
+                    if (t != DType.I32 && !FLOAT_TYPES.contains(t)) yield "cpu: " + op + " does not read " + in.name() + " of type " + t;
+                }
+                yield null;
+            }
+        };
+    }
+
+    private static String cache(String op, Node cache) {
+        DType t = cache.desc().type();
+        return t == DType.F32 || t == DType.F16 ? null : "cpu: " + op + " needs an F32 or F16 cache, not " + t;
+    }
+
+    @Override
+    public Buffer allocate(long bytes, BufferUsage usage) {
+        if (bytes < 0) throw new IllegalArgumentException("negative size " + bytes);
+        MemoryInfo mem = memory();
+        if (bytes > mem.free()) {
+            throw new HearthException("cpu: needs " + mib(bytes) + " of host memory, " + mib(mem.free()) + " available (of "
+                    + mib(mem.total()) + "): close other programs, or use a smaller model or context");
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64); // zeroed
+            return new CpuBuffer(this, usage, seg.asSlice(0, bytes), arena);
+        } catch (OutOfMemoryError e) {
+            arena.close();
+            throw new HearthException("cpu: cannot allocate " + mib(bytes) + " of host memory (" + mib(mem.free())
+                    + " available): close other programs, or use a smaller model or context", e);
+        }
+    }
+
+    private static String mib(long bytes) {
+        return bytes >= 10 * MIB ? bytes / MIB + " MiB" : bytes + " bytes";
+    }
+
+    @Override
+    public Buffer wrapHost(MemorySegment host, BufferUsage usage) {
+        return new CpuBuffer(this, usage, host, null);
+    }
+
+    @Override
+    public Stream openStream() {
+        return new CpuStream(this);
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+}

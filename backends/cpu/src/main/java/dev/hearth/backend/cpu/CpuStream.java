@@ -1,0 +1,266 @@
+package dev.hearth.backend.cpu;
+
+import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.backend.Stream;
+import dev.hearth.runtime.backend.Subgraph;
+import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Computes subgraphs on the CPU device, synchronously: each node of a split in order, reading and
+ * writing host memory through the split's tensor refs. The first compute of a split turns its
+ * nodes into steps (kernels bound to their memory) and keeps them for the next computes of the
+ * same split object. Working memory lives in {@link Scratch}, sized once and grown rarely.
+ */
+final class CpuStream implements Stream {
+    private static final int PLANS = 64;
+
+    private interface Step {
+        void run(CpuPool pool, Scratch s);
+    }
+
+    private final CpuDevice device;
+    private final Map<Subgraph, Step[]> plans = new IdentityHashMap<>();
+    private final List<Subgraph> order = new ArrayList<>();
+    private final Rope rope = new Rope();
+    private Scratch scratch;
+    private float[][] attention = new float[0][];
+    private int[] ints = new int[0];
+
+    CpuStream(CpuDevice device) {
+        this.device = device;
+    }
+
+    @Override
+    public void compute(Subgraph split) {
+        CpuPool pool = device.pool();
+        if (scratch == null || scratch.threads != pool.threads()) scratch = new Scratch(pool.threads());
+        scratch.quantizedFor = null;
+        for (Step step : plan(split)) step.run(pool, scratch);
+        scratch.quantizedFor = null;
+    }
+
+    @Override
+    public void synchronize() {
+    }
+
+    private Step[] plan(Subgraph split) {
+        Step[] p = plans.get(split);
+        if (p != null) return p;
+        List<Step> steps = new ArrayList<>();
+        for (Node n : split.nodes()) {
+            if (n.isLeaf()) continue;
+            if (!device.supports(n)) throw new HearthException(device.whyNot(n));
+            steps.add(step(n, split));
+        }
+        p = steps.toArray(new Step[0]);
+        if (order.size() >= PLANS) plans.remove(order.removeFirst());
+        plans.put(split, p);
+        order.add(split);
+        return p;
+    }
+
+    private Step step(Node n, Subgraph g) {
+        MemorySegment out = Mem.segment(g.ref(n));
+        int k = (int) n.desc().rowLength();
+        int elements = Math.toIntExact(n.desc().elements());
+        return switch (n.op()) {
+            case Op.Leaf l -> throw new IllegalStateException("leaf " + n);
+            case Op.MulMat m -> {
+                MemorySegment w = Mem.segment(g.ref(m.w()));
+                MemorySegment x = Mem.segment(g.ref(m.x()));
+                DType type = m.w().desc().type();
+                int kk = (int) m.w().desc().rowLength(), rows = (int) m.w().desc().rows(), tokens = (int) m.x().desc().rows();
+                Node xNode = m.x();
+                yield (pool, s) -> MatMul.run(pool, s, type, w, kk, rows, x, tokens, out, xNode);
+            }
+            case Op.GetRows gr -> {
+                Input table = input(gr.table(), g);
+                MemorySegment ids = Mem.segment(g.ref(gr.ids()));
+                int count = Math.toIntExact(gr.ids().desc().elements());
+                long tableRows = gr.table().desc().rows();
+                long rb = gr.table().desc().rowBytes();
+                yield (pool, s) -> {
+                    int[] id = ints(ids, count);
+                    float[] row = s.a(k);
+                    for (int t = 0; t < count; t++) {
+                        if (id[t] < 0 || id[t] >= tableRows) {
+                            throw new HearthException("get_rows: id " + id[t] + " is outside " + table.node.name() + " (" + tableRows + " rows)");
+                        }
+                        Decode.row(table.type, table.seg, id[t] * rb, row, 0, k);
+                        MemorySegment.copy(row, 0, out, Mem.F32, 4L * t * k, k);
+                    }
+                };
+            }
+            case Op.RmsNorm r -> {
+                Input x = input(r.x(), g);
+                Input w = r.weight() != null ? input(r.weight(), g) : null;
+                float eps = r.eps();
+                yield (pool, s) -> {
+                    float[] a = x.load(s.a(elements));
+                    float[] wv = w != null ? w.load(s.b(k)) : null;
+                    float[] c = s.c(elements);
+                    Elementwise.rmsNorm(a, k, elements / k, wv, eps, c);
+                    store(c, elements, out);
+                };
+            }
+            case Op.Rope r -> {
+                Input x = input(r.x(), g);
+                MemorySegment pos = Mem.segment(g.ref(r.pos()));
+                Input ff = r.freqFactors() != null ? input(r.freqFactors(), g) : null;
+                int tokens = elements / k;
+                yield (pool, s) -> {
+                    float[] a = x.load(s.a(elements));
+                    float[] f = ff != null ? ff.load(s.b(Math.toIntExact(ff.node.desc().elements()))) : null;
+                    float[] c = s.c(elements);
+                    rope.apply(a, k, ints(pos, tokens), tokens, r.headDim(), r.ropeDims(), r.mode(), r.base(), r.freqScale(), f, c);
+                    store(c, elements, out);
+                };
+            }
+            case Op.KvStore kv -> {
+                TensorRef cacheRef = g.ref(kv.cache()), outRef = g.ref(n);
+                boolean inPlace = cacheRef.buffer() == outRef.buffer() && cacheRef.offset() == outRef.offset();
+                MemorySegment cache = Mem.segment(cacheRef);
+                Input src = input(kv.src(), g);
+                MemorySegment pos = Mem.segment(g.ref(kv.pos()));
+                int tokens = Math.toIntExact(kv.pos().desc().elements());
+                long ctx = kv.cache().desc().rows();
+                DType type = kv.cache().desc().type();
+                long rb = kv.cache().desc().rowBytes();
+                String name = kv.cache().desc().name();
+                yield (pool, s) -> {
+                    if (!inPlace) MemorySegment.copy(cache, 0, out, 0, cache.byteSize());
+                    float[] a = src.load(s.a(tokens * k));
+                    int[] p = ints(pos, tokens);
+                    for (int t = 0; t < tokens; t++) {
+                        checkPosition(p[t], ctx, name);
+                        KvStore.row(a, t * k, k, type, out, p[t] * rb);
+                    }
+                };
+            }
+            case Op.Attention a -> {
+                Input q = input(a.q(), g);
+                MemorySegment kc = Mem.segment(g.ref(a.kCache())), vc = Mem.segment(g.ref(a.vCache()));
+                DType kt = a.kCache().desc().type(), vt = a.vCache().desc().type();
+                long ctxK = a.kCache().desc().rows(), ctxV = a.vCache().desc().rows();
+                MemorySegment pos = Mem.segment(g.ref(a.pos()));
+                int tokens = elements / k;
+                String kName = a.kCache().desc().name(), vName = a.vCache().desc().name();
+                yield (pool, s) -> {
+                    int[] p = ints(pos, tokens);
+                    int ctx = 0;
+                    for (int t = 0; t < tokens; t++) {
+                        checkPosition(p[t], ctxK, kName);
+                        checkPosition(p[t], ctxV, vName);
+                        ctx = Math.max(ctx, p[t] + 1);
+                    }
+                    float[][] bufs = attentionBuffers(pool.threads(), a.heads() / a.kvHeads(), ctx, a.headDim());
+                    float[] qa = q.load(s.a(elements));
+                    float[] c = s.c(elements);
+                    Attention.run(pool, bufs, qa, kc, kt, vc, vt, p, tokens, a.heads(), a.kvHeads(), a.headDim(), a.scale(), c);
+                    store(c, elements, out);
+                };
+            }
+            case Op.Swiglu sw -> {
+                Input gate = input(sw.gate(), g), up = input(sw.up(), g);
+                yield (pool, s) -> {
+                    float[] c = s.c(elements);
+                    Elementwise.swiglu(gate.load(s.a(elements)), up.load(s.b(elements)), elements, c);
+                    store(c, elements, out);
+                };
+            }
+            case Op.Add ad -> addMul(false, input(ad.a(), g), input(ad.b(), g), k, elements, out);
+            case Op.Mul mu -> addMul(true, input(mu.a(), g), input(mu.b(), g), k, elements, out);
+            case Op.Scale sc -> {
+                Input x = input(sc.x(), g);
+                float f = sc.s();
+                yield (pool, s) -> {
+                    float[] c = s.c(elements);
+                    Elementwise.scale(x.load(s.a(elements)), f, elements, c);
+                    store(c, elements, out);
+                };
+            }
+            case Op.Softmax sm -> {
+                Input x = input(sm.x(), g);
+                yield (pool, s) -> {
+                    float[] c = s.c(elements);
+                    Elementwise.softmax(x.load(s.a(elements)), k, elements / k, c);
+                    store(c, elements, out);
+                };
+            }
+            case Op.Convert cv -> {
+                Input x = input(cv.x(), g);
+                DType to = cv.to();
+                yield (pool, s) -> Floats.store(to, x.load(s.a(elements)), elements, out);
+            }
+        };
+    }
+
+    private static Step addMul(boolean mul, Input a, Input b, int k, int elements, MemorySegment out) {
+        int bn = Math.toIntExact(b.node.desc().elements());
+        return (pool, s) -> {
+            float[] c = s.c(elements);
+            Elementwise.addMul(mul, a.load(s.a(elements)), b.load(s.b(bn)), k, elements, bn, c);
+            store(c, elements, out);
+        };
+    }
+
+    /** An input tensor: its bytes, type and row length, loaded as floats on demand. */
+    private record Input(Node node, MemorySegment seg, DType type, int k, int n) {
+        float[] load(float[] dst) {
+            Floats.load(type, seg, k, n, dst);
+            return dst;
+        }
+    }
+
+    private static Input input(Node n, Subgraph g) {
+        return new Input(n, Mem.segment(g.ref(n)), n.desc().type(), (int) n.desc().rowLength(), Math.toIntExact(n.desc().elements()));
+    }
+
+    private static void store(float[] c, int n, MemorySegment out) {
+        MemorySegment.copy(c, 0, out, Mem.F32, 0, n);
+    }
+
+    private int[] ints(MemorySegment s, int n) {
+        if (ints.length < n) ints = new int[Math.max(n, 2 * ints.length)];
+        MemorySegment.copy(s, Mem.I32, 0, ints, 0, n);
+        return ints;
+    }
+
+    private float[][] attentionBuffers(int threads, int group, int ctx, int headDim) {
+        int need = group * ctx + headDim + group * headDim + group;
+        if (attention.length != threads) attention = new float[threads][0];
+        for (int i = 0; i < threads; i++) {
+            if (attention[i].length < need) attention[i] = new float[Math.max(need, attention[i].length * 2)];
+        }
+        return attention;
+    }
+
+    private static void checkPosition(int p, long rows, String cache) {
+        if (p < 0 || p >= rows) {
+            throw new HearthException("position " + p + " is outside the KV cache " + cache + " of " + rows
+                    + " rows: use a larger context");
+        }
+    }
+
+    @Override
+    public void close() {
+        plans.clear();
+        order.clear();
+    }
+
+    /** Forgets the steps of splits no longer in use (their memory may be freed). */
+    void forget(Subgraph split) {
+        plans.remove(split);
+        for (Iterator<Subgraph> it = order.iterator(); it.hasNext(); ) if (it.next() == split) it.remove();
+    }
+}

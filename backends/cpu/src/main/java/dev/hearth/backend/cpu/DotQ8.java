@@ -1,0 +1,91 @@
+package dev.hearth.backend.cpu;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.hearth.backend.cpu.Mem.B128;
+import static dev.hearth.backend.cpu.Mem.F256;
+import static dev.hearth.backend.cpu.Mem.I16;
+import static dev.hearth.backend.cpu.Mem.LE;
+import static dev.hearth.backend.cpu.Mem.S256;
+
+/**
+ * Matrix-vector products of Q8_0 weights with activations in {@link ActQuant#shorts} layout,
+ * one weight row at a time, as llama.cpp's q8_0 x q8_0 dot: each half block of 16 int8 weights
+ * is sign-extended to 16-bit lanes and multiplied by the int16 activations; the two halves'
+ * products add in 16 bits (|sum| <= 2 * 127 * 127), adjacent lanes then add in 32 bits, and the
+ * eight partial sums are converted to float and accumulated times d_w * d_x. Checked against
+ * dequantized weights times float activations in KernelTest.
+ */
+final class DotQ8 {
+    private DotQ8() {
+    }
+
+    /** Sums adjacent 16-bit lanes of {@code p} into eight 32-bit lanes, as floats. */
+    private static FloatVector pairSums(ShortVector p) {
+        IntVector i = p.reinterpretAsInts();
+        IntVector s = i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.ASHR, 16));
+        return (FloatVector) s.convert(VectorOperators.I2F, 0);
+    }
+
+    static void q8_0(MemorySegment w, int nb, short[] xq, float[] xd, MemorySegment out, long outOff, int r0, int r1) {
+        long rb = 34L * nb;
+        for (int r = r0; r < r1; r++) {
+            MemorySegment row = w.asSlice(r * rb, rb);
+            FloatVector a0 = FloatVector.zero(F256), a1 = a0;
+            int b = 0;
+            for (; b + 2 <= nb; b += 2) {
+                long o = 34L * b;
+                int ix = 32 * b;
+                ShortVector p = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 2, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .mul(ShortVector.fromArray(S256, xq, ix))
+                        .add(((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 18, LE).convertShape(VectorOperators.B2S, S256, 0))
+                                .mul(ShortVector.fromArray(S256, xq, ix + 16)));
+                a0 = pairSums(p).fma(FloatVector.broadcast(F256, Float.float16ToFloat(row.get(I16, o)) * xd[b]), a0);
+                p = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 36, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .mul(ShortVector.fromArray(S256, xq, ix + 32))
+                        .add(((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 52, LE).convertShape(VectorOperators.B2S, S256, 0))
+                                .mul(ShortVector.fromArray(S256, xq, ix + 48)));
+                a1 = pairSums(p).fma(FloatVector.broadcast(F256, Float.float16ToFloat(row.get(I16, o + 34)) * xd[b + 1]), a1);
+            }
+            for (; b < nb; b++) {
+                long o = 34L * b;
+                int ix = 32 * b;
+                ShortVector p = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 2, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        .mul(ShortVector.fromArray(S256, xq, ix))
+                        .add(((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 18, LE).convertShape(VectorOperators.B2S, S256, 0))
+                                .mul(ShortVector.fromArray(S256, xq, ix + 16)));
+                a0 = pairSums(p).fma(FloatVector.broadcast(F256, Float.float16ToFloat(row.get(I16, o)) * xd[b]), a0);
+            }
+            out.set(Mem.F32, outOff + 4L * r, a0.add(a1).reduceLanes(VectorOperators.ADD));
+        }
+    }
+
+    /** The float variant: int8 weights converted to float, times F32 activations {@code x}. */
+    static void q8_0f(MemorySegment w, int nb, float[] x, MemorySegment out, long outOff, int r0, int r1) {
+        long rb = 34L * nb;
+        for (int r = r0; r < r1; r++) {
+            MemorySegment row = w.asSlice(r * rb, rb);
+            FloatVector a0 = FloatVector.zero(F256), a1 = a0;
+            for (int b = 0; b < nb; b++) {
+                long o = 34L * b;
+                int ix = 32 * b;
+                ByteVector q0 = ByteVector.fromMemorySegment(B128, row, o + 2, LE);
+                ByteVector q1 = ByteVector.fromMemorySegment(B128, row, o + 18, LE);
+                FloatVector t = ((FloatVector) q0.convertShape(VectorOperators.B2F, F256, 0)).mul(FloatVector.fromArray(F256, x, ix));
+                t = ((FloatVector) q0.convertShape(VectorOperators.B2F, F256, 1)).fma(FloatVector.fromArray(F256, x, ix + 8), t);
+                FloatVector u = ((FloatVector) q1.convertShape(VectorOperators.B2F, F256, 0)).mul(FloatVector.fromArray(F256, x, ix + 16));
+                u = ((FloatVector) q1.convertShape(VectorOperators.B2F, F256, 1)).fma(FloatVector.fromArray(F256, x, ix + 24), u);
+                FloatVector d = FloatVector.broadcast(F256, Float.float16ToFloat(row.get(I16, o)));
+                a0 = t.fma(d, a0);
+                a1 = u.fma(d, a1);
+            }
+            out.set(Mem.F32, outOff + 4L * r, a0.add(a1).reduceLanes(VectorOperators.ADD));
+        }
+    }
+}

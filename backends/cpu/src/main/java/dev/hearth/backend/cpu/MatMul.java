@@ -1,0 +1,100 @@
+package dev.hearth.backend.cpu;
+
+import dev.hearth.runtime.dtype.DType;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * mul_mat: {@code out[t][r] = dot(w row r, x row t)} for weights of any supported type, split
+ * over the pool by rows. One or two tokens (generation) take the matrix-vector kernels: integer
+ * dot products against activations quantized to int8 blocks for Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0
+ * ({@link DotQ4}, {@link DotQ8}, as llama.cpp does), float fma for F32, F16 and BF16, and rows
+ * decoded to float for the K-quants ({@link DotF}). More tokens (prompts) take {@link Gemm},
+ * which decodes each tile of rows once for all tokens.
+ */
+final class MatMul {
+    /** Up to this many tokens each token streams the weights by itself. */
+    static final int VECTOR_TOKENS = 2;
+
+    private MatMul() {
+    }
+
+    /**
+     * @param xKey identity of the activations (their node) for reusing their quantization within a
+     *             compute; null where it must not be reused
+     */
+    static void run(CpuPool pool, Scratch s, DType type, MemorySegment w, int k, int n, MemorySegment x, int tokens,
+                    MemorySegment out, Object xKey) {
+        float[] xf = s.x(k * tokens);
+        MemorySegment.copy(x, Mem.F32, 0, xf, 0, k * tokens);
+        if (tokens > VECTOR_TOKENS) {
+            int rows = Gemm.tileRows(k);
+            s.tiles(rows * k, Gemm.partFloats(rows, tokens));
+            int tasks = (n + rows - 1) / rows;
+            pool.run(tasks, (i, worker) -> Gemm.rows(type, w, k, n, xf, tokens, s.tile[worker], s.part[worker], out, 0,
+                    i * rows, Math.min(n, (i + 1) * rows)));
+            return;
+        }
+        int chunk = chunkRows(n, pool.threads());
+        int tasks = (n + chunk - 1) / chunk;
+        for (int t = 0; t < tokens; t++) {
+            long outOff = 4L * t * n;
+            int xo = t * k;
+            Object key = tokens == 1 ? xKey : null;
+            switch (type) {
+                case Q4_0, Q4_1, Q5_0, Q5_1 -> {
+                    int offset = type == DType.Q4_0 ? 8 : type == DType.Q5_0 ? 16 : 0;
+                    int[] xa = s.pairs(k / 32 * ActQuant.PAIR_INTS);
+                    if (key == null || s.quantizedFor != key || s.quantizedLayout != offset) {
+                        ActQuant.pairs(xf, xo, k, offset, xa, s.tmp);
+                        s.quantizedFor = key;
+                        s.quantizedLayout = offset;
+                    }
+                    int nb = k / 32;
+                    switch (type) {
+                        case Q4_0 -> pool.run(tasks, (i, wk) -> DotQ4.q4_0(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                        case Q4_1 -> pool.run(tasks, (i, wk) -> DotQ4.q4_1(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                        default -> pool.run(tasks, (i, wk) -> DotQ4.q5(w, nb, type == DType.Q5_1, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                    }
+                }
+                case Q8_0 -> {
+                    short[] xq = s.shorts(k);
+                    float[] xd = s.shortScales(k / 32);
+                    if (key == null || s.quantizedFor != key || s.quantizedLayout != -1) {
+                        ActQuant.shorts(xf, xo, k, xq, xd, s.tmp);
+                        s.quantizedFor = key;
+                        s.quantizedLayout = -1;
+                    }
+                    pool.run(tasks, (i, wk) -> DotQ8.q8_0(w, k / 32, xq, xd, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                }
+                case F32 -> {
+                    float[] xt = token(xf, xo, k, s);
+                    pool.run(tasks, (i, wk) -> DotF.f32(w, k, xt, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                }
+                case F16, BF16 -> {
+                    float[] xt = token(xf, xo, k, s);
+                    pool.run(tasks, (i, wk) -> DotF.half(w, k, type == DType.BF16, xt, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                }
+                default -> {
+                    float[] xt = token(xf, xo, k, s);
+                    s.rowBufs(k);
+                    pool.run(tasks, (i, wk) -> DotF.decoded(type, w, k, xt, s.rowBuf[wk], out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                }
+            }
+        }
+    }
+
+    /** Token {@code xo / k}'s activations at offset 0 of an array (the float kernels index from 0). */
+    private static float[] token(float[] xf, int xo, int k, Scratch s) {
+        if (xo == 0) return xf;
+        float[] t = s.token(k);
+        System.arraycopy(xf, xo, t, 0, k);
+        return t;
+    }
+
+    /** Rows per task: a few tasks per thread so a busy core takes fewer, a multiple of 4. */
+    static int chunkRows(int n, int threads) {
+        int c = n / (threads * 8);
+        return Math.max(16, Math.min(512, c)) & ~3;
+    }
+}
