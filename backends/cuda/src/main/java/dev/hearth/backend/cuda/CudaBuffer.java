@@ -1,0 +1,96 @@
+package dev.hearth.backend.cuda;
+
+import dev.hearth.runtime.backend.Buffer;
+import dev.hearth.runtime.backend.BufferUsage;
+import dev.hearth.runtime.backend.Device;
+import jcuda.driver.JCudaDriver;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * GPU memory from cuMemAlloc, zeroed when allocated. Reads and writes are synchronous copies on
+ * the legacy default stream, which waits for the work already queued on the device's streams
+ * (they are blocking streams), so a write never overtakes a kernel that reads the old bytes.
+ * Large and heap-backed copies go through the device's pinned staging buffers.
+ */
+final class CudaBuffer implements Buffer {
+    private final CudaDevice device;
+    private final DevicePointer ptr;
+    private final long size;
+    private final BufferUsage usage;
+    private final long address;
+    private boolean closed;
+
+    CudaBuffer(CudaDevice device, DevicePointer ptr, long size, BufferUsage usage) {
+        this.device = device;
+        this.ptr = ptr;
+        this.size = size;
+        this.usage = usage;
+        this.address = ptr.address();
+    }
+
+    @Override
+    public Device device() {
+        return device;
+    }
+
+    CudaDevice cudaDevice() {
+        return device;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public BufferUsage usage() {
+        return usage;
+    }
+
+    /** The device address of byte {@code offset}, for kernel arguments. */
+    long address(long offset) {
+        return address + offset;
+    }
+
+    DevicePointer pointer() {
+        return ptr;
+    }
+
+    private void checkRange(long offset, long bytes) {
+        if (closed) throw new IllegalStateException("buffer on " + device.name() + " is closed");
+        if (offset < 0 || bytes < 0 || offset > size - bytes) {
+            throw new IndexOutOfBoundsException(bytes + " bytes at " + offset + " outside a buffer of " + size + " on " + device.name());
+        }
+    }
+
+    @Override
+    public void write(long offset, MemorySegment src) {
+        checkRange(offset, src.byteSize());
+        if (src.byteSize() == 0) return;
+        device.staging().upload(ptr.withByteOffset(offset), src);
+    }
+
+    @Override
+    public void read(long offset, MemorySegment dst) {
+        checkRange(offset, dst.byteSize());
+        if (dst.byteSize() == 0) return;
+        device.staging().download(dst, ptr.withByteOffset(offset));
+    }
+
+    @Override
+    public void clear(long offset, long bytes) {
+        checkRange(offset, bytes);
+        if (bytes == 0) return;
+        device.makeCurrent();
+        Cuda.check(JCudaDriver.cuMemsetD8(ptr.withByteOffset(offset), (byte) 0, bytes), "cuMemsetD8");
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        device.makeCurrent();
+        JCudaDriver.cuMemFree(ptr);
+    }
+}

@@ -1,0 +1,117 @@
+package dev.hearth.backend.cuda;
+
+import dev.hearth.runtime.backend.BufferUsage;
+import dev.hearth.runtime.backend.Subgraph;
+import dev.hearth.runtime.graph.Node;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A subgraph compiled for one device: its kernel launches with their arguments fixed (tensor
+ * addresses, shapes) and the scratch memory they share, which launches use one after another in
+ * stream order. Everything that changes from token to token (token ids, positions) is read by
+ * the kernels from device memory, so the same launches, or a CUDA graph recorded from them,
+ * compute every later run of the subgraph.
+ */
+final class CudaPlan implements AutoCloseable {
+    private final List<Launch> launches;
+    private final CudaBuffer scratch;
+    private int runs;
+    private CUgraph graph;
+    private CUgraphExec exec;
+    private boolean graphFailed;
+
+    private CudaPlan(List<Launch> launches, CudaBuffer scratch) {
+        this.launches = launches;
+        this.scratch = scratch;
+    }
+
+    static CudaPlan build(CudaDevice device, Subgraph s) {
+        long scratchBytes = 0;
+        for (Node n : s.nodes()) scratchBytes = Math.max(scratchBytes, KernelCalls.scratchBytes(n));
+        CudaBuffer scratch = scratchBytes > 0 ? (CudaBuffer) device.allocate(scratchBytes, BufferUsage.COMPUTE) : null;
+        try {
+            long scratchAddress = scratch != null ? scratch.address(0) : 0;
+            List<Launch> launches = new ArrayList<>();
+            for (Node n : s.nodes()) launches.addAll(KernelCalls.launches(n, s, device.modules(), scratchAddress));
+            return new CudaPlan(List.copyOf(launches), scratch);
+        } catch (RuntimeException e) {
+            if (scratch != null) scratch.close();
+            throw e;
+        }
+    }
+
+    List<Launch> launches() {
+        return launches;
+    }
+
+    /** Queues the launches one by one. */
+    void launchAll(CUstream stream) {
+        for (Launch l : launches) l.launch(stream);
+    }
+
+    /**
+     * Queues the work: from the second run on (a subgraph run once, such as a prompt batch, is not
+     * worth recording), as one CUDA graph recorded from the launches, where {@code graphs} is on.
+     */
+    void run(CUstream stream, boolean graphs) {
+        runs++;
+        if (graphs && exec == null && !graphFailed && runs >= 2 && !launches.isEmpty()) record(stream);
+        if (graphs && exec != null) {
+            Cuda.check(JCudaDriver.cuGraphLaunch(exec, stream), "cuGraphLaunch");
+        } else {
+            launchAll(stream);
+        }
+    }
+
+    /** Whether a CUDA graph has been recorded and is used. */
+    boolean recorded() {
+        return exec != null;
+    }
+
+    /** Records the launches into a CUDA graph; on any failure, runs go on launching directly. */
+    void record(CUstream stream) {
+        CUgraph g = new CUgraph();
+        int rc = JCudaDriver.cuStreamBeginCapture(stream, jcuda.driver.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+        if (rc != 0) {
+            graphFailed = true;
+            return;
+        }
+        RuntimeException failure = null;
+        try {
+            launchAll(stream);
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        rc = JCudaDriver.cuStreamEndCapture(stream, g);
+        if (failure != null || rc != 0) {
+            if (rc == 0) JCudaDriver.cuGraphDestroy(g);
+            graphFailed = true;
+            if (failure != null) throw failure;
+            return;
+        }
+        CUgraphExec e = new CUgraphExec();
+        rc = JCudaDriver.cuGraphInstantiate(e, g, 0);
+        if (rc != 0) {
+            JCudaDriver.cuGraphDestroy(g);
+            graphFailed = true;
+            return;
+        }
+        graph = g;
+        exec = e;
+    }
+
+    @Override
+    public void close() {
+        if (exec != null) JCudaDriver.cuGraphExecDestroy(exec);
+        if (graph != null) JCudaDriver.cuGraphDestroy(graph);
+        exec = null;
+        graph = null;
+        if (scratch != null) scratch.close();
+    }
+}

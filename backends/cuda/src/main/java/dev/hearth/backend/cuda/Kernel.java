@@ -1,0 +1,56 @@
+package dev.hearth.backend.cuda;
+
+/**
+ * Every CUDA kernel entry point the backend launches: the PTX module (a file
+ * {@code kernels/cuda/MODULE.ptx} of the hearth-kernels jar, built from {@code MODULE.cu}) and the
+ * {@code extern "C"} name inside it. PtxTest checks that each name is an entry of its module.
+ */
+enum Kernel {
+    GET_ROWS("get_rows", "get_rows"),
+    MUL_MAT_VEC_F32("mul_mat_vec", "mul_mat_vec_f32"),
+    MUL_MAT_VEC_F16("mul_mat_vec", "mul_mat_vec_f16"),
+    MUL_MAT_VEC_BF16("mul_mat_vec", "mul_mat_vec_bf16"),
+    MUL_MAT_VEC_Q4_0("mul_mat_vec", "mul_mat_vec_q4_0"),
+    MUL_MAT_VEC_Q8_0("mul_mat_vec", "mul_mat_vec_q8_0"),
+    MUL_MAT_VEC_Q4_K("mul_mat_vec", "mul_mat_vec_q4_k"),
+    MUL_MAT_VEC_Q6_K("mul_mat_vec", "mul_mat_vec_q6_k"),
+    QUANTIZE_Q8_1("mul_mat_vec", "quantize_q8_1"),
+    MUL_MAT_TILED_F32("mul_mat_tiled", "mul_mat_tiled_f32"),
+    MUL_MAT_TILED_F16("mul_mat_tiled", "mul_mat_tiled_f16"),
+    MUL_MAT_TILED_BF16("mul_mat_tiled", "mul_mat_tiled_bf16"),
+    MUL_MAT_TILED_Q4_0("mul_mat_tiled", "mul_mat_tiled_q4_0"),
+    MUL_MAT_TILED_Q8_0("mul_mat_tiled", "mul_mat_tiled_q8_0"),
+    MUL_MAT_TILED_Q4_K("mul_mat_tiled", "mul_mat_tiled_q4_k"),
+    MUL_MAT_TILED_Q6_K("mul_mat_tiled", "mul_mat_tiled_q6_k"),
+    RMS_NORM("rms_norm", "rms_norm"),
+    ROPE("rope", "rope"),
+    KV_STORE_F32("kv_store", "kv_store_f32"),
+    KV_STORE_F16("kv_store", "kv_store_f16"),
+    ATTENTION_PARTIAL_F32("attention", "attention_partial_f32"),
+    ATTENTION_PARTIAL_F16("attention", "attention_partial_f16"),
+    ATTENTION_COMBINE("attention", "attention_combine"),
+    ADD("elementwise", "add"),
+    MUL("elementwise", "mul"),
+    SCALE("elementwise", "scale"),
+    SWIGLU("elementwise", "swiglu"),
+    SOFTMAX("softmax", "softmax"),
+    CONVERT("convert", "convert");
+
+    /** The PTX modules, in the order of their files. */
+    static final java.util.List<String> MODULES = java.util.List.of(
+            "attention", "convert", "elementwise", "get_rows", "kv_store", "mul_mat_tiled", "mul_mat_vec",
+            "rms_norm", "rope", "softmax");
+
+    final String module;
+    final String entry;
+
+    Kernel(String module, String entry) {
+        this.module = module;
+        this.entry = entry;
+    }
+
+    /** The class-path resource of a module's PTX. */
+    static String resource(String module) {
+        return "/kernels/cuda/" + module + ".ptx";
+    }
+}

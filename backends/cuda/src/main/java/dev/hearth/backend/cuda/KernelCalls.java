@@ -1,0 +1,201 @@
+package dev.hearth.backend.cuda;
+
+import dev.hearth.runtime.backend.Subgraph;
+import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * How each op maps onto kernel launches: which kernel, grid, block and arguments. The numbers
+ * here must agree with the kernels' header comments. Also the scratch memory an op needs (q8_1
+ * activations, attention splits), which the plan allocates once.
+ */
+final class KernelCalls {
+    /** Token counts up to this use the matrix-vector kernels; more use the tiled ones. */
+    static final int VEC_MAX_TOKENS = 8;
+    static final int Q8_1_BYTES = 36;
+    /** Attention splits aim at this many blocks in all, each split covering at least ATT_MIN_CHUNK rows. */
+    static final int ATT_TARGET_BLOCKS = 2048;
+    static final int ATT_MIN_CHUNK = 256;
+    private static final int EW_BLOCK = 256;
+    private static final int EW_MAX_GRID = 8192;
+
+    private KernelCalls() {
+    }
+
+    private static int ceilDiv(long a, long b) {
+        return Math.toIntExact((a + b - 1) / b);
+    }
+
+    private static boolean dp4a(DType t) {
+        return t == DType.Q4_0 || t == DType.Q8_0;
+    }
+
+    /** The number of cache splits attention uses for T tokens, heads and ctx cache rows. */
+    static int attentionSplits(int tokens, int heads, int ctx) {
+        long byRows = ceilDiv(ctx, ATT_MIN_CHUNK);
+        long byBlocks = Math.max(1, ATT_TARGET_BLOCKS / Math.max(1L, (long) tokens * heads));
+        return (int) Math.max(1, Math.min(byRows, byBlocks));
+    }
+
+    /** Scratch bytes the node's launches need (0 for most ops). */
+    static long scratchBytes(Node n) {
+        return switch (n.op()) {
+            case Op.MulMat m -> {
+                long k = m.w().desc().rowLength();
+                long t = m.x().desc().rows();
+                yield t <= VEC_MAX_TOKENS && dp4a(m.w().desc().type()) ? t * (k / 32) * Q8_1_BYTES : 0;
+            }
+            case Op.Attention a -> {
+                int t = (int) a.q().desc().rows();
+                int splits = attentionSplits(t, a.heads(), (int) a.kCache().desc().rows());
+                yield splits == 1 ? 0 : (long) t * a.heads() * splits * (a.headDim() + 2) * 4L;
+            }
+            default -> 0;
+        };
+    }
+
+    /** The launches that compute {@code n}; {@code addr} gives the device address of a node's tensor. */
+    static List<Launch> launches(Node n, Subgraph s, CudaModules modules, long scratch) {
+        Function<Node, Long> addr = node -> address(s, node);
+        List<Launch> out = new ArrayList<>(2);
+        switch (n.op()) {
+            case Op.Leaf leaf -> {
+            }
+            case Op.GetRows g -> {
+                var table = g.table().desc();
+                int t = (int) g.ids().desc().elements();
+                out.add(launch(modules, Kernel.GET_ROWS, t, 1, 1, 256, new Launch.Args()
+                        .ptr(addr.apply(g.table())).ptr(addr.apply(g.ids())).ptr(addr.apply(n))
+                        .i32(table.type().id).i64(table.rowBytes()).i32(table.rowLength()).i32(table.rows())));
+            }
+            case Op.MulMat m -> mulMat(m, n, addr, modules, scratch, out);
+            case Op.RmsNorm r -> out.add(launch(modules, Kernel.RMS_NORM, (int) r.x().desc().rows(), 1, 1, 256, new Launch.Args()
+                    .ptr(addr.apply(r.x())).ptr(r.weight() != null ? addr.apply(r.weight()) : 0).ptr(addr.apply(n))
+                    .i32(r.x().desc().rowLength()).f32(r.eps())));
+            case Op.Rope r -> out.add(launch(modules, Kernel.ROPE, (int) r.x().desc().rows(), 1, 1, 256, new Launch.Args()
+                    .ptr(addr.apply(r.x())).ptr(addr.apply(r.pos())).ptr(r.freqFactors() != null ? addr.apply(r.freqFactors()) : 0)
+                    .ptr(addr.apply(n)).i32(r.x().desc().rowLength()).i32(r.headDim()).i32(r.ropeDims())
+                    .i32(r.mode() == Op.RopeMode.NORMAL ? 0 : 1).f32(r.base()).f32(r.freqScale())));
+            case Op.KvStore k -> {
+                var cache = k.cache().desc();
+                int kvDim = (int) cache.rowLength();
+                int t = (int) k.src().desc().rows();
+                Kernel kernel = cache.type() == DType.F16 ? Kernel.KV_STORE_F16 : Kernel.KV_STORE_F32;
+                out.add(launch(modules, kernel, ceilDiv(kvDim, 256), t, 1, 256, new Launch.Args()
+                        .ptr(addr.apply(k.src())).ptr(addr.apply(k.pos())).ptr(addr.apply(k.cache()))
+                        .i32(kvDim).i32(cache.rows())));
+            }
+            case Op.Attention a -> attention(a, n, addr, modules, scratch, out);
+            case Op.Swiglu sw -> {
+                long count = n.desc().elements();
+                out.add(launch(modules, Kernel.SWIGLU, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                        .ptr(addr.apply(sw.gate())).ptr(addr.apply(sw.up())).ptr(addr.apply(n)).i64(count)));
+            }
+            case Op.Add a -> out.add(binary(modules, Kernel.ADD, a.a(), a.b(), n, addr));
+            case Op.Mul m -> out.add(binary(modules, Kernel.MUL, m.a(), m.b(), n, addr));
+            case Op.Scale sc -> {
+                long count = n.desc().elements();
+                out.add(launch(modules, Kernel.SCALE, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                        .ptr(addr.apply(sc.x())).ptr(addr.apply(n)).i64(count).f32(sc.s())));
+            }
+            case Op.Softmax sm -> out.add(launch(modules, Kernel.SOFTMAX, (int) sm.x().desc().rows(), 1, 1, 256, new Launch.Args()
+                    .ptr(addr.apply(sm.x())).ptr(addr.apply(n)).i32(sm.x().desc().rowLength())));
+            case Op.Convert c -> {
+                long count = n.desc().elements();
+                out.add(launch(modules, Kernel.CONVERT, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                        .ptr(addr.apply(c.x())).ptr(addr.apply(n)).i64(count).i32(c.x().desc().type().id).i32(c.to().id)));
+            }
+        }
+        return out;
+    }
+
+    private static void mulMat(Op.MulMat m, Node n, Function<Node, Long> addr, CudaModules modules, long scratch, List<Launch> out) {
+        DType type = m.w().desc().type();
+        int k = (int) m.w().desc().rowLength();
+        int rows = (int) m.w().desc().rows();
+        int t = (int) m.x().desc().rows();
+        long w = addr.apply(m.w()), x = addr.apply(m.x()), y = addr.apply(n);
+        if (t <= VEC_MAX_TOKENS) {
+            int gridX = ceilDiv(rows, 4), gridY = ceilDiv(t, VEC_MAX_TOKENS);
+            if (dp4a(type)) {
+                int blocks = ceilDiv((long) t * (k / 32), 8);
+                out.add(launch(modules, Kernel.QUANTIZE_Q8_1, blocks, 1, 1, 256, new Launch.Args().ptr(x).ptr(scratch).i32(k).i32(t)));
+                x = scratch;
+            }
+            Kernel kernel = switch (type) {
+                case F32 -> Kernel.MUL_MAT_VEC_F32;
+                case F16 -> Kernel.MUL_MAT_VEC_F16;
+                case BF16 -> Kernel.MUL_MAT_VEC_BF16;
+                case Q4_0 -> Kernel.MUL_MAT_VEC_Q4_0;
+                case Q8_0 -> Kernel.MUL_MAT_VEC_Q8_0;
+                case Q4_K -> Kernel.MUL_MAT_VEC_Q4_K;
+                case Q6_K -> Kernel.MUL_MAT_VEC_Q6_K;
+                default -> throw new IllegalStateException("mul_mat of " + type);
+            };
+            out.add(launch(modules, kernel, gridX, gridY, 1, 128, new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
+        } else {
+            Kernel kernel = switch (type) {
+                case F32 -> Kernel.MUL_MAT_TILED_F32;
+                case F16 -> Kernel.MUL_MAT_TILED_F16;
+                case BF16 -> Kernel.MUL_MAT_TILED_BF16;
+                case Q4_0 -> Kernel.MUL_MAT_TILED_Q4_0;
+                case Q8_0 -> Kernel.MUL_MAT_TILED_Q8_0;
+                case Q4_K -> Kernel.MUL_MAT_TILED_Q4_K;
+                case Q6_K -> Kernel.MUL_MAT_TILED_Q6_K;
+                default -> throw new IllegalStateException("mul_mat of " + type);
+            };
+            out.add(launch(modules, kernel, ceilDiv(rows, 64), ceilDiv(t, 64), 1, 256,
+                    new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
+        }
+    }
+
+    private static void attention(Op.Attention a, Node n, Function<Node, Long> addr, CudaModules modules, long scratch, List<Launch> out) {
+        int t = (int) a.q().desc().rows();
+        int ctx = (int) a.kCache().desc().rows();
+        int splits = attentionSplits(t, a.heads(), ctx);
+        int chunk = ceilDiv(ctx, splits);
+        Kernel kernel = a.kCache().desc().type() == DType.F16 ? Kernel.ATTENTION_PARTIAL_F16 : Kernel.ATTENTION_PARTIAL_F32;
+        out.add(launch(modules, kernel, a.heads(), t, splits, 128, new Launch.Args()
+                .ptr(addr.apply(a.q())).ptr(addr.apply(a.kCache())).ptr(addr.apply(a.vCache())).ptr(addr.apply(a.pos()))
+                .ptr(splits > 1 ? scratch : 0).ptr(addr.apply(n))
+                .i32(a.heads()).i32(a.kvHeads()).i32(a.headDim()).f32(a.scale()).i32(ctx).i32(chunk).i32(splits)));
+        if (splits > 1) {
+            out.add(launch(modules, Kernel.ATTENTION_COMBINE, a.heads(), t, 1, 128, new Launch.Args()
+                    .ptr(scratch).ptr(addr.apply(n)).i32(a.heads()).i32(a.headDim()).i32(splits)));
+        }
+    }
+
+    private static Launch binary(CudaModules modules, Kernel kernel, Node a, Node b, Node n, Function<Node, Long> addr) {
+        long count = n.desc().elements();
+        long k = a.desc().rowLength();
+        boolean repeat = b.desc().elements() == k && count != k;
+        return launch(modules, kernel, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                .ptr(addr.apply(a)).ptr(addr.apply(b)).ptr(addr.apply(n)).i64(count).i32(k).i32(repeat ? 1 : 0));
+    }
+
+    private static int ewGrid(long count) {
+        return (int) Math.max(1, Math.min(EW_MAX_GRID, (count + EW_BLOCK - 1) / EW_BLOCK));
+    }
+
+    private static Launch launch(CudaModules modules, Kernel k, int gx, int gy, int gz, int block, Launch.Args args) {
+        return new Launch(k, modules.function(k), gx, gy, gz, block, args.build());
+    }
+
+    /** The device address of {@code node}'s tensor in the subgraph; it must be in this device's memory. */
+    static long address(Subgraph s, Node node) {
+        TensorRef r = s.ref(node);
+        if (!(r.buffer() instanceof CudaBuffer b) || b.device() != s.device()) {
+            throw new IllegalStateException(node.name() + " is not in the memory of " + s.device().name() + ": " + r.buffer());
+        }
+        if (r.offset() < 0 || r.offset() + r.bytes() > b.size()) {
+            throw new IllegalStateException(node.name() + " lies outside its buffer on " + s.device().name());
+        }
+        return b.address(r.offset());
+    }
+}

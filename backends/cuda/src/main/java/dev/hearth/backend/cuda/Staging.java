@@ -1,0 +1,91 @@
+package dev.hearth.backend.cuda;
+
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Host-device copies of one device. Native segments up to {@link #DIRECT} bytes are copied in
+ * place; larger or heap-backed ones go through two pinned (page-locked) buffers of
+ * {@link #CHUNK} bytes in turn: while the DMA engine moves one chunk, the host fills the other
+ * (from a mapped model file, page faults included). Where pinned memory cannot be had, ordinary
+ * native memory does the same job, more slowly. All copies use the legacy default stream, so they
+ * wait for kernels already queued on the device's (blocking) streams.
+ */
+final class Staging {
+    static final long DIRECT = 1L << 20;
+    static final long CHUNK = 16L << 20;
+
+    private final CudaDevice device;
+    private final MemorySegment[] host = new MemorySegment[2];
+    private final Pointer[] hostPtr = new Pointer[2];
+    private final CUevent[] done = new CUevent[2];
+    private Arena fallback;
+
+    Staging(CudaDevice device) {
+        this.device = device;
+    }
+
+    private void init() {
+        if (host[0] != null) return;
+        for (int i = 0; i < 2; i++) {
+            Pointer p = new Pointer();
+            if (JCudaDriver.cuMemHostAlloc(p, CHUNK, 0) == 0) {
+                hostPtr[i] = p;
+                host[i] = MemorySegment.ofBuffer(p.getByteBuffer(0, CHUNK));
+            } else {
+                if (fallback == null) fallback = Arena.ofShared();
+                host[i] = fallback.allocate(CHUNK, 4096);
+                hostPtr[i] = Pointer.to(host[i].asByteBuffer());
+            }
+            done[i] = new CUevent();
+            Cuda.check(JCudaDriver.cuEventCreate(done[i], 0), "cuEventCreate");
+        }
+    }
+
+    /** Copies all of {@code src} to {@code dst}; returns when the copy is complete. */
+    synchronized void upload(CUdeviceptr dst, MemorySegment src) {
+        device.makeCurrent();
+        long n = src.byteSize();
+        if (src.isNative() && n <= DIRECT) {
+            Cuda.check(JCudaDriver.cuMemcpyHtoD(dst, Pointer.to(src.asByteBuffer()), n), "cuMemcpyHtoD");
+            return;
+        }
+        init();
+        boolean[] pending = new boolean[2];
+        int slot = 0;
+        for (long off = 0; off < n; off += CHUNK, slot ^= 1) {
+            long len = Math.min(CHUNK, n - off);
+            if (pending[slot]) Cuda.check(JCudaDriver.cuEventSynchronize(done[slot]), "cuEventSynchronize");
+            MemorySegment.copy(src, off, host[slot], 0, len);
+            Cuda.check(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(off), hostPtr[slot], len, (CUstream) null), "cuMemcpyHtoDAsync");
+            Cuda.check(JCudaDriver.cuEventRecord(done[slot], null), "cuEventRecord");
+            pending[slot] = true;
+        }
+        for (int i = 0; i < 2; i++) if (pending[i]) Cuda.check(JCudaDriver.cuEventSynchronize(done[i]), "cuEventSynchronize");
+    }
+
+    /** Copies {@code dst.byteSize()} bytes from {@code src} into {@code dst}. */
+    synchronized void download(MemorySegment dst, CUdeviceptr src) {
+        device.makeCurrent();
+        long n = dst.byteSize();
+        if (dst.isNative() && !dst.isReadOnly()) {
+            for (long off = 0; off < n; off += Integer.MAX_VALUE) {
+                long len = Math.min(Integer.MAX_VALUE, n - off);
+                Cuda.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(dst.asSlice(off, len).asByteBuffer()), src.withByteOffset(off), len), "cuMemcpyDtoH");
+            }
+            return;
+        }
+        init();
+        for (long off = 0; off < n; off += CHUNK) {
+            long len = Math.min(CHUNK, n - off);
+            Cuda.check(JCudaDriver.cuMemcpyDtoH(hostPtr[0], src.withByteOffset(off), len), "cuMemcpyDtoH");
+            MemorySegment.copy(host[0], 0, dst, off, len);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package dev.hearth.backend.cuda;
+
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Graph;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
+import dev.hearth.runtime.tensor.TensorDesc;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What the CUDA kernels accept, answered without a device; and the host-side launch arithmetic. */
+class CudaSupportTest {
+    private static Node mulMat(DType w) {
+        Graph g = new Graph();
+        Node wt = g.weight(TensorDesc.of("w", w, 256, 10));
+        return g.mulMat("y", wt, g.input("x", DType.F32, 256, 3));
+    }
+
+    @Test
+    void mulMatWeightTypes() {
+        for (DType t : new DType[]{DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K}) {
+            assertNull(CudaSupport.whyNot(mulMat(t)), t.name());
+        }
+        for (DType t : new DType[]{DType.Q4_1, DType.Q5_0, DType.Q5_K, DType.Q2_K, DType.Q3_K, DType.IQ4_NL}) {
+            String why = CudaSupport.whyNot(mulMat(t));
+            assertNotNull(why, t.name());
+            assertTrue(why.contains(t.name()) && why.contains("MulMat"), why);
+        }
+    }
+
+    @Test
+    void getRowsTables() {
+        for (DType t : CudaSupport.WEIGHT_TYPES) {
+            Graph g = new Graph();
+            Node n = g.getRows("e", g.weight(TensorDesc.of("tok", t, 256, 7)), g.input("ids", DType.I32, 2));
+            assertNull(CudaSupport.whyNot(n), t.name());
+        }
+        Graph g = new Graph();
+        Node n = g.getRows("e", g.weight(TensorDesc.of("tok", DType.Q5_1, 256, 7)), g.input("ids", DType.I32, 2));
+        assertNotNull(CudaSupport.whyNot(n));
+    }
+
+    @Test
+    void cachesAreF32OrF16() {
+        for (DType c : new DType[]{DType.F32, DType.F16, DType.Q8_0}) {
+            Graph g = new Graph();
+            Node cache = g.state(TensorDesc.of("k", c, 64, 16));
+            Node src = g.input("src", DType.F32, 64, 2);
+            Node pos = g.input("pos", DType.I32, 2);
+            Node stored = g.kvStore("ks", cache, src, pos);
+            Node q = g.input("q", DType.F32, 128, 2);
+            Node att = g.attention("att", q, stored, stored, pos, 2, 1, 64, 0.125f);
+            boolean ok = c != DType.Q8_0;
+            assertEquals(ok, CudaSupport.whyNot(stored) == null, c + " kv_store");
+            assertEquals(ok, CudaSupport.whyNot(att) == null, c + " attention");
+        }
+    }
+
+    @Test
+    void attentionHeadDimLimit() {
+        Graph g = new Graph();
+        Node k = g.state(TensorDesc.of("k", DType.F16, 320, 8));
+        Node pos = g.input("pos", DType.I32, 1);
+        Node att = g.attention("att", g.input("q", DType.F32, 320, 1), k, k, pos, 1, 1, 320, 0.05f);
+        String why = CudaSupport.whyNot(att);
+        assertNotNull(why);
+        assertTrue(why.contains("320"), why);
+    }
+
+    @Test
+    void attentionCachesOfDifferentTypes() {
+        Graph g = new Graph();
+        Node k = g.state(TensorDesc.of("k", DType.F16, 64, 8));
+        Node v = g.state(TensorDesc.of("v", DType.F32, 64, 8));
+        Node pos = g.input("pos", DType.I32, 1);
+        Node att = g.attention("att", g.input("q", DType.F32, 64, 1), k, v, pos, 1, 1, 64, 0.125f);
+        assertNotNull(CudaSupport.whyNot(att));
+    }
+
+    @Test
+    void floatOpsNeedF32AndConvertBetweenFloats() {
+        Graph g = new Graph();
+        Node h = g.input("h", DType.F16, 64, 2);
+        Node f = g.input("f", DType.F32, 64, 2);
+        assertNotNull(CudaSupport.whyNot(g.rmsNorm("n", h, null, 1e-5f)));
+        assertNull(CudaSupport.whyNot(g.rmsNorm("n2", f, null, 1e-5f)));
+        assertNotNull(CudaSupport.whyNot(g.softmax("s", h)));
+        assertNull(CudaSupport.whyNot(g.swiglu("sw", f, f)));
+        assertNull(CudaSupport.whyNot(g.add("a", f, f)));
+        assertNull(CudaSupport.whyNot(g.mul("m", f, f)));
+        assertNull(CudaSupport.whyNot(g.scale("sc", f, 2f)));
+        assertNull(CudaSupport.whyNot(g.convert("c1", h, DType.BF16)));
+        assertNull(CudaSupport.whyNot(g.convert("c2", f, DType.F16)));
+        Node pos = g.input("pos", DType.I32, 2);
+        assertNull(CudaSupport.whyNot(g.rope("r", f, pos, 32, 32, Op.RopeMode.NEOX, 10000f, 1f, null)));
+        assertNull(CudaSupport.whyNot(g.input("leaf", DType.Q5_K, 256, 1)));
+    }
+
+    @Test
+    void deviceWhyNotNamesTheDevice() {
+        // The same logic backs CudaDevice.supports/whyNot; without a device only the pure part is checked here.
+        String why = CudaSupport.whyNot(mulMat(DType.IQ4_NL));
+        assertTrue(why.contains("IQ4_NL") && why.contains("Q4_K"), why);
+    }
+
+    @Test
+    void attentionSplits() {
+        assertEquals(16, KernelCalls.attentionSplits(1, 32, 4096), "decode: 256-row chunks");
+        assertEquals(1, KernelCalls.attentionSplits(512, 32, 4096), "prompt: enough blocks already");
+        assertEquals(1, KernelCalls.attentionSplits(1, 4, 40), "short cache: one split");
+        assertEquals(3, KernelCalls.attentionSplits(1, 4, 600));
+        assertTrue(KernelCalls.attentionSplits(1, 1, 1 << 20) <= KernelCalls.ATT_TARGET_BLOCKS);
+    }
+
+    @Test
+    void scratchBytes() {
+        Graph g = new Graph();
+        Node w = g.weight(TensorDesc.of("w", DType.Q4_0, 256, 10));
+        Node one = g.mulMat("y1", w, g.input("x1", DType.F32, 256, 3));
+        Node many = g.mulMat("y2", w, g.input("x2", DType.F32, 256, 9));
+        assertEquals(3L * 8 * KernelCalls.Q8_1_BYTES, KernelCalls.scratchBytes(one), "q8_1 activations");
+        assertEquals(0, KernelCalls.scratchBytes(many), "the tiled kernel reads F32 activations");
+        assertEquals(0, KernelCalls.scratchBytes(mulMat(DType.Q4_K)));
+        Node k = g.state(TensorDesc.of("k", DType.F16, 128, 600));
+        Node pos = g.input("pos", DType.I32, 1);
+        Node att = g.attention("att", g.input("q", DType.F32, 256, 1), k, k, pos, 4, 2, 64, 0.125f);
+        assertEquals(1L * 4 * 3 * (64 + 2) * 4, KernelCalls.scratchBytes(att));
+    }
+}
