@@ -22,7 +22,7 @@ import static dev.hearth.backend.cpu.Mem.I256;
  *       zero point, -8 for Q4_0, -16 for Q5_0); then d as float bits and sum(q).</li>
  *   <li>shorts (Q8_0): the 32 quants as int16 and d in a float array.</li>
  * </ul>
- * Checked through the kernels against float dot products (KernelTest).
+ * Checked through the kernels against float dot products (MulMatTest).
  */
 final class ActQuant {
     static final int PAIR_INTS = 24;

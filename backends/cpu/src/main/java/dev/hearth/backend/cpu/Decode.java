@@ -6,6 +6,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -27,7 +28,7 @@ import static dev.hearth.backend.cpu.Mem.half;
  * high bits with byte and int lane operations, then converted to float and scaled. Halves become
  * floats by moving their bits into a float's place (exact, subnormals included). Where 256-bit
  * vectors are not native the reference codec decodes instead. Checked against the reference
- * codecs in DecodeTest (bit for bit up to one rounding of the scale product).
+ * codecs in OpsTest (get_rows and convert, equal up to one rounding of the scale product).
  */
 final class Decode {
     private Decode() {
@@ -55,10 +56,17 @@ final class Decode {
         }
     }
 
-    /** Eight halves (as a 128-bit short vector) to floats: bits moved into place, times 2^112. */
+    /**
+     * Eight halves (as a 128-bit short vector) to floats: sign, exponent and mantissa moved into a
+     * float's place give the value times 2^-112 (subnormals too), so times 2^112; infinities and
+     * NaNs get the float's all-ones exponent.
+     */
     static FloatVector halves(ShortVector h) {
         IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I256, 0);
-        return i.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(Mem.HALF_BIAS);
+        IntVector bits = i.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
+        FloatVector f = bits.reinterpretAsFloats().mul(Mem.HALF_BIAS);
+        VectorMask<Integer> special = i.and(0x7C00).eq(0x7C00);
+        return special.anyTrue() ? f.blend(bits.or(0x7F800000).reinterpretAsFloats(), special.cast(F256)) : f;
     }
 
     static void f16(MemorySegment s, long off, float[] dst, int o, int n) {

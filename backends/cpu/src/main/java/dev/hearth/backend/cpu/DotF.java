@@ -18,7 +18,7 @@ import static dev.hearth.backend.cpu.Mem.S128;
  * Matrix-vector products in float: F32, F16 and BF16 weight rows times F32 activations with fma
  * (F16 and BF16 widened to float in registers, as in {@link Decode}), and for every other type a
  * row decoded to float first ({@link Decode#row}) and then the same dot. Checked against the
- * reference dot products in KernelTest.
+ * reference dot products in MulMatTest.
  */
 final class DotF {
     private DotF() {

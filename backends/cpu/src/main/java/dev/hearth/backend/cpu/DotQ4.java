@@ -25,7 +25,7 @@ import static dev.hearth.backend.cpu.Mem.S256;
  * (see ActQuant). Add the two, add the bias, shift right 16: eight exact partial sums, converted
  * to float and accumulated times d_w * d_x. Q5 types add the fifth bit from qh, Q4_1 and Q5_1
  * add m_w * d_x * sum(q_x) per block. Checked against dequantized weights times float
- * activations in KernelTest.
+ * activations in MulMatTest.
  */
 final class DotQ4 {
     private DotQ4() {

@@ -20,7 +20,7 @@ import static dev.hearth.backend.cpu.Mem.S256;
  * is sign-extended to 16-bit lanes and multiplied by the int16 activations; the two halves'
  * products add in 16 bits (|sum| <= 2 * 127 * 127), adjacent lanes then add in 32 bits, and the
  * eight partial sums are converted to float and accumulated times d_w * d_x. Checked against
- * dequantized weights times float activations in KernelTest.
+ * dequantized weights times float activations in MulMatTest.
  */
 final class DotQ8 {
     private DotQ8() {

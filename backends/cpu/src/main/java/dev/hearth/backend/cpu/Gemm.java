@@ -14,7 +14,7 @@ import static dev.hearth.backend.cpu.Mem.F256;
  * to float once ({@link Decode#row}) and then multiplied by every token, so the weights stream
  * from memory once per prompt. The micro-kernel takes 4 rows by 2 tokens with 8 fma accumulators
  * over a chunk of {@link #KC} elements (rows and tokens stay in L1), keeping partial sums between
- * chunks; lanes are summed at the end. Checked against the reference products in KernelTest.
+ * chunks; lanes are summed at the end. Checked against the reference products in MulMatTest.
  */
 final class Gemm {
     /** Elements of a row per pass: 4 rows and 2 tokens of it fit in L1. */

@@ -1,0 +1,101 @@
+package dev.hearth.backend.cpu;
+
+import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.backend.Backends;
+import dev.hearth.runtime.backend.Buffer;
+import dev.hearth.runtime.backend.BufferUsage;
+import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.backend.MemoryInfo;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Graph;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.tensor.TensorDesc;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CpuDeviceTest {
+    @Test
+    void foundThroughTheServiceLoader() {
+        assertNotNull(Backends.provider("cpu"), "cpu provider not registered");
+        Device d = Backends.provider("cpu").devices().getFirst();
+        assertTrue(d.isHost());
+        assertFalse(d.isGpu());
+        assertEquals("cpu", d.name());
+    }
+
+    @Test
+    void memoryComesFromTheOs() {
+        MemoryInfo m = new CpuDevice(1).memory();
+        assertTrue(m.total() > 0 && m.free() > 0 && m.free() <= m.total(), m.toString());
+    }
+
+    @Test
+    void allocationIsZeroedAlignedAndChecked() {
+        CpuDevice d = new CpuDevice(1);
+        try (Buffer b = d.allocate(1000, BufferUsage.COMPUTE)) {
+            MemorySegment s = b.hostSegment();
+            assertEquals(1000, b.size());
+            assertEquals(0, s.address() % 64);
+            for (long i = 0; i < 1000; i++) assertEquals(0, s.get(ValueLayout.JAVA_BYTE, i));
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment src = a.allocate(8);
+                src.set(ValueLayout.JAVA_LONG, 0, 0x1122334455667788L);
+                b.write(992, src);
+                MemorySegment dst = a.allocate(8);
+                b.read(992, dst);
+                assertEquals(0x1122334455667788L, dst.get(ValueLayout.JAVA_LONG, 0));
+            }
+        }
+        long tooMuch = d.memory().total() * 4;
+        HearthException e = assertThrows(HearthException.class, () -> d.allocate(tooMuch, BufferUsage.WEIGHTS));
+        assertTrue(e.getMessage().contains("MiB"), e.getMessage());
+    }
+
+    @Test
+    void wrapHostIsZeroCopy() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(64);
+            Buffer b = new CpuDevice(1).wrapHost(host, BufferUsage.WEIGHTS);
+            host.set(ValueLayout.JAVA_INT, 4, 42);
+            assertEquals(42, b.hostSegment().get(ValueLayout.JAVA_INT, 4));
+            b.close();
+            assertTrue(host.scope().isAlive(), "closing a wrapped buffer must leave the caller's memory alone");
+        }
+    }
+
+    @Test
+    void supportsEveryOpAndTheListedWeightTypes() {
+        CpuDevice d = new CpuDevice(1);
+        Graph g = new Graph();
+        Node x = g.input("x", DType.F32, 256, 2);
+        for (DType t : CpuDevice.WEIGHT_TYPES) {
+            assertTrue(d.supports(g.mulMat("m" + t, g.weight(TensorDesc.of("w" + t, t, 256, 4)), x)), t.name());
+        }
+        Node q2k = g.mulMat("q2k", g.weight(TensorDesc.of("wq2k", DType.Q2_K, 256, 4)), x);
+        assertFalse(d.supports(q2k));
+        assertTrue(d.whyNot(q2k).contains("Q2_K"), d.whyNot(q2k));
+        Node cache = g.state(TensorDesc.of("cache", DType.Q8_0, 256, 8));
+        Node pos = g.input("pos", DType.I32, 2);
+        assertFalse(d.supports(g.kvStore("kv", cache, x, pos)));
+        assertTrue(d.supports(g.swiglu("s", x, x)));
+        assertTrue(d.supports(g.softmax("sm", x)));
+    }
+
+    @Test
+    void threadsFollowTheSetter() {
+        CpuDevice d = new CpuDevice(3);
+        assertEquals(3, d.threads());
+        d.setThreads(1);
+        assertEquals(1, d.threads());
+        assertThrows(IllegalArgumentException.class, () -> d.setThreads(0));
+    }
+}
