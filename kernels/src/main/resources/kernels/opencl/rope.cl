@@ -7,6 +7,9 @@
  * The other dimensions are copied. May run in place.
  *
  * Variants: rope. One work-item per pair of a row: global (rowLen / 2 rounded up, T).
+ * Fused with kv_store where the host asks (store = 1 for an f32 cache, 2 for f16): the rotated
+ * row is also written to row kv_pos[t] of the cache [rowLen, ctx], so kv_store need not read it
+ * back (a position outside 0..ctx-1 writes nothing, as in kv_store.cl).
  *
  * Checked against: a scalar rope in double in RopeAttentionTest, both modes, with and without
  * frequency factors, ropeDims < headDim.
@@ -16,7 +19,8 @@
 kernel void rope(global const uchar* x, ulong x_off, global const uchar* pos, ulong pos_off,
                  global const uchar* ff, ulong ff_off, int has_ff, global uchar* out, ulong out_off,
                  uint rowLen, uint headDim, uint ropeDims, int neox, float base, float freqScale,
-                 uint ntok)
+                 uint ntok, int store, global uchar* cache, ulong cache_off, global const uchar* kv_pos,
+                 ulong kv_pos_off, uint ctx)
 {
     uint p = get_global_id(0);
     uint t = get_global_id(1);
@@ -27,20 +31,39 @@ kernel void rope(global const uchar* x, ulong x_off, global const uchar* pos, ul
     uint halfRope = ropeDims / 2;
     global const float* xr = CF32_AT(x, x_off) + (ulong) t * rowLen + h * headDim;
     global float* o = F32_AT(out, out_off) + (ulong) t * rowLen + h * headDim;
+    uint i0;
+    uint i1;
+    float y0;
+    float y1;
     if (q < halfRope) {
-        uint i0 = neox ? q : 2 * q;
-        uint i1 = neox ? q + halfRope : 2 * q + 1;
+        i0 = neox ? q : 2 * q;
+        i1 = neox ? q + halfRope : 2 * q + 1;
         float theta = (float) CI32_AT(pos, pos_off)[t] * freqScale * pow(base, -2.0f * (float) q / (float) ropeDims);
         if (has_ff) theta /= CF32_AT(ff, ff_off)[q];
         float c;
         float s = sincos(theta, &c);
         float x0 = xr[i0];
         float x1 = xr[i1];
-        o[i0] = x0 * c - x1 * s;
-        o[i1] = x0 * s + x1 * c;
+        y0 = x0 * c - x1 * s;
+        y1 = x0 * s + x1 * c;
     } else {
-        uint i0 = 2 * q; /* beyond ropeDims both modes copy dimension pairs in place */
-        o[i0] = xr[i0];
-        o[i0 + 1] = xr[i0 + 1];
+        i0 = 2 * q; /* beyond ropeDims both modes copy dimension pairs in place */
+        i1 = i0 + 1;
+        y0 = xr[i0];
+        y1 = xr[i1];
+    }
+    o[i0] = y0;
+    o[i1] = y1;
+    if (store) {
+        int row = CI32_AT(kv_pos, kv_pos_off)[t];
+        if (row < 0 || (uint) row >= ctx) return;
+        ulong at = (ulong) row * rowLen + h * headDim;
+        if (store == 2) {
+            vstore_half_rte(y0, 0, HALF_AT(cache, cache_off) + at + i0);
+            vstore_half_rte(y1, 0, HALF_AT(cache, cache_off) + at + i1);
+        } else {
+            F32_AT(cache, cache_off)[at + i0] = y0;
+            F32_AT(cache, cache_off)[at + i1] = y1;
+        }
     }
 }

@@ -17,6 +17,10 @@ import java.util.List;
  * kernels/opencl for what it computes and how it is laid out). Work-group sizes come from the
  * device's and the kernel's limits; global sizes are rounded up to whole work-groups, and the
  * kernels skip the work-items past the end.
+ *
+ * <p>Fusion: a kv_store whose source is a rope of the same subgraph is done by the rope kernel
+ * (it writes the rotated row to the cache as well as to its own output), where no node between
+ * the two reads the cache.
  */
 final class Planner {
     /** From this many tokens on, mul_mat uses the tiled kernel. */
@@ -26,6 +30,8 @@ final class Planner {
     private final OpenClDevice device;
     private final Subgraph sg;
     private final List<Launch> out = new ArrayList<>();
+    /** kv_store nodes done by the rope before them. */
+    private final java.util.Set<Node> fused = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     private Planner(OpenClDevice device, Subgraph sg) {
         this.device = device;
@@ -38,7 +44,7 @@ final class Planner {
             if (n.isLeaf()) continue;
             String why = OpenClSupport.whyNot(n);
             if (why != null) throw new HearthException(device.name() + " was given " + n + " that it does not support: " + why);
-            p.plan(n);
+            if (!p.fused.contains(n)) p.plan(n);
         }
         return List.copyOf(p.out);
     }
@@ -151,8 +157,27 @@ final class Planner {
         out.add(a.launch(n, kn, new long[] {n.desc().rows() * wg}, new long[] {wg}));
     }
 
+    /** The kv_store that stores rope {@code n}'s result and can be fused into it, or null. */
+    private Node storeOf(Node n) {
+        List<Node> nodes = sg.nodes();
+        int i = nodes.indexOf(n);
+        for (int j = i + 1; j < nodes.size(); j++) {
+            Node m = nodes.get(j);
+            if (m.op() instanceof Op.KvStore k && k.src() == n) {
+                for (int b = i + 1; b < j; b++) {
+                    for (Node in : nodes.get(b).inputs()) {
+                        if (in == k.cache() || in.op() instanceof Op.KvStore) return null;
+                    }
+                }
+                return m;
+            }
+        }
+        return null;
+    }
+
     private void rope(Node n, Op.Rope r) {
         cl_kernel kn = kernel("rope.cl", "rope");
+        Node store = storeOf(n);
         int wg = device.workGroup(kn, 64);
         long rowLen = n.desc().ne(0);
         long tokens = n.desc().rows();
@@ -161,6 +186,14 @@ final class Planner {
         Launch.Args a = args().tensor(x).tensor(ref(r.pos())).tensor(ff).i32(r.freqFactors() != null ? 1 : 0).tensor(ref(n))
                 .u32(rowLen).u32(r.headDim()).u32(r.ropeDims()).i32(r.mode() == Op.RopeMode.NEOX ? 1 : 0)
                 .f32(r.base()).f32(r.freqScale()).u32(tokens);
+        if (store != null) {
+            Op.KvStore k = (Op.KvStore) store.op();
+            TensorDesc cache = k.cache().desc();
+            a.i32(cache.type() == DType.F16 ? 2 : 1).tensor(ref(k.cache())).tensor(ref(k.pos())).u32(cache.rows());
+            fused.add(store);
+        } else {
+            a.i32(0).tensor(x).tensor(ref(r.pos())).u32(0);
+        }
         out.add(a.launch(n, kn, new long[] {roundUp(rowLen / 2, wg), tokens}, new long[] {wg, 1}));
     }
 

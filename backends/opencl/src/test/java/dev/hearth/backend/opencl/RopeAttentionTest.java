@@ -1,5 +1,9 @@
 package dev.hearth.backend.opencl;
 
+import dev.hearth.runtime.backend.Buffer;
+import dev.hearth.runtime.backend.BufferUsage;
+import dev.hearth.runtime.backend.Subgraph;
+import dev.hearth.runtime.backend.TensorRef;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
 import dev.hearth.runtime.graph.Op;
@@ -8,12 +12,20 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
 import static dev.hearth.backend.opencl.OpenClTesting.assertMatchesReference;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * rope (both modes, with and without frequency factors, ropeDims below headDim), kv_store into
  * f32 and f16 caches, and attention over them with grouped heads, against the reference
  * backend. The cache starts full of other values, so stray writes and reads past pos show.
+ * Also the rope + kv_store fusion: taken where it is safe, refused where a node between reads
+ * the cache.
  */
 @Tag("opencl")
 class RopeAttentionTest {
@@ -30,6 +42,63 @@ class RopeAttentionTest {
             c.out(c.graph.rope("normal_part", x, pos, 10, 8, Op.RopeMode.NORMAL, 500000f, 0.25f, factors));
             c.out(c.graph.rope("neox_part", x, pos, 10, 6, Op.RopeMode.NEOX, 1e6f, 1f, factors));
             assertMatchesReference(c, 1e-5);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"F32", "F16"})
+    void ropeFusedWithKvStoreMatchesReference(DType cacheType) {
+        try (var c = new OpenClTesting.Case(25 + cacheType.ordinal())) {
+            Node x = c.input("k", DType.F32, 16 * 2, 3, 1f);
+            Node pos = c.ints("pos", 4, 5, 6);
+            Node cache = c.state("k_cache", cacheType, 16 * 2, 9, 1f);
+            Node k = c.out(c.graph.rope("k_rope", x, pos, 16, 12, Op.RopeMode.NEOX, 10000f, 1f, null));
+            Node stored = c.out(c.graph.kvStore("k_stored", cache, k, pos));
+            assertMatchesReference(c, 1e-5);
+
+            List<Launch> launches = plan(c.graph.nodes().stream().filter(n -> !n.isLeaf()).toList());
+            assertEquals(1, launches.size(), "the kv_store is done by the rope kernel");
+            assertEquals(k, launches.getFirst().node());
+            assertTrue(stored.op() instanceof Op.KvStore);
+        }
+    }
+
+    @Test
+    void noFusionWhenTheCacheIsReadBetween() {
+        try (var c = new OpenClTesting.Case(27)) {
+            Node x = c.input("k", DType.F32, 16, 2, 1f);
+            Node pos = c.ints("pos", 1, 2);
+            Node cache = c.state("k_cache", DType.F32, 16, 4, 1f);
+            Node k = c.graph.rope("k_rope", x, pos, 16, 16, Op.RopeMode.NORMAL, 10000f, 1f, null);
+            Node before = c.out(c.graph.attention("att_old", x, cache, cache, pos, 1, 1, 16, 0.25f));
+            c.out(c.graph.kvStore("k_stored", cache, k, pos));
+            assertMatchesReference(c, 1e-5); // att_old sees the cache as it was
+
+            List<Launch> launches = plan(c.graph.nodes().stream().filter(n -> !n.isLeaf()).toList());
+            assertEquals(3, launches.size(), "rope, attention and kv_store each launch");
+            assertEquals(before, launches.get(1).node());
+        }
+    }
+
+    /** The launches for {@code nodes} as one subgraph, with every tensor in one scratch buffer. */
+    private static List<Launch> plan(List<Node> nodes) {
+        OpenClDevice d = OpenClTesting.device();
+        Map<Node, TensorRef> refs = new IdentityHashMap<>();
+        long offset = 0;
+        for (Node n : nodes) {
+            for (Node in : n.inputs()) {
+                if (!refs.containsKey(in)) {
+                    refs.put(in, new TensorRef(in.desc(), null, offset));
+                    offset += (in.desc().bytes() + 255) / 256 * 256;
+                }
+            }
+            refs.put(n, new TensorRef(n.desc(), null, offset));
+            offset += (n.desc().bytes() + 255) / 256 * 256;
+        }
+        try (Buffer b = d.allocate(offset, BufferUsage.COMPUTE)) {
+            Map<Node, TensorRef> bound = new IdentityHashMap<>();
+            refs.forEach((n, r) -> bound.put(n, new TensorRef(r.desc(), b, r.offset())));
+            return Planner.plan(d, new Subgraph(d, nodes, bound));
         }
     }
 
