@@ -59,11 +59,13 @@ public final class OpCases {
         return allWeightTypes().stream().filter(Codecs::has).toList();
     }
 
-    /** Every type a weight can have in GGUF (no retired or integer types), codec or not. */
+    /** Every type a weight can have in GGUF (no retired or integer types), codec or not: floats first, then by GGUF id. */
     public static List<DType> allWeightTypes() {
-        return Arrays.stream(DType.values())
-                .filter(t -> !t.retired && t != DType.I8 && t != DType.I16 && t != DType.I32 && t != DType.I64 && t != DType.F64)
-                .toList();
+        List<DType> types = new ArrayList<>(List.of(DType.F32, DType.F16, DType.BF16));
+        Arrays.stream(DType.values())
+                .filter(t -> t.isQuantized() && !t.retired)
+                .forEach(types::add);
+        return List.copyOf(types);
     }
 
     static String lower(DType t) {
