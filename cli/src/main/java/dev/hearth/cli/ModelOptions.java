@@ -5,6 +5,10 @@ import dev.hearth.llama.LlamaEngine;
 import dev.hearth.llama.LlamaWeights;
 import dev.hearth.llama.Placement;
 import dev.hearth.llama.tokenizer.Tokenizer;
+import dev.hearth.offload.MemoryProfile;
+import dev.hearth.offload.Plan;
+import dev.hearth.offload.PlanRequest;
+import dev.hearth.offload.Planner;
 import dev.hearth.runtime.HearthException;
 import dev.hearth.runtime.backend.BackendProvider;
 import dev.hearth.runtime.backend.Backends;
@@ -58,6 +62,10 @@ final class ModelOptions {
     }
 
     static Loaded load(Args a, boolean needTokenizer) {
+        return load(a, needTokenizer, true);
+    }
+
+    static Loaded load(Args a, boolean needTokenizer, boolean printPlan) {
         applyThreads(a);
         Path path = modelPath(a);
         GgufFile f = GgufFile.open(path);
@@ -74,8 +82,10 @@ final class ModelOptions {
                 case "f32" -> DType.F32;
                 default -> throw new Args.UsageException("--cache-type takes f16 or f32, not '" + a.get("cache-type", "") + "'");
             };
-            Placement placement = placement(a, c);
-            LlamaEngine e = new LlamaEngine(w, placement, ctx, batch, cacheType, new Progress("uploading weights"));
+            Placed placed = place(a, w, ctx, batch, cacheType);
+            if (placed.plan() != null && printPlan) System.err.print(placed.plan().table());
+            LlamaEngine e = new LlamaEngine(w, placed.placement(), placed.plan() != null ? placed.plan().ctx() : ctx, batch, cacheType,
+                    new Progress("uploading weights"));
             return new Loaded(f, c, w, tok, e);
         } catch (RuntimeException e) {
             f.close();
@@ -83,9 +93,107 @@ final class ModelOptions {
         }
     }
 
-    static Placement placement(Args a, LlamaConfig c) {
-        Device main = pickDevice(a.get("backend", "auto"));
-        return Placement.single(main, c.layers(), fallbacks(main));
+    /** A placement and the plan it came from (null where everything runs on one host device). */
+    record Placed(Placement placement, Plan plan, List<Device> gpus) {
+    }
+
+    /**
+     * Where the model goes: with a CPU backend, everything on the CPU; with a GPU backend (or
+     * --devices), the planner puts as many of the last layers on the device(s) as fit (or
+     * --gpu-layers of them) and the rest on the CPU.
+     */
+    static Placed place(Args a, LlamaWeights w, int ctx, int batch, DType cacheType) {
+        LlamaConfig c = w.config();
+        List<Device> gpus = new ArrayList<>();
+        if (a.has("devices")) {
+            for (String d : a.get("devices", "").split(",")) if (!d.isBlank()) gpus.add(pickDevice(d.trim()));
+            if (gpus.isEmpty()) throw new Args.UsageException("--devices needs a list such as opencl:0,cuda:0");
+        } else {
+            Device main = pickDevice(a.get("backend", "auto"));
+            if (!main.isHost()) gpus.add(main);
+            else if (!main.provider().name().equals("cpu") && !main.provider().name().equals("reference")) gpus.add(main);
+            if (gpus.isEmpty()) {
+                if (a.has("ngl") && !a.get("ngl", "").equals("0")) {
+                    System.err.println("note: --gpu-layers has no effect: the backend " + main.name() + " is the CPU");
+                }
+                return new Placed(Placement.single(main, c.layers(), fallbacks(main)), null, gpus);
+            }
+        }
+        Device cpu = cpuDevice();
+        int gpuLayers = parseGpuLayers(a.get("ngl", "auto"));
+        long[] budgets = null;
+        if (a.has("vram-budget")) {
+            String[] parts = a.get("vram-budget", "").split(",");
+            budgets = new long[gpus.size()];
+            for (int i = 0; i < gpus.size(); i++) budgets[i] = parseSize(parts[Math.min(i, parts.length - 1)].trim(), "--vram-budget");
+        }
+        double[] split = null;
+        if (a.has("split")) {
+            String[] parts = a.get("split", "").split("[,/]");
+            if (parts.length != gpus.size()) throw new Args.UsageException("--split needs one share per device (" + gpus.size() + "), e.g. 3,1");
+            split = new double[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                try {
+                    split[i] = Double.parseDouble(parts[i].trim());
+                } catch (NumberFormatException e) {
+                    throw new Args.UsageException("--split: '" + parts[i] + "' is not a number");
+                }
+                if (split[i] < 0) throw new Args.UsageException("--split shares must not be negative");
+            }
+        }
+        MemoryProfile profile = MemoryProfile.of(w, cacheType, ctx, batch);
+        List<PlanRequest.GpuInfo> infos = new ArrayList<>();
+        for (Device g : gpus) infos.add(new PlanRequest.GpuInfo(g.name(), g.memory().free()));
+        long margin = Long.getLong("hearth.vram.margin", 256L << 20);
+        PlanRequest req = new PlanRequest(profile, infos, ctx, Math.min(ctx, 256), margin, gpuLayers, budgets, split, cpu.memory().free());
+        Plan plan = Planner.plan(req);
+        Device[] layer = new Device[c.layers() + 2];
+        layer[0] = cpu;
+        for (int l = 0; l < c.layers(); l++) layer[l + 1] = plan.layerDevice()[l] < 0 ? cpu : gpus.get(plan.layerDevice()[l]);
+        layer[c.layers() + 1] = plan.headDevice() < 0 ? cpu : gpus.get(plan.headDevice());
+        List<Device> fb = new ArrayList<>(gpus);
+        for (Device d : fallbacks(cpu)) if (!fb.contains(d)) fb.add(d);
+        return new Placed(new Placement(layer, fb), plan, gpus);
+    }
+
+    static Device cpuDevice() {
+        BackendProvider p = Backends.provider("cpu");
+        if (p != null && !p.devices().isEmpty()) return p.devices().getFirst();
+        return Backends.provider("reference").devices().getFirst();
+    }
+
+    static int parseGpuLayers(String v) {
+        return switch (v.toLowerCase()) {
+            case "auto", "-1" -> PlanRequest.AUTO;
+            case "all" -> Integer.MAX_VALUE;
+            default -> {
+                try {
+                    int n = Integer.parseInt(v);
+                    if (n < 0) throw new Args.UsageException("--gpu-layers takes auto, all or a count of 0 or more, not " + v);
+                    yield n;
+                } catch (NumberFormatException e) {
+                    throw new Args.UsageException("--gpu-layers takes auto, all or a number, not '" + v + "'");
+                }
+            }
+        };
+    }
+
+    /** "4G", "512M", "1.5GiB", "1000000" (bytes). */
+    static long parseSize(String v, String option) {
+        String s = v.trim().toUpperCase().replace("IB", "").replace("B", "");
+        double mult = 1;
+        if (s.endsWith("K")) mult = 1L << 10;
+        else if (s.endsWith("M")) mult = 1L << 20;
+        else if (s.endsWith("G")) mult = 1L << 30;
+        else if (s.endsWith("T")) mult = 1L << 40;
+        if (mult > 1) s = s.substring(0, s.length() - 1);
+        try {
+            double d = Double.parseDouble(s);
+            if (d < 0) throw new NumberFormatException();
+            return (long) (d * mult);
+        } catch (NumberFormatException e) {
+            throw new Args.UsageException(option + " takes a size such as 4G or 512M, not '" + v + "'");
+        }
     }
 
     static List<Device> fallbacks(Device main) {

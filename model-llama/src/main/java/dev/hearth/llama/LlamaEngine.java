@@ -116,6 +116,25 @@ public final class LlamaEngine implements AutoCloseable {
         return placement;
     }
 
+    /**
+     * Bytes this engine holds on {@code d}: its weights (copies, not mappings of the file), its KV
+     * cache, and the largest compute buffer of the batch shapes built so far.
+     */
+    public long allocatedBytes(Device d) {
+        long total = 0;
+        for (Buffer b : owned) if (b.device() == d && !isMapped(b)) total += b.size();
+        long compute = 0;
+        for (Executor e : executors.values()) compute = Math.max(compute, e.schedule().computeBytes().getOrDefault(d, 0L));
+        return total + compute;
+    }
+
+    private boolean isMapped(Buffer b) {
+        MemorySegment host = b.hostSegment();
+        if (host == null) return false;
+        MemorySegment file = weights.file().mapping();
+        return host.address() >= file.address() && host.address() < file.address() + file.byteSize();
+    }
+
     /** The schedule for a batch shape, e.g. to report compute-buffer bytes. */
     public Schedule schedule(int tokens, boolean allLogits) {
         return executor(tokens, allLogits).schedule();

@@ -1,0 +1,32 @@
+package dev.hearth.cli;
+
+import dev.hearth.llama.LlamaConfig;
+import dev.hearth.llama.LlamaWeights;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.gguf.GgufFile;
+
+/** {@code hearth plan}: where each layer of a model would go, as a table; loads nothing onto a device. */
+final class PlanCommand {
+    static final String HELP = """
+            usage: hearth plan -m MODEL [--ctx N] [--backend B] [--gpu-layers auto|N|all] [--vram-budget SIZE] [--devices D1,D2 --split 3,1]
+              prints the placement table (device, layers, weights, KV, compute, free after) and exits
+            """;
+
+    static int run(String[] argv) {
+        if (Main.help(argv, HELP)) return 0;
+        Args a = new Args("plan", argv, 0, ModelOptions.SPEC);
+        try (GgufFile f = GgufFile.open(ModelOptions.modelPath(a))) {
+            LlamaConfig c = LlamaConfig.fromGguf(f);
+            LlamaWeights w = new LlamaWeights(f, c);
+            int ctx = a.getInt("c", Math.min(c.contextLength(), 4096));
+            DType cache = a.get("cache-type", "f16").equalsIgnoreCase("f32") ? DType.F32 : DType.F16;
+            ModelOptions.Placed p = ModelOptions.place(a, w, ctx, a.getInt("b", 512), cache);
+            if (p.plan() == null) {
+                System.out.printf("every layer on %s (context %d; no GPU device chosen)%n", p.placement().device(0).name(), ctx);
+            } else {
+                System.out.print(p.plan().table());
+            }
+        }
+        return 0;
+    }
+}
