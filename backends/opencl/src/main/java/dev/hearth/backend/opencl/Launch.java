@@ -32,6 +32,14 @@ record Launch(Node node, cl_kernel kernel, long[] argSizes, Pointer[] argValues,
             if (!(r.buffer() instanceof OpenClBuffer b) || b.device() != device) {
                 throw new IllegalStateException(r.desc() + " is not in a buffer of " + device.name() + ": " + r.buffer());
             }
+            long align = switch (r.desc().type()) {
+                case F32, I32 -> 4;
+                default -> 2; // halves, and the half scales of quantized blocks
+            };
+            if (r.offset() % align != 0) {
+                throw new HearthException(r.desc() + " starts at byte " + r.offset() + " of its buffer; the OpenCL kernels need "
+                        + align + "-byte alignment (GGUF aligns tensors to 32 bytes)");
+            }
             add(Sizeof.cl_mem, Pointer.to(b.mem()));
             return u64(r.offset());
         }

@@ -115,13 +115,20 @@ public final class OpenClDevice implements Device {
 
     @Override
     public boolean supports(Node node) {
-        return OpenClSupport.whyNot(node) == null;
+        return whyNotOrNull(node) == null;
     }
 
     @Override
     public String whyNot(Node node) {
-        String why = OpenClSupport.whyNot(node);
+        String why = whyNotOrNull(node);
         return name() + (why != null ? ": " + why : " supports " + node);
+    }
+
+    private String whyNotOrNull(Node node) {
+        if (node.op() instanceof dev.hearth.runtime.graph.Op.Attention && info.maxWorkGroup() < OpenClSupport.ATTENTION_GROUP) {
+            return "attention needs work-groups of " + OpenClSupport.ATTENTION_GROUP + ", the device allows " + info.maxWorkGroup();
+        }
+        return OpenClSupport.whyNot(node);
     }
 
     /** Sets who hears of weight uploads (a progress bar); null for none. */

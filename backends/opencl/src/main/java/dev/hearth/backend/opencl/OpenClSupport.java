@@ -23,6 +23,8 @@ final class OpenClSupport {
     static final Set<DType> WEIGHT_TYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q4_1,
             DType.Q5_0, DType.Q5_1, DType.Q8_0, DType.Q8_1, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K);
     static final int MAX_HEAD_DIM = 512;
+    /** The attention kernel's fixed work-group size (ATT_WG in attention.cl). */
+    static final int ATTENTION_GROUP = 64;
     private static final long MAX_ELEMENTS = 0xffff_ffffL;
 
     private OpenClSupport() {

@@ -210,8 +210,9 @@ final class Planner {
 
     private void attention(Node n, Op.Attention at) {
         cl_kernel kn = kernel("attention.cl", "attention");
-        if (device.kernelLimit(kn) < 64) {
-            throw new HearthException(device.name() + ": the attention kernel needs work-groups of 64, the device allows " + device.kernelLimit(kn));
+        int wg = OpenClSupport.ATTENTION_GROUP;
+        if (device.kernelLimit(kn) < wg) {
+            throw new HearthException(device.name() + ": the attention kernel needs work-groups of " + wg + ", the device allows " + device.kernelLimit(kn));
         }
         long tokens = at.q().desc().rows();
         Launch.Args a = args().tensor(ref(at.q()))
@@ -219,7 +220,7 @@ final class Planner {
                 .tensor(ref(at.vCache())).i32(at.vCache().desc().type() == DType.F16 ? 1 : 0)
                 .tensor(ref(at.pos())).tensor(ref(n))
                 .u32(at.heads()).u32(at.kvHeads()).u32(at.headDim()).u32(at.kCache().desc().rows()).f32(at.scale());
-        out.add(a.launch(n, kn, new long[] {(long) at.heads() * 64, tokens}, new long[] {64, 1}));
+        out.add(a.launch(n, kn, new long[] {(long) at.heads() * wg, tokens}, new long[] {wg, 1}));
     }
 
     private void binary(Node n, String name, Node x, Node y) {
