@@ -7,10 +7,12 @@
  * (k_f16, v_f16); out f32 [heads * headDim, T].
  *
  * Variants: attention. One work-group of ATT_WG work-items per (head, token). Keys go in
- * chunks of ATT_WG: each work-item scores one key, the chunk's max and sum come from wg_max /
- * wg_sum, and each work-item then updates the output dimensions d = lid + ATT_WG * i it owns
- * (at most ATT_DPT of them, so headDim <= ATT_WG * ATT_DPT). Local: q (headDim floats), the
- * chunk's weights (ATT_WG floats), reduction scratch (ATT_WG floats).
+ * chunks of ATT_WG: the chunk's K rows pass through local memory ATT_WG dimensions at a time,
+ * loaded with adjacent work-items reading adjacent dimensions (coalesced); then each work-item
+ * scores one key, the chunk's max and sum come from wg_max / wg_sum, and each work-item updates
+ * the output dimensions d = lid + ATT_WG * i it owns (at most ATT_DPT of them, so
+ * headDim <= ATT_WG * ATT_DPT), reading V rows coalesced. Local: q (headDim floats), a K tile
+ * (ATT_WG x ATT_WG+1 floats), the chunk's weights and reduction scratch (ATT_WG floats each).
  *
  * Checked against: a scalar two-pass softmax attention in double in RopeAttentionTest
  * (GQA, f32 and f16 caches, several positions).
@@ -36,6 +38,7 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
     local float qs[ATT_WG * ATT_DPT];
     local float ps[ATT_WG];
     local float scratch[ATT_WG];
+    local float ks[ATT_WG][ATT_WG + 1];
     uint h = get_group_id(0);
     uint t = get_group_id(1);
     uint lid = get_local_id(0);
@@ -55,19 +58,26 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
 
     for (uint j0 = 0; j0 < keys; j0 += ATT_WG) {
         uint j = j0 + lid;
-        float s = -INFINITY;
-        if (j < keys) {
-            ulong base = j * kvRow + g * headDim;
-            float dot = 0.0f;
-            for (uint d = 0; d < headDim; d++) dot = fma(qs[d], kv_load(k, k_off, base + d, k_f16), dot);
-            s = dot * scale;
+        uint n = min((uint) ATT_WG, keys - j0);
+        float dot = 0.0f;
+        for (uint d0 = 0; d0 < headDim; d0 += ATT_WG) {
+            uint dn = min((uint) ATT_WG, headDim - d0);
+            if (lid < dn) {
+                ulong base = j0 * kvRow + g * headDim + d0 + lid;
+                for (uint r = 0; r < n; r++) ks[r][lid] = kv_load(k, k_off, base + r * kvRow, k_f16);
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+            if (lid < n) {
+                for (uint c = 0; c < dn; c++) dot = fma(qs[d0 + c], ks[lid][c], dot);
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
         }
+        float s = j < keys ? dot * scale : -INFINITY;
         float mNew = fmax(m, wg_max(s, scratch));
         float pj = j < keys ? exp(s - mNew) : 0.0f;
         ps[lid] = pj;
         float alpha = exp(m - mNew);
         l = l * alpha + wg_sum(pj, scratch); /* wg_sum's barriers also publish ps */
-        uint n = min((uint) ATT_WG, keys - j0);
         for (uint i = 0; i < ATT_DPT; i++) {
             uint d = lid + ATT_WG * i;
             if (d >= headDim) break;
