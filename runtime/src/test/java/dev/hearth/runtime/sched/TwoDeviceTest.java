@@ -1,7 +1,12 @@
 package dev.hearth.runtime.sched;
 
 import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.backend.Buffer;
+import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.conformance.OpCase;
+import dev.hearth.runtime.conformance.OpCases;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Graph;
 import dev.hearth.runtime.graph.Node;
@@ -10,9 +15,14 @@ import dev.hearth.runtime.reference.ReferenceDevice;
 import dev.hearth.runtime.tensor.TensorDesc;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TwoDeviceTest {
     private final Device ref = new ReferenceDevice();
     private final Device partial = new FakeDevice("partial", new ReferenceDevice(),
-            n -> n.op() instanceof Op.GetRows || n.op() instanceof Op.MulMat);
+            n -> n.op() instanceof Op.GetRows || n.op() instanceof Op.MulMat || n.op() instanceof Op.Swiglu);
 
     private record Net(Graph g, Node ids, Node emb, Node norm, Node y, Node n2, Node nw, Node z, Node out) {
     }
@@ -104,6 +114,60 @@ class TwoDeviceTest {
                 }
             }
         }
+    }
+
+    /** A whole LLaMA layer (the conformance case) with matrices on "partial" and the KV cache on the reference device. */
+    @Test
+    void llamaLayerAcrossTwoDevices() {
+        OpCase c = OpCases.of("llama_layer").getFirst();
+        try (OpCase.Instance inst = c.instantiate()) {
+            Graph g = inst.graph();
+            Function<Node, Device> where = n -> n.op() instanceof Op.State ? ref : partial;
+            Schedule two = Scheduler.schedule(g, where, List.of(partial, ref));
+            Schedule one = Scheduler.schedule(g, n -> ref, List.of(ref));
+            assertTrue(two.splits().size() >= 4, two.splits().size() + " splits");
+            LayoutChecker.check(two);
+            LayoutChecker.check(one);
+            List<Buffer> buffers = new ArrayList<>();
+            try {
+                Map<Node, TensorRef> l2 = bind(inst, where, buffers);
+                Map<Node, TensorRef> l1 = bind(inst, n -> ref, buffers);
+                try (Executor e2 = two.instantiate(l2::get); Executor e1 = one.instantiate(l1::get)) {
+                    for (int run = 0; run < 2; run++) {
+                        inst.inputs().forEach(e1::setInput);
+                        inst.inputs().forEach(e2::setInput);
+                        e1.run();
+                        e2.run();
+                        for (Node o : g.outputs()) {
+                            float[] a = new float[(int) o.desc().elements()];
+                            float[] b = new float[a.length];
+                            try (Arena arena = Arena.ofConfined()) {
+                                MemorySegment sa = arena.allocate(o.desc().bytes());
+                                MemorySegment sb = arena.allocate(o.desc().bytes());
+                                e1.read(o, sa);
+                                e2.read(o, sb);
+                                assertEquals(-1, sa.mismatch(sb), o.name() + " in run " + run);
+                            }
+                        }
+                    }
+                }
+            } finally {
+                buffers.forEach(Buffer::close);
+            }
+        }
+    }
+
+    private static Map<Node, TensorRef> bind(OpCase.Instance inst, Function<Node, Device> where, List<Buffer> buffers) {
+        Map<Node, TensorRef> refs = new IdentityHashMap<>();
+        for (Node n : inst.graph().nodes()) {
+            if (!(n.op() instanceof Op.Weight) && !(n.op() instanceof Op.State)) continue;
+            MemorySegment data = inst.leaves().get(n.name());
+            Buffer b = where.apply(n).allocate(data.byteSize(), BufferUsage.WEIGHTS);
+            buffers.add(b);
+            b.write(0, data);
+            refs.put(n, new TensorRef(n.desc(), b, 0));
+        }
+        return refs;
     }
 
     @Test
