@@ -1,0 +1,73 @@
+package dev.hearth.server;
+
+import dev.hearth.llama.LlamaConfig;
+import dev.hearth.llama.LlamaEngine;
+import dev.hearth.llama.LlamaWeights;
+import dev.hearth.llama.Placement;
+import dev.hearth.llama.sampling.SamplerParams;
+import dev.hearth.llama.tokenizer.Tokenizer;
+import dev.hearth.runtime.backend.Backends;
+import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.gguf.GgufFile;
+import dev.hearth.server.http.Limits;
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** stories260K served on the reference device: the test server, with N slots. */
+final class TestModel implements AutoCloseable {
+    final GgufFile file;
+    final Tokenizer tokenizer;
+    final List<LlamaEngine> engines = new ArrayList<>();
+    final HearthServer server;
+
+    static Path models() {
+        Path p = Path.of(System.getProperty("hearth.models", "../shared/models"));
+        Assumptions.assumeTrue(Files.isDirectory(p), "no test models at " + p.toAbsolutePath() + " (set -Dhearth.models=DIR)");
+        return p;
+    }
+
+    static Path stories() {
+        Path p = models().resolve("stories260K-f32.gguf");
+        Assumptions.assumeTrue(Files.exists(p), "no " + p);
+        return p;
+    }
+
+    TestModel(Path gguf, int slots, int ctx, ServerOptions options) throws IOException {
+        file = GgufFile.open(gguf);
+        try {
+            LlamaConfig c = LlamaConfig.fromGguf(file);
+            LlamaWeights w = new LlamaWeights(file, c);
+            Device ref = Backends.provider("reference").devices().getFirst();
+            for (int i = 0; i < slots; i++) {
+                engines.add(new LlamaEngine(w, Placement.single(ref, c.layers(), List.of(ref)), ctx, 64, DType.F32, null));
+            }
+            tokenizer = Tokenizer.fromGguf(file);
+            ServedModel m = new ServedModel("stories260K", engines, tokenizer, file.getString("tokenizer.chat_template", null));
+            server = HearthServer.start(options.withPort(0), m);
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    static ServerOptions options() {
+        return ServerOptions.defaults().withSampling(SamplerParams.DEFAULTS).withLimits(Limits.DEFAULTS);
+    }
+
+    String base() {
+        return "http://127.0.0.1:" + server.port();
+    }
+
+    @Override
+    public void close() {
+        if (server != null) server.close();
+        for (LlamaEngine e : engines) e.close();
+        file.close();
+    }
+}
