@@ -72,6 +72,8 @@ public final class ReferenceOps {
      * Causal grouped-query attention. {@code q} holds T rows of heads * headDim; {@code k} and
      * {@code v} hold cache rows 0..max(pos) of kvHeads * headDim. Token t, head h attends to cache
      * rows 0..pos[t] of KV head h / (heads / kvHeads): softmax(scale * q·k) weighting the V rows.
+     * Queries stay F32 whatever the cache type (llama.cpp rounds them to F16 for an F16 cache;
+     * the conformance tolerance allows for that).
      */
     public static float[] attention(float[] q, float[] k, float[] v, int[] pos, int heads, int kvHeads, int headDim, float scale) {
         int qRow = heads * headDim;
