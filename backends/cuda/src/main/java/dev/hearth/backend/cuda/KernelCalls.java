@@ -22,6 +22,8 @@ final class KernelCalls {
     /** Attention splits aim at this many blocks in all, each split covering at least ATT_MIN_CHUNK rows. */
     static final int ATT_TARGET_BLOCKS = 2048;
     static final int ATT_MIN_CHUNK = 256;
+    /** Splits are the grid's z dimension, which CUDA limits to 64. */
+    static final int ATT_MAX_SPLITS = 64;
     private static final int EW_BLOCK = 256;
     private static final int EW_MAX_GRID = 8192;
 
@@ -40,7 +42,7 @@ final class KernelCalls {
     static int attentionSplits(int tokens, int heads, int ctx) {
         long byRows = ceilDiv(ctx, ATT_MIN_CHUNK);
         long byBlocks = Math.max(1, ATT_TARGET_BLOCKS / Math.max(1L, (long) tokens * heads));
-        return (int) Math.max(1, Math.min(byRows, byBlocks));
+        return (int) Math.max(1, Math.min(ATT_MAX_SPLITS, Math.min(byRows, byBlocks)));
     }
 
     /** Scratch bytes the node's launches need (0 for most ops). */

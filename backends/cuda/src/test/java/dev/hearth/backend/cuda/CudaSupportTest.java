@@ -113,7 +113,8 @@ class CudaSupportTest {
         assertEquals(1, KernelCalls.attentionSplits(512, 32, 4096), "prompt: enough blocks already");
         assertEquals(1, KernelCalls.attentionSplits(1, 4, 40), "short cache: one split");
         assertEquals(3, KernelCalls.attentionSplits(1, 4, 600));
-        assertTrue(KernelCalls.attentionSplits(1, 1, 1 << 20) <= KernelCalls.ATT_TARGET_BLOCKS);
+        assertEquals(64, KernelCalls.attentionSplits(1, 1, 1 << 20), "at most 64: the grid's z dimension");
+        assertEquals(4, KernelCalls.attentionSplits(16, 32, 1 << 20), "many tokens: fewer splits");
     }
 
     @Test

@@ -1,0 +1,193 @@
+package dev.hearth.backend.cuda;
+
+import dev.hearth.backend.cuda.GpuTesting.Case;
+import dev.hearth.runtime.dtype.DType;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op.RopeMode;
+import dev.hearth.runtime.reference.ReferenceDevice;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every op on the CUDA device against the reference backend, at small odd shapes that reach the
+ * edges of the kernels: partial warps, blocks and tiles, one token and many, float rows that are
+ * not multiples of 32, several attention splits. Tolerances are normalized mean squared errors:
+ * 1e-12 where the kernel must match bit for bit up to a fused multiply-add, 1e-6 where it uses
+ * float sums and expf, 5e-4 where mul_mat rounds activations to int8 (Q4_0, Q8_0 with few tokens).
+ */
+@Tag("gpu")
+class CudaOpsGpuTest {
+    static final double EXACT = 1e-12;
+    static final double MATH = 1e-6;
+    static final double INT8_ACTIVATIONS = 5e-4;
+    private static final ReferenceDevice REFERENCE = new ReferenceDevice();
+
+    private record Spec(String name, double tolerance, Consumer<Case> define) {
+    }
+
+    private static DynamicTest check(Spec spec) {
+        return DynamicTest.dynamicTest(spec.name, () -> {
+            CudaDevice cuda = GpuTesting.device();
+            Case c = new Case(spec.name.hashCode());
+            spec.define.accept(c);
+            for (Node n : c.graph.nodes()) assertNull(dev.hearth.backend.cuda.CudaSupport.whyNot(n), spec.name + ": " + n);
+            float[][] want = GpuTesting.compute(c, REFERENCE);
+            float[][] got = GpuTesting.compute(c, cuda);
+            for (int i = 0; i < want.length; i++) {
+                double e = GpuTesting.nmse(got[i], want[i]);
+                assertTrue(e <= spec.tolerance, spec.name + " output " + c.outputs.get(i).name() + ": nmse " + e + " > " + spec.tolerance);
+            }
+        });
+    }
+
+    @TestFactory
+    List<DynamicTest> mulMat() {
+        List<Spec> specs = new ArrayList<>();
+        DType[] types = {DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K};
+        for (DType type : types) {
+            int[][] shapes = type.blockSize == 256 ? new int[][]{{256, 37}, {768, 64}}
+                    : type.blockSize == 32 ? new int[][]{{96, 37}, {256, 64}}
+                    : new int[][]{{100, 37}, {256, 64}, {33, 5}};
+            for (int[] kn : shapes) {
+                for (int t : new int[]{1, 3, 8, 9, 70}) {
+                    boolean int8 = (type == DType.Q4_0 || type == DType.Q8_0) && t <= KernelCalls.VEC_MAX_TOKENS;
+                    String name = "mul_mat " + type + " k=" + kn[0] + " n=" + kn[1] + " t=" + t;
+                    specs.add(new Spec(name, int8 ? INT8_ACTIVATIONS : MATH, c -> {
+                        Node w = c.weight("w", type, 1f, kn[0], kn[1]);
+                        Node x = c.input("x", DType.F32, 1f, kn[0], t);
+                        c.output(c.graph.mulMat("y", w, x));
+                    }));
+                }
+            }
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
+    @TestFactory
+    List<DynamicTest> getRows() {
+        List<Spec> specs = new ArrayList<>();
+        for (DType type : new DType[]{DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K}) {
+            specs.add(new Spec("get_rows " + type + " k=512 v=37", EXACT, c -> {
+                Node table = c.weight("table", type, 1f, 512, 37);
+                c.output(c.graph.getRows("rows", table, c.ints("ids", 0, 36, 5, 5, 17)));
+            }));
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
+    @TestFactory
+    List<DynamicTest> norms() {
+        List<Spec> specs = new ArrayList<>();
+        for (int[] kr : new int[][]{{256, 5}, {100, 3}, {4096, 2}, {33, 1}}) {
+            for (boolean weighted : new boolean[]{true, false}) {
+                specs.add(new Spec("rms_norm k=" + kr[0] + " rows=" + kr[1] + " weight=" + weighted, MATH, c -> {
+                    Node x = c.input("x", DType.F32, 3f, kr[0], kr[1]);
+                    Node w = weighted ? c.weight("w", DType.F32, 2f, kr[0]) : null;
+                    c.output(c.graph.rmsNorm("y", x, w, 1e-5f));
+                }));
+            }
+        }
+        for (int[] kr : new int[][]{{256, 3}, {1000, 2}, {7, 5}}) {
+            specs.add(new Spec("softmax k=" + kr[0] + " rows=" + kr[1], MATH, c ->
+                    c.output(c.graph.softmax("y", c.input("x", DType.F32, 8f, kr[0], kr[1])))));
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
+    @TestFactory
+    List<DynamicTest> rope() {
+        List<Spec> specs = new ArrayList<>();
+        for (RopeMode mode : RopeMode.values()) {
+            for (int ropeDims : new int[]{64, 32}) {
+                for (boolean factors : new boolean[]{false, true}) {
+                    float base = factors ? 500000f : 10000f;
+                    float freqScale = factors ? 0.25f : 1f;
+                    String name = "rope " + mode + " head=64 rope_dims=" + ropeDims + " factors=" + factors;
+                    specs.add(new Spec(name, MATH, c -> {
+                        Node x = c.input("x", DType.F32, 1f, 64 * 3, 5);
+                        Node pos = c.ints("pos", 0, 1, 17, 1000, 4095);
+                        Node ff = null;
+                        if (factors) {
+                            float[] f = new float[ropeDims / 2];
+                            for (int i = 0; i < f.length; i++) f[i] = 1f + 7f * i / f.length;
+                            c.data.put("ff", GpuTesting.encode(DType.F32, f));
+                            ff = c.graph.weight(dev.hearth.runtime.tensor.TensorDesc.of("ff", DType.F32, f.length));
+                        }
+                        c.output(c.graph.rope("y", x, pos, 64, ropeDims, mode, base, freqScale, ff));
+                    }));
+                }
+            }
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
+    @TestFactory
+    List<DynamicTest> kvStore() {
+        List<Spec> specs = new ArrayList<>();
+        for (DType cache : new DType[]{DType.F32, DType.F16}) {
+            specs.add(new Spec("kv_store " + cache + " kv=96 ctx=20 t=3", EXACT, c -> {
+                Node k = c.state("cache", cache, 1f, 96, 20);
+                Node src = c.input("src", DType.F32, 2f, 96, 3);
+                c.output(c.graph.kvStore("stored", k, src, c.ints("pos", 4, 7, 19)));
+            }));
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
+    @TestFactory
+    List<DynamicTest> attention() {
+        List<Spec> specs = new ArrayList<>();
+        int[][] heads = {{4, 4, 64}, {4, 2, 80}, {8, 2, 128}};
+        for (DType cache : new DType[]{DType.F32, DType.F16}) {
+            for (int[] h : heads) {
+                for (int ctx : new int[]{40, 600}) {
+                    for (int[] pos : new int[][]{{ctx - 1}, {3, 4, 5, 6}, {ctx - 4, ctx - 3, ctx - 2, ctx - 1}}) {
+                        String name = "attention " + cache + " heads=" + h[0] + " kv_heads=" + h[1] + " head_dim=" + h[2]
+                                + " ctx=" + ctx + " pos=" + java.util.Arrays.toString(pos);
+                        specs.add(new Spec(name, 1e-5, c -> {
+                            int kvDim = h[1] * h[2];
+                            Node q = c.input("q", DType.F32, 2f, (long) h[0] * h[2], pos.length);
+                            Node k = c.state("k", cache, 1f, kvDim, ctx);
+                            Node v = c.state("v", cache, 1f, kvDim, ctx);
+                            Node p = c.ints("pos", pos);
+                            c.output(c.graph.attention("att", q, k, v, p, h[0], h[1], h[2], (float) (1 / Math.sqrt(h[2]))));
+                        }));
+                    }
+                }
+            }
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
+    @TestFactory
+    List<DynamicTest> elementwise() {
+        List<Spec> specs = new ArrayList<>();
+        specs.add(new Spec("swiglu k=256 t=7", MATH, c ->
+                c.output(c.graph.swiglu("y", c.input("g", DType.F32, 6f, 256, 7), c.input("u", DType.F32, 2f, 256, 7)))));
+        for (int bRows : new int[]{7, 1}) {
+            specs.add(new Spec("add k=100 t=7 b_rows=" + bRows, EXACT, c ->
+                    c.output(c.graph.add("y", c.input("a", DType.F32, 2f, 100, 7), c.input("b", DType.F32, 2f, 100, bRows)))));
+            specs.add(new Spec("mul k=100 t=7 b_rows=" + bRows, EXACT, c ->
+                    c.output(c.graph.mul("y", c.input("a", DType.F32, 2f, 100, 7), c.input("b", DType.F32, 2f, 100, bRows)))));
+        }
+        specs.add(new Spec("scale k=256 t=7 s=0.125", EXACT, c ->
+                c.output(c.graph.scale("y", c.input("x", DType.F32, 2f, 256, 7), 0.125f))));
+        specs.add(new Spec("scale k=3000000 t=1 s=-3", EXACT, c ->
+                c.output(c.graph.scale("y", c.input("x", DType.F32, 2f, 3_000_000, 1), -3f))));
+        DType[][] pairs = {{DType.F32, DType.F16}, {DType.F16, DType.F32}, {DType.F32, DType.BF16}, {DType.BF16, DType.F32},
+                {DType.F16, DType.BF16}, {DType.BF16, DType.F16}, {DType.F32, DType.F32}};
+        for (DType[] p : pairs) {
+            specs.add(new Spec("convert " + p[0] + " to " + p[1] + " k=256 t=7", EXACT, c ->
+                    c.output(c.graph.convert("y", c.input("x", p[0], 70000f, 256, 7), p[1]))));
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+}
