@@ -1,0 +1,309 @@
+/*
+ * emu_test.cpp: Hearth's CUDA kernels run on the CPU (emu.h) against straightforward references
+ * in double: the GGUF block decoders here are ports of the reference codecs of
+ * dev.hearth.runtime.dtype (LegacyQuants, KQuants), and the ops follow ReferenceOps. Launch
+ * shapes are those of KernelCalls. Build and run: backends/cuda/src/test/emu/run.sh.
+ */
+#include "emu.h"
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "mul_mat_vec.cu"
+#include "mul_mat_tiled.cu"
+#include "get_rows.cu"
+#include "rms_norm.cu"
+#include "rope.cu"
+#include "kv_store.cu"
+#include "attention.cu"
+#include "elementwise.cu"
+#include "softmax.cu"
+#include "convert.cu"
+
+static std::mt19937 rng(42);
+static int failures = 0;
+
+static float uni(float r) { return std::uniform_real_distribution<float>(-r, r)(rng); }
+static unsigned short f2h(float f) { return __half_as_ushort(__float2half_rn(f)); }
+static float h2f(const uint8_t* p) { __half h; std::memcpy(&h.bits, p, 2); return __half2float(h); }
+
+static void report(const std::string& name, const std::vector<float>& got, const std::vector<double>& want, double tol) {
+    double err = 0, ref = 0;
+    bool finite = got.size() == want.size();
+    for (size_t i = 0; finite && i < got.size(); i++) {
+        if (!std::isfinite(got[i])) finite = false;
+        err += (got[i] - want[i]) * (got[i] - want[i]);
+        ref += want[i] * want[i];
+    }
+    double e = finite ? (ref > 0 ? err / ref : err) : INFINITY;
+    bool ok = e <= tol;
+    if (!ok) failures++;
+    std::printf("%s %-58s nmse %.3g\n", ok ? "ok  " : "FAIL", name.c_str(), e);
+}
+
+static size_t block_size(int type) { return type == T_Q4_0 || type == T_Q8_0 ? 32 : type == T_Q4_K || type == T_Q6_K ? 256 : 1; }
+static size_t type_size(int type) {
+    switch (type) {
+    case T_F32: return 4;
+    case T_F16: case T_BF16: return 2;
+    case T_Q4_0: return 18;
+    case T_Q8_0: return 34;
+    case T_Q4_K: return 144;
+    default: return 210;
+    }
+}
+static size_t row_size(int type, int K) { return K / block_size(type) * type_size(type); }
+
+/* Random valid rows: float types encode random values; quant blocks get random quants and small scales. */
+static std::vector<uint8_t> random_rows(int type, int K, int rows) {
+    size_t rb = row_size(type, K);
+    std::vector<uint8_t> b(rb * rows);
+    for (auto& v : b) v = (uint8_t)rng();
+    for (int r = 0; r < rows; r++) {
+        uint8_t* row = b.data() + r * rb;
+        for (int k = 0; k < K; k++) {
+            if (type == T_F32) { float f = uni(1); std::memcpy(row + 4 * k, &f, 4); }
+            if (type == T_F16) { unsigned short h = f2h(uni(1)); std::memcpy(row + 2 * k, &h, 2); }
+            if (type == T_BF16) { unsigned short h = float_to_bf16(uni(1)); std::memcpy(row + 2 * k, &h, 2); }
+        }
+        for (size_t blk = 0; blk < rb / type_size(type) && block_size(type) > 1; blk++) {
+            uint8_t* p = row + blk * type_size(type);
+            unsigned short d = f2h(uni(0.05f)), m = f2h(std::fabs(uni(0.05f)));
+            if (type == T_Q6_K) std::memcpy(p + 208, &d, 2);
+            else std::memcpy(p, &d, 2);
+            if (type == T_Q4_K) std::memcpy(p + 2, &m, 2);
+        }
+    }
+    return b;
+}
+
+/* Ports of the reference codecs' dequantizeRow. */
+static void dequant_row(int type, const uint8_t* s, int n, double* dst) {
+    if (type == T_F32) { for (int i = 0; i < n; i++) { float f; std::memcpy(&f, s + 4 * i, 4); dst[i] = f; } return; }
+    if (type == T_F16) { for (int i = 0; i < n; i++) dst[i] = h2f(s + 2 * i); return; }
+    if (type == T_BF16) { for (int i = 0; i < n; i++) { unsigned short b; std::memcpy(&b, s + 2 * i, 2); dst[i] = bf16_to_float(b); } return; }
+    for (int b = 0, o = 0; b < n; b += (int)block_size(type), s += type_size(type), o += (int)block_size(type)) {
+        if (type == T_Q4_0) {
+            float d = h2f(s);
+            for (int j = 0; j < 16; j++) { dst[o + j] = ((s[2 + j] & 0xf) - 8) * d; dst[o + j + 16] = ((s[2 + j] >> 4) - 8) * d; }
+        } else if (type == T_Q8_0) {
+            float d = h2f(s);
+            for (int j = 0; j < 32; j++) dst[o + j] = (signed char)s[2 + j] * d;
+        } else if (type == T_Q4_K) {
+            float d = h2f(s), dmin = h2f(s + 2);
+            for (int j = 0; j < 8; j++) {
+                int sc, mn;
+                const uint8_t* p = s + 4;
+                if (j < 4) { sc = p[j] & 63; mn = p[j + 4] & 63; }
+                else { sc = (p[j + 4] & 0xf) | (p[j - 4] >> 6) << 4; mn = (p[j + 4] >> 4) | (p[j] >> 6) << 4; }
+                float dl = d * sc, ml = dmin * mn;
+                const uint8_t* q = s + 16 + 32 * (j / 2);
+                int shift = 4 * (j % 2);
+                for (int l = 0; l < 32; l++) dst[o + 32 * j + l] = dl * ((q[l] >> shift) & 0xf) - ml;
+            }
+        } else {
+            float d = h2f(s + 208);
+            for (int e = 0; e < 256; e += 16) {
+                float dl = d * (signed char)s[192 + e / 16];
+                int h = e / 128, r = e % 128, k = r / 32;
+                for (int l = r % 32, i = 0; i < 16; l++, i++) {
+                    int low = (s[64 * h + 32 * (k % 2) + l] >> (4 * (k / 2))) & 0xf;
+                    int high = (s[128 + 32 * h + l] >> (2 * k)) & 3;
+                    dst[o + e + i] = dl * ((low | high << 4) - 32);
+                }
+            }
+        }
+    }
+}
+
+static const char* type_name(int t) {
+    switch (t) { case T_F32: return "f32"; case T_F16: return "f16"; case T_BF16: return "bf16"; case T_Q4_0: return "q4_0";
+    case T_Q8_0: return "q8_0"; case T_Q4_K: return "q4_k"; default: return "q6_k"; }
+}
+
+typedef void (*MatKernel)(const u8*, const float*, float*, int, int, int);
+
+static void test_mul_mat(int type, int K, int N, int T) {
+    auto w = random_rows(type, K, N);
+    std::vector<float> x(K * T), y(N * T, NAN);
+    for (auto& v : x) v = uni(1);
+    std::vector<double> want(N * T), row(K);
+    for (int n = 0; n < N; n++) {
+        dequant_row(type, w.data() + n * row_size(type, K), K, row.data());
+        for (int t = 0; t < T; t++) { double s = 0; for (int k = 0; k < K; k++) s += row[k] * x[t * K + k]; want[t * N + n] = s; }
+    }
+    bool vec = T <= 8, dp4a = vec && (type == T_Q4_0 || type == T_Q8_0);
+    if (vec) {
+        std::vector<block_q8_1> q((size_t)T * K / 32 + 1);
+        const void* xin = x.data();
+        if (dp4a) {
+            emu_launch(quantize_q8_1, (T * (K / 32) + 7) / 8, 1, 1, 256, x.data(), q.data(), K, T);
+            xin = q.data();
+        }
+        unsigned gx = (N + 3) / 4, gy = (T + 7) / 8;
+        switch (type) {
+        case T_F32: emu_launch(mul_mat_vec_f32, gx, gy, 1, 128, (const float*)w.data(), x.data(), y.data(), K, N, T); break;
+        case T_F16: emu_launch(mul_mat_vec_f16, gx, gy, 1, 128, (const __half*)w.data(), x.data(), y.data(), K, N, T); break;
+        case T_BF16: emu_launch(mul_mat_vec_bf16, gx, gy, 1, 128, (const unsigned short*)w.data(), x.data(), y.data(), K, N, T); break;
+        case T_Q4_0: emu_launch(mul_mat_vec_q4_0, gx, gy, 1, 128, (const u8*)w.data(), (const block_q8_1*)xin, y.data(), K, N, T); break;
+        case T_Q8_0: emu_launch(mul_mat_vec_q8_0, gx, gy, 1, 128, (const u8*)w.data(), (const block_q8_1*)xin, y.data(), K, N, T); break;
+        case T_Q4_K: emu_launch(mul_mat_vec_q4_k, gx, gy, 1, 128, (const u8*)w.data(), x.data(), y.data(), K, N, T); break;
+        default: emu_launch(mul_mat_vec_q6_k, gx, gy, 1, 128, (const u8*)w.data(), x.data(), y.data(), K, N, T); break;
+        }
+    } else {
+        MatKernel k = type == T_F32 ? mul_mat_tiled_f32 : type == T_F16 ? mul_mat_tiled_f16 : type == T_BF16 ? mul_mat_tiled_bf16
+                : type == T_Q4_0 ? mul_mat_tiled_q4_0 : type == T_Q8_0 ? mul_mat_tiled_q8_0 : type == T_Q4_K ? mul_mat_tiled_q4_k : mul_mat_tiled_q6_k;
+        emu_launch(k, (N + 63) / 64, (T + 63) / 64, 1, 256, (const u8*)w.data(), (const float*)x.data(), y.data(), K, N, T);
+    }
+    report(std::string("mul_mat ") + type_name(type) + " k=" + std::to_string(K) + " n=" + std::to_string(N) + " t=" + std::to_string(T),
+           y, want, dp4a ? 5e-4 : 1e-9);
+}
+
+static void test_get_rows(int type, int K, int V) {
+    auto table = random_rows(type, K, V);
+    int ids[] = {0, V - 1, 5, 5, 17};
+    int T = 5;
+    std::vector<float> out(K * T, NAN);
+    std::vector<double> want(K * T);
+    for (int t = 0; t < T; t++) dequant_row(type, table.data() + ids[t] * row_size(type, K), K, want.data() + t * K);
+    emu_launch(get_rows, T, 1, 1, 256, (const u8*)table.data(), (const int*)ids, out.data(), type, (long long)row_size(type, K), K, V);
+    report(std::string("get_rows ") + type_name(type), out, want, 1e-14);
+}
+
+static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std::vector<int> pos) {
+    int T = (int)pos.size(), kvDim = kvHeads * D;
+    std::vector<float> q(heads * D * T), kf(kvDim * ctx), vf(kvDim * ctx), out(heads * D * T, NAN);
+    std::vector<unsigned short> kh(kvDim * ctx), vh(kvDim * ctx);
+    for (auto& v : q) v = uni(2);
+    for (int i = 0; i < kvDim * ctx; i++) {
+        kf[i] = uni(1); vf[i] = uni(1);
+        if (f16) { kh[i] = f2h(kf[i]); vh[i] = f2h(vf[i]); kf[i] = h2f((uint8_t*)&kh[i]); vf[i] = h2f((uint8_t*)&vh[i]); }
+    }
+    float scale = 1.0f / std::sqrt((float)D);
+    std::vector<double> want(heads * D * T);
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < heads; h++) {
+            int kvo = (h / (heads / kvHeads)) * D, n = pos[t] + 1;
+            std::vector<double> s(n);
+            double mx = -INFINITY, sum = 0;
+            for (int j = 0; j < n; j++) {
+                double d = 0;
+                for (int i = 0; i < D; i++) d += (double)q[(t * heads + h) * D + i] * kf[j * kvDim + kvo + i];
+                s[j] = scale * d;
+                mx = std::max(mx, s[j]);
+            }
+            for (int j = 0; j < n; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
+            for (int i = 0; i < D; i++) {
+                double a = 0;
+                for (int j = 0; j < n; j++) a += s[j] * vf[j * kvDim + kvo + i];
+                want[(t * heads + h) * D + i] = a / sum;
+            }
+        }
+    int tokens = T;
+    long long byRows = (ctx + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)tokens * heads));
+    int splits = (int)std::max(1LL, std::min(64LL, std::min(byRows, byBlocks)));
+    int chunk = (ctx + splits - 1) / splits;
+    std::vector<float> part((size_t)T * heads * splits * (D + 2) + 1);
+    if (f16)
+        emu_launch(attention_partial_f16, heads, T, splits, 128, (const float*)q.data(), (const __half*)kh.data(), (const __half*)vh.data(),
+                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits);
+    else
+        emu_launch(attention_partial_f32, heads, T, splits, 128, (const float*)q.data(), (const float*)kf.data(), (const float*)vf.data(),
+                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits);
+    if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits);
+    report("attention " + std::string(f16 ? "f16" : "f32") + " heads=" + std::to_string(heads) + "/" + std::to_string(kvHeads) + " d=" +
+           std::to_string(D) + " ctx=" + std::to_string(ctx) + " t=" + std::to_string(T) + " splits=" + std::to_string(splits), out, want, 1e-10);
+}
+
+static void test_rope(int mode, int ropeDims, bool factors) {
+    int headDim = 64, heads = 3, T = 5, row = headDim * heads;
+    std::vector<int> pos = {0, 1, 17, 1000, 4095};
+    std::vector<float> x(row * T), y(row * T, NAN), ff(ropeDims / 2);
+    for (auto& v : x) v = uni(1);
+    for (int i = 0; i < ropeDims / 2; i++) ff[i] = 1.0f + 7.0f * i / (ropeDims / 2);
+    float base = factors ? 500000.f : 10000.f, fs = factors ? 0.25f : 1.f;
+    std::vector<double> want(x.begin(), x.end());
+    int half = ropeDims / 2;
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < half; i++) {
+                double th = pos[t] * (double)fs * std::pow((double)base, -2.0 * i / ropeDims);
+                if (factors) th /= ff[i];
+                int o = t * row + h * headDim, a = mode == 0 ? o + 2 * i : o + i, b = mode == 0 ? a + 1 : a + half;
+                want[a] = x[a] * std::cos(th) - x[b] * std::sin(th);
+                want[b] = x[a] * std::sin(th) + x[b] * std::cos(th);
+            }
+    emu_launch(rope, T, 1, 1, 256, (const float*)x.data(), (const int*)pos.data(), factors ? (const float*)ff.data() : (const float*)nullptr,
+               y.data(), row, headDim, ropeDims, mode, base, fs);
+    report("rope mode=" + std::to_string(mode) + " dims=" + std::to_string(ropeDims) + " factors=" + std::to_string(factors), y, want, 1e-12);
+}
+
+static void test_small_ops() {
+    int K = 100, R = 3;
+    std::vector<float> x(K * R), w(K), y(K * R, NAN);
+    for (auto& v : x) v = uni(3);
+    for (auto& v : w) v = uni(2);
+    std::vector<double> want(K * R);
+    for (int r = 0; r < R; r++) {
+        double s = 0;
+        for (int k = 0; k < K; k++) s += (double)x[r * K + k] * x[r * K + k];
+        double sc = 1 / std::sqrt(s / K + 1e-5);
+        for (int k = 0; k < K; k++) want[r * K + k] = x[r * K + k] * sc * w[k];
+    }
+    emu_launch(rms_norm, R, 1, 1, 256, (const float*)x.data(), (const float*)w.data(), y.data(), K, 1e-5f);
+    report("rms_norm k=100 rows=3", y, want, 1e-12);
+
+    for (int r = 0; r < R; r++) {
+        double mx = -INFINITY, s = 0;
+        for (int k = 0; k < K; k++) mx = std::max(mx, (double)x[r * K + k]);
+        for (int k = 0; k < K; k++) s += std::exp(x[r * K + k] - mx);
+        for (int k = 0; k < K; k++) want[r * K + k] = std::exp(x[r * K + k] - mx) / s;
+    }
+    emu_launch(softmax, R, 1, 1, 256, (const float*)x.data(), y.data(), K);
+    report("softmax k=100 rows=3", y, want, 1e-12);
+
+    for (int i = 0; i < K * R; i++) want[i] = x[i] + w[i % K];
+    emu_launch(add, 2, 1, 1, 256, (const float*)x.data(), (const float*)w.data(), y.data(), (long long)K * R, K, 1);
+    report("add repeat", y, want, 0);
+    for (int i = 0; i < K * R; i++) want[i] = x[i] / (1 + std::exp(-(double)x[i])) * x[(i + 7) % (K * R)];
+    std::vector<float> up(K * R);
+    for (int i = 0; i < K * R; i++) up[i] = x[(i + 7) % (K * R)];
+    emu_launch(swiglu, 2, 1, 1, 256, (const float*)x.data(), (const float*)up.data(), y.data(), (long long)K * R);
+    report("swiglu", y, want, 1e-12);
+
+    int kvDim = 96, ctx = 20;
+    std::vector<unsigned short> cache(kvDim * ctx, 0x3c00);
+    std::vector<float> src(kvDim * 3);
+    for (auto& v : src) v = uni(2);
+    int pos[] = {4, 7, 19};
+    emu_launch(kv_store_f16, 1, 3, 1, 256, (const float*)src.data(), (const int*)pos, cache.data(), kvDim, ctx);
+    std::vector<float> got(kvDim * ctx);
+    std::vector<double> exp(kvDim * ctx, 1.0);
+    for (int t = 0; t < 3; t++) for (int k = 0; k < kvDim; k++) exp[pos[t] * kvDim + k] = h2f((uint8_t*)&(const unsigned short&)f2h(src[t * kvDim + k]));
+    for (int i = 0; i < kvDim * ctx; i++) got[i] = h2f((uint8_t*)&cache[i]);
+    report("kv_store f16", got, exp, 0);
+
+    std::vector<unsigned short> bf(K * R);
+    emu_launch(convert, 1, 1, 1, 256, (const void*)x.data(), (void*)bf.data(), (long long)K * R, T_F32, T_BF16);
+    for (int i = 0; i < K * R; i++) { got[i] = bf16_to_float(bf[i]); uint32_t u; std::memcpy(&u, &x[i], 4); u = (u + 0x7fff + ((u >> 16) & 1)) & 0xffff0000u; float f; std::memcpy(&f, &u, 4); exp[i] = f; }
+    got.resize(K * R); exp.resize(K * R);
+    report("convert f32 to bf16", got, exp, 0);
+}
+
+int main() {
+    int types[] = {T_F32, T_F16, T_BF16, T_Q4_0, T_Q8_0, T_Q4_K, T_Q6_K};
+    for (int type : types) {
+        int K = block_size(type) == 256 ? 512 : block_size(type) == 32 ? 96 : 100;
+        for (int T : {1, 3, 9, 70}) test_mul_mat(type, K, 37, T);
+        if (block_size(type) == 1) test_mul_mat(type, 33, 5, 2), test_mul_mat(type, 33, 5, 11), test_mul_mat(type, 256, 8, 1);
+        test_get_rows(type, 512, 37);
+    }
+    test_attention(false, 4, 2, 80, 40, {39});
+    test_attention(true, 4, 2, 80, 600, {597, 598, 599});
+    test_attention(false, 8, 2, 128, 600, {599});
+    test_attention(true, 4, 4, 64, 600, {3, 4});
+    for (int mode : {0, 1}) for (int dims : {64, 32}) for (bool f : {false, true}) test_rope(mode, dims, f);
+    test_small_ops();
+    std::printf("%d failed\n", failures);
+    return failures == 0 ? 0 : 1;
+}
