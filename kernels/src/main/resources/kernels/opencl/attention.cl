@@ -14,6 +14,12 @@
  * headDim <= ATT_WG * ATT_DPT), reading V rows coalesced. Local: q (headDim floats), a K tile
  * (ATT_WG x ATT_WG+1 floats), the chunk's weights and reduction scratch (ATT_WG floats each).
  *
+ * Split over the cache (few tokens, long context: heads alone give too few work-groups to fill
+ * a GPU): with splits > 1, work-group (h * splits + s) takes the s-th slice of the keys and
+ * writes its running max, sum and unnormalized output (headDim + 2 floats) to part; then
+ * attention_merge rescales the slices to a common max and writes out. splits = 1 writes out
+ * directly.
+ *
  * Checked against: a scalar two-pass softmax attention in double in RopeAttentionTest
  * (GQA, f32 and f16 caches, several positions).
  */
@@ -33,13 +39,14 @@ kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
 void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong k_off, int k_f16,
                global const uchar* v, ulong v_off, int v_f16, global const uchar* pos, ulong pos_off,
                global uchar* out, ulong out_off, uint heads, uint kvHeads, uint headDim, uint ctx,
-               float scale)
+               float scale, uint splits, global uchar* part, ulong part_off)
 {
     local float qs[ATT_WG * ATT_DPT];
     local float ps[ATT_WG];
     local float scratch[ATT_WG];
     local float ks[ATT_WG][ATT_WG + 1];
-    uint h = get_group_id(0);
+    uint h = get_group_id(0) / splits;
+    uint slice = get_group_id(0) % splits;
     uint t = get_group_id(1);
     uint lid = get_local_id(0);
     uint g = h / (heads / kvHeads);
@@ -51,14 +58,17 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
 
     int p = CI32_AT(pos, pos_off)[t];
     uint keys = (uint) clamp(p + 1, 0, (int) ctx);
+    uint per = ((keys + splits - 1) / splits + ATT_WG - 1) / ATT_WG * ATT_WG;
+    uint begin = min(slice * per, keys);
+    uint end = min(begin + per, keys);
     float m = -INFINITY;
     float l = 0.0f;
     float acc[ATT_DPT];
     for (uint i = 0; i < ATT_DPT; i++) acc[i] = 0.0f;
 
-    for (uint j0 = 0; j0 < keys; j0 += ATT_WG) {
+    for (uint j0 = begin; j0 < end; j0 += ATT_WG) {
         uint j = j0 + lid;
-        uint n = min((uint) ATT_WG, keys - j0);
+        uint n = min((uint) ATT_WG, end - j0);
         float dot = 0.0f;
         for (uint d0 = 0; d0 < headDim; d0 += ATT_WG) {
             uint dn = min((uint) ATT_WG, headDim - d0);
@@ -72,9 +82,9 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
             }
             barrier(CLK_LOCAL_MEM_FENCE);
         }
-        float s = j < keys ? dot * scale : -INFINITY;
+        float s = j < end ? dot * scale : -INFINITY;
         float mNew = fmax(m, wg_max(s, scratch));
-        float pj = j < keys ? exp(s - mNew) : 0.0f;
+        float pj = j < end ? exp(s - mNew) : 0.0f;
         ps[lid] = pj;
         float alpha = exp(m - mNew);
         l = l * alpha + wg_sum(pj, scratch); /* wg_sum's barriers also publish ps */
@@ -89,10 +99,50 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
         m = mNew;
         barrier(CLK_LOCAL_MEM_FENCE); /* ps is rewritten by the next chunk */
     }
+    if (splits > 1) {
+        global float* rec = F32_AT(part, part_off) + ((ulong) (t * heads + h) * splits + slice) * (headDim + 2);
+        if (lid == 0) {
+            rec[0] = m;
+            rec[1] = l;
+        }
+        for (uint i = 0; i < ATT_DPT; i++) {
+            uint d = lid + ATT_WG * i;
+            if (d < headDim) rec[2 + d] = acc[i];
+        }
+        return;
+    }
     global float* o = F32_AT(out, out_off) + t * qRow + h * headDim;
     float inv = l > 0.0f ? 1.0f / l : 0.0f;
     for (uint i = 0; i < ATT_DPT; i++) {
         uint d = lid + ATT_WG * i;
         if (d < headDim) o[d] = acc[i] * inv;
+    }
+}
+
+/* Merges the slices of one (head, token): global (heads * ATT_WG, T), local (ATT_WG, 1). */
+kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
+void attention_merge(global const uchar* part, ulong part_off, global uchar* out, ulong out_off,
+                     uint heads, uint headDim, uint splits)
+{
+    uint h = get_group_id(0);
+    uint t = get_group_id(1);
+    uint lid = get_local_id(0);
+    ulong stride = headDim + 2;
+    global const float* rec = CF32_AT(part, part_off) + (ulong) (t * heads + h) * splits * stride;
+    float mMax = -INFINITY;
+    for (uint s = 0; s < splits; s++) mMax = fmax(mMax, rec[s * stride]);
+    float l = 0.0f;
+    if (mMax > -INFINITY) {
+        for (uint s = 0; s < splits; s++) l += rec[s * stride + 1] * exp(rec[s * stride] - mMax);
+    }
+    float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    global float* o = F32_AT(out, out_off) + (ulong) t * heads * headDim + h * headDim;
+    for (uint d = lid; d < headDim; d += ATT_WG) {
+        float a = 0.0f;
+        for (uint s = 0; s < splits; s++) {
+            float m = rec[s * stride];
+            if (m > -INFINITY) a += rec[s * stride + 2 + d] * exp(m - mMax);
+        }
+        o[d] = a * inv;
     }
 }

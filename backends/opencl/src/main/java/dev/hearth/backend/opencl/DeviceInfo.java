@@ -13,7 +13,7 @@ import java.util.Set;
  */
 record DeviceInfo(String name, String platform, String vendor, String driverVersion, String version,
                   String clangVersion, boolean gpu, long globalMemory, long maxAlloc, long maxWorkGroup,
-                  long localMemory, Set<String> extensions, String subgroupOptions) {
+                  long localMemory, int computeUnits, Set<String> extensions, String subgroupOptions) {
 
     static DeviceInfo query(cl_platform_id p, cl_device_id d) {
         String ext = Cl.deviceString(d, CL.CL_DEVICE_EXTENSIONS);
@@ -30,7 +30,7 @@ record DeviceInfo(String name, String platform, String vendor, String driverVers
                 Cl.deviceString(d, CL.CL_DEVICE_VERSION), cVersion, (type & CL.CL_DEVICE_TYPE_GPU) != 0,
                 Cl.deviceLong(d, CL.CL_DEVICE_GLOBAL_MEM_SIZE), Cl.deviceLong(d, CL.CL_DEVICE_MAX_MEM_ALLOC_SIZE),
                 Cl.deviceSize(d, CL.CL_DEVICE_MAX_WORK_GROUP_SIZE), Cl.deviceLong(d, CL.CL_DEVICE_LOCAL_MEM_SIZE),
-                exts, sub);
+                Cl.deviceInt(d, CL.CL_DEVICE_MAX_COMPUTE_UNITS), exts, sub);
     }
 
     private static int cMajor(String cVersion) {

@@ -44,6 +44,12 @@ record Launch(Node node, cl_kernel kernel, long[] argSizes, Pointer[] argValues,
             return u64(r.offset());
         }
 
+        /** A buffer of the backend's own (scratch), then a byte offset. */
+        Args buffer(OpenClBuffer b, long offset) {
+            add(Sizeof.cl_mem, Pointer.to(b.mem()));
+            return u64(offset);
+        }
+
         Args u32(long v) {
             if (v < 0 || v > 0xffff_ffffL) throw new HearthException("OpenCL kernel argument " + v + " does not fit 32 bits");
             return add(Sizeof.cl_uint, Pointer.to(new int[] {(int) v}));

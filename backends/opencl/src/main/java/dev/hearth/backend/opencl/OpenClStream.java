@@ -20,7 +20,7 @@ final class OpenClStream implements Stream {
     private static final int MAX_PLANS = 256;
 
     private final OpenClDevice device;
-    private final Map<Subgraph, List<Launch>> plans = new IdentityHashMap<>();
+    private final Map<Subgraph, Planner.Plan> plans = new IdentityHashMap<>();
 
     OpenClStream(OpenClDevice device) {
         this.device = device;
@@ -31,12 +31,13 @@ final class OpenClStream implements Stream {
         if (split.device() != device) throw new IllegalArgumentException("a split of " + split.device().name() + " sent to " + device.name());
         List<Launch> launches;
         synchronized (plans) {
-            launches = plans.get(split);
-            if (launches == null) {
-                launches = Planner.plan(device, split);
-                if (plans.size() >= MAX_PLANS) plans.clear();
-                plans.put(split, launches);
+            Planner.Plan plan = plans.get(split);
+            if (plan == null) {
+                plan = Planner.plan(device, split);
+                if (plans.size() >= MAX_PLANS) dropPlans(); // scratch in use by queued kernels lives until they finish
+                plans.put(split, plan);
             }
+            launches = plan.launches();
         }
         synchronized (device) {
             for (Launch l : launches) {
@@ -48,6 +49,18 @@ final class OpenClStream implements Stream {
                 }
             }
             CL.clFlush(device.queue());
+        }
+    }
+
+    private void dropPlans() {
+        plans.values().forEach(Planner.Plan::close);
+        plans.clear();
+    }
+
+    @Override
+    public void close() {
+        synchronized (plans) {
+            dropPlans();
         }
     }
 

@@ -23,6 +23,16 @@ import java.util.List;
  * the two reads the cache.
  */
 final class Planner {
+    /** The launches of a subgraph and the scratch buffers they use (freed with the plan). */
+    record Plan(List<Launch> launches, List<OpenClBuffer> scratch) {
+        void close() {
+            scratch.forEach(OpenClBuffer::close);
+        }
+    }
+
+    /** Attention splits to use instead of the automatic choice (tests); 0 for automatic. */
+    static volatile int forcedAttentionSplits;
+
     /** From this many tokens on, mul_mat uses the tiled kernel. */
     static final int TILED_MIN_TOKENS = 8;
     private static final int TILED_WG = 256;
@@ -30,6 +40,7 @@ final class Planner {
     private final OpenClDevice device;
     private final Subgraph sg;
     private final List<Launch> out = new ArrayList<>();
+    private final List<OpenClBuffer> scratch = new ArrayList<>();
     /** kv_store nodes done by the rope before them. */
     private final java.util.Set<Node> fused = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
@@ -38,15 +49,34 @@ final class Planner {
         this.sg = sg;
     }
 
-    static List<Launch> plan(OpenClDevice device, Subgraph sg) {
+    static Plan plan(OpenClDevice device, Subgraph sg) {
         Planner p = new Planner(device, sg);
-        for (Node n : sg.nodes()) {
-            if (n.isLeaf()) continue;
-            String why = OpenClSupport.whyNot(n);
-            if (why != null) throw new HearthException(device.name() + " was given " + n + " that it does not support: " + why);
-            if (!p.fused.contains(n)) p.plan(n);
+        try {
+            for (Node n : sg.nodes()) {
+                if (n.isLeaf()) continue;
+                String why = OpenClSupport.whyNot(n);
+                if (why != null) throw new HearthException(device.name() + " was given " + n + " that it does not support: " + why);
+                if (!p.fused.contains(n)) p.plan(n);
+            }
+        } catch (RuntimeException e) {
+            p.scratch.forEach(OpenClBuffer::close);
+            throw e;
         }
-        return List.copyOf(p.out);
+        return new Plan(List.copyOf(p.out), List.copyOf(p.scratch));
+    }
+
+    /**
+     * How many slices of the cache attention works on at once: enough work-groups for twice the
+     * compute units, each slice at least 256 cache rows, at most 32 slices; 1 where heads and
+     * tokens already give enough work-groups.
+     */
+    private int attentionSplits(long heads, long tokens, long ctx) {
+        if (forcedAttentionSplits > 0) return forcedAttentionSplits;
+        long groups = heads * tokens;
+        long want = 2L * device.info().computeUnits();
+        if (groups >= want) return 1;
+        long s = Math.min((want + groups - 1) / groups, Math.min(ctx / 256, 32));
+        return (int) Math.max(1, s);
     }
 
     private void plan(Node n) {
@@ -215,12 +245,24 @@ final class Planner {
             throw new HearthException(device.name() + ": the attention kernel needs work-groups of " + wg + ", the device allows " + device.kernelLimit(kn));
         }
         long tokens = at.q().desc().rows();
+        int splits = attentionSplits(at.heads(), tokens, at.kCache().desc().rows());
+        OpenClBuffer part = null;
+        if (splits > 1) {
+            part = (OpenClBuffer) device.allocate(4L * at.heads() * tokens * splits * (at.headDim() + 2), dev.hearth.runtime.backend.BufferUsage.COMPUTE);
+            scratch.add(part);
+        }
         Launch.Args a = args().tensor(ref(at.q()))
                 .tensor(ref(at.kCache())).i32(at.kCache().desc().type() == DType.F16 ? 1 : 0)
                 .tensor(ref(at.vCache())).i32(at.vCache().desc().type() == DType.F16 ? 1 : 0)
                 .tensor(ref(at.pos())).tensor(ref(n))
-                .u32(at.heads()).u32(at.kvHeads()).u32(at.headDim()).u32(at.kCache().desc().rows()).f32(at.scale());
-        out.add(a.launch(n, kn, new long[] {(long) at.heads() * wg, tokens}, new long[] {wg, 1}));
+                .u32(at.heads()).u32(at.kvHeads()).u32(at.headDim()).u32(at.kCache().desc().rows()).f32(at.scale())
+                .u32(splits);
+        if (part != null) a.buffer(part, 0); else a.tensor(ref(n));
+        out.add(a.launch(n, kn, new long[] {(long) at.heads() * splits * wg, tokens}, new long[] {wg, 1}));
+        if (part != null) {
+            Launch.Args m = args().buffer(part, 0).tensor(ref(n)).u32(at.heads()).u32(at.headDim()).u32(splits);
+            out.add(m.launch(n, kernel("attention.cl", "attention_merge"), new long[] {(long) at.heads() * wg, tokens}, new long[] {wg, 1}));
+        }
     }
 
     private void binary(Node n, String name, Node x, Node y) {

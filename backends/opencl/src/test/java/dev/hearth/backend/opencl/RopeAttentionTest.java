@@ -10,6 +10,7 @@ import dev.hearth.runtime.graph.Op;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.IdentityHashMap;
@@ -24,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * rope (both modes, with and without frequency factors, ropeDims below headDim), kv_store into
  * f32 and f16 caches, and attention over them with grouped heads, against the reference
  * backend. The cache starts full of other values, so stray writes and reads past pos show.
+ * Attention runs in one pass and split over slices of the cache with a merge.
  * Also the rope + kv_store fusion: taken where it is safe, refused where a node between reads
  * the cache.
  */
@@ -98,13 +100,24 @@ class RopeAttentionTest {
         try (Buffer b = d.allocate(offset, BufferUsage.COMPUTE)) {
             Map<Node, TensorRef> bound = new IdentityHashMap<>();
             refs.forEach((n, r) -> bound.put(n, new TensorRef(r.desc(), b, r.offset())));
-            return Planner.plan(d, new Subgraph(d, nodes, bound));
+            Planner.Plan plan = Planner.plan(d, new Subgraph(d, nodes, bound));
+            plan.close();
+            return plan.launches();
         }
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"F32", "F16"})
-    void kvStoreAndAttentionMatchReference(DType cache) {
+    @CsvSource({"F32, 1", "F16, 1", "F32, 3", "F16, 3"})
+    void kvStoreAndAttentionMatchReference(DType cache, int splits) {
+        Planner.forcedAttentionSplits = splits; // 3: slices of the cache, some of them empty, then merged
+        try {
+            kvStoreAndAttention(cache);
+        } finally {
+            Planner.forcedAttentionSplits = 0;
+        }
+    }
+
+    private static void kvStoreAndAttention(DType cache) {
         int heads = 6;
         int kvHeads = 2;
         int headDim = 72; // more than one 64-wide K tile, with a tail
