@@ -1,0 +1,138 @@
+package dev.hearth.bench.kernels;
+
+import dev.hearth.backend.cpu.CpuDevice;
+import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.backend.BackendProvider;
+import dev.hearth.runtime.backend.Backends;
+import dev.hearth.runtime.backend.Device;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * A kernel benchmark run: each selected case on each chosen device, timed by {@link KernelTimer}
+ * after the device's bandwidth is probed once. A case a device does not support is skipped with
+ * the device's reason. What is measured goes to a {@link Listener} as it comes (for a table
+ * printed row by row) and is returned as a list.
+ */
+public final class KernelBench {
+    /** Hears of each probe, result and skip as it comes. */
+    public interface Listener {
+        default void probe(BandwidthProbe.Result probe) {
+        }
+
+        default void result(KernelResult result) {
+        }
+
+        default void skipped(KernelCase c, Device device, String why) {
+        }
+    }
+
+    /**
+     * Warm-up of the first case of each op and type on a device: long enough for the JIT to
+     * compile that kernel's loops; later cases of the kind warm up for a third of their budget.
+     */
+    static final double FIRST_WARMUP_SECONDS = 1.0;
+
+    private KernelBench() {
+    }
+
+    /**
+     * The devices a comma-separated list names: a backend ("cpu", "opencl"), one of its devices
+     * ("opencl:1"), "all" (the reference device too). Null or empty: every device but the
+     * reference device (whose scalar kernels are a specification, not a contender).
+     *
+     * @param threads CPU threads to set on the CPU devices found, or 0 to leave them
+     */
+    public static List<Device> devices(String spec, int threads) {
+        Set<Device> out = new LinkedHashSet<>();
+        List<String> words = spec == null || spec.isBlank() ? List.of("auto") : List.of(spec.split(","));
+        for (String raw : words) {
+            String w = raw.trim().toLowerCase();
+            if (w.equals("auto") || w.equals("all")) {
+                for (BackendProvider p : Backends.providers()) {
+                    if (w.equals("auto") && p.name().equals("reference")) continue;
+                    out.addAll(p.devices());
+                }
+                continue;
+            }
+            String name = w.contains(":") ? w.substring(0, w.indexOf(':')) : w;
+            BackendProvider p = Backends.provider(name);
+            if (p == null) {
+                throw new HearthException("--backend " + raw.trim() + ": no such backend (backends: "
+                        + Backends.providers().stream().map(BackendProvider::name).collect(Collectors.joining(", ")) + ", all)");
+            }
+            List<Device> ds = p.devices();
+            if (ds.isEmpty()) throw new HearthException("--backend " + raw.trim() + ": " + p.unavailableReason());
+            if (w.contains(":")) {
+                int i;
+                try {
+                    i = Integer.parseInt(w.substring(w.indexOf(':') + 1));
+                } catch (NumberFormatException e) {
+                    throw new HearthException("--backend " + raw.trim() + ": the device index must be a number (" + name + ":0)");
+                }
+                if (i < 0 || i >= ds.size()) throw new HearthException("--backend " + raw.trim() + ": " + name + " has " + ds.size() + " device(s), numbered from 0");
+                out.add(ds.get(i));
+            } else {
+                out.addAll(ds);
+            }
+        }
+        if (out.isEmpty()) throw new HearthException("no device found to benchmark (try --backend reference)");
+        if (threads > 0) {
+            for (Device d : out) if (d instanceof CpuDevice cpu) cpu.setThreads(threads);
+        }
+        return List.copyOf(out);
+    }
+
+    /** The threads a device computes with: the CPU device's pool, else the hearth.threads setting for host devices, else 0. */
+    public static int threadsOf(Device d) {
+        if (d instanceof CpuDevice cpu) return cpu.threads();
+        return d.isHost() ? Integer.getInteger("hearth.threads", Runtime.getRuntime().availableProcessors()) : 0;
+    }
+
+    /** Runs every case on every device (cases first within a device, probing it once). */
+    public static List<KernelResult> run(List<Device> devices, List<KernelCase> cases, double budgetSeconds, Listener listener) {
+        List<KernelResult> results = new ArrayList<>();
+        for (Device d : devices) {
+            List<KernelCase> runnable = new ArrayList<>();
+            for (KernelCase c : cases) {
+                String why = c.unsupported(d);
+                if (why == null) runnable.add(c);
+                else listener.skipped(c, d, why);
+            }
+            if (runnable.isEmpty()) continue;
+            BandwidthProbe.Result probe = BandwidthProbe.measure(d, threadsOf(d));
+            listener.probe(probe);
+            Set<String> warm = new HashSet<>();
+            for (KernelCase c : runnable) {
+                boolean firstOfKind = warm.add(c.op() + " " + c.typeLabel());
+                double warmup = Math.max(budgetSeconds / 3, firstOfKind ? FIRST_WARMUP_SECONDS : 0);
+                KernelResult r = measure(c, d, probe, budgetSeconds, warmup);
+                results.add(r);
+                listener.result(r);
+            }
+        }
+        return results;
+    }
+
+    /** Binds one case to a device, times it after {@code warmupSeconds} of warm-up, and frees it. */
+    public static KernelResult measure(KernelCase c, Device d, BandwidthProbe.Result probe, double budgetSeconds, double warmupSeconds) {
+        try (BoundCase b = BoundCase.bind(c, d)) {
+            KernelTimer.Timing t = KernelTimer.time(b::run, budgetSeconds, warmupSeconds);
+            return result(c, d, probe, t.medianNanos() / 1e3, t.minNanos() / 1e3, t.runs(), "hearth");
+        }
+    }
+
+    /** A result from measured times (in microseconds). */
+    public static KernelResult result(KernelCase c, Device d, BandwidthProbe.Result probe, double medianUs, double minUs,
+                                      int runs, String timer) {
+        Work w = c.work();
+        return new KernelResult(c.name(), c.op(), c.typeLabel(), c.family(), c.shape(), d.name(), threadsOf(d), medianUs, minUs, runs,
+                w.bytes(), w.flops(), probe == null ? 0 : probe.bestGbps(), probe == null ? 0 : probe.copyGbps(),
+                probe == null ? 0 : probe.triadGbps(), timer);
+    }
+}
