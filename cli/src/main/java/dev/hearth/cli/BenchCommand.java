@@ -31,6 +31,9 @@ final class BenchCommand {
             """;
 
     static int run(String[] argv) {
+        if (java.util.Arrays.asList(argv).contains("--kernels") || java.util.Arrays.asList(argv).contains("--compare")) {
+            return KernelBenchCommand.run(argv);
+        }
         if (Main.help(argv, HELP)) return 0;
         String[] spec = ModelOptions.with("p|n-prompt", "n|n-gen", "r|repetitions", "o|output", "type", "shape");
         Args a = new Args("bench", argv, 0, spec);
@@ -72,8 +75,14 @@ final class BenchCommand {
                 for (var t : m.weights().all().values()) size += t.bytes();
                 long perToken = EndToEndBench.bytesPerToken(m.engine());
                 List<EndToEndBench.Result> results = new ArrayList<>();
-                if (np > 0) results.add(EndToEndBench.prompt(m.engine(), np, reps));
-                if (ng > 0) results.add(EndToEndBench.generation(m.engine(), ng, reps));
+                if (np > 0) {
+                    System.err.printf("bench: pp%d on %s (%d repetitions after a warm-up)...%n", np, d.name(), reps);
+                    results.add(EndToEndBench.prompt(m.engine(), np, reps));
+                }
+                if (ng > 0) {
+                    System.err.printf("bench: tg%d on %s (%d repetitions after a warm-up)...%n", ng, d.name(), reps);
+                    results.add(EndToEndBench.generation(m.engine(), ng, reps));
+                }
                 int threads = ModelOptions.threads();
                 for (EndToEndBench.Result r : results) {
                     double gbps = r.nGen() > 0 ? r.avgTs() * perToken / 1e9 : 0;
