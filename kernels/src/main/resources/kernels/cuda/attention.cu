@@ -21,6 +21,8 @@
  * Checked against: ReferenceOps.attention (sums in double) in CudaOpsGpuTest: F32 and F16
  * caches, GQA (heads/kvHeads = 1, 2, 4), headDim 64, 80 and 128, one token and several, one
  * split and many.
+ * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
+ * double-precision references.
  */
 #include "common.cuh"
 

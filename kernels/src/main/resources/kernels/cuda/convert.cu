@@ -5,6 +5,8 @@
  *
  * Checked against: the reference backend's convert (decode with the source codec, encode with the
  * target's) in CudaOpsGpuTest, F32 <-> F16 and F32 <-> BF16, bit-exact.
+ * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
+ * double-precision references.
  */
 #include "common.cuh"
 

@@ -10,6 +10,8 @@
  *
  * Checked against: ReferenceOps.add, mul, scale and swiglu in CudaOpsGpuTest (add, mul and scale
  * bit-exact; swiglu within float rounding of exp).
+ * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
+ * double-precision references.
  */
 #include "common.cuh"
 

@@ -8,6 +8,8 @@
  *
  * Checked against: the reference backend's get_rows (codec-decoded rows) in CudaOpsGpuTest, for
  * every table type.
+ * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
+ * double-precision references.
  */
 #include "common.cuh"
 

@@ -8,6 +8,8 @@
  *
  * Checked against: the reference backend's kv_store in CudaOpsGpuTest (F32 and F16 caches,
  * bit-exact), and through attention in the graph tests.
+ * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
+ * double-precision references.
  */
 #include "common.cuh"
 

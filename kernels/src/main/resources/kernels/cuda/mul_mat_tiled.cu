@@ -12,8 +12,10 @@
  *
  * Variants: mul_mat_tiled_f32, _f16, _bf16, _q4_0, _q8_0, _q4_k, _q6_k (one template).
  *
- * Checked against: the reference backend's mul_mat in CudaOpsGpuTest, at odd N (37), T = 32
- * and 70 (partial tiles), K = 100, 96, 256 and 768.
+ * Checked against: the reference backend's mul_mat in CudaOpsGpuTest, at odd N (37), T = 9
+ * and 70 (partial tiles), K = 33, 100, 96, 256 and 768.
+ * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
+ * double-precision references.
  */
 #include "common.cuh"
 

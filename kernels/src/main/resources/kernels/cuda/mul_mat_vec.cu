@@ -16,8 +16,10 @@
  *   mul_mat_vec_q4_k / _q6_k         quants decoded to float and multiplied with float x
  *
  * Checked against: the reference backend's mul_mat (ReferenceOps.dot over codec-decoded rows)
- * in CudaOpsGpuTest, at odd N, K = 100/96/256/768 and T = 1, 7; q8_1 activations keep the
+ * in CudaOpsGpuTest, at odd N, K = 33/100/96/256/768 and T = 1, 3, 8; q8_1 activations keep the
  * normalized error well under the conformance tolerance of 5e-4.
+ * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
+ * double-precision references.
  */
 #include "common.cuh"
 

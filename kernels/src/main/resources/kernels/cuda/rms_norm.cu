@@ -7,6 +7,8 @@
  *
  * Checked against: ReferenceOps.rmsNorm (sums in double) in CudaOpsGpuTest, with and without a
  * weight, at K = 256 and 100 and several rows; normalized error far below 1e-6.
+ * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
+ * double-precision references.
  */
 #include "common.cuh"
 

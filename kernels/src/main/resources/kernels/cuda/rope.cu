@@ -12,6 +12,8 @@
  *
  * Checked against: ReferenceOps.rope in CudaOpsGpuTest (NORMAL and NEOX, partial rotation,
  * frequency factors, positions in the thousands).
+ * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
+ * double-precision references.
  */
 #include "common.cuh"
 

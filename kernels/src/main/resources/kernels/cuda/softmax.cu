@@ -5,6 +5,8 @@
  * exponentials, then the division, all in float with expf.
  *
  * Checked against: ReferenceOps.softmax (double) in CudaOpsGpuTest, at K = 256, 1000 and 7.
+ * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
+ * double-precision references.
  */
 #include "common.cuh"
 
