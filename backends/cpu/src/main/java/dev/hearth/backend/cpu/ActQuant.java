@@ -2,11 +2,14 @@ package dev.hearth.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import static dev.hearth.backend.cpu.Mem.F256;
 import static dev.hearth.backend.cpu.Mem.I256;
+import static dev.hearth.backend.cpu.Mem.S128;
+import static dev.hearth.backend.cpu.Mem.S256;
 
 /**
  * Activations quantized to int8 blocks of 32 (ggml's Q8_0: d = max|x| / 127, q = round(x / d),
@@ -30,48 +33,58 @@ final class ActQuant {
     private ActQuant() {
     }
 
-    /** Quantizes one block of 32 at {@code x[xo]} into {@code q[0..32)}; returns d. */
-    static float block(float[] x, int xo, int[] q) {
+    /**
+     * Quantizes the block of 32 at {@code x[xo]} into int16 {@code q[qo..qo+32)}; returns d in
+     * {@code ds[0]} and sum(q) as the result.
+     */
+    static int block(float[] x, int xo, short[] q, int qo, float[] ds) {
         FloatVector v0 = FloatVector.fromArray(F256, x, xo), v1 = FloatVector.fromArray(F256, x, xo + 8);
         FloatVector v2 = FloatVector.fromArray(F256, x, xo + 16), v3 = FloatVector.fromArray(F256, x, xo + 24);
         float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
         float d = amax / 127f;
         float id = d != 0f ? 1f / d : 0f;
-        round(v0, id, q, 0);
-        round(v1, id, q, 8);
-        round(v2, id, q, 16);
-        round(v3, id, q, 24);
-        return d;
+        IntVector q0 = round(v0, id), q1 = round(v1, id), q2 = round(v2, id), q3 = round(v3, id);
+        ((ShortVector) q0.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo);
+        ((ShortVector) q1.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 8);
+        ((ShortVector) q2.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 16);
+        ((ShortVector) q3.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 24);
+        ds[0] = d;
+        return q0.add(q1).add(q2.add(q3)).reduceLanes(VectorOperators.ADD);
     }
 
-    private static void round(FloatVector v, float id, int[] q, int o) {
+    /** round(v * id), halves away from zero. */
+    private static IntVector round(FloatVector v, float id) {
         FloatVector r = v.mul(id);
         IntVector a = (IntVector) r.abs().add(0.5f).convert(VectorOperators.F2I, 0);
         VectorMask<Integer> neg = r.compare(VectorOperators.LT, 0f).cast(I256);
-        a.blend(a.neg(), neg).intoArray(q, o);
+        return a.blend(a.neg(), neg);
     }
 
-    /** The pairs layout of {@code k} elements of {@code x} from {@code xo}; {@code offset} is the weights' zero point. */
-    static void pairs(float[] x, int xo, int k, int offset, int[] dst, int[] tmp) {
+    /**
+     * The pairs layout of {@code k} elements of {@code x} from {@code xo}; {@code offset} is the
+     * weights' zero point; {@code tmp} holds 32 shorts.
+     */
+    static void pairs(float[] x, int xo, int k, int offset, int[] dst, short[] tmp) {
+        float[] ds = new float[1];
         for (int b = 0, p = 0; b < k / 32; b++, p += PAIR_INTS) {
-            float d = block(x, xo + 32 * b, tmp);
-            int sum = 0;
-            for (int i = 0; i < 32; i++) sum += tmp[i];
-            for (int i = 0; i < 8; i++) {
-                dst[p + i] = (tmp[2 * i] << 16) + tmp[2 * i + 1];
-                dst[p + 8 + i] = (tmp[16 + 2 * i] << 16) + tmp[17 + 2 * i];
-            }
+            int sum = block(x, xo + 32 * b, tmp, 0, ds);
+            // int lane i of a short vector is q[2i] (low half, as bits) and q[2i+1] (high half)
+            IntVector lo = ShortVector.fromArray(S256, tmp, 0).reinterpretAsInts();
+            IntVector hi = ShortVector.fromArray(S256, tmp, 16).reinterpretAsInts();
+            lo.lanewise(VectorOperators.LSHL, 16).add(lo.lanewise(VectorOperators.ASHR, 16)).intoArray(dst, p);
+            hi.lanewise(VectorOperators.LSHL, 16).add(hi.lanewise(VectorOperators.ASHR, 16)).intoArray(dst, p + 8);
             dst[p + 16] = 0x8000 - ((offset / 8 * sum) << 16);
-            dst[p + 17] = Float.floatToRawIntBits(d);
+            dst[p + 17] = Float.floatToRawIntBits(ds[0]);
             dst[p + 18] = sum;
         }
     }
 
     /** The shorts layout: quants in {@code q[0..k)}, scales in {@code d[0..k/32)}. */
-    static void shorts(float[] x, int xo, int k, short[] q, float[] d, int[] tmp) {
+    static void shorts(float[] x, int xo, int k, short[] q, float[] d) {
+        float[] ds = new float[1];
         for (int b = 0; b < k / 32; b++) {
-            d[b] = block(x, xo + 32 * b, tmp);
-            for (int i = 0; i < 32; i++) q[32 * b + i] = (short) tmp[i];
+            block(x, xo + 32 * b, q, 32 * b, ds);
+            d[b] = ds[0];
         }
     }
 }

@@ -61,7 +61,7 @@ final class MatMul {
                     short[] xq = s.shorts(k);
                     float[] xd = s.shortScales(k / 32);
                     if (key == null || s.quantizedFor != key || s.quantizedLayout != -1) {
-                        ActQuant.shorts(xf, xo, k, xq, xd, s.tmp);
+                        ActQuant.shorts(xf, xo, k, xq, xd);
                         s.quantizedFor = key;
                         s.quantizedLayout = -1;
                     }

@@ -12,7 +12,7 @@ final class Scratch {
     int[] pairs = new int[0];
     short[] shorts = new short[0];
     float[] shortScales = new float[0];
-    final int[] tmp = new int[32];
+    final short[] tmp = new short[32];
     final float[][] rowBuf;
     final float[][] tile;
     final float[][] part;
