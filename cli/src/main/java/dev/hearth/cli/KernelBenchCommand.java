@@ -1,6 +1,7 @@
 package dev.hearth.cli;
 
 import dev.hearth.bench.kernels.BandwidthProbe;
+import dev.hearth.bench.kernels.BoundCase;
 import dev.hearth.bench.kernels.KernelBench;
 import dev.hearth.bench.kernels.KernelCase;
 import dev.hearth.bench.kernels.KernelCases;
@@ -24,7 +25,7 @@ import java.util.Map;
 final class KernelBenchCommand {
     static final String HELP = """
             usage: hearth bench --kernels [--backend B] [--type T] [--op OP] [--shape S] [--tokens N]
-                                [--time SECONDS] [-t THREADS] [-o md|json|FILE.json] [--list] [--jmh]
+                                [--time SECONDS] [-t THREADS] [-o md|json|FILE.json] [--hot] [--list] [--jmh]
                    hearth bench --compare A.json B.json
               --backend B   cpu, opencl, opencl:1, cuda, reference, all (default: every device but reference)
               --type T      weight or cache types: q4_0,q8_0,... or all (default for mul_mat: %s)
@@ -36,6 +37,8 @@ final class KernelBenchCommand {
               -o FORMAT     md (default) or json to stdout; a file name (FILE.json, FILE.md or FILE)
                             writes FILE.json and FILE.md and prints the table
               --out FILE    the same as -o FILE
+              --hot         run every time on the same copy of the weights, which a cache may hold
+                            (default: go round copies spanning %s MiB, so that they come from memory)
               --list        print the selected cases and their bytes and FLOPs, run nothing
               --jmh         time with JMH (a forked JVM per case; --time is each iteration's length)
               --compare A B two JSON files of earlier runs: prints B's speed over A's per case
@@ -45,9 +48,9 @@ final class KernelBenchCommand {
     }
 
     static int run(String[] argv) {
-        if (Main.help(argv, String.format(Locale.ROOT, HELP, Selection.defaultTypes()))) return 0;
+        if (Main.help(argv, String.format(Locale.ROOT, HELP, Selection.defaultTypes(), BoundCase.ROTATION_BYTES >> 20))) return 0;
         Args a = new Args("bench", argv, 0, "kernels!", "compare!", "backend", "type", "op", "shape", "tokens", "time",
-                "t|threads", "o|output", "out", "list!", "jmh!");
+                "t|threads", "o|output", "out", "list!", "jmh!", "hot!");
         if (a.flag("compare")) return compare(a);
         if (!a.positional().isEmpty()) throw new Args.UsageException("unexpected argument '" + a.positional().getFirst() + "' (see: hearth bench --kernels --help)");
         ModelOptions.applyThreads(a);
@@ -77,8 +80,8 @@ final class KernelBenchCommand {
         boolean md = format.equals("md");
         Printer printer = new Printer(md);
         List<KernelResult> results = a.flag("jmh")
-                ? KernelJmh.run(devices, cases, budget, threads, printer)
-                : KernelBench.run(devices, cases, budget, printer);
+                ? KernelJmh.run(devices, cases, budget, threads, !a.flag("hot"), printer)
+                : KernelBench.run(devices, cases, budget, !a.flag("hot"), printer);
         printer.summary();
         if (!md) System.out.print(Reports.json(results));
         if (out != null) {

@@ -9,8 +9,10 @@ import dev.hearth.runtime.conformance.OpCase;
 import dev.hearth.runtime.graph.Node;
 import dev.hearth.runtime.graph.Op;
 import dev.hearth.runtime.sched.Executor;
+import dev.hearth.runtime.sched.Schedule;
 import dev.hearth.runtime.sched.Scheduler;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -20,49 +22,90 @@ import java.util.Map;
 /**
  * A kernel case placed on one device, ready to run again and again: its weights and caches
  * uploaded once (wrapped without a copy where the device computes in host memory), its inputs
- * set once, one {@link Executor}. {@link #run} computes the graph and waits for the device.
+ * set once. With {@code copies} above one, the weights and caches are placed that many times,
+ * each copy with its own {@link Executor}, and the runs take the copies in turn: a small matrix
+ * is then read from memory as in a whole model, not from a cache that still holds it from the
+ * run before. {@link #run} computes the graph once and waits for the device.
  */
 public final class BoundCase implements AutoCloseable {
+    /** What the copies of the weights and caches of a case should span at least. */
+    public static final long ROTATION_BYTES = Math.max(256L << 20, 4 * BandwidthProbe.lastLevelCache());
+    /** Copies at most, however small the weights. */
+    public static final int MAX_COPIES = 256;
+
     private final KernelCase kernelCase;
     private final Device device;
     private final OpCase.Instance instance;
+    private final Arena copiesArena;
     private final List<Buffer> buffers = new ArrayList<>();
-    private final Executor executor;
+    private final List<Executor> executors = new ArrayList<>();
+    private int next;
 
-    private BoundCase(KernelCase c, Device device) {
+    private BoundCase(KernelCase c, Device device, int copies) {
         this.kernelCase = c;
         this.device = device;
         String why = c.unsupported(device);
         if (why != null) throw new HearthException(c.name() + ": " + why);
         this.instance = c.instantiate();
+        this.copiesArena = Arena.ofShared();
         try {
-            Map<Node, TensorRef> leaves = new IdentityHashMap<>();
-            for (Node n : instance.graph().nodes()) {
-                boolean weight = n.op() instanceof Op.Weight;
-                if (!weight && !(n.op() instanceof Op.State)) continue;
-                MemorySegment data = instance.leaves().get(n.name());
-                Buffer b = weight ? device.wrapHost(data, BufferUsage.WEIGHTS) : null;
-                if (b == null) {
-                    b = device.allocate(data.byteSize(), weight ? BufferUsage.WEIGHTS : BufferUsage.KV);
-                    buffers.add(b);
-                    b.write(0, data);
-                } else {
-                    buffers.add(b);
+            Schedule schedule = Scheduler.schedule(instance.graph(), n -> device, List.of(device));
+            for (int i = 0; i < copies; i++) {
+                Map<Node, TensorRef> leaves = new IdentityHashMap<>();
+                for (Node n : instance.graph().nodes()) {
+                    boolean weight = n.op() instanceof Op.Weight;
+                    if (!weight && !(n.op() instanceof Op.State)) continue;
+                    leaves.put(n, new TensorRef(n.desc(), place(instance.leaves().get(n.name()), weight, i), 0));
                 }
-                leaves.put(n, new TensorRef(n.desc(), b, 0));
+                Executor ex = schedule.instantiate(leaves::get);
+                executors.add(ex);
+                instance.inputs().forEach(ex::setInput);
             }
-            executor = Scheduler.schedule(instance.graph(), n -> device, List.of(device)).instantiate(leaves::get);
-            instance.inputs().forEach(executor::setInput);
         } catch (RuntimeException e) {
-            closeBuffers();
-            instance.close();
+            close();
             throw e;
         }
     }
 
-    /** Places {@code c} on {@code device}; fails with the device's reason where it does not support the case. */
+    /** Copy {@code i} of a leaf's data on the device. */
+    private Buffer place(MemorySegment data, boolean weight, int i) {
+        if (weight && device.isHost()) {
+            MemorySegment host = data;
+            if (i > 0) {
+                host = copiesArena.allocate(data.byteSize(), 64);
+                MemorySegment.copy(data, 0, host, 0, data.byteSize());
+            }
+            Buffer b = device.wrapHost(host, BufferUsage.WEIGHTS);
+            if (b != null) {
+                buffers.add(b);
+                return b;
+            }
+        }
+        Buffer b = device.allocate(data.byteSize(), weight ? BufferUsage.WEIGHTS : BufferUsage.KV);
+        buffers.add(b);
+        b.write(0, data);
+        return b;
+    }
+
+    /** Places {@code c} on {@code device} once; fails with the device's reason where it does not support the case. */
     public static BoundCase bind(KernelCase c, Device device) {
-        return new BoundCase(c, device);
+        return new BoundCase(c, device, 1);
+    }
+
+    /** Places {@code c} on {@code device} {@code copies} times, taken in turn by the runs. */
+    public static BoundCase bind(KernelCase c, Device device, int copies) {
+        if (copies < 1) throw new IllegalArgumentException("copies must be at least 1: " + copies);
+        return new BoundCase(c, device, copies);
+    }
+
+    /** The copies that make the weights and caches of {@code c} span {@link #ROTATION_BYTES} (at most {@link #MAX_COPIES}). */
+    public static int rotationCopies(KernelCase c) {
+        long bytes = 0;
+        for (Node n : c.graph().nodes()) {
+            if (n.op() instanceof Op.Weight || n.op() instanceof Op.State) bytes += n.desc().bytes();
+        }
+        if (bytes == 0) return 1;
+        return (int) Math.min(MAX_COPIES, Math.max(1, (ROTATION_BYTES + bytes - 1) / bytes));
     }
 
     public KernelCase kernelCase() {
@@ -73,16 +116,22 @@ public final class BoundCase implements AutoCloseable {
         return device;
     }
 
-    /** Computes the case once and waits until the device has finished. */
-    public void run() {
-        executor.run();
+    public int copies() {
+        return executors.size();
     }
 
-    /** The first output's value after a run, as F32 (for checks). */
+    /** Computes the case once, on the next copy, and waits until the device has finished. */
+    public void run() {
+        Executor ex = executors.get(next);
+        if (++next == executors.size()) next = 0;
+        ex.run();
+    }
+
+    /** The first output's value after the last run of the first copy, as F32 (for checks). */
     public float[] output() {
         Node out = instance.outputs().getFirst();
         float[] v = new float[Math.toIntExact(out.desc().elements())];
-        executor.read(out, v);
+        executors.getFirst().read(out, v);
         return v;
     }
 
@@ -91,17 +140,15 @@ public final class BoundCase implements AutoCloseable {
         return instance;
     }
 
-    private void closeBuffers() {
-        for (Buffer b : buffers) b.close();
-        buffers.clear();
-    }
-
     @Override
     public void close() {
         try {
-            if (executor != null) executor.close();
+            for (Executor ex : executors) ex.close();
         } finally {
-            closeBuffers();
+            executors.clear();
+            for (Buffer b : buffers) b.close();
+            buffers.clear();
+            if (copiesArena.scope().isAlive()) copiesArena.close();
             instance.close();
         }
     }

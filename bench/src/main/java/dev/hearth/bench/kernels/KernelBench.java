@@ -94,8 +94,14 @@ public final class KernelBench {
         return d.isHost() ? Integer.getInteger("hearth.threads", Runtime.getRuntime().availableProcessors()) : 0;
     }
 
-    /** Runs every case on every device (cases first within a device, probing it once). */
-    public static List<KernelResult> run(List<Device> devices, List<KernelCase> cases, double budgetSeconds, Listener listener) {
+    /**
+     * Runs every case on every device (cases first within a device, probing it once).
+     *
+     * @param rotate whether runs go round copies of the weights ({@link BoundCase#rotationCopies}),
+     *               so that they come from memory, or stay on one copy (which a cache may hold)
+     */
+    public static List<KernelResult> run(List<Device> devices, List<KernelCase> cases, double budgetSeconds, boolean rotate,
+                                         Listener listener) {
         List<KernelResult> results = new ArrayList<>();
         for (Device d : devices) {
             List<KernelCase> runnable = new ArrayList<>();
@@ -111,7 +117,7 @@ public final class KernelBench {
             for (KernelCase c : runnable) {
                 boolean firstOfKind = warm.add(c.op() + " " + c.typeLabel());
                 double warmup = Math.max(budgetSeconds / 3, firstOfKind ? FIRST_WARMUP_SECONDS : 0);
-                KernelResult r = measure(c, d, probe, budgetSeconds, warmup);
+                KernelResult r = measure(c, d, probe, budgetSeconds, warmup, rotate ? BoundCase.rotationCopies(c) : 1);
                 results.add(r);
                 listener.result(r);
             }
@@ -119,20 +125,21 @@ public final class KernelBench {
         return results;
     }
 
-    /** Binds one case to a device, times it after {@code warmupSeconds} of warm-up, and frees it. */
-    public static KernelResult measure(KernelCase c, Device d, BandwidthProbe.Result probe, double budgetSeconds, double warmupSeconds) {
-        try (BoundCase b = BoundCase.bind(c, d)) {
+    /** Binds {@code copies} copies of one case to a device, times it after {@code warmupSeconds} of warm-up, and frees it. */
+    public static KernelResult measure(KernelCase c, Device d, BandwidthProbe.Result probe, double budgetSeconds, double warmupSeconds,
+                                       int copies) {
+        try (BoundCase b = BoundCase.bind(c, d, copies)) {
             KernelTimer.Timing t = KernelTimer.time(b::run, budgetSeconds, warmupSeconds);
-            return result(c, d, probe, t.medianNanos() / 1e3, t.minNanos() / 1e3, t.runs(), "hearth");
+            return result(c, d, probe, t.medianNanos() / 1e3, t.minNanos() / 1e3, t.runs(), copies, "hearth");
         }
     }
 
     /** A result from measured times (in microseconds). */
     public static KernelResult result(KernelCase c, Device d, BandwidthProbe.Result probe, double medianUs, double minUs,
-                                      int runs, String timer) {
+                                      int runs, int copies, String timer) {
         Work w = c.work();
         return new KernelResult(c.name(), c.op(), c.typeLabel(), c.family(), c.shape(), d.name(), threadsOf(d), medianUs, minUs, runs,
                 w.bytes(), w.flops(), probe == null ? 0 : probe.bestGbps(), probe == null ? 0 : probe.copyGbps(),
-                probe == null ? 0 : probe.triadGbps(), timer);
+                probe == null ? 0 : probe.triadGbps(), copies, timer);
     }
 }

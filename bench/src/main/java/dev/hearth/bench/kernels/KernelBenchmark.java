@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * The kernel cases as a JMH benchmark: one run of a {@link KernelCase} on a device, weights
  * uploaded once per trial, each invocation waited for. Parameters: {@code shape} (a case without
  * its type, {@link KernelCase#shapeName}), {@code type} ("q4_0", "f32"...) and {@code backend}
- * ("cpu", "opencl:0", "cuda:0", "reference"). For example:
+ * ("cpu", "opencl:0", "cuda:0", "reference"), {@code rotate} (true: go round copies of the weights
+ * so that they come from memory). For example:
  * <pre>
  * java -jar bench/target/benchmarks.jar KernelBenchmark -p shape="mul_mat 1b attn_q k=2048 n=2048 t=1" -p type=q4_0,q8_0 -p backend=cpu
  * </pre>
@@ -46,6 +47,10 @@ public class KernelBenchmark {
     @Param({"cpu"})
     public String backend;
 
+    /** Whether the runs go round copies of the weights, as {@link BoundCase#rotationCopies} says, or stay on one. */
+    @Param({"true"})
+    public boolean rotate;
+
     private BoundCase bound;
 
     @Setup(Level.Trial)
@@ -53,7 +58,7 @@ public class KernelBenchmark {
         KernelCase c = KernelCases.byName(shape + " " + type);
         if (c == null) throw new HearthException("no kernel case '" + shape + " " + type + "' (list them with: hearth bench --kernels --list)");
         List<Device> devices = KernelBench.devices(backend, 0);
-        bound = BoundCase.bind(c, devices.getFirst());
+        bound = BoundCase.bind(c, devices.getFirst(), rotate ? BoundCase.rotationCopies(c) : 1);
     }
 
     @Benchmark

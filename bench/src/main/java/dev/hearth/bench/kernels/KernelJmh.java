@@ -28,7 +28,7 @@ public final class KernelJmh {
      * @param threads          CPU threads for the forked JVM (hearth.threads), or 0 to leave the default
      */
     public static List<KernelResult> run(List<Device> devices, List<KernelCase> cases, double iterationSeconds, int threads,
-                                         KernelBench.Listener listener) {
+                                         boolean rotate, KernelBench.Listener listener) {
         List<KernelResult> results = new ArrayList<>();
         long ms = Math.max(10, Math.round(iterationSeconds * 1000));
         for (Device d : devices) {
@@ -47,6 +47,7 @@ public final class KernelJmh {
                         .param("shape", c.shapeName())
                         .param("type", c.typeLabel())
                         .param("backend", KernelResult.deviceFamily(d.name()))
+                        .param("rotate", Boolean.toString(rotate))
                         .forks(1)
                         .warmupIterations(3).warmupTime(TimeValue.milliseconds(ms))
                         .measurementIterations(5).measurementTime(TimeValue.milliseconds(ms))
@@ -63,7 +64,8 @@ public final class KernelJmh {
                 }
                 Result<?> primary = rr.getPrimaryResult();
                 var stats = primary.getStatistics();
-                KernelResult r = KernelBench.result(c, d, probe, stats.getPercentile(50), stats.getMin(), (int) stats.getN(), "jmh");
+                KernelResult r = KernelBench.result(c, d, probe, stats.getPercentile(50), stats.getMin(), (int) stats.getN(),
+                        rotate ? BoundCase.rotationCopies(c) : 1, "jmh");
                 results.add(r);
                 listener.result(r);
             }

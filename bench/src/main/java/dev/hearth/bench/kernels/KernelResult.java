@@ -7,12 +7,13 @@ import java.util.Map;
 
 /**
  * One measured case on one device: the times, the work, and the device's probed bandwidth, from
- * which GB/s, GFLOP/s and the share of the probe follow. One JSON object per result; two runs
+ * which GB/s, GFLOP/s and the share of the probe follow; {@code copies} says over how many copies
+ * of its weights the runs went round ({@link BoundCase}). One JSON object per result; two runs
  * are matched by {@link #key()}: the device family ("cpu", "opencl:0", "cuda:0") and the case.
  */
 public record KernelResult(String kernelCase, String op, String type, String family, String shape, String device,
                            int threads, double medianUs, double minUs, int runs, long bytes, long flops,
-                           double probeGbps, double probeCopyGbps, double probeTriadGbps, String timer) {
+                           double probeGbps, double probeCopyGbps, double probeTriadGbps, int copies, String timer) {
 
     /** GB/s moved at the median time. */
     public double gbps() {
@@ -66,6 +67,7 @@ public record KernelResult(String kernelCase, String op, String type, String fam
         m.put("probe_copy_gbps", round(probeCopyGbps));
         m.put("probe_triad_gbps", round(probeTriadGbps));
         m.put("percent_of_probe", round(percentOfProbe()));
+        m.put("copies", copies);
         m.put("timer", timer);
         return m;
     }
@@ -77,7 +79,7 @@ public record KernelResult(String kernelCase, String op, String type, String fam
                 str(m, "shape", where), str(m, "device", where), (int) num(m, "threads", where, 0), num(m, "time_us", where, -1),
                 num(m, "time_min_us", where, Double.NaN), (int) num(m, "runs", where, 0), (long) num(m, "bytes", where, 0),
                 (long) num(m, "flops", where, 0), num(m, "probe_gbps", where, 0), num(m, "probe_copy_gbps", where, 0),
-                num(m, "probe_triad_gbps", where, 0), m.get("timer") instanceof String s ? s : "");
+                num(m, "probe_triad_gbps", where, 0), (int) num(m, "copies", where, 1), m.get("timer") instanceof String s ? s : "");
     }
 
     private static String str(Map<?, ?> m, String key, String where) {

@@ -31,7 +31,7 @@ class SmokeTest {
         KernelCase c = KernelCases.byName("ops mul_mat type=q4_0 k=256 n=64 t=1 q4_0");
         assertNotNull(c);
         BandwidthProbe.Result probe = new BandwidthProbe.Result("reference", 1, 10, 8, "test");
-        KernelResult r = KernelBench.measure(c, REFERENCE, probe, 0.02, 0.01);
+        KernelResult r = KernelBench.measure(c, REFERENCE, probe, 0.02, 0.01, 3);
         assertEquals(c.name(), r.kernelCase());
         assertEquals("mul_mat", r.op());
         assertEquals("q4_0", r.type());
@@ -42,6 +42,7 @@ class SmokeTest {
         assertEquals(2L * 256 * 64, r.flops());
         assertTrue(Double.isFinite(r.gbps()) && r.gbps() > 0);
         assertEquals(100 * r.gbps() / 10, r.percentOfProbe(), 1e-9);
+        assertEquals(3, r.copies());
         assertTrue(Reports.row(r).startsWith("| reference | mul_mat | q4_0 | ops mul_mat type=q4_0 k=256 n=64 t=1 |"), Reports.row(r));
     }
 
@@ -64,6 +65,23 @@ class SmokeTest {
                 assertEquals(dot, got[n], 1e-3 * Math.max(1, Math.abs(dot)), "row " + n);
             }
         }
+    }
+
+    @Test
+    void runsGoRoundCopiesOfTheWeights() {
+        KernelCase c = KernelCases.byName("ops mul_mat type=q8_0 k=256 n=64 t=7 q8_0");
+        try (BoundCase b = BoundCase.bind(c, REFERENCE, 3)) {
+            assertEquals(3, b.copies());
+            b.run();
+            float[] first = b.output();
+            for (int i = 0; i < 4; i++) b.run();
+            assertArrayEquals(first, b.output());
+        }
+        assertEquals(1, BoundCase.rotationCopies(KernelCases.byName("mul_mat 8b output k=4096 n=128256 t=1 q4_0")));
+        assertEquals(BoundCase.MAX_COPIES, BoundCase.rotationCopies(KernelCases.byName("rms_norm 1b k=2048 t=1 f32")));
+        long q4 = 2048L * 2048 / 32 * 18;
+        assertEquals((BoundCase.ROTATION_BYTES + q4 - 1) / q4, BoundCase.rotationCopies(KernelCases.byName("mul_mat 1b attn_q k=2048 n=2048 t=1 q4_0")));
+        assertEquals(1, BoundCase.rotationCopies(KernelCases.byName("swiglu 1b k=8192 t=1 f32"))); // no weights
     }
 
     @Test
