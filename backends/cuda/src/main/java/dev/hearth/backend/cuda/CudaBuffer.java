@@ -82,15 +82,19 @@ final class CudaBuffer implements Buffer {
     public void clear(long offset, long bytes) {
         checkRange(offset, bytes);
         if (bytes == 0) return;
-        device.makeCurrent();
-        Cuda.check(JCudaDriver.cuMemsetD8(ptr.withByteOffset(offset), (byte) 0, bytes), "cuMemsetD8");
+        synchronized (device.staging()) { // the legacy stream, see CudaPlan.record
+            device.makeCurrent();
+            Cuda.check(JCudaDriver.cuMemsetD8(ptr.withByteOffset(offset), (byte) 0, bytes), "cuMemsetD8");
+        }
     }
 
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        device.makeCurrent();
-        JCudaDriver.cuMemFree(ptr);
+        synchronized (device.staging()) { // cuMemFree may synchronize the device: not while a graph records
+            device.makeCurrent();
+            JCudaDriver.cuMemFree(ptr);
+        }
     }
 }

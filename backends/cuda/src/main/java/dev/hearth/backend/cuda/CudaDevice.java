@@ -99,7 +99,9 @@ final class CudaDevice implements Device {
                     + ", " + mib(free) + " MiB free: put fewer layers on the GPU (--gpu-layers) or use a smaller context");
         }
         Cuda.check(rc, "cuMemAlloc of " + bytes + " bytes");
-        rc = JCudaDriver.cuMemsetD8(ptr, (byte) 0, Math.max(bytes, 1));
+        synchronized (staging) { // the legacy stream, see CudaPlan.record
+            rc = JCudaDriver.cuMemsetD8(ptr, (byte) 0, Math.max(bytes, 1));
+        }
         if (rc != 0) {
             JCudaDriver.cuMemFree(ptr);
             Cuda.check(rc, "cuMemsetD8");

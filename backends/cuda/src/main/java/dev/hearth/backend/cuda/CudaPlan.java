@@ -59,9 +59,9 @@ final class CudaPlan implements AutoCloseable {
      * Queues the work: from the second run on (a subgraph run once, such as a prompt batch, is not
      * worth recording), as one CUDA graph recorded from the launches, where {@code graphs} is on.
      */
-    void run(CUstream stream, boolean graphs) {
+    void run(CUstream stream, boolean graphs, Object legacyLock) {
         runs++;
-        if (graphs && exec == null && !graphFailed && runs >= 2 && !launches.isEmpty()) record(stream);
+        if (graphs && exec == null && !graphFailed && runs >= 2 && !launches.isEmpty()) record(stream, legacyLock);
         if (graphs && exec != null) {
             Cuda.check(JCudaDriver.cuGraphLaunch(exec, stream), "cuGraphLaunch");
         } else {
@@ -74,8 +74,18 @@ final class CudaPlan implements AutoCloseable {
         return exec != null;
     }
 
-    /** Records the launches into a CUDA graph; on any failure, runs go on launching directly. */
-    void record(CUstream stream) {
+    /**
+     * Records the launches into a CUDA graph; on any failure, runs go on launching directly. While
+     * a blocking stream records, the legacy default stream cannot be used, so recording holds
+     * {@code legacyLock}, which the device's copies and memsets on that stream also take.
+     */
+    void record(CUstream stream, Object legacyLock) {
+        synchronized (legacyLock) {
+            recordLocked(stream);
+        }
+    }
+
+    private void recordLocked(CUstream stream) {
         CUgraph g = new CUgraph();
         int rc = JCudaDriver.cuStreamBeginCapture(stream, jcuda.driver.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
         if (rc != 0) {

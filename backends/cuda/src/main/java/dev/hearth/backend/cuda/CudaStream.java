@@ -57,7 +57,7 @@ final class CudaStream implements Stream {
         if (closed) throw new IllegalStateException("stream on " + device.name() + " is closed");
         if (split.device() != device) throw new IllegalArgumentException("a subgraph of " + split.device().name() + " sent to " + device.name());
         device.makeCurrent();
-        plan(split).run(stream, graphs);
+        plan(split).run(stream, graphs, device.staging());
     }
 
     /** The plan of a subgraph, built on first use. */

@@ -15,7 +15,9 @@ import java.lang.foreign.MemorySegment;
  * {@link #CHUNK} bytes in turn: while the DMA engine moves one chunk, the host fills the other
  * (from a mapped model file, page faults included). Where pinned memory cannot be had, ordinary
  * native memory does the same job, more slowly. All copies use the legacy default stream, so they
- * wait for kernels already queued on the device's (blocking) streams.
+ * wait for kernels already queued on the device's (blocking) streams. The methods hold this
+ * object's lock, which also keeps them out of the short windows in which a stream records a CUDA
+ * graph (see CudaPlan.record).
  */
 final class Staging {
     static final long DIRECT = 1L << 20;
