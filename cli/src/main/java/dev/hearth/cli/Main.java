@@ -25,6 +25,7 @@ public final class Main {
         add("synth", "write a model of a real shape with random weights, for benchmarks", SynthCommand::run);
         add("bench", "prompt and generation tokens per second, like llama-bench", BenchCommand::run);
         add("devices", "list the devices found, with their memory", DevicesCommand::run);
+        add("serve", "OpenAI-compatible HTTP server (chat, completions, streaming)", ServeCommand::run);
         add("plan", "where each layer of a model goes (GPU or CPU), as a table", PlanCommand::run);
     }
 

@@ -1,0 +1,71 @@
+package dev.hearth.cli;
+
+import dev.hearth.runtime.json.Json;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code hearth serve} as the command line starts it: options, the key, slots, the log. */
+class ServeCommandTest {
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    static HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void servesWithAKeyOnLoopback() throws Exception {
+        String model = StoriesTest.models().resolve("stories260K-q8_0.gguf").toString();
+        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+        PrintStream log = new PrintStream(logBytes, true, StandardCharsets.UTF_8);
+        try (ServeCommand.Running r = ServeCommand.start(new String[] {"-m", model, "--port", "0", "--backend", "reference", "--parallel", "2",
+                "--api-key", "s3cret", "-c", "128", "--temp", "0"}, log)) {
+            assertEquals("127.0.0.1", r.server().host(), "loopback by default");
+            assertEquals(2, r.server().slots());
+            String base = "http://127.0.0.1:" + r.server().port();
+            String body = "{\"model\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": \"Once upon a time\"}], \"max_tokens\": 5}";
+
+            HttpResponse<String> noKey = send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions")).POST(HttpRequest.BodyPublishers.ofString(body)));
+            assertEquals(401, noKey.statusCode());
+            assertEquals("invalid_api_key", ((Map<String, Object>) ((Map<String, Object>) Json.parse(noKey.body())).get("error")).get("code"));
+            HttpResponse<String> wrongKey = send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).header("Authorization", "Bearer nope"));
+            assertEquals(401, wrongKey.statusCode());
+            assertEquals(200, send(HttpRequest.newBuilder(URI.create(base + "/health"))).statusCode(), "/health needs no key");
+
+            HttpResponse<String> ok = send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions")).header("Authorization", "Bearer s3cret")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)));
+            assertEquals(200, ok.statusCode(), ok.body());
+            Map<String, Object> res = (Map<String, Object>) Json.parse(ok.body());
+            assertEquals("stories260K-q8_0", res.get("model"), "named after the file");
+            assertEquals(5L, ((Map<String, Object>) res.get("usage")).get("completion_tokens"));
+
+            String text = logBytes.toString(StandardCharsets.UTF_8);
+            assertTrue(text.contains("listening on http://127.0.0.1:" + r.server().port() + "/v1"), text);
+            assertTrue(text.contains("2 slots"), text);
+            assertTrue(text.contains("POST /v1/chat/completions slot"), "a line per request: " + text);
+        }
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        String model = StoriesTest.models().resolve("stories260K-q8_0.gguf").toString();
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--parallel", "0"}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--port", "70000"}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--max-body", "10"}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--api-key", ""}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--bogus"}, quiet));
+    }
+}
