@@ -30,6 +30,9 @@ public final class LlamaWeights {
     public LlamaWeights(GgufFile file, LlamaConfig c) {
         this.file = file;
         this.config = c;
+        if (file.tensors().isEmpty()) {
+            throw new HearthException(file.path() + ": has no tensors (a vocabulary-only file?); give a model file with weights");
+        }
         need(EMBED, c.dim(), c.vocabSize());
         need(OUT_NORM, c.dim());
         if (!c.tiedEmbeddings()) need(OUTPUT, c.dim(), c.vocabSize());
