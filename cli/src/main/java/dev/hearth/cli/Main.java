@@ -26,6 +26,7 @@ public final class Main {
         add("bench", "prompt and generation tokens per second, like llama-bench", BenchCommand::run);
         add("devices", "list the devices found, with their memory", DevicesCommand::run);
         add("serve", "OpenAI-compatible HTTP server (chat, completions, streaming)", ServeCommand::run);
+        add("pull", "download a GGUF model (URL or HF_REPO/FILE), resumable and checked", PullCommand::run);
         add("plan", "where each layer of a model goes (GPU or CPU), as a table", PlanCommand::run);
     }
 

@@ -1,0 +1,125 @@
+package dev.hearth.cli;
+
+import dev.hearth.runtime.HearthException;
+import dev.hearth.server.pull.Downloader;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+
+/** {@code hearth pull}: downloads a GGUF file, resumable and checked. */
+final class PullCommand {
+    static final String HELP = """
+            usage: hearth pull URL|HF_REPO/FILE [-o DIR] [options]
+              URL                    an http(s) address of a GGUF file
+              HF_REPO/FILE           a file in a Hugging Face repository, e.g. owner/repo/model-Q4_0.gguf,
+                                     fetched from $HF_ENDPOINT/owner/repo/resolve/REVISION/FILE
+                                     (HF_ENDPOINT defaults to https://huggingface.co; HF_TOKEN, if set,
+                                     is sent to it for private or gated repositories)
+              -o, --output DIR       folder to save into (default: the current folder; made if missing)
+              --revision REV         branch, tag or commit of the repository (default main)
+              --sha256 HEX           the file's expected SHA-256
+              --retries N            attempts after a dropped or stalled transfer (default 5)
+              --force                download again even if the file is already there
+            The file is written to FILE.part and renamed only once it is whole and checked, so a partial
+            file never has the final name; run the same command again to resume an interrupted download.
+            Checks: the size against Content-Length, Content-Range and X-Linked-Size; the SHA-256 against
+            --sha256, else Hugging Face's X-Linked-Etag, an ETag of 64 hex digits, X-Checksum-Sha256, or a
+            sha-256 Repr-Digest or Digest header, where the server gives one. Progress goes to stderr; the
+            path of the file to stdout.
+            """;
+
+    static int run(String[] argv) {
+        if (Main.help(argv, HELP)) return 0;
+        return pull(argv, System.getenv(), System.out, System.err);
+    }
+
+    static int pull(String[] argv, Map<String, String> env, PrintStream out, PrintStream err) {
+        Args a = new Args("pull", argv, 0, "o|output", "revision", "sha256", "retries", "force!");
+        if (a.positional().size() != 1) throw new Args.UsageException(a.positional().isEmpty() ? "needs a URL or HF_REPO/FILE to download"
+                : "takes one URL or HF_REPO/FILE, not " + a.positional().size());
+        String spec = a.positional().getFirst();
+        String endpoint = env.getOrDefault("HF_ENDPOINT", "https://huggingface.co");
+        String revision = a.get("revision", "main");
+        if (revision.isEmpty() || revision.contains("..")) throw new Args.UsageException("--revision: not a revision: '" + revision + "'");
+        int retries = a.getInt("retries", 5);
+        if (retries < 0 || retries > 100) throw new Args.UsageException("--retries must be between 0 and 100, not " + retries);
+        String sha = a.get("sha256", null);
+        if (sha != null && !sha.matches("[0-9a-fA-F]{64}")) throw new Args.UsageException("--sha256 takes 64 hex digits");
+        URI uri = Downloader.resolve(spec, endpoint, revision);
+        boolean hub = !(spec.startsWith("http://") || spec.startsWith("https://"));
+        String token = hub ? env.getOrDefault("HF_TOKEN", env.get("HUGGING_FACE_HUB_TOKEN")) : null;
+        Path dir = Path.of(a.get("o", "."));
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new HearthException("cannot make the folder " + dir + ": " + e.getMessage());
+        }
+        Path target = dir.resolve(Downloader.fileName(uri));
+        if (Files.exists(target) && !a.flag("force")) {
+            err.println("hearth pull: " + target + " is already there (--force downloads it again)");
+            out.println(target);
+            return 0;
+        }
+        err.println("hearth pull: " + uri + " -> " + target);
+        Downloader.Options o = Downloader.Options.defaults().withRetries(retries, Duration.ofSeconds(2)).withSha256(sha).withToken(token);
+        Downloader d = new Downloader(o, new Bar(err, target.getFileName().toString()));
+        Path p = d.download(uri, target);
+        if (!startsWithGgufMagic(p)) err.println("hearth pull: warning: " + p + " does not begin with the GGUF magic; it is not a GGUF model");
+        out.println(p);
+        return 0;
+    }
+
+    static boolean startsWithGgufMagic(Path p) {
+        try (InputStream in = Files.newInputStream(p)) {
+            return Arrays.equals(in.readNBytes(4), new byte[] {'G', 'G', 'U', 'F'});
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** One line of progress on stderr, rewritten in place: percent, MiB, speed, time left. */
+    static final class Bar implements Downloader.Listener {
+        private final PrintStream err;
+        private final String name;
+        private final long start = System.nanoTime();
+        private long firstDone = -1;
+        private boolean open;
+
+        Bar(PrintStream err, String name) {
+            this.err = err;
+            this.name = name;
+        }
+
+        @Override
+        public void progress(long done, long total) {
+            if (firstDone < 0) firstDone = done;
+            double secs = Math.max(1e-3, (System.nanoTime() - start) / 1e9);
+            double rate = (done - firstDone) / secs;
+            StringBuilder sb = new StringBuilder("\r").append(name).append(' ');
+            if (total > 0) {
+                sb.append(String.format("%3d%% %.1f/%.1f MiB", done * 100 / total, done / 1048576.0, total / 1048576.0));
+                if (rate > 0 && done < total) sb.append(String.format(" %.1f MiB/s, %ds left", rate / 1048576.0, (long) ((total - done) / rate)));
+            } else {
+                sb.append(String.format("%.1f MiB", done / 1048576.0));
+            }
+            if (rate > 0 && (total <= 0 || done >= total)) sb.append(String.format(" %.1f MiB/s", rate / 1048576.0));
+            err.print(sb.append("   "));
+            err.flush();
+            open = true;
+        }
+
+        @Override
+        public void note(String line) {
+            if (open) err.println();
+            open = false;
+            err.println("hearth pull: " + line);
+        }
+    }
+}
