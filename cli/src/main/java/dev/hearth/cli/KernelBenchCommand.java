@@ -40,7 +40,7 @@ final class KernelBenchCommand {
               --hot         run every time on the same copy of the weights, which a cache may hold
                             (default: go round copies spanning %s MiB, so that they come from memory)
               --list        print the selected cases and their bytes and FLOPs, run nothing
-              --jmh         time with JMH (a forked JVM per case; --time is each iteration's length)
+              --jmh         time with JMH (a forked JVM per case; --time is each measured iteration's length)
               --compare A B two JSON files of earlier runs: prints B's speed over A's per case
             """;
 

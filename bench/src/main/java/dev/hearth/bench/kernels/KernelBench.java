@@ -33,10 +33,12 @@ public final class KernelBench {
     }
 
     /**
-     * Warm-up of the first case of each op and type on a device: long enough for the JIT to
-     * compile that kernel's loops; later cases of the kind warm up for a third of their budget.
+     * Warm-up before the first case of each op, type and kind (one token or many) on a device: a
+     * small case of the kind run this long, for the JIT to compile the kernel's loops.
      */
     static final double FIRST_WARMUP_SECONDS = 1.0;
+    /** Warm-up of any case at most, whether or not its runs have stopped getting faster. */
+    static final double MAX_WARMUP_SECONDS = 30;
 
     private KernelBench() {
     }
@@ -115,9 +117,8 @@ public final class KernelBench {
             listener.probe(probe);
             Set<String> warm = new HashSet<>();
             for (KernelCase c : runnable) {
-                boolean firstOfKind = warm.add(c.op() + " " + c.typeLabel());
-                double warmup = Math.max(budgetSeconds / 3, firstOfKind ? FIRST_WARMUP_SECONDS : 0);
-                KernelResult r = measure(c, d, probe, budgetSeconds, warmup, rotate ? BoundCase.rotationCopies(c) : 1);
+                if (warm.add(c.op() + " " + c.typeLabel() + " " + (c.tokens() == 1))) prewarm(c, d);
+                KernelResult r = measure(c, d, probe, budgetSeconds, budgetSeconds / 3, rotate ? BoundCase.rotationCopies(c) : 1);
                 results.add(r);
                 listener.result(r);
             }
@@ -125,11 +126,24 @@ public final class KernelBench {
         return results;
     }
 
+    /**
+     * Runs a small case of the same op and type as {@code c} for {@link #FIRST_WARMUP_SECONDS}, so
+     * that the kernel is compiled before {@code c}, whose runs may be too long for that, is timed.
+     */
+    public static void prewarm(KernelCase c, Device d) {
+        KernelCase small = KernelCases.warmupFor(c);
+        if (small == null || small.unsupported(d) != null) return;
+        try (BoundCase b = BoundCase.bind(small, d)) {
+            long end = System.nanoTime() + (long) (FIRST_WARMUP_SECONDS * 1e9);
+            while (System.nanoTime() < end) b.run();
+        }
+    }
+
     /** Binds {@code copies} copies of one case to a device, times it after {@code warmupSeconds} of warm-up, and frees it. */
     public static KernelResult measure(KernelCase c, Device d, BandwidthProbe.Result probe, double budgetSeconds, double warmupSeconds,
                                        int copies) {
         try (BoundCase b = BoundCase.bind(c, d, copies)) {
-            KernelTimer.Timing t = KernelTimer.time(b::run, budgetSeconds, warmupSeconds);
+            KernelTimer.Timing t = KernelTimer.time(b::run, budgetSeconds, warmupSeconds, MAX_WARMUP_SECONDS);
             return result(c, d, probe, t.medianNanos() / 1e3, t.minNanos() / 1e3, t.runs(), copies, "hearth");
         }
     }

@@ -16,12 +16,12 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The kernel cases as a JMH benchmark: one run of a {@link KernelCase} on a device, weights
- * uploaded once per trial, each invocation waited for. Parameters: {@code shape} (a case without
+ * uploaded once per trial (after a small case of the kind has run for a second, to compile the
+ * kernel), each invocation waited for. Parameters: {@code shape} (a case without
  * its type, {@link KernelCase#shapeName}), {@code type} ("q4_0", "f32"...) and {@code backend}
  * ("cpu", "opencl:0", "cuda:0", "reference"), {@code rotate} (true: go round copies of the weights
  * so that they come from memory). For example:
@@ -57,8 +57,9 @@ public class KernelBenchmark {
     public void setUp() {
         KernelCase c = KernelCases.byName(shape + " " + type);
         if (c == null) throw new HearthException("no kernel case '" + shape + " " + type + "' (list them with: hearth bench --kernels --list)");
-        List<Device> devices = KernelBench.devices(backend, 0);
-        bound = BoundCase.bind(c, devices.getFirst(), rotate ? BoundCase.rotationCopies(c) : 1);
+        Device d = KernelBench.devices(backend, 0).getFirst();
+        KernelBench.prewarm(c, d);
+        bound = BoundCase.bind(c, d, rotate ? BoundCase.rotationCopies(c) : 1);
     }
 
     @Benchmark

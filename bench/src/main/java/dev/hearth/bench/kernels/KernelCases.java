@@ -149,6 +149,40 @@ public final class KernelCases {
         });
     }
 
+    /**
+     * A small conformance case of the same op and type as {@code c}, one token where {@code c} has
+     * one and the most tokens otherwise, to warm a device's kernel up (compile it) before {@code c}
+     * is timed; null where there is none.
+     */
+    public static KernelCase warmupFor(KernelCase c) {
+        KernelCase best = null;
+        int bestTokens = 0;
+        for (KernelCase o : all()) {
+            if (!o.family().equals("ops") || !o.op().equals(c.op()) || o.type() != c.type()) continue;
+            int t = tokensOf(o.shape());
+            if (t <= 0 || (c.tokens() == 1) != (t == 1)) continue;
+            if (best == null || t > bestTokens) {
+                best = o;
+                bestTokens = t;
+            }
+        }
+        return best;
+    }
+
+    /** The "t=N" of a case's parameters, or -1. */
+    static int tokensOf(String shape) {
+        for (String w : shape.split(" ")) {
+            if (w.startsWith("t=")) {
+                try {
+                    return Integer.parseInt(w.substring(2));
+                } catch (NumberFormatException e) {
+                    return -1;
+                }
+            }
+        }
+        return -1;
+    }
+
     /** The last {@code t} positions of a context of {@code ctx}. */
     static int[] lastPositions(int ctx, int t) {
         int[] pos = new int[t];

@@ -6,11 +6,13 @@ import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
-import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 import org.openjdk.jmh.runner.options.VerboseMode;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,6 +23,16 @@ import java.util.List;
  */
 public final class KernelJmh {
     private KernelJmh() {
+    }
+
+    /** The last lines of JMH's log, for an error message. */
+    private static String tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join(" / ", lines.subList(Math.max(0, lines.size() - 5), lines.size())).strip();
+        } catch (IOException | RuntimeException e) {
+            return "no log";
+        }
     }
 
     /**
@@ -49,18 +61,29 @@ public final class KernelJmh {
                         .param("backend", KernelResult.deviceFamily(d.name()))
                         .param("rotate", Boolean.toString(rotate))
                         .forks(1)
-                        .warmupIterations(3).warmupTime(TimeValue.milliseconds(ms))
+                        .warmupIterations(3).warmupTime(TimeValue.milliseconds(Math.max(ms, 1000)))
                         .measurementIterations(5).measurementTime(TimeValue.milliseconds(ms))
                         .shouldFailOnError(true)
                         .verbosity(VerboseMode.SILENT);
                 int t = threads > 0 ? threads : KernelBench.threadsOf(d);
                 if (t > 0) ob.jvmArgsAppend("-Dhearth.threads=" + t);
-                Options opts = ob.build();
                 RunResult rr;
+                Path log = null;
                 try {
-                    rr = new Runner(opts).runSingle();
-                } catch (RunnerException e) {
-                    throw new HearthException(c.name() + " on " + d.name() + ": JMH failed: " + e.getMessage());
+                    log = Files.createTempFile("hearth-jmh", ".log");
+                    ob.output(log.toString()); // JMH's own report and the forked JVM's messages
+                    rr = new Runner(ob.build()).runSingle();
+                } catch (RunnerException | IOException e) {
+                    String more = log == null ? "" : " (" + tail(log) + ")";
+                    throw new HearthException(c.name() + " on " + d.name() + ": JMH failed: " + e.getMessage() + more);
+                } finally {
+                    if (log != null) {
+                        try {
+                            Files.deleteIfExists(log);
+                        } catch (IOException ignored) {
+                            // a temporary file left behind
+                        }
+                    }
                 }
                 Result<?> primary = rr.getPrimaryResult();
                 var stats = primary.getStatistics();

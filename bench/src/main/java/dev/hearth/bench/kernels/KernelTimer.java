@@ -3,15 +3,18 @@ package dev.hearth.bench.kernels;
 import java.util.Arrays;
 
 /**
- * The built-in timer of the kernel benchmarks (faster than JMH, for whole sweeps): warms a bound
- * case up (the JIT, the caches, the device's clocks) for {@code warmup} seconds and at least two
- * runs, then runs it again and again until the budget is spent, each run waited for, and gives
- * the median and the fastest run. A case whose first run alone takes more than three budgets is
- * timed by its second run.
+ * The built-in timer of the kernel benchmarks (faster than JMH, for whole sweeps). It warms a
+ * bound case up until its runs stop getting faster (the JIT compiles a kernel's Vector API loops
+ * only after they have run a while, and until then they run many times slower) and at least
+ * {@code warmup} seconds have passed; then it runs the case again and again until the budget is
+ * spent, each run waited for, and gives the median and the fastest run. A case whose warm runs
+ * each take more than three budgets is timed by its last warm-up run.
  */
 public final class KernelTimer {
     /** Runs of one case at most, however fast. */
     static final int MAX_RUNS = 100_000;
+    /** A run "stops getting faster" when it takes at least this share of the run before it. */
+    static final double STABLE = 0.85;
 
     /** Median and fastest time of one run, in nanoseconds, over {@code runs} timed runs. */
     public record Timing(double medianNanos, double minNanos, int runs) {
@@ -20,23 +23,25 @@ public final class KernelTimer {
     private KernelTimer() {
     }
 
-    /** Times {@code run} within about {@code budgetSeconds}, after {@code warmupSeconds} of warm-up. */
-    public static Timing time(Runnable run, double budgetSeconds, double warmupSeconds) {
+    /**
+     * Times {@code run} within about {@code budgetSeconds}, after at least {@code warmupSeconds}
+     * of warm-up and at most {@code maxWarmupSeconds}.
+     */
+    public static Timing time(Runnable run, double budgetSeconds, double warmupSeconds, double maxWarmupSeconds) {
         long budget = (long) (budgetSeconds * 1e9);
+        long warmup = (long) (warmupSeconds * 1e9);
+        long maxWarmup = (long) (Math.max(warmupSeconds, maxWarmupSeconds) * 1e9);
         long start = System.nanoTime();
-        run.run();
-        long first = System.nanoTime() - start;
-        if (first > 3 * budget) {
+        long previous = Long.MAX_VALUE;
+        while (true) {
             long t0 = System.nanoTime();
             run.run();
-            long second = System.nanoTime() - t0;
-            return new Timing(second, second, 1);
-        }
-        long warmup = (long) (warmupSeconds * 1e9);
-        int warm = 1;
-        while (warm < 2 || System.nanoTime() - start < warmup) {
-            run.run();
-            warm++;
+            long t = System.nanoTime() - t0;
+            boolean stable = previous != Long.MAX_VALUE && t >= STABLE * previous;
+            long elapsed = System.nanoTime() - start;
+            if (stable && t > 3 * budget) return new Timing(t, Math.min(t, previous), 1);
+            if ((stable && elapsed >= warmup) || elapsed >= maxWarmup) break;
+            previous = t;
         }
         long[] times = new long[1024];
         int n = 0;

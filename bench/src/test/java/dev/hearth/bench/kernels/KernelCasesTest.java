@@ -93,6 +93,21 @@ class KernelCasesTest {
     }
 
     @Test
+    void warmupCaseIsASmallCaseOfTheSameKind() {
+        KernelCase one = KernelCases.warmupFor(KernelCases.byName("mul_mat 1b ffn_up k=2048 n=8192 t=1 q4_0"));
+        assertEquals("ops", one.family());
+        assertEquals(DType.Q4_0, one.type());
+        assertTrue(one.shape().endsWith(" t=1"), one.shape());
+        KernelCase many = KernelCases.warmupFor(KernelCases.byName("mul_mat 8b output k=4096 n=128256 t=512 q8_0"));
+        assertEquals(DType.Q8_0, many.type());
+        assertTrue(many.shape().endsWith(" t=32"), many.shape());
+        KernelCase att = KernelCases.warmupFor(KernelCases.byName("attention 1b heads=32/8 head_dim=64 ctx=4096 t=512 f16"));
+        assertEquals("attention", att.op());
+        assertEquals(DType.F16, att.type());
+        assertEquals("rms_norm", KernelCases.warmupFor(KernelCases.byName("rms_norm 8b k=4096 t=1 f32")).op());
+    }
+
+    @Test
     void defaultSelectionTakesModelShapesAndCommonTypes() {
         List<KernelCase> sel = Selection.DEFAULT.filter(KernelCases.all());
         assertTrue(sel.stream().noneMatch(c -> c.family().equals("ops")));
