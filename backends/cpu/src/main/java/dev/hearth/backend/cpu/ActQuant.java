@@ -20,15 +20,16 @@ import static dev.hearth.backend.cpu.Mem.S256;
  *       ints holds elements 2i and 2i+1 as {@code (q[2i] << 16) + q[2i+1]}, the next 8 ints the
  *       same for elements 16..31. A weight lane {@code w[2i] + (w[2i+1] << 16)} (non-negative
  *       nibbles) times it has {@code w[2i]q[2i] + w[2i+1]q[2i+1]} in its top half, so one 32-bit
- *       multiply does two products and their sum. Then a per-lane bias: 0x8000 (rounds the low
- *       cross term away) minus {@code offset/8 * sum(q)} shifted to the top half (the weights'
- *       zero point, -8 for Q4_0, -16 for Q5_0); then d as float bits and sum(q).</li>
+ *       multiply does two products and their sum. Then a per-lane bias, 8 times over: 0x8000
+ *       (rounds the low cross term away) minus {@code offset/8 * sum(q)} shifted to the top half
+ *       (the weights' zero point, -8 for Q4_0, -16 for Q5_0); then d as float bits and sum(q).</li>
  *   <li>shorts (Q8_0): the 32 quants as int16 and d in a float array.</li>
  * </ul>
  * Checked through the kernels against float dot products (MulMatTest).
  */
 final class ActQuant {
-    static final int PAIR_INTS = 24;
+    /** Ints per block of the pairs layout, and where its parts start. */
+    static final int PAIR_INTS = 32, BIAS = 16, D = 24, SUM = 25;
 
     private ActQuant() {
     }
@@ -73,9 +74,9 @@ final class ActQuant {
             IntVector hi = ShortVector.fromArray(S256, tmp, 16).reinterpretAsInts();
             lo.lanewise(VectorOperators.LSHL, 16).add(lo.lanewise(VectorOperators.ASHR, 16)).intoArray(dst, p);
             hi.lanewise(VectorOperators.LSHL, 16).add(hi.lanewise(VectorOperators.ASHR, 16)).intoArray(dst, p + 8);
-            dst[p + 16] = 0x8000 - ((offset / 8 * sum) << 16);
-            dst[p + 17] = Float.floatToRawIntBits(ds[0]);
-            dst[p + 18] = sum;
+            java.util.Arrays.fill(dst, p + BIAS, p + BIAS + 8, 0x8000 - ((offset / 8 * sum) << 16));
+            dst[p + D] = Float.floatToRawIntBits(ds[0]);
+            dst[p + SUM] = sum;
         }
     }
 

@@ -40,33 +40,33 @@ final class DotQ4 {
             MemorySegment row = w.asSlice(r * rb, rb);
             FloatVector a0 = FloatVector.zero(F256), a1 = a0;
             int b = 0;
-            for (; b + 4 <= nb; b += 4) {
+            for (int nb4 = nb & ~3; b < nb4; b += 4) {
                 long o = 18L * b;
                 int ia = ActQuant.PAIR_INTS * b;
                 ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B128, row, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
                 IntVector s = z.reinterpretAsInts().and(MASK).mul(IntVector.fromArray(I256, xa, ia))
                         .add(z.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts().mul(IntVector.fromArray(I256, xa, ia + 8)))
-                        .add(xa[ia + 16]).lanewise(VectorOperators.ASHR, 16);
+                        .add(IntVector.fromArray(I256, xa, ia + 16)).lanewise(VectorOperators.ASHR, 16);
                 a0 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256,
-                        Float.float16ToFloat(row.get(I16, o)) * Float.intBitsToFloat(xa[ia + 17])), a0);
+                        Float.float16ToFloat(row.get(I16, o)) * Float.intBitsToFloat(xa[ia + 24])), a0);
                 z = (ShortVector) ByteVector.fromMemorySegment(B128, row, o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
-                s = z.reinterpretAsInts().and(MASK).mul(IntVector.fromArray(I256, xa, ia + 24))
-                        .add(z.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts().mul(IntVector.fromArray(I256, xa, ia + 32)))
-                        .add(xa[ia + 40]).lanewise(VectorOperators.ASHR, 16);
+                s = z.reinterpretAsInts().and(MASK).mul(IntVector.fromArray(I256, xa, ia + 32))
+                        .add(z.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts().mul(IntVector.fromArray(I256, xa, ia + 40)))
+                        .add(IntVector.fromArray(I256, xa, ia + 48)).lanewise(VectorOperators.ASHR, 16);
                 a1 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256,
-                        Float.float16ToFloat(row.get(I16, o + 18)) * Float.intBitsToFloat(xa[ia + 41])), a1);
+                        Float.float16ToFloat(row.get(I16, o + 18)) * Float.intBitsToFloat(xa[ia + 56])), a1);
                 z = (ShortVector) ByteVector.fromMemorySegment(B128, row, o + 38, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
-                s = z.reinterpretAsInts().and(MASK).mul(IntVector.fromArray(I256, xa, ia + 48))
-                        .add(z.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts().mul(IntVector.fromArray(I256, xa, ia + 56)))
-                        .add(xa[ia + 64]).lanewise(VectorOperators.ASHR, 16);
+                s = z.reinterpretAsInts().and(MASK).mul(IntVector.fromArray(I256, xa, ia + 64))
+                        .add(z.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts().mul(IntVector.fromArray(I256, xa, ia + 72)))
+                        .add(IntVector.fromArray(I256, xa, ia + 80)).lanewise(VectorOperators.ASHR, 16);
                 a0 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256,
-                        Float.float16ToFloat(row.get(I16, o + 36)) * Float.intBitsToFloat(xa[ia + 65])), a0);
+                        Float.float16ToFloat(row.get(I16, o + 36)) * Float.intBitsToFloat(xa[ia + 88])), a0);
                 z = (ShortVector) ByteVector.fromMemorySegment(B128, row, o + 56, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
-                s = z.reinterpretAsInts().and(MASK).mul(IntVector.fromArray(I256, xa, ia + 72))
-                        .add(z.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts().mul(IntVector.fromArray(I256, xa, ia + 80)))
-                        .add(xa[ia + 88]).lanewise(VectorOperators.ASHR, 16);
+                s = z.reinterpretAsInts().and(MASK).mul(IntVector.fromArray(I256, xa, ia + 96))
+                        .add(z.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts().mul(IntVector.fromArray(I256, xa, ia + 104)))
+                        .add(IntVector.fromArray(I256, xa, ia + 112)).lanewise(VectorOperators.ASHR, 16);
                 a1 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256,
-                        Float.float16ToFloat(row.get(I16, o + 54)) * Float.intBitsToFloat(xa[ia + 89])), a1);
+                        Float.float16ToFloat(row.get(I16, o + 54)) * Float.intBitsToFloat(xa[ia + 120])), a1);
             }
             for (; b < nb; b++) {
                 long o = 18L * b;
@@ -74,9 +74,9 @@ final class DotQ4 {
                 ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B128, row, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
                 IntVector s = z.reinterpretAsInts().and(MASK).mul(IntVector.fromArray(I256, xa, ia))
                         .add(z.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts().mul(IntVector.fromArray(I256, xa, ia + 8)))
-                        .add(xa[ia + 16]).lanewise(VectorOperators.ASHR, 16);
+                        .add(IntVector.fromArray(I256, xa, ia + ActQuant.BIAS)).lanewise(VectorOperators.ASHR, 16);
                 a0 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256,
-                        Float.float16ToFloat(row.get(I16, o)) * Float.intBitsToFloat(xa[ia + 17])), a0);
+                        Float.float16ToFloat(row.get(I16, o)) * Float.intBitsToFloat(xa[ia + ActQuant.D])), a0);
             }
             out.set(Mem.F32, outOff + 4L * r, a0.add(a1).reduceLanes(VectorOperators.ADD));
         }
@@ -95,11 +95,11 @@ final class DotQ4 {
                 ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B128, row, o + 4, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
                 IntVector s = z.reinterpretAsInts().and(MASK).mul(IntVector.fromArray(I256, xa, ia))
                         .add(z.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts().mul(IntVector.fromArray(I256, xa, ia + 8)))
-                        .add(xa[ia + 16]).lanewise(VectorOperators.ASHR, 16);
-                float dx = Float.intBitsToFloat(xa[ia + 17]);
+                        .add(IntVector.fromArray(I256, xa, ia + ActQuant.BIAS)).lanewise(VectorOperators.ASHR, 16);
+                float dx = Float.intBitsToFloat(xa[ia + ActQuant.D]);
                 a0 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256,
                         Float.float16ToFloat(row.get(I16, o)) * dx), a0);
-                ms += Float.float16ToFloat(row.get(I16, o + 2)) * dx * xa[ia + 18];
+                ms += Float.float16ToFloat(row.get(I16, o + 2)) * dx * xa[ia + ActQuant.SUM];
             }
             out.set(Mem.F32, outOff + 4L * r, a0.reduceLanes(VectorOperators.ADD) + ms);
         }
@@ -125,11 +125,11 @@ final class DotQ4 {
                 ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B128, row, o + qsAt, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
                 IntVector s = z.reinterpretAsInts().and(MASK).or(hl).mul(IntVector.fromArray(I256, xa, ia))
                         .add(z.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts().or(hh).mul(IntVector.fromArray(I256, xa, ia + 8)))
-                        .add(xa[ia + 16]).lanewise(VectorOperators.ASHR, 16);
-                float dx = Float.intBitsToFloat(xa[ia + 17]);
+                        .add(IntVector.fromArray(I256, xa, ia + ActQuant.BIAS)).lanewise(VectorOperators.ASHR, 16);
+                float dx = Float.intBitsToFloat(xa[ia + ActQuant.D]);
                 a0 = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256,
                         Float.float16ToFloat(row.get(I16, o)) * dx), a0);
-                if (withMin) ms += Float.float16ToFloat(row.get(I16, o + 2)) * dx * xa[ia + 18];
+                if (withMin) ms += Float.float16ToFloat(row.get(I16, o + 2)) * dx * xa[ia + ActQuant.SUM];
             }
             out.set(Mem.F32, outOff + 4L * r, a0.reduceLanes(VectorOperators.ADD) + ms);
         }

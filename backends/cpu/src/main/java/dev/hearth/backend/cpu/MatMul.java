@@ -29,9 +29,11 @@ final class MatMul {
         MemorySegment.copy(x, Mem.F32, 0, xf, 0, k * tokens);
         if (tokens > VECTOR_TOKENS) {
             int rows = Gemm.tileRows(k);
-            s.tiles(rows * k, Gemm.partFloats(rows, tokens));
+            s.tiles(Gemm.tileFloats(k, rows), Gemm.partFloats(rows, tokens));
+            float[] xp = s.token(Gemm.packedFloats(k, tokens));
+            Gemm.packTokens(xf, k, tokens, xp);
             int tasks = (n + rows - 1) / rows;
-            pool.run(tasks, (i, worker) -> Gemm.rows(type, w, k, n, xf, tokens, s.tile[worker], s.part[worker], out, 0,
+            pool.run(tasks, (i, worker) -> Gemm.rows(type, w, k, n, xp, tokens, s.tile[worker], s.part[worker], out, 0,
                     i * rows, Math.min(n, (i + 1) * rows)));
             return;
         }
