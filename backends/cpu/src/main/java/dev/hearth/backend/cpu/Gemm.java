@@ -37,7 +37,7 @@ final class Gemm {
 
     /** Floats of a packed tile of {@code rows} rows of {@code k} plus a row to decode into. */
     static int tileFloats(int k, int rows) {
-        return ((rows + 3) & ~3) * ((k + 7) & ~7) + k;
+        return ((rows + 3) & ~3) * ((k + 7) & ~7) + ((k + 7) & ~7);
     }
 
     static int partFloats(int rows, int tokens) {
