@@ -31,7 +31,7 @@ final class KernelBenchCommand {
               --type T      weight or cache types: q4_0,q8_0,... or all (default for mul_mat: %s)
               --op OP       mul_mat, attention, rms_norm, rope, swiglu, ... (default: all)
               --shape S     1b (Llama-3.2-1B), 8b (Llama-3-8B), ops (the conformance cases), all (default: 1b,8b)
-              --tokens N    tokens per run, 1 and/or 512 (default: both)
+              --tokens N    tokens per run: 1 (generation), 512 (a prompt), 1,512 or all (default: 1)
               --time S      seconds of timed runs per case, after a third as much warm-up (default 0.3)
               -t N          CPU threads (the probe uses as many)
               -o FORMAT     md (default) or json to stdout; a file name (FILE.json, FILE.md or FILE)

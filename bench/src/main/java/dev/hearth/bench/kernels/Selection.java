@@ -1,7 +1,6 @@
 package dev.hearth.bench.kernels;
 
 import dev.hearth.runtime.HearthException;
-import dev.hearth.runtime.dtype.DType;
 
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -11,12 +10,15 @@ import java.util.TreeSet;
 
 /**
  * Which kernel cases a run takes: ops, types, shape families and token counts, each a set where
- * null means the default. By default: the "1b" and "8b" families, every op, every token count,
- * and for mul_mat the {@link KernelCases#DEFAULT_TYPES}; "all" among the types or families lifts
- * that limit ("ops" adds the conformance cases).
+ * null means the default. By default: the "1b" and "8b" families, every op, one token (the
+ * bandwidth-bound generation step; the 512-token cases take seconds a run on a small CPU, and
+ * a whole sweep of them a quarter of an hour), and for mul_mat the {@link KernelCases#DEFAULT_TYPES}. "all" among the types, families or
+ * tokens lifts that limit ("ops" adds the conformance cases).
  */
 public record Selection(Set<String> ops, Set<String> types, Set<String> families, Set<Integer> tokens) {
     public static final Selection DEFAULT = new Selection(null, null, null, null);
+    /** The token counts a run takes when none are named. */
+    public static final Set<Integer> DEFAULT_TOKENS = Set.of(1);
 
     /** Parses the comma-separated option values (each null where not given) and checks them. */
     public static Selection parse(String ops, String types, String families, String tokens) {
@@ -47,16 +49,17 @@ public record Selection(Set<String> ops, Set<String> types, Set<String> families
                 if (!Set.of("1b", "8b", "ops", "all").contains(fam)) throw new HearthException("--shape " + fam + ": use 1b, 8b, ops or all");
             }
         }
-        if (tokens != null) {
+        if (tokens != null && !tokens.trim().equalsIgnoreCase("all")) {
             t = new LinkedHashSet<>();
             for (String s : tokens.split(",")) {
                 try {
                     t.add(Integer.parseInt(s.trim()));
                 } catch (NumberFormatException e) {
-                    throw new HearthException("--tokens takes whole numbers separated by commas (1,512), not '" + tokens + "'");
+                    throw new HearthException("--tokens takes whole numbers separated by commas (1,512) or all, not '" + tokens + "'");
                 }
             }
         }
+        if (tokens != null && t == null) t = Set.of(); // all
         return new Selection(o, ty, f, t);
     }
 
@@ -71,7 +74,8 @@ public record Selection(Set<String> ops, Set<String> types, Set<String> families
         if (ops != null && !ops.contains(c.op())) return false;
         boolean allFamilies = families != null && families.contains("all");
         if (!allFamilies && !(families == null ? Set.of("1b", "8b") : families).contains(c.family())) return false;
-        if (tokens != null && c.tokens() >= 0 && !tokens.contains(c.tokens())) return false;
+        Set<Integer> tk = tokens == null ? DEFAULT_TOKENS : tokens;
+        if (!tk.isEmpty() && c.tokens() >= 0 && !tk.contains(c.tokens())) return false;
         if (types == null) {
             return !c.op().equals("mul_mat") || c.family().equals("ops") || KernelCases.DEFAULT_TYPES.contains(c.type());
         }
@@ -86,9 +90,5 @@ public record Selection(Set<String> ops, Set<String> types, Set<String> families
     /** The default types, as labels (for help texts). */
     public static String defaultTypes() {
         return String.join(",", KernelCases.DEFAULT_TYPES.stream().map(t -> t.name().toLowerCase(Locale.ROOT)).toList());
-    }
-
-    static String label(DType t) {
-        return t.name().toLowerCase(Locale.ROOT);
     }
 }

@@ -113,8 +113,12 @@ class KernelCasesTest {
         assertTrue(sel.stream().noneMatch(c -> c.family().equals("ops")));
         assertTrue(sel.stream().noneMatch(c -> c.type() == DType.Q4_1));
         assertTrue(sel.stream().anyMatch(c -> c.op().equals("attention")));
-        // 2 models x 5 matrices x 2 token counts x 6 types
-        assertEquals(120, sel.stream().filter(c -> c.op().equals("mul_mat")).count());
+        // 2 models x 5 matrices x 6 types, one token
+        assertEquals(60, sel.stream().filter(c -> c.op().equals("mul_mat")).count());
+        assertTrue(sel.stream().allMatch(c -> c.tokens() == 1));
+        List<KernelCase> both = Selection.parse(null, null, null, "all").filter(KernelCases.all());
+        assertEquals(120, both.stream().filter(c -> c.op().equals("mul_mat")).count());
+        assertEquals(both, Selection.parse(null, null, null, "1,512").filter(KernelCases.all()));
     }
 
     @Test
