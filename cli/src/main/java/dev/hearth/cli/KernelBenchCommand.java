@@ -95,6 +95,7 @@ final class KernelBenchCommand {
         private final boolean md;
         private boolean headerDone;
         private final Map<String, Integer> skips = new LinkedHashMap<>();
+        private int failures;
 
         Printer(boolean md) {
             this.md = md;
@@ -131,7 +132,16 @@ final class KernelBenchCommand {
             skips.merge(device.name() + ": " + why, 1, Integer::sum);
         }
 
+        @Override
+        public void failed(KernelCase c, Device device, RuntimeException e) {
+            failures++;
+            String msg = e.getMessage() != null ? e.getMessage() : e.toString();
+            System.err.println(c.name() + " on " + device.name() + " failed: " + msg);
+            if (System.getenv("HEARTH_DEBUG") != null) e.printStackTrace();
+        }
+
         void summary() {
+            if (failures > 0) System.err.println(failures + " case(s) failed (see above)");
             if (skips.isEmpty()) return;
             int total = skips.values().stream().mapToInt(Integer::intValue).sum();
             System.err.println("skipped " + total + " case(s) a device does not support:");

@@ -16,7 +16,8 @@ import java.util.stream.Collectors;
 /**
  * A kernel benchmark run: each selected case on each chosen device, timed by {@link KernelTimer}
  * after the device's bandwidth is probed once. A case a device does not support is skipped with
- * the device's reason. What is measured goes to a {@link Listener} as it comes (for a table
+ * the device's reason; one that fails (no memory left for it, a kernel that throws) is reported
+ * and the run goes on. What is measured goes to a {@link Listener} as it comes (for a table
  * printed row by row) and is returned as a list.
  */
 public final class KernelBench {
@@ -29,6 +30,10 @@ public final class KernelBench {
         }
 
         default void skipped(KernelCase c, Device device, String why) {
+        }
+
+        /** A case the device supports but could not run (out of memory, a failing kernel). */
+        default void failed(KernelCase c, Device device, RuntimeException e) {
         }
     }
 
@@ -117,8 +122,14 @@ public final class KernelBench {
             listener.probe(probe);
             Set<String> warm = new HashSet<>();
             for (KernelCase c : runnable) {
-                if (warm.add(c.op() + " " + c.typeLabel() + " " + (c.tokens() == 1))) prewarm(c, d);
-                KernelResult r = measure(c, d, probe, budgetSeconds, budgetSeconds / 3, rotate ? BoundCase.rotationCopies(c) : 1);
+                KernelResult r;
+                try {
+                    if (warm.add(c.op() + " " + c.typeLabel() + " " + (c.tokens() == 1))) prewarm(c, d);
+                    r = measure(c, d, probe, budgetSeconds, budgetSeconds / 3, rotate ? BoundCase.rotationCopies(c) : 1);
+                } catch (RuntimeException e) {
+                    listener.failed(c, d, e);
+                    continue;
+                }
                 results.add(r);
                 listener.result(r);
             }

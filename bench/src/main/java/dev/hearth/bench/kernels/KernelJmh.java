@@ -73,9 +73,10 @@ public final class KernelJmh {
                     log = Files.createTempFile("hearth-jmh", ".log");
                     ob.output(log.toString()); // JMH's own report and the forked JVM's messages
                     rr = new Runner(ob.build()).runSingle();
-                } catch (RunnerException | IOException e) {
+                } catch (RunnerException | IOException | RuntimeException e) {
                     String more = log == null ? "" : " (" + tail(log) + ")";
-                    throw new HearthException(c.name() + " on " + d.name() + ": JMH failed: " + e.getMessage() + more);
+                    listener.failed(c, d, new HearthException("JMH failed: " + e.getMessage() + more));
+                    continue;
                 } finally {
                     if (log != null) {
                         try {
