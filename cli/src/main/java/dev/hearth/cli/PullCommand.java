@@ -69,8 +69,13 @@ final class PullCommand {
         }
         err.println("hearth pull: " + uri + " -> " + target);
         Downloader.Options o = Downloader.Options.defaults().withRetries(retries, Duration.ofSeconds(2)).withSha256(sha).withToken(token);
-        Downloader d = new Downloader(o, new Bar(err, target.getFileName().toString()));
-        Path p = d.download(uri, target);
+        Bar bar = new Bar(err, target.getFileName().toString());
+        Path p;
+        try {
+            p = new Downloader(o, bar).download(uri, target);
+        } finally {
+            bar.end();
+        }
         if (!startsWithGgufMagic(p)) err.println("hearth pull: warning: " + p + " does not begin with the GGUF magic; it is not a GGUF model");
         out.println(p);
         return 0;
@@ -113,6 +118,12 @@ final class PullCommand {
             err.print(sb.append("   "));
             err.flush();
             open = true;
+        }
+
+        /** Ends the progress line. */
+        void end() {
+            if (open) err.println();
+            open = false;
         }
 
         @Override
