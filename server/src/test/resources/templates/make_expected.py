@@ -20,6 +20,8 @@ conversations = [
     ([{"role": "user", "content": "x"}, {"role": "user", "content": "y"}], True),
     ([{"role": "user", "content": "{{ 7*7 }} {% if true %}x{% endif %} {# c #}"}], True),
     ([{"role": "user", "content": "h\u00e9llo \u2705 \U0001F600\nline two"}], True),
+    ([{"role": "user", "content": "# hello  world"}, {"role": "assistant", "content": "<think>\nhmm\n</think>\n\nThe  answer  "},
+      {"role": "user", "content": "  Why?  "}, {"role": "assistant", "content": "   "}, {"role": "user", "content": "Plain  TEXT  "}], True),
 ]
 
 here = os.path.dirname(os.path.abspath(__file__))

@@ -19,7 +19,8 @@ import java.util.Map;
  * Jinjava, set up as transformers sets up Jinja2: trim_blocks and lstrip_blocks on, Python
  * operator precedence, and the variables templates expect: {@code messages},
  * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}, and the functions
- * {@code raise_exception(msg)} and {@code strftime_now(fmt)}. Message text is data: it is never
+ * {@code raise_exception(msg)} and {@code strftime_now(fmt)}; Python's string methods
+ * (startswith, split, strip, ...) through {@link PyStringMethods}. Message text is data: it is never
  * interpreted as a template. Thread-safe.
  */
 public final class JinjaChatTemplate {
@@ -45,7 +46,7 @@ public final class JinjaChatTemplate {
     }
 
     public JinjaChatTemplate(String source, String bosToken, String eosToken) {
-        this.source = source;
+        this.source = PyStringMethods.rewrite(source);
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
         JinjavaConfig config = JinjavaConfig.newBuilder()
@@ -66,6 +67,7 @@ public final class JinjaChatTemplate {
                 .build();
         this.jinjava = new Jinjava(config);
         jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", JinjaChatTemplate.class, "raiseException", Object.class));
+        PyStringMethods.register(jinjava);
         jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", JinjaChatTemplate.class, "strftimeNow", String.class));
     }
 
