@@ -51,6 +51,8 @@ class ServeCommandTest {
             assertEquals("stories260K-q8_0", res.get("model"), "named after the file");
             assertEquals(5L, ((Map<String, Object>) res.get("usage")).get("completion_tokens"));
 
+            long end = System.currentTimeMillis() + 5000; // the line comes just after the answer
+            while (!logBytes.toString(StandardCharsets.UTF_8).contains("POST /v1/chat/completions slot") && System.currentTimeMillis() < end) Thread.sleep(10);
             String text = logBytes.toString(StandardCharsets.UTF_8);
             assertTrue(text.contains("listening on http://127.0.0.1:" + r.server().port() + "/v1"), text);
             assertTrue(text.contains("2 slots"), text);
