@@ -9,19 +9,26 @@ import java.util.SplittableRandom;
  * tokens as one batch from an empty cache; a generation test runs {@code n} single tokens, one
  * after another, from an empty cache. Tokenization and sampling are not timed. Each test runs
  * once to warm up, then {@code reps} times; the rate is the mean and standard deviation of the
- * per-repetition tokens per second.
+ * per-repetition tokens per second. The JIT compiles the Vector API kernels only after they have
+ * run a while, so the warm-up repeats the test until at least {@link #WARMUP_NANOS} have passed.
  */
 public final class EndToEndBench {
     /** One test's result. */
     public record Result(String test, int nPrompt, int nGen, double avgTs, double stddevTs, double[] samples) {
     }
 
+    /** Least time spent warming up before the timed repetitions. */
+    static final long WARMUP_NANOS = Long.getLong("hearth.bench.warmupMillis", 3000) * 1_000_000L;
+
     private EndToEndBench() {
     }
 
     public static Result prompt(LlamaEngine engine, int n, int reps) {
         int[] tokens = randomTokens(engine, n, 1);
-        engine.eval(tokens, 0, false); // warm-up
+        long until = System.nanoTime() + WARMUP_NANOS;
+        do {
+            engine.eval(tokens, 0, false);
+        } while (System.nanoTime() < until);
         double[] ts = new double[reps];
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
@@ -34,9 +41,10 @@ public final class EndToEndBench {
     public static Result generation(LlamaEngine engine, int n, int reps) {
         int[] tokens = randomTokens(engine, n, 2);
         int[] one = new int[1];
-        for (int i = 0; i < Math.min(n, 4); i++) {
+        long until = System.nanoTime() + WARMUP_NANOS;
+        for (int i = 0; System.nanoTime() < until || i < 2; i = (i + 1) % n) {
             one[0] = tokens[i];
-            engine.eval(one, i, false); // warm-up
+            engine.eval(one, i, false);
         }
         double[] ts = new double[reps];
         for (int r = 0; r < reps; r++) {
