@@ -39,7 +39,8 @@ public final class KernelBench {
 
     /**
      * Warm-up before the first case of each op, type and kind (one token or many) on a device: a
-     * small case of the kind run this long, for the JIT to compile the kernel's loops.
+     * small case of the kind runs this long, for the JIT to compile the kernel's loops, then the
+     * case itself at least this long (the JIT may compile again for its shape).
      */
     static final double FIRST_WARMUP_SECONDS = 1.0;
     /** Warm-up of any case at most, whether or not its runs have stopped getting faster. */
@@ -124,8 +125,12 @@ public final class KernelBench {
             for (KernelCase c : runnable) {
                 KernelResult r;
                 try {
-                    if (warm.add(c.op() + " " + c.typeLabel() + " " + (c.tokens() == 1))) prewarm(c, d);
-                    r = measure(c, d, probe, budgetSeconds, budgetSeconds / 3, rotate ? BoundCase.rotationCopies(c) : 1);
+                    double warmup = budgetSeconds / 3;
+                    if (warm.add(c.op() + " " + c.typeLabel() + " " + (c.tokens() == 1))) {
+                        prewarm(c, d);
+                        warmup = Math.max(warmup, FIRST_WARMUP_SECONDS);
+                    }
+                    r = measure(c, d, probe, budgetSeconds, warmup, rotate ? BoundCase.rotationCopies(c) : 1);
                 } catch (RuntimeException e) {
                     listener.failed(c, d, e);
                     continue;

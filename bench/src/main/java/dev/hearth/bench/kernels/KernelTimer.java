@@ -1,12 +1,14 @@
 package dev.hearth.bench.kernels;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 
 /**
  * The built-in timer of the kernel benchmarks (faster than JMH, for whole sweeps). It warms a
- * bound case up until its runs stop getting faster (the JIT compiles a kernel's Vector API loops
- * only after they have run a while, and until then they run many times slower) and at least
- * {@code warmup} seconds have passed; then it runs the case again and again until the budget is
+ * bound case up until its runs stop getting faster and the JIT compiled nothing during the last
+ * one (the JIT compiles a kernel's Vector API loops only after they have run a while, and until
+ * then they run many times slower), and at least {@code warmup} seconds have passed; then it runs the case again and again until the budget is
  * spent, each run waited for, and gives the median and the fastest run. A case whose warm runs
  * each take more than three budgets is timed by its last warm-up run.
  */
@@ -23,6 +25,12 @@ public final class KernelTimer {
     private KernelTimer() {
     }
 
+    /** Milliseconds the JIT has spent compiling so far (a change means code was just compiled), or 0 where unknown. */
+    static long compileMillis() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    }
+
     /**
      * Times {@code run} within about {@code budgetSeconds}, after at least {@code warmupSeconds}
      * of warm-up and at most {@code maxWarmupSeconds}.
@@ -33,11 +41,14 @@ public final class KernelTimer {
         long maxWarmup = (long) (Math.max(warmupSeconds, maxWarmupSeconds) * 1e9);
         long start = System.nanoTime();
         long previous = Long.MAX_VALUE;
+        long compiled = compileMillis();
         while (true) {
             long t0 = System.nanoTime();
             run.run();
             long t = System.nanoTime() - t0;
-            boolean stable = previous != Long.MAX_VALUE && t >= STABLE * previous;
+            long nowCompiled = compileMillis();
+            boolean stable = previous != Long.MAX_VALUE && t >= STABLE * previous && nowCompiled == compiled;
+            compiled = nowCompiled;
             long elapsed = System.nanoTime() - start;
             if (stable && t > 3 * budget) return new Timing(t, Math.min(t, previous), 1);
             if ((stable && elapsed >= warmup) || elapsed >= maxWarmup) break;

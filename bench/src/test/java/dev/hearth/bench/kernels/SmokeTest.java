@@ -103,6 +103,15 @@ class SmokeTest {
     }
 
     @Test
+    void timerWarmsUpTwiceAtLeastThenTimesRuns() {
+        int[] calls = {0};
+        KernelTimer.Timing t = KernelTimer.time(() -> calls[0]++, 0.001, 0, 0.01);
+        assertTrue(t.runs() >= 1);
+        assertTrue(calls[0] >= t.runs() + 2, calls[0] + " calls for " + t.runs() + " timed runs");
+        assertTrue(t.minNanos() <= t.medianNanos());
+    }
+
+    @Test
     void hostProbeMeasuresSomething() {
         BandwidthProbe.Result r = BandwidthProbe.host(2, 1 << 18, 3);
         assertEquals(2, r.threads());
