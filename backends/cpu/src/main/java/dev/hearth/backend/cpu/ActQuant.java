@@ -22,14 +22,16 @@ import static dev.hearth.backend.cpu.Mem.S256;
  *       nibbles) times it has {@code w[2i]q[2i] + w[2i+1]q[2i+1]} in its top half, so one 32-bit
  *       multiply does two products and their sum. Then a per-lane bias, 8 times over: 0x8000
  *       (rounds the low cross term away) minus {@code offset/8 * sum(q)} shifted to the top half
- *       (the weights' zero point, -8 for Q4_0, -16 for Q5_0); then d as float bits and sum(q).</li>
+ *       (the weights' zero point, -8 for Q4_0, -16 for Q5_0); then d as float bits, sum(q), and
+ *       the bias of a whole block in one lane, {@code 0x8000 - (offset * sum(q) << 16)}, for
+ *       kernels whose lanes are rows ({@link DotQ4x8}).</li>
  *   <li>shorts (Q8_0): the 32 quants as int16 and d in a float array.</li>
  * </ul>
  * Checked through the kernels against float dot products (MulMatTest).
  */
 final class ActQuant {
     /** Ints per block of the pairs layout, and where its parts start. */
-    static final int PAIR_INTS = 32, BIAS = 16, D = 24, SUM = 25;
+    static final int PAIR_INTS = 32, BIAS = 16, D = 24, SUM = 25, BIAS8 = 26;
 
     private ActQuant() {
     }
@@ -77,6 +79,7 @@ final class ActQuant {
             java.util.Arrays.fill(dst, p + BIAS, p + BIAS + 8, 0x8000 - ((offset / 8 * sum) << 16));
             dst[p + D] = Float.floatToRawIntBits(ds[0]);
             dst[p + SUM] = sum;
+            dst[p + BIAS8] = 0x8000 - ((offset * sum) << 16);
         }
     }
 
@@ -86,6 +89,40 @@ final class ActQuant {
         for (int b = 0; b < k / 32; b++) {
             block(x, xo + 32 * b, q, 32 * b, ds);
             d[b] = ds[0];
+        }
+    }
+
+    /** Ints per super-block of 256 of the K layout, and where its parts start. */
+    static final int K_INTS = 160, K_SUMS = 128, K_D = 144;
+
+    /**
+     * The K layout (for Q4_K, Q5_K, Q6_K): per super-block of 256 one scale d = max|x| / 127 (as
+     * ggml's Q8_K), then for each sub-block of 32 its 16 ints of pairs (as {@link #pairs}), the
+     * sums of q over each 16 at {@link #K_SUMS}, and d at {@link #K_D}.
+     */
+    static void pairsK(float[] x, int xo, int k, int[] dst, short[] tmp) {
+        for (int sb = 0, p = 0; sb < k / 256; sb++, p += K_INTS) {
+            int base = xo + 256 * sb;
+            FloatVector m = FloatVector.fromArray(F256, x, base).abs();
+            for (int i = 8; i < 256; i += 8) m = m.max(FloatVector.fromArray(F256, x, base + i).abs());
+            float d = m.reduceLanes(VectorOperators.MAX) / 127f;
+            float id = d != 0f ? 1f / d : 0f;
+            for (int j = 0; j < 8; j++) {
+                int xb = base + 32 * j;
+                IntVector q0 = round(FloatVector.fromArray(F256, x, xb), id), q1 = round(FloatVector.fromArray(F256, x, xb + 8), id);
+                IntVector q2 = round(FloatVector.fromArray(F256, x, xb + 16), id), q3 = round(FloatVector.fromArray(F256, x, xb + 24), id);
+                ((ShortVector) q0.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 0);
+                ((ShortVector) q1.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 8);
+                ((ShortVector) q2.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 16);
+                ((ShortVector) q3.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 24);
+                dst[p + K_SUMS + 2 * j] = q0.add(q1).reduceLanes(VectorOperators.ADD);
+                dst[p + K_SUMS + 2 * j + 1] = q2.add(q3).reduceLanes(VectorOperators.ADD);
+                IntVector lo = ShortVector.fromArray(S256, tmp, 0).reinterpretAsInts();
+                IntVector hi = ShortVector.fromArray(S256, tmp, 16).reinterpretAsInts();
+                lo.lanewise(VectorOperators.LSHL, 16).add(lo.lanewise(VectorOperators.ASHR, 16)).intoArray(dst, p + 16 * j);
+                hi.lanewise(VectorOperators.LSHL, 16).add(hi.lanewise(VectorOperators.ASHR, 16)).intoArray(dst, p + 16 * j + 8);
+            }
+            dst[p + K_D] = Float.floatToRawIntBits(d);
         }
     }
 }

@@ -16,6 +16,8 @@ final class CpuBuffer implements Buffer {
     private final BufferUsage usage;
     private final MemorySegment segment;
     private final Arena arena; // null where the memory is the caller's
+    private final java.util.Map<Long, MemorySegment> packed = new java.util.HashMap<>();
+    private Arena packArena;
 
     CpuBuffer(Device device, BufferUsage usage, MemorySegment segment, Arena arena) {
         this.device = device;
@@ -59,9 +61,32 @@ final class CpuBuffer implements Buffer {
         return segment;
     }
 
+    /**
+     * The Q4_0x8 form ({@link Repack}) of the {@code n} rows of {@code nb} blocks at {@code offset},
+     * made on first use and freed with this buffer; null where memory is short.
+     */
+    synchronized MemorySegment packedQ4_0(long offset, int nb, int n, CpuPool pool) {
+        MemorySegment p = packed.get(offset);
+        if (p != null || packed.containsKey(offset)) return p;
+        long bytes = Repack.q4_0Bytes(nb, n);
+        if (device.memory().free() < bytes + (512L << 20)) {
+            packed.put(offset, null);
+            return null;
+        }
+        if (packArena == null) packArena = Arena.ofShared();
+        MemorySegment dst = packArena.allocate(bytes, 64);
+        MemorySegment src = segment.asSlice(offset, 18L * nb * n);
+        int groups = n / 8, chunk = 64;
+        pool.run((groups + chunk - 1) / chunk, (i, w) -> Repack.q4_0(src, nb, dst, i * chunk, Math.min(groups, (i + 1) * chunk)));
+        packed.put(offset, dst);
+        return dst;
+    }
+
     @Override
-    public void close() {
+    public synchronized void close() {
         if (arena != null && arena.scope().isAlive()) arena.close();
+        if (packArena != null && packArena.scope().isAlive()) packArena.close();
+        packed.clear();
     }
 
     @Override

@@ -23,7 +23,8 @@ import java.util.Set;
  * The host's cores as one device. Memory is the host's: {@link #allocate} takes zeroed, 64-byte
  * aligned memory from the OS and {@link #wrapHost} computes straight from a mapped model file.
  * Streams share one pool of {@link #threads()} threads (system property {@code hearth.threads},
- * else the available processors), which {@link #setThreads} changes.
+ * else the available processors), which {@link #setThreads} changes. Q4_0 weights are repacked
+ * for speed unless {@code hearth.cpu.repack=false} ({@link #setRepack}).
  */
 public final class CpuDevice implements Device {
     private static final long MIB = 1L << 20;
@@ -36,6 +37,7 @@ public final class CpuDevice implements Device {
 
     private final BackendProvider provider;
     private volatile CpuPool pool;
+    private volatile boolean repack = !"false".equals(System.getProperty("hearth.cpu.repack"));
 
     public CpuDevice(BackendProvider provider, int threads) {
         this.provider = provider;
@@ -77,6 +79,20 @@ public final class CpuDevice implements Device {
 
     CpuPool pool() {
         return pool;
+    }
+
+    /**
+     * Whether Q4_0 weights in WEIGHTS buffers are repacked on first use for faster matrix-vector
+     * products (a copy of each such tensor, freed with its buffer; skipped when memory is short).
+     * System property {@code hearth.cpu.repack}, default true.
+     */
+    public boolean repack() {
+        return repack;
+    }
+
+    /** Sets {@link #repack()} for splits planned from now on. */
+    public void setRepack(boolean on) {
+        repack = on;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.hearth.backend.cpu;
 
 import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Stream;
 import dev.hearth.runtime.backend.Subgraph;
 import dev.hearth.runtime.backend.TensorRef;
@@ -76,12 +77,15 @@ final class CpuStream implements Stream {
         return switch (n.op()) {
             case Op.Leaf l -> throw new IllegalStateException("leaf " + n);
             case Op.MulMat m -> {
-                MemorySegment w = Mem.segment(g.ref(m.w()));
+                TensorRef wr = g.ref(m.w());
+                MemorySegment w = Mem.segment(wr);
                 MemorySegment x = Mem.segment(g.ref(m.x()));
                 DType type = m.w().desc().type();
                 int kk = (int) m.w().desc().rowLength(), rows = (int) m.w().desc().rows(), tokens = (int) m.x().desc().rows();
                 Node xNode = m.x();
-                yield (pool, s) -> MatMul.run(pool, s, type, w, kk, rows, x, tokens, out, xNode);
+                MemorySegment packed = type == DType.Q4_0 && rows >= 8 && device.repack() && wr.buffer() instanceof CpuBuffer cb
+                        && cb.usage() == BufferUsage.WEIGHTS ? cb.packedQ4_0(wr.offset(), kk / 32, rows, device.pool()) : null;
+                yield (pool, s) -> MatMul.run(pool, s, type, w, packed, kk, rows, x, tokens, out, xNode);
             }
             case Op.GetRows gr -> {
                 Input table = input(gr.table(), g);

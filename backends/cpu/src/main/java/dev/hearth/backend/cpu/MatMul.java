@@ -8,8 +8,8 @@ import java.lang.foreign.MemorySegment;
  * mul_mat: {@code out[t][r] = dot(w row r, x row t)} for weights of any supported type, split
  * over the pool by rows. One or two tokens (generation) take the matrix-vector kernels: integer
  * dot products against activations quantized to int8 blocks for Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0
- * ({@link DotQ4}, {@link DotQ8}, as llama.cpp does), float fma for F32, F16 and BF16, and rows
- * decoded to float for the K-quants ({@link DotF}). More tokens (prompts) take {@link Gemm},
+ * ({@link DotQ4}, {@link DotQ8}, as llama.cpp does), the same per super-block of 256 for Q4_K,
+ * Q5_K and Q6_K ({@link DotK}), and float fma for F32, F16 and BF16 ({@link DotF}). More tokens (prompts) take {@link Gemm},
  * which decodes each tile of rows once for all tokens.
  */
 final class MatMul {
@@ -23,8 +23,8 @@ final class MatMul {
      * @param xKey identity of the activations (their node) for reusing their quantization within a
      *             compute; null where it must not be reused
      */
-    static void run(CpuPool pool, Scratch s, DType type, MemorySegment w, int k, int n, MemorySegment x, int tokens,
-                    MemorySegment out, Object xKey) {
+    static void run(CpuPool pool, Scratch s, DType type, MemorySegment w, MemorySegment packed, int k, int n, MemorySegment x,
+                    int tokens, MemorySegment out, Object xKey) {
         float[] xf = s.x(k * tokens);
         MemorySegment.copy(x, Mem.F32, 0, xf, 0, k * tokens);
         if (tokens > VECTOR_TOKENS) {
@@ -33,7 +33,7 @@ final class MatMul {
             float[] xp = s.token(Gemm.packedFloats(k, tokens));
             Gemm.packTokens(xf, k, tokens, xp);
             int tasks = (n + rows - 1) / rows;
-            pool.run(tasks, (i, worker) -> Gemm.rows(type, w, k, n, xp, tokens, s.tile[worker], s.part[worker], out, 0,
+            pool.run(tasks, (i, worker) -> Gemm.rows(type, w, packed, k, n, xp, tokens, s.tile[worker], s.part[worker], out, 0,
                     i * rows, Math.min(n, (i + 1) * rows)));
             return;
         }
@@ -54,7 +54,17 @@ final class MatMul {
                     }
                     int nb = k / 32;
                     switch (type) {
-                        case Q4_0 -> pool.run(tasks, (i, wk) -> DotQ4.q4_0(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                        case Q4_0 -> {
+                            if (packed != null) {
+                                int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
+                                pool.run(gTasks + (n % 8 != 0 ? 1 : 0), (i, wk) -> {
+                                    if (i == gTasks) DotQ4.q4_0(w, nb, xa, out, outOff, groups * 8, n);
+                                    else DotQ4x8.q4_0(packed, nb, xa, out, outOff, i * per, Math.min(groups, (i + 1) * per));
+                                });
+                            } else {
+                                pool.run(tasks, (i, wk) -> DotQ4.q4_0(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                            }
+                        }
                         case Q4_1 -> pool.run(tasks, (i, wk) -> DotQ4.q4_1(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
                         default -> pool.run(tasks, (i, wk) -> DotQ4.q5(w, nb, type == DType.Q5_1, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
                     }
@@ -76,6 +86,23 @@ final class MatMul {
                 case F16, BF16 -> {
                     float[] xt = token(xf, xo, k, s);
                     pool.run(tasks, (i, wk) -> DotF.half(w, k, type == DType.BF16, xt, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                }
+                case Q4_K, Q5_K, Q6_K -> {
+                    int[] xa = s.pairs(k / 256 * ActQuant.K_INTS);
+                    if (key == null || s.quantizedFor != key || s.quantizedLayout != -2) {
+                        ActQuant.pairsK(xf, xo, k, xa, s.tmp);
+                        s.quantizedFor = key;
+                        s.quantizedLayout = -2;
+                    }
+                    int nsb = k / 256;
+                    if (type == DType.Q6_K) {
+                        pool.run(tasks, (i, wk) -> DotK.q6_k(w, nsb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                    } else {
+                        pool.run(tasks, (i, wk) -> {
+                            if (type == DType.Q4_K) DotK.q4_k(w, nsb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk));
+                            else DotK.q5_k(w, nsb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk));
+                        });
+                    }
                 }
                 default -> {
                     float[] xt = token(xf, xo, k, s);

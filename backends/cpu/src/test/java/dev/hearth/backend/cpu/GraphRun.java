@@ -36,7 +36,7 @@ final class GraphRun implements AutoCloseable {
                 refs.put(n, new TensorRef(n.desc(), refs.get(kv.cache()).buffer(), 0));
                 continue;
             }
-            Buffer b = device.allocate(n.desc().bytes(), BufferUsage.COMPUTE);
+            Buffer b = device.allocate(n.desc().bytes(), n.op() instanceof Op.Weight ? BufferUsage.WEIGHTS : BufferUsage.COMPUTE);
             buffers.add(b);
             refs.put(n, new TensorRef(n.desc(), b, 0));
         }

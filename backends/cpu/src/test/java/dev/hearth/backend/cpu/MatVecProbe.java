@@ -12,21 +12,23 @@ import java.util.Random;
  * product in GFLOP/s. Each shape cycles through copies of the weights that together exceed the
  * last-level cache, so the figures are memory's, not cache's. Prints the best of several rounds.
  * <pre>
- * java --add-modules jdk.incubator.vector -cp CLASSPATH dev.hearth.backend.cpu.MatVecProbe [threads] [types...]
+ * java --add-modules jdk.incubator.vector -cp CLASSPATH dev.hearth.backend.cpu.MatVecProbe [threads] [hot] [types...]
  * </pre>
  */
 public final class MatVecProbe {
     private static final long SPREAD = 256L << 20;
 
     public static void main(String[] args) {
-        int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         boolean hot = args.length > 1 && args[1].equals("hot");
+        int threads = hot ? 1 : args.length > 0 ? Integer.parseInt(args[0]) : 2;
         int from = hot ? 2 : 1;
+        boolean repack = !"false".equals(System.getProperty("hearth.cpu.repack"));
         DType[] types = args.length > from ? java.util.Arrays.stream(args, from, args.length).map(DType::valueOf).toArray(DType[]::new)
                 : new DType[]{DType.Q4_0, DType.Q8_0};
         CpuPool pool = new CpuPool(threads);
         Scratch scratch = new Scratch(threads);
-        // "hot": one small matrix that stays in cache, to see the kernels' own speed.
+        // "hot": one small matrix that stays in cache, on one thread, timed in CPU time (other
+        // programs on the machine then matter less), to see the kernels' own speed.
         int[][] shapes = hot ? new int[][]{{2048, 256}} : new int[][]{{2048, 2048}, {2048, 8192}, {8192, 2048}, {2048, 128256}};
         System.out.printf("threads %d, %d-bit vectors%n", threads, jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
         for (DType type : types) {
@@ -34,19 +36,29 @@ public final class MatVecProbe {
                 int k = s[0], n = s[1];
                 long bytes = type.bytesFor(k) * n;
                 MemorySegment[] copies = weights(type, bytes, hot ? 1 : (int) Math.max(1, Math.min(16, SPREAD / bytes)));
+                MemorySegment[] packed = null;
+                if (type == DType.Q4_0 && repack) {
+                    packed = new MemorySegment[copies.length];
+                    for (int c = 0; c < copies.length; c++) {
+                        packed[c] = Arena.global().allocate(Repack.q4_0Bytes(k / 32, n), 64);
+                        Repack.q4_0(copies[c], k / 32, packed[c], 0, n / 8);
+                    }
+                }
                 MemorySegment x = floats(k, 1);
                 MemorySegment out = Arena.global().allocate(4L * n, 64);
                 int reps = (int) Math.max(50, Math.min(3000, (8L << 30) / bytes));
                 long[] times = new long[reps];
+                var clock = java.lang.management.ManagementFactory.getThreadMXBean();
                 for (int r = 0; r < reps; r++) {
-                    long t0 = System.nanoTime();
-                    MatMul.run(pool, scratch, type, copies[r % copies.length], k, n, x, 1, out, null);
-                    times[r] = System.nanoTime() - t0;
+                    long t0 = hot ? clock.getCurrentThreadCpuTime() : System.nanoTime();
+                    MatMul.run(pool, scratch, type, copies[r % copies.length], packed == null ? null : packed[r % copies.length], k, n, x, 1, out, null);
+                    times[r] = (hot ? clock.getCurrentThreadCpuTime() : System.nanoTime()) - t0;
                 }
                 java.util.Arrays.sort(times);
                 double best = times[0], median = times[reps / 2];
-                System.out.printf("%-5s matvec k=%-5d n=%-6d best %8.1f us %6.1f GB/s   median %8.1f us %6.1f GB/s%n",
-                        type, k, n, best / 1e3, bytes / best, median / 1e3, bytes / median);
+                System.out.printf("%-5s%s matvec k=%-5d n=%-6d best %8.1f us %6.1f GB/s   median %8.1f us %6.1f GB/s  (%.2f ns per block row)%n",
+                        type, packed != null ? "x8" : "  ", k, n, best / 1e3, bytes / best, median / 1e3, bytes / median,
+                        best * threads / ((double) n * k / type.blockSize));
             }
             if (hot) continue;
             int k = 2048, n = 2048, tokens = 64;
@@ -56,7 +68,7 @@ public final class MatVecProbe {
             double best = Double.MAX_VALUE;
             for (int r = 0; r < 30; r++) {
                 long t0 = System.nanoTime();
-                MatMul.run(pool, scratch, type, w, k, n, x, tokens, out, null);
+                MatMul.run(pool, scratch, type, w, null, k, n, x, tokens, out, null);
                 best = Math.min(best, System.nanoTime() - t0);
             }
             System.out.printf("%-5s prompt k=%d n=%d t=%d  %8.1f us  %6.1f GFLOP/s%n", type, k, n, tokens, best / 1e3, 2.0 * k * n * tokens / best);
