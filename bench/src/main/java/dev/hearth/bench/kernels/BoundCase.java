@@ -23,9 +23,9 @@ import java.util.Map;
  * A kernel case placed on one device, ready to run again and again: its weights and caches
  * uploaded once (wrapped without a copy where the device computes in host memory), its inputs
  * set once. With {@code copies} above one, the weights and caches are placed that many times,
- * each copy with its own {@link Executor}, and the runs take the copies in turn: a small matrix
- * is then read from memory as in a whole model, not from a cache that still holds it from the
- * run before. {@link #run} computes the graph once and waits for the device.
+ * each copy with its own {@link Executor} computed once before use, and the runs take the copies
+ * in turn: a small matrix is then read from memory as in a whole model, not from a cache that
+ * still holds it from the run before. {@link #run} computes the graph once and waits for the device.
  */
 public final class BoundCase implements AutoCloseable {
     /** What the copies of the weights and caches of a case should span at least. */
@@ -60,6 +60,9 @@ public final class BoundCase implements AutoCloseable {
                 Executor ex = schedule.instantiate(leaves::get);
                 executors.add(ex);
                 instance.inputs().forEach(ex::setInput);
+            }
+            if (copies > 1) {
+                for (Executor ex : executors) ex.run(); // a device's first compute of a graph may prepare it (plans, repacked weights)
             }
         } catch (RuntimeException e) {
             close();
@@ -98,8 +101,13 @@ public final class BoundCase implements AutoCloseable {
         return new BoundCase(c, device, copies);
     }
 
-    /** The copies that make the weights and caches of {@code c} span {@link #ROTATION_BYTES} (at most {@link #MAX_COPIES}). */
+    /**
+     * The copies that make the weights and caches of {@code c} span {@link #ROTATION_BYTES} (at
+     * most {@link #MAX_COPIES}); one for a case of more than two tokens, which reads each weight
+     * for many tokens in a run and is bound by arithmetic, not by where its weights come from.
+     */
     public static int rotationCopies(KernelCase c) {
+        if (c.tokens() > 2) return 1;
         long bytes = 0;
         for (Node n : c.graph().nodes()) {
             if (n.op() instanceof Op.Weight || n.op() instanceof Op.State) bytes += n.desc().bytes();

@@ -82,6 +82,7 @@ class SmokeTest {
         long q4 = 2048L * 2048 / 32 * 18;
         assertEquals((BoundCase.ROTATION_BYTES + q4 - 1) / q4, BoundCase.rotationCopies(KernelCases.byName("mul_mat 1b attn_q k=2048 n=2048 t=1 q4_0")));
         assertEquals(1, BoundCase.rotationCopies(KernelCases.byName("swiglu 1b k=8192 t=1 f32"))); // no weights
+        assertEquals(1, BoundCase.rotationCopies(KernelCases.byName("mul_mat 1b attn_q k=2048 n=2048 t=512 q4_0"))); // a prompt
     }
 
     @Test
