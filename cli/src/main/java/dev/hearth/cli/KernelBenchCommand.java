@@ -32,7 +32,8 @@ final class KernelBenchCommand {
               --op OP       mul_mat, attention, rms_norm, rope, swiglu, ... (default: all)
               --shape S     1b (Llama-3.2-1B), 8b (Llama-3-8B), ops (the conformance cases), all (default: 1b,8b)
               --tokens N    tokens per run: 1 (generation), 512 (a prompt), 1,512 or all (default: 1)
-              --time S      seconds of timed runs per case, after a third as much warm-up (default 0.3)
+              --time S      seconds of timed runs per case (default 0.3), after a warm-up until the runs
+                            stop getting faster (3 s at least for the first case of an op and type)
               -t N          CPU threads (the probe uses as many)
               -o FORMAT     md (default) or json to stdout; a file name (FILE.json, FILE.md or FILE)
                             writes FILE.json and FILE.md and prints the table
