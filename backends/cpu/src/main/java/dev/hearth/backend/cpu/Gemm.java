@@ -14,13 +14,16 @@ import static dev.hearth.backend.cpu.Mem.F256;
  * to float once ({@link Decode#row}, or {@link Repack#q4_0Row} from repacked Q4_0) and then multiplied by every token, so the weights stream
  * from memory once per prompt. Rows are packed four by four and tokens two by two, interleaved
  * by 8 floats, so that the micro-kernel (4 rows by 2 tokens, 8 fma accumulators) walks two arrays
- * with one index each; it runs over chunks of {@link #KC} elements (which stay in L1) and keeps
- * partial sums between chunks; lanes are summed at the end. Row and token counts are padded
+ * with one index each; it runs over chunks of {@link #KC} elements and groups of
+ * {@link #PAIRS} token pairs (which stay in L1) and keeps partial sums between chunks; lanes are summed at the end. Row and token counts are padded
  * with zeros to 4 and 2. Checked against the reference products in MulMatTest.
  */
 final class Gemm {
-    /** Elements of a row per pass: 4 rows and 2 tokens of it fit in L1. */
-    static final int KC = 512;
+    /**
+     * Elements of a row per pass, and token pairs per pass: 4 rows and {@link #PAIRS} pairs of
+     * tokens of that length (12 KiB) stay in L1 while every row quad of the tile meets them.
+     */
+    static final int KC = 256, PAIRS = 4;
 
     private Gemm() {
     }
@@ -84,9 +87,12 @@ final class Gemm {
         Arrays.fill(part, 0, (padded / 4) * pairs * 64, 0f);
         for (int kc = 0; kc < kp; kc += KC) {
             int ke = Math.min(kc + KC, kp);
-            for (int q = 0; q < padded; q += 4) {
-                for (int p = 0; p < pairs; p++) {
-                    micro42(tile, q * kp + kc * 4, xp, p * 2 * kp + kc * 2, (ke - kc) / 8, part, ((q / 4) * pairs + p) * 64);
+            for (int p0 = 0; p0 < pairs; p0 += PAIRS) {
+                int p1 = Math.min(pairs, p0 + PAIRS);
+                for (int q = 0; q < padded; q += 4) {
+                    for (int p = p0; p < p1; p++) {
+                        micro42(tile, q * kp + kc * 4, xp, p * 2 * kp + kc * 2, (ke - kc) / 8, part, ((q / 4) * pairs + p) * 64);
+                    }
                 }
             }
         }
