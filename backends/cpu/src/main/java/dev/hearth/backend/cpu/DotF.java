@@ -67,14 +67,25 @@ final class DotF {
             int i = 0;
             if (bf16) {
                 for (; i + 16 <= k; i += 16) {
-                    s0 = widenBf16(ShortVector.fromMemorySegment(S128, row, 2L * i, LE)).fma(FloatVector.fromArray(F256, x, i), s0);
-                    s1 = widenBf16(ShortVector.fromMemorySegment(S128, row, 2L * i + 16, LE)).fma(FloatVector.fromArray(F256, x, i + 8), s1);
+                    FloatVector h0 = ((IntVector) ShortVector.fromMemorySegment(S128, row, 2L * i, LE).convertShape(VectorOperators.S2I, I256, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    FloatVector h1 = ((IntVector) ShortVector.fromMemorySegment(S128, row, 2L * i + 16, LE).convertShape(VectorOperators.S2I, I256, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    s0 = h0.fma(FloatVector.fromArray(F256, x, i), s0);
+                    s1 = h1.fma(FloatVector.fromArray(F256, x, i + 8), s1);
                 }
             } else {
+                // finite weights: a half's bits moved into a float's place are its value times 2^-112
                 for (; i + 16 <= k; i += 16) {
-                    s0 = Decode.halves(ShortVector.fromMemorySegment(S128, row, 2L * i, LE)).fma(FloatVector.fromArray(F256, x, i), s0);
-                    s1 = Decode.halves(ShortVector.fromMemorySegment(S128, row, 2L * i + 16, LE)).fma(FloatVector.fromArray(F256, x, i + 8), s1);
+                    FloatVector h0 = ((IntVector) ShortVector.fromMemorySegment(S128, row, 2L * i, LE).convertShape(VectorOperators.S2I, I256, 0))
+                            .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
+                    FloatVector h1 = ((IntVector) ShortVector.fromMemorySegment(S128, row, 2L * i + 16, LE).convertShape(VectorOperators.S2I, I256, 0))
+                            .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
+                    s0 = h0.fma(FloatVector.fromArray(F256, x, i), s0);
+                    s1 = h1.fma(FloatVector.fromArray(F256, x, i + 8), s1);
                 }
+                s0 = s0.mul(Mem.HALF_BIAS);
+                s1 = s1.mul(Mem.HALF_BIAS);
             }
             float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
             for (; i < k; i++) {
@@ -83,10 +94,6 @@ final class DotF {
             }
             out.set(Mem.F32, outOff + 4L * r, s);
         }
-    }
-
-    private static FloatVector widenBf16(ShortVector h) {
-        return ((IntVector) h.convertShape(VectorOperators.S2I, I256, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     /** Any type: each row decoded into {@code buf} (k floats), then dotted with {@code x}. */
