@@ -75,13 +75,8 @@ public final class EndToEndBench {
         return new Result(test, np, ng, mean, sd, ts);
     }
 
-    /** Bytes of weights one generated token reads: every matrix once (the embedding only a row, unless tied to the output). */
+    /** Bytes of weights one generated token reads: every matrix once, the embedding only a row. */
     public static long bytesPerToken(LlamaEngine e) {
-        long total = 0;
-        for (var d : e.weights().all().values()) {
-            if (d.name().equals("token_embd.weight") && !e.config().tiedEmbeddings()) continue;
-            total += d.bytes();
-        }
-        return total;
+        return e.weights().bytesPerToken();
     }
 }

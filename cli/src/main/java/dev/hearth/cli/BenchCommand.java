@@ -71,8 +71,7 @@ final class BenchCommand {
             try (ModelOptions.Loaded m = ModelOptions.load(ba, false)) {
                 Device d = m.engine().placement().device(0);
                 String modelType = m.file().getString("general.name", m.file().path().getFileName().toString());
-                long size = 0;
-                for (var t : m.weights().all().values()) size += t.bytes();
+                long size = m.weights().fileBytes();
                 long perToken = EndToEndBench.bytesPerToken(m.engine());
                 List<EndToEndBench.Result> results = new ArrayList<>();
                 if (np > 0) {

@@ -83,7 +83,7 @@ public final class LlamaEngine implements AutoCloseable {
             String name = e.getKey();
             TensorDesc desc = e.getValue();
             Device d = placement.device(weights.layerOf(name));
-            MemorySegment data = f.data(name);
+            MemorySegment data = f.data(weights.source(name));
             Buffer b = d.wrapHost(data, BufferUsage.WEIGHTS);
             if (b == null) {
                 b = d.allocate(desc.bytes(), BufferUsage.WEIGHTS);

@@ -69,7 +69,7 @@ public final class LlamaGraph {
         }
         if (!allLogits && tokens > 1) x = g.getRows("last_row", x, g.input(LAST, DType.I32, 1));
         Node out = g.rmsNorm("out_norm", x, g.weight(w.desc(LlamaWeights.OUT_NORM)), c.rmsEps());
-        Node head = g.weight(w.desc(c.tiedEmbeddings() ? LlamaWeights.EMBED : LlamaWeights.OUTPUT));
+        Node head = g.weight(w.desc(LlamaWeights.OUTPUT));
         Node logits = g.mulMat("logits", head, out);
         g.output(logits);
         return new LlamaGraph(g, logits, tokens, allLogits);

@@ -35,7 +35,14 @@ public final class LlamaWeights {
         }
         need(EMBED, c.dim(), c.vocabSize());
         need(OUT_NORM, c.dim());
-        if (!c.tiedEmbeddings()) need(OUTPUT, c.dim(), c.vocabSize());
+        if (!c.tiedEmbeddings()) {
+            need(OUTPUT, c.dim(), c.vocabSize());
+        } else {
+            // Tied embeddings: the output head reads the embedding matrix. It is bound a second time
+            // under the head's name, so that the head can live on the GPU while the row lookups stay
+            // on the CPU (as llama.cpp duplicates it); on the CPU both are the same mapped bytes.
+            descs.put(OUTPUT, descs.get(EMBED).withName(OUTPUT));
+        }
         if (c.hasRopeFreqs()) need(ROPE_FREQS, c.ropeDims() / 2);
         for (int l = 0; l < c.layers(); l++) {
             need(blk(l, "attn_norm"), c.dim());
@@ -100,7 +107,7 @@ public final class LlamaWeights {
             names.add(EMBED);
         } else if (layer >= config.layers()) {
             names.add(OUT_NORM);
-            if (!config.tiedEmbeddings()) names.add(OUTPUT);
+            names.add(OUTPUT);
         } else {
             for (String s : List.of("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")) {
                 names.add(blk(layer, s));
@@ -116,6 +123,30 @@ public final class LlamaWeights {
         if (name.equals(ROPE_FREQS)) return 0;
         if (name.startsWith("blk.")) return Integer.parseInt(name.substring(4, name.indexOf('.', 4)));
         throw new IllegalArgumentException(name);
+    }
+
+    /** The file tensor whose bytes a weight is: itself, or the embedding for a tied output head. */
+    public String source(String name) {
+        return config.tiedEmbeddings() && name.equals(OUTPUT) ? EMBED : name;
+    }
+
+    /** True for a weight bound twice from one tensor (the tied output head). */
+    public boolean isAlias(String name) {
+        return !source(name).equals(name);
+    }
+
+    /** Bytes of the file's tensors, each counted once. */
+    public long fileBytes() {
+        long total = 0;
+        for (var e : descs.entrySet()) if (!isAlias(e.getKey())) total += e.getValue().bytes();
+        return total;
+    }
+
+    /** Bytes of weights one generated token reads: everything but the embedding, of which it reads one row. */
+    public long bytesPerToken() {
+        long total = 0;
+        for (var e : descs.entrySet()) if (!e.getKey().equals(EMBED)) total += e.getValue().bytes();
+        return total;
     }
 
     public long bytes(String name) {
