@@ -3,7 +3,6 @@ package dev.hearth.backend.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import static dev.hearth.backend.cpu.Mem.F256;
@@ -46,7 +45,18 @@ final class ActQuant {
         float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
         float d = amax / 127f;
         float id = d != 0f ? 1f / d : 0f;
-        IntVector q0 = round(v0, id), q1 = round(v1, id), q2 = round(v2, id), q3 = round(v3, id);
+        FloatVector rq0 = v0.mul(id);
+        IntVector q0 = (IntVector) rq0.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+        q0 = q0.blend(q0.neg(), rq0.compare(VectorOperators.LT, 0f).cast(I256));
+        FloatVector rq1 = v1.mul(id);
+        IntVector q1 = (IntVector) rq1.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+        q1 = q1.blend(q1.neg(), rq1.compare(VectorOperators.LT, 0f).cast(I256));
+        FloatVector rq2 = v2.mul(id);
+        IntVector q2 = (IntVector) rq2.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+        q2 = q2.blend(q2.neg(), rq2.compare(VectorOperators.LT, 0f).cast(I256));
+        FloatVector rq3 = v3.mul(id);
+        IntVector q3 = (IntVector) rq3.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+        q3 = q3.blend(q3.neg(), rq3.compare(VectorOperators.LT, 0f).cast(I256));
         ((ShortVector) q0.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo);
         ((ShortVector) q1.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 8);
         ((ShortVector) q2.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 16);
@@ -55,13 +65,8 @@ final class ActQuant {
         return q0.add(q1).add(q2.add(q3)).reduceLanes(VectorOperators.ADD);
     }
 
-    /** round(v * id), halves away from zero. */
-    private static IntVector round(FloatVector v, float id) {
-        FloatVector r = v.mul(id);
-        IntVector a = (IntVector) r.abs().add(0.5f).convert(VectorOperators.F2I, 0);
-        VectorMask<Integer> neg = r.compare(VectorOperators.LT, 0f).cast(I256);
-        return a.blend(a.neg(), neg);
-    }
+    // round(v * id) with halves away from zero is |v * id| + 0.5 truncated, negated where v * id < 0:
+    // written out where it is used, since the JIT must inline vector code to keep it in registers.
 
     /**
      * The pairs layout of {@code k} elements of {@code x} from {@code xo}; {@code offset} is the
@@ -109,8 +114,18 @@ final class ActQuant {
             float id = d != 0f ? 1f / d : 0f;
             for (int j = 0; j < 8; j++) {
                 int xb = base + 32 * j;
-                IntVector q0 = round(FloatVector.fromArray(F256, x, xb), id), q1 = round(FloatVector.fromArray(F256, x, xb + 8), id);
-                IntVector q2 = round(FloatVector.fromArray(F256, x, xb + 16), id), q3 = round(FloatVector.fromArray(F256, x, xb + 24), id);
+                FloatVector rq0 = FloatVector.fromArray(F256, x, xb).mul(id);
+                IntVector q0 = (IntVector) rq0.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+                q0 = q0.blend(q0.neg(), rq0.compare(VectorOperators.LT, 0f).cast(I256));
+                FloatVector rq1 = FloatVector.fromArray(F256, x, xb + 8).mul(id);
+                IntVector q1 = (IntVector) rq1.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+                q1 = q1.blend(q1.neg(), rq1.compare(VectorOperators.LT, 0f).cast(I256));
+                FloatVector rq2 = FloatVector.fromArray(F256, x, xb + 16).mul(id);
+                IntVector q2 = (IntVector) rq2.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+                q2 = q2.blend(q2.neg(), rq2.compare(VectorOperators.LT, 0f).cast(I256));
+                FloatVector rq3 = FloatVector.fromArray(F256, x, xb + 24).mul(id);
+                IntVector q3 = (IntVector) rq3.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+                q3 = q3.blend(q3.neg(), rq3.compare(VectorOperators.LT, 0f).cast(I256));
                 ((ShortVector) q0.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 0);
                 ((ShortVector) q1.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 8);
                 ((ShortVector) q2.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 16);

@@ -29,11 +29,17 @@ final class CpuStream implements Stream {
         void run(CpuPool pool, Scratch s);
     }
 
+    /** The steps of a split and the scopes of the memory they use (checked alive before each compute). */
+    private record Plan(Step[] steps, MemorySegment.Scope[] scopes) {
+    }
+
     private final CpuDevice device;
-    private final Map<Subgraph, Step[]> plans = new IdentityHashMap<>();
+    private final Map<Subgraph, Plan> plans = new IdentityHashMap<>();
     private final List<Subgraph> order = new ArrayList<>();
     private final Rope rope = new Rope();
     private Scratch scratch;
+    /** Scopes of memory the steps being planned use beyond the split's tensors (repacked weights). */
+    private java.util.Set<MemorySegment.Scope> planScopes;
     private float[][] attention = new float[0][];
     private int[] ints = new int[0];
 
@@ -46,7 +52,11 @@ final class CpuStream implements Stream {
         CpuPool pool = device.pool();
         if (scratch == null || scratch.threads != pool.threads()) scratch = new Scratch(pool.threads());
         scratch.quantizedFor = null;
-        for (Step step : plan(split)) step.run(pool, scratch);
+        Plan plan = plan(split);
+        for (MemorySegment.Scope sc : plan.scopes()) {
+            if (!sc.isAlive()) throw new IllegalStateException("cpu: a buffer of this split was closed; plan the split again");
+        }
+        for (Step step : plan.steps()) step.run(pool, scratch);
         scratch.quantizedFor = null;
     }
 
@@ -54,20 +64,31 @@ final class CpuStream implements Stream {
     public void synchronize() {
     }
 
-    private Step[] plan(Subgraph split) {
-        Step[] p = plans.get(split);
+    private Plan plan(Subgraph split) {
+        Plan p = plans.get(split);
         if (p != null) return p;
         List<Step> steps = new ArrayList<>();
+        java.util.Set<MemorySegment.Scope> scopes = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        planScopes = scopes;
         for (Node n : split.nodes()) {
             if (n.isLeaf()) continue;
             if (!device.supports(n)) throw new HearthException(device.whyNot(n));
             steps.add(step(n, split));
+            scopes.add(scope(split.ref(n)));
+            for (Node in : n.inputs()) scopes.add(scope(split.ref(in)));
         }
-        p = steps.toArray(new Step[0]);
+        planScopes = null;
+        p = new Plan(steps.toArray(new Step[0]), scopes.toArray(new MemorySegment.Scope[0]));
         if (order.size() >= PLANS) plans.remove(order.removeFirst());
         plans.put(split, p);
         order.add(split);
         return p;
+    }
+
+    private static MemorySegment.Scope scope(TensorRef r) {
+        MemorySegment s = r.buffer().hostSegment();
+        if (s == null) throw new IllegalStateException("the cpu device computes in host memory only: " + r.desc());
+        return s.scope();
     }
 
     private Step step(Node n, Subgraph g) {
@@ -83,8 +104,10 @@ final class CpuStream implements Stream {
                 DType type = m.w().desc().type();
                 int kk = (int) m.w().desc().rowLength(), rows = (int) m.w().desc().rows(), tokens = (int) m.x().desc().rows();
                 Node xNode = m.x();
-                MemorySegment packed = type == DType.Q4_0 && rows >= 8 && device.repack() && wr.buffer() instanceof CpuBuffer cb
+                MemorySegment repacked = type == DType.Q4_0 && rows >= 8 && device.repack() && wr.buffer() instanceof CpuBuffer cb
                         && cb.usage() == BufferUsage.WEIGHTS ? cb.packedQ4_0(wr.offset(), kk / 32, rows, device.pool()) : null;
+                if (repacked != null) planScopes.add(repacked.scope());
+                MemorySegment packed = repacked != null ? Mem.view(repacked) : null;
                 yield (pool, s) -> MatMul.run(pool, s, type, w, packed, kk, rows, x, tokens, out, xNode);
             }
             case Op.GetRows gr -> {

@@ -26,13 +26,6 @@ final class DotQ8 {
     private DotQ8() {
     }
 
-    /** Sums adjacent 16-bit lanes of {@code p} into eight 32-bit lanes, as floats. */
-    private static FloatVector pairSums(ShortVector p) {
-        IntVector i = p.reinterpretAsInts();
-        IntVector s = i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.ASHR, 16));
-        return (FloatVector) s.convert(VectorOperators.I2F, 0);
-    }
-
     static void q8_0(MemorySegment w, int nb, short[] xq, float[] xd, MemorySegment out, long outOff, int r0, int r1) {
         long rb = 34L * nb;
         for (int r = r0; r < r1; r++) {
@@ -46,12 +39,17 @@ final class DotQ8 {
                         .mul(ShortVector.fromArray(S256, xq, ix))
                         .add(((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 18, LE).convertShape(VectorOperators.B2S, S256, 0))
                                 .mul(ShortVector.fromArray(S256, xq, ix + 16)));
-                a0 = pairSums(p).fma(FloatVector.broadcast(F256, Float.float16ToFloat(row.get(I16, o)) * xd[b]), a0);
+                IntVector i = p.reinterpretAsInts();
+                // adjacent 16-bit lanes summed into 32 bits
+                a0 = ((FloatVector) i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256, Float.float16ToFloat(row.get(I16, o)) * xd[b]), a0);
                 p = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 36, LE).convertShape(VectorOperators.B2S, S256, 0))
                         .mul(ShortVector.fromArray(S256, xq, ix + 32))
                         .add(((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 52, LE).convertShape(VectorOperators.B2S, S256, 0))
                                 .mul(ShortVector.fromArray(S256, xq, ix + 48)));
-                a1 = pairSums(p).fma(FloatVector.broadcast(F256, Float.float16ToFloat(row.get(I16, o + 34)) * xd[b + 1]), a1);
+                i = p.reinterpretAsInts();
+                a1 = ((FloatVector) i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256, Float.float16ToFloat(row.get(I16, o + 34)) * xd[b + 1]), a1);
             }
             for (; b < nb; b++) {
                 long o = 34L * b;
@@ -60,7 +58,10 @@ final class DotQ8 {
                         .mul(ShortVector.fromArray(S256, xq, ix))
                         .add(((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 18, LE).convertShape(VectorOperators.B2S, S256, 0))
                                 .mul(ShortVector.fromArray(S256, xq, ix + 16)));
-                a0 = pairSums(p).fma(FloatVector.broadcast(F256, Float.float16ToFloat(row.get(I16, o)) * xd[b]), a0);
+                IntVector i = p.reinterpretAsInts();
+                // adjacent 16-bit lanes summed into 32 bits
+                a0 = ((FloatVector) i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256, Float.float16ToFloat(row.get(I16, o)) * xd[b]), a0);
             }
             out.set(Mem.F32, outOff + 4L * r, a0.add(a1).reduceLanes(VectorOperators.ADD));
         }

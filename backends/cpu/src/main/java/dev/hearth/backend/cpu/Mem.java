@@ -50,10 +50,21 @@ final class Mem {
         return s.get(I8, off) & 0xff;
     }
 
-    /** The bytes of a host buffer at a tensor's place. */
+    /** The bytes of a host buffer at a tensor's place, as a {@link #view}. */
     static MemorySegment segment(dev.hearth.runtime.backend.TensorRef r) {
         MemorySegment s = r.buffer().hostSegment();
         if (s == null) throw new IllegalStateException("the cpu device computes in host memory only: " + r.desc());
-        return s.asSlice(r.offset(), r.bytes());
+        return view(s.asSlice(r.offset(), r.bytes()));
+    }
+
+    /**
+     * The same native memory as a plain native segment of the global scope. The kernels then meet
+     * one kind of segment only: a mapped file's segment next to allocated ones makes the JIT fall
+     * back from the Vector API intrinsics (a matrix-vector product three times slower), and no
+     * scope means no liveness check per access. Whoever keeps a view checks that the original's
+     * scope is alive before using it (CpuStream does, per compute). Heap segments stay as they are.
+     */
+    static MemorySegment view(MemorySegment s) {
+        return s.isNative() ? MemorySegment.ofAddress(s.address()).reinterpret(s.byteSize()) : s;
     }
 }

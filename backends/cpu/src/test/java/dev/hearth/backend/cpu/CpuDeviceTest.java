@@ -91,6 +91,43 @@ class CpuDeviceTest {
     }
 
     @Test
+    void mappedWeightsComputeAndClosedBuffersAreCaught(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        CpuDevice d = new CpuDevice(2);
+        int k = 256, n = 40;
+        float[] wv = GraphRun.gaussian(new java.util.Random(3), k * n, 0.1f);
+        MemorySegment bytes = dev.hearth.runtime.dtype.Codecs.quantize(DType.Q8_0, wv);
+        java.nio.file.Path file = dir.resolve("w.bin");
+        java.nio.file.Files.write(file, bytes.toArray(ValueLayout.JAVA_BYTE));
+        Graph g = new Graph();
+        Node w = g.weight(TensorDesc.of("w", DType.Q8_0, k, n));
+        Node x = g.input("x", DType.F32, k);
+        Node y = g.mulMat("y", w, x);
+        try (Arena mapping = Arena.ofShared(); var ch = java.nio.channels.FileChannel.open(file)) {
+            MemorySegment mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, bytes.byteSize(), mapping);
+            java.util.Map<Node, dev.hearth.runtime.backend.TensorRef> refs = new java.util.IdentityHashMap<>();
+            Buffer wb = d.wrapHost(mapped, BufferUsage.WEIGHTS);
+            Buffer xb = d.allocate(4L * k, BufferUsage.COMPUTE), yb = d.allocate(4L * n, BufferUsage.COMPUTE);
+            refs.put(w, new dev.hearth.runtime.backend.TensorRef(w.desc(), wb, 0));
+            refs.put(x, new dev.hearth.runtime.backend.TensorRef(x.desc(), xb, 0));
+            refs.put(y, new dev.hearth.runtime.backend.TensorRef(y.desc(), yb, 0));
+            float[] xv = GraphRun.gaussian(new java.util.Random(4), k, 1f);
+            MemorySegment.copy(xv, 0, xb.hostSegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, k);
+            var stream = d.openStream();
+            var split = new dev.hearth.runtime.backend.Subgraph(d, g.nodes(), refs);
+            stream.compute(split);
+            float[] wq = dev.hearth.runtime.dtype.Codecs.dequantize(DType.Q8_0, bytes, 0, k * n);
+            float[] ref = new float[n];
+            for (int r = 0; r < n; r++) ref[r] = (float) dev.hearth.runtime.reference.ReferenceOps.dot(wq, r * k, xv, 0, k);
+            float[] got = new float[n];
+            MemorySegment.copy(yb.hostSegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, got, 0, n);
+            assertTrue(GraphRun.nmse(got, ref) < 1e-3, "nmse " + GraphRun.nmse(got, ref));
+            xb.close();
+            assertThrows(IllegalStateException.class, () -> stream.compute(split));
+            yb.close();
+        }
+    }
+
+    @Test
     void threadsFollowTheSetter() {
         CpuDevice d = new CpuDevice(3);
         assertEquals(3, d.threads());
