@@ -11,7 +11,7 @@ import static dev.hearth.backend.cpu.Mem.F256;
 
 /**
  * Matrix-matrix products for prompts (many tokens): a tile of weight rows of any type is decoded
- * to float once ({@link Decode#row}, or {@link Repack#q4_0Row} from repacked Q4_0) and then multiplied by every token, so the weights stream
+ * to float once ({@link Decode#row}) and then multiplied by every token, so the weights stream
  * from memory once per prompt. Rows are packed four by four and tokens two by two, interleaved
  * by 8 floats, so that the micro-kernel (4 rows by 2 tokens, 8 fma accumulators) walks two arrays
  * with one index each; it runs over chunks of {@link #KC} elements and groups of
@@ -65,8 +65,8 @@ final class Gemm {
      * {@code tileRows(k)}) and all tokens; {@code xp} holds the packed tokens, {@code tile} and
      * {@code part} are this thread's buffers.
      */
-    static void rows(DType type, MemorySegment w, MemorySegment packed, int k, int n, float[] xp, int tokens, float[] tile,
-                     float[] part, MemorySegment out, long outOff, int r0, int r1) {
+    static void rows(DType type, MemorySegment w, int k, int n, float[] xp, int tokens, float[] tile, float[] part,
+                     MemorySegment out, long outOff, int r0, int r1) {
         long rb = type.bytesFor(k);
         int kp = (k + 7) & ~7;
         int rows = r1 - r0;
@@ -74,8 +74,7 @@ final class Gemm {
         int rowAt = padded * kp;
         for (int i = 0; i < padded; i++) {
             if (i < rows) {
-                if (packed != null && r0 + i < n / 8 * 8) Repack.q4_0Row(packed, k / 32, r0 + i, tile, rowAt);
-                else Decode.row(type, w, (r0 + i) * rb, tile, rowAt, k);
+                Decode.row(type, w, (r0 + i) * rb, tile, rowAt, k);
                 Arrays.fill(tile, rowAt + k, rowAt + kp, 0f);
             } else {
                 Arrays.fill(tile, rowAt, rowAt + kp, 0f);

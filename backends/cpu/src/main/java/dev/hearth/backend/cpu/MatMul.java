@@ -10,7 +10,8 @@ import java.lang.foreign.MemorySegment;
  * dot products against activations quantized to int8 blocks for Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0
  * ({@link DotQ4}, {@link DotQ8}, as llama.cpp does), the same per super-block of 256 for Q4_K,
  * Q5_K and Q6_K ({@link DotK}), and float fma for F32, F16 and BF16 ({@link DotF}). More tokens (prompts) take {@link Gemm},
- * which decodes each tile of rows once for all tokens.
+ * which decodes each tile of rows once for all tokens (from the original layout of repacked
+ * Q4_0: decoding it is faster).
  */
 final class MatMul {
     /** Up to this many tokens each token streams the weights by itself. */
@@ -33,7 +34,7 @@ final class MatMul {
             float[] xp = s.token(Gemm.packedFloats(k, tokens));
             Gemm.packTokens(xf, k, tokens, xp);
             int tasks = (n + rows - 1) / rows;
-            pool.run(tasks, (i, worker) -> Gemm.rows(type, w, packed, k, n, xp, tokens, s.tile[worker], s.part[worker], out, 0,
+            pool.run(tasks, (i, worker) -> Gemm.rows(type, w, k, n, xp, tokens, s.tile[worker], s.part[worker], out, 0,
                     i * rows, Math.min(n, (i + 1) * rows)));
             return;
         }
@@ -121,9 +122,9 @@ final class MatMul {
         return t;
     }
 
-    /** Rows per task: a few tasks per thread so a busy core takes fewer, a multiple of 4. */
+    /** Rows per task: many tasks per thread so a core that is held up takes fewer, a multiple of 4. */
     static int chunkRows(int n, int threads) {
-        int c = n / (threads * 8);
+        int c = n / (threads * 16);
         return Math.max(16, Math.min(512, c)) & ~3;
     }
 }

@@ -2,15 +2,13 @@ package dev.hearth.backend.cpu;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.hearth.backend.cpu.Mem.I16;
-
 /**
  * Weights rearranged for faster matrix-vector products, made once per weight tensor and kept with
  * its buffer. Q4_0 goes eight rows at a time ("Q4_0x8", the same 18 bytes per 32 weights): per
  * group of 8 rows and block, the 8 half scales (16 bytes), then 8 chunks of 16 bytes, chunk j
  * holding quant bytes 2j and 2j+1 of rows 0..7 in turn. Rows past the last whole group stay in
- * the original tensor. {@link #q4_0Row} decodes a row back for get_rows-like uses and the GEMM.
- * Checked through the kernels in MulMatTest.
+ * the original tensor, which prompts (the GEMM) also read: decoding is faster there. Checked
+ * through the kernels in MulMatTest.
  */
 final class Repack {
     private Repack() {
@@ -41,24 +39,6 @@ final class Repack {
                 }
             }
             MemorySegment.copy(out, 0, dst, Mem.I8, g * 8 * rb, out.length);
-        }
-    }
-
-    /** Decodes row {@code r} (of a whole group) of Q4_0x8 {@code packed} into {@code dst[o..o+32nb)}. */
-    static void q4_0Row(MemorySegment packed, int nb, int r, float[] dst, int o) {
-        long base = 144L * nb * (r / 8);
-        int lane = r % 8;
-        for (int b = 0; b < nb; b++, o += 32) {
-            long p = base + 144L * b;
-            float d = Float.float16ToFloat(packed.get(I16, p + 2 * lane));
-            for (int j = 0; j < 8; j++) {
-                int two = packed.get(I16, p + 16 + 16 * j + 2 * lane) & 0xffff;
-                int q0 = two & 0xff, q1 = two >>> 8;
-                dst[o + 2 * j] = ((q0 & 0xf) - 8) * d;
-                dst[o + 2 * j + 1] = ((q1 & 0xf) - 8) * d;
-                dst[o + 16 + 2 * j] = ((q0 >>> 4) - 8) * d;
-                dst[o + 17 + 2 * j] = ((q1 >>> 4) - 8) * d;
-            }
         }
     }
 }
