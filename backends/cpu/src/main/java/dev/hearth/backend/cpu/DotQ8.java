@@ -32,7 +32,7 @@ final class DotQ8 {
             MemorySegment row = w.asSlice(r * rb, rb);
             FloatVector a0 = FloatVector.zero(F256), a1 = a0;
             int b = 0;
-            for (; b + 2 <= nb; b += 2) {
+            for (int nb2 = nb & ~1; b < nb2; b += 2) {
                 long o = 34L * b;
                 int ix = 32 * b;
                 ShortVector p = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 2, LE).convertShape(VectorOperators.B2S, S256, 0))
