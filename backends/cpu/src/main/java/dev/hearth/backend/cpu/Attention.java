@@ -2,13 +2,10 @@ package dev.hearth.backend.cpu;
 
 import dev.hearth.runtime.dtype.DType;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.ShortVector;
 
 import java.lang.foreign.MemorySegment;
 
 import static dev.hearth.backend.cpu.Mem.F256;
-import static dev.hearth.backend.cpu.Mem.LE;
-import static dev.hearth.backend.cpu.Mem.S128;
 
 /**
  * Causal grouped-query attention over an F32 or F16 KV cache: for token t and KV head g, the
@@ -77,8 +74,6 @@ final class Attention {
             MemorySegment.copy(s, Mem.F32, 4 * e, dst, o, n);
             return;
         }
-        int i = 0;
-        for (; i + 8 <= n; i += 8) Decode.halves(ShortVector.fromMemorySegment(S128, s, 2 * (e + i), LE)).intoArray(dst, o + i);
-        for (; i < n; i++) dst[o + i] = Float.float16ToFloat(s.get(Mem.I16, 2 * (e + i)));
+        Decode.f16(s, 2 * e, dst, o, n);
     }
 }

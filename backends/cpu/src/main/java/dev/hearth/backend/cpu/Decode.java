@@ -57,22 +57,19 @@ final class Decode {
     }
 
     /**
-     * Eight halves (as a 128-bit short vector) to floats: sign, exponent and mantissa moved into a
+     * F16: eight halves at a time widened to ints; sign, exponent and mantissa moved into a
      * float's place give the value times 2^-112 (subnormals too), so times 2^112; infinities and
      * NaNs get the float's all-ones exponent.
      */
-    static FloatVector halves(ShortVector h) {
-        IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I256, 0);
-        IntVector bits = i.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
-        FloatVector f = bits.reinterpretAsFloats().mul(Mem.HALF_BIAS);
-        VectorMask<Integer> special = i.and(0x7C00).eq(0x7C00);
-        return special.anyTrue() ? f.blend(bits.or(0x7F800000).reinterpretAsFloats(), special.cast(F256)) : f;
-    }
-
     static void f16(MemorySegment s, long off, float[] dst, int o, int n) {
         int i = 0;
         for (; i + 8 <= n; i += 8) {
-            halves(ShortVector.fromMemorySegment(S128, s, off + 2L * i, LE)).intoArray(dst, o + i);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S128, s, off + 2L * i, LE).convertShape(VectorOperators.S2I, I256, 0);
+            IntVector bits = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
+            FloatVector f = bits.reinterpretAsFloats().mul(Mem.HALF_BIAS);
+            VectorMask<Integer> special = h.and(0x7C00).eq(0x7C00);
+            if (special.anyTrue()) f = f.blend(bits.or(0x7F800000).reinterpretAsFloats(), special.cast(F256));
+            f.intoArray(dst, o + i);
         }
         for (; i < n; i++) dst[o + i] = Float.float16ToFloat(s.get(I16, off + 2L * i));
     }
@@ -87,28 +84,31 @@ final class Decode {
         for (; i < n; i++) dst[o + i] = Mem.bf16(s.get(I16, off + 2L * i));
     }
 
-    /** Writes 16 bytes (as ints lanes 0..7 and 8..15 of {@code q}) times {@code d} plus {@code m}. */
-    private static void put16(ByteVector q, float d, float m, float[] dst, int o) {
-        FloatVector dv = FloatVector.broadcast(F256, d), mv = FloatVector.broadcast(F256, m);
-        ((FloatVector) q.convertShape(VectorOperators.B2F, F256, 0)).fma(dv, mv).intoArray(dst, o);
-        ((FloatVector) q.convertShape(VectorOperators.B2F, F256, 1)).fma(dv, mv).intoArray(dst, o + 8);
-    }
-
     static void q4_0(MemorySegment s, long off, float[] dst, int o, int n) {
         for (int b = 0; b < n; b += 32, off += 18, o += 32) {
             float d = half(s, off);
-            ByteVector q = ByteVector.fromMemorySegment(B128, s, off + 2, LE);
-            put16(q.and((byte) 0xf), d, -8 * d, dst, o);
-            put16(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf), d, -8 * d, dst, o + 16);
+            ByteVector q = ByteVector.fromMemorySegment(B128, s, off + 2, LE), q16;
+            FloatVector dv = FloatVector.broadcast(F256, d), mv = FloatVector.broadcast(F256, -8 * d);
+            q16 = q.and((byte) 0xf);
+            ((FloatVector) q16.convertShape(VectorOperators.B2F, F256, 0)).fma(dv, mv).intoArray(dst, o);
+            ((FloatVector) q16.convertShape(VectorOperators.B2F, F256, 1)).fma(dv, mv).intoArray(dst, o + 8);
+            q16 = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf);
+            ((FloatVector) q16.convertShape(VectorOperators.B2F, F256, 0)).fma(dv, mv).intoArray(dst, o + 16);
+            ((FloatVector) q16.convertShape(VectorOperators.B2F, F256, 1)).fma(dv, mv).intoArray(dst, o + 16 + 8);
         }
     }
 
     static void q4_1(MemorySegment s, long off, float[] dst, int o, int n) {
         for (int b = 0; b < n; b += 32, off += 20, o += 32) {
             float d = half(s, off), m = half(s, off + 2);
-            ByteVector q = ByteVector.fromMemorySegment(B128, s, off + 4, LE);
-            put16(q.and((byte) 0xf), d, m, dst, o);
-            put16(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf), d, m, dst, o + 16);
+            ByteVector q = ByteVector.fromMemorySegment(B128, s, off + 4, LE), q16;
+            FloatVector dv = FloatVector.broadcast(F256, d), mv = FloatVector.broadcast(F256, m);
+            q16 = q.and((byte) 0xf);
+            ((FloatVector) q16.convertShape(VectorOperators.B2F, F256, 0)).fma(dv, mv).intoArray(dst, o);
+            ((FloatVector) q16.convertShape(VectorOperators.B2F, F256, 1)).fma(dv, mv).intoArray(dst, o + 8);
+            q16 = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf);
+            ((FloatVector) q16.convertShape(VectorOperators.B2F, F256, 0)).fma(dv, mv).intoArray(dst, o + 16);
+            ((FloatVector) q16.convertShape(VectorOperators.B2F, F256, 1)).fma(dv, mv).intoArray(dst, o + 16 + 8);
         }
     }
 
@@ -144,14 +144,6 @@ final class Decode {
         }
     }
 
-    /** Writes 32 small non-negative ints (bytes of {@code q}) as sc*q - mn. */
-    private static void put32(ByteVector q, float sc, float mn, float[] dst, int o) {
-        FloatVector dv = FloatVector.broadcast(F256, sc), mv = FloatVector.broadcast(F256, -mn);
-        for (int part = 0; part < 4; part++) {
-            ((FloatVector) q.convertShape(VectorOperators.B2F, F256, part)).fma(dv, mv).intoArray(dst, o + 8 * part);
-        }
-    }
-
     /** Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins; Q5_K adds a high bit plane. */
     static void q4_k(MemorySegment s, long off, float[] dst, int o, int n, boolean five) {
         int size = five ? 176 : 144;
@@ -168,8 +160,16 @@ final class Decode {
                     lo = lo.or(qh.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
                     hi = hi.or(qh.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
                 }
-                put32(lo, d * sc[2 * c], dmin * mn[2 * c], dst, o + 64 * c);
-                put32(hi, d * sc[2 * c + 1], dmin * mn[2 * c + 1], dst, o + 64 * c + 32);
+                // sc * q - mn for the 32 quants of each sub-block
+                FloatVector dv = FloatVector.broadcast(F256, d * sc[2 * c]), mv = FloatVector.broadcast(F256, -dmin * mn[2 * c]);
+                for (int part = 0; part < 4; part++) {
+                    ((FloatVector) lo.convertShape(VectorOperators.B2F, F256, part)).fma(dv, mv).intoArray(dst, o + 64 * c + 8 * part);
+                }
+                dv = FloatVector.broadcast(F256, d * sc[2 * c + 1]);
+                mv = FloatVector.broadcast(F256, -dmin * mn[2 * c + 1]);
+                for (int part = 0; part < 4; part++) {
+                    ((FloatVector) hi.convertShape(VectorOperators.B2F, F256, part)).fma(dv, mv).intoArray(dst, o + 64 * c + 32 + 8 * part);
+                }
             }
         }
     }
