@@ -49,14 +49,16 @@ final class DotK {
                 int ia = ActQuant.K_INTS * sb;
                 int u0 = row.get(I32, o + 4), u1 = row.get(I32, o + 8), u2 = row.get(I32, o + 12);
                 IntVector t = IntVector.zero(I256);
-                ShortVector z0 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
-                ShortVector z1 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 32, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
+                ShortVector z0 =
+                        ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
+                ShortVector z1 =
+                        ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 32, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
                 IntVector l0 = z0.reinterpretAsInts().and(MASK);
                 IntVector l1 = z1.reinterpretAsInts().and(MASK);
                 IntVector h0 = z0.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts();
                 IntVector h1 = z1.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts();
-                t = t.add(l0.mul(IntVector.fromArray(I256, xa, ia + 0)).add(l1.mul(IntVector.fromArray(I256, xa, ia + 8)))
-                        .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul((u0 >>> 0) & 63));
+                t = t.add(l0.mul(IntVector.fromArray(I256, xa, ia)).add(l1.mul(IntVector.fromArray(I256, xa, ia + 8)))
+                        .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(u0 & 63));
                 t = t.add(h0.mul(IntVector.fromArray(I256, xa, ia + 16)).add(h1.mul(IntVector.fromArray(I256, xa, ia + 24)))
                         .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul((u0 >>> 8) & 63));
                 z0 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 48, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
@@ -76,7 +78,7 @@ final class DotK {
                 h0 = z0.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts();
                 h1 = z1.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts();
                 t = t.add(l0.mul(IntVector.fromArray(I256, xa, ia + 64)).add(l1.mul(IntVector.fromArray(I256, xa, ia + 72)))
-                        .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(((u2 >>> 0) & 0xf) | ((u0 >>> 6) & 3) << 4));
+                        .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul((u2 & 0xf) | ((u0 >>> 6) & 3) << 4));
                 t = t.add(h0.mul(IntVector.fromArray(I256, xa, ia + 80)).add(h1.mul(IntVector.fromArray(I256, xa, ia + 88)))
                         .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(((u2 >>> 8) & 0xf) | ((u0 >>> 14) & 3) << 4));
                 z0 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 112, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
@@ -89,7 +91,7 @@ final class DotK {
                         .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(((u2 >>> 16) & 0xf) | ((u0 >>> 22) & 3) << 4));
                 t = t.add(h0.mul(IntVector.fromArray(I256, xa, ia + 112)).add(h1.mul(IntVector.fromArray(I256, xa, ia + 120)))
                         .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(((u2 >>> 24) & 0xf) | ((u0 >>> 30) & 3) << 4));
-                int msum = ((u1 >>> 0) & 63) * (xa[ia + ActQuant.K_SUMS + 0] + xa[ia + ActQuant.K_SUMS + 1])
+                int msum = (u1 & 63) * (xa[ia + ActQuant.K_SUMS + 0] + xa[ia + ActQuant.K_SUMS + 1])
                         + ((u1 >>> 8) & 63) * (xa[ia + ActQuant.K_SUMS + 2] + xa[ia + ActQuant.K_SUMS + 3])
                         + ((u1 >>> 16) & 63) * (xa[ia + ActQuant.K_SUMS + 4] + xa[ia + ActQuant.K_SUMS + 5])
                         + ((u1 >>> 24) & 63) * (xa[ia + ActQuant.K_SUMS + 6] + xa[ia + ActQuant.K_SUMS + 7])
@@ -116,20 +118,25 @@ final class DotK {
                 long o = 176L * sb;
                 int ia = ActQuant.K_INTS * sb;
                 int u0 = row.get(I32, o + 4), u1 = row.get(I32, o + 8), u2 = row.get(I32, o + 12);
-                IntVector b0 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0)).reinterpretAsInts(), b1 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 32, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0)).reinterpretAsInts();
+                IntVector b0 =
+                        ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0)).reinterpretAsInts();
+                IntVector b1 =
+                        ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 32, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0)).reinterpretAsInts();
                 IntVector t = IntVector.zero(I256);
-                ShortVector z0 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 48, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
-                ShortVector z1 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 64, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
+                ShortVector z0 =
+                        ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 48, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
+                ShortVector z1 =
+                        ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 64, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
                 IntVector l0 = z0.reinterpretAsInts().and(MASK);
                 IntVector l1 = z1.reinterpretAsInts().and(MASK);
                 IntVector h0 = z0.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts();
                 IntVector h1 = z1.lanewise(VectorOperators.LSHR, 4).reinterpretAsInts();
-                l0 = l0.or(b0.lanewise(VectorOperators.LSHR, 0).and(0x00010001).lanewise(VectorOperators.LSHL, 4));
-                l1 = l1.or(b1.lanewise(VectorOperators.LSHR, 0).and(0x00010001).lanewise(VectorOperators.LSHL, 4));
+                l0 = l0.or(b0.and(0x00010001).lanewise(VectorOperators.LSHL, 4));
+                l1 = l1.or(b1.and(0x00010001).lanewise(VectorOperators.LSHL, 4));
                 h0 = h0.or(b0.lanewise(VectorOperators.LSHR, 1).and(0x00010001).lanewise(VectorOperators.LSHL, 4));
                 h1 = h1.or(b1.lanewise(VectorOperators.LSHR, 1).and(0x00010001).lanewise(VectorOperators.LSHL, 4));
-                t = t.add(l0.mul(IntVector.fromArray(I256, xa, ia + 0)).add(l1.mul(IntVector.fromArray(I256, xa, ia + 8)))
-                        .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul((u0 >>> 0) & 63));
+                t = t.add(l0.mul(IntVector.fromArray(I256, xa, ia)).add(l1.mul(IntVector.fromArray(I256, xa, ia + 8)))
+                        .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(u0 & 63));
                 t = t.add(h0.mul(IntVector.fromArray(I256, xa, ia + 16)).add(h1.mul(IntVector.fromArray(I256, xa, ia + 24)))
                         .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul((u0 >>> 8) & 63));
                 z0 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 80, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
@@ -157,7 +164,7 @@ final class DotK {
                 h0 = h0.or(b0.lanewise(VectorOperators.LSHR, 5).and(0x00010001).lanewise(VectorOperators.LSHL, 4));
                 h1 = h1.or(b1.lanewise(VectorOperators.LSHR, 5).and(0x00010001).lanewise(VectorOperators.LSHL, 4));
                 t = t.add(l0.mul(IntVector.fromArray(I256, xa, ia + 64)).add(l1.mul(IntVector.fromArray(I256, xa, ia + 72)))
-                        .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(((u2 >>> 0) & 0xf) | ((u0 >>> 6) & 3) << 4));
+                        .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul((u2 & 0xf) | ((u0 >>> 6) & 3) << 4));
                 t = t.add(h0.mul(IntVector.fromArray(I256, xa, ia + 80)).add(h1.mul(IntVector.fromArray(I256, xa, ia + 88)))
                         .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(((u2 >>> 8) & 0xf) | ((u0 >>> 14) & 3) << 4));
                 z0 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 144, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
@@ -174,7 +181,7 @@ final class DotK {
                         .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(((u2 >>> 16) & 0xf) | ((u0 >>> 22) & 3) << 4));
                 t = t.add(h0.mul(IntVector.fromArray(I256, xa, ia + 112)).add(h1.mul(IntVector.fromArray(I256, xa, ia + 120)))
                         .add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(((u2 >>> 24) & 0xf) | ((u0 >>> 30) & 3) << 4));
-                int msum = ((u1 >>> 0) & 63) * (xa[ia + ActQuant.K_SUMS + 0] + xa[ia + ActQuant.K_SUMS + 1])
+                int msum = (u1 & 63) * (xa[ia + ActQuant.K_SUMS + 0] + xa[ia + ActQuant.K_SUMS + 1])
                         + ((u1 >>> 8) & 63) * (xa[ia + ActQuant.K_SUMS + 2] + xa[ia + ActQuant.K_SUMS + 3])
                         + ((u1 >>> 16) & 63) * (xa[ia + ActQuant.K_SUMS + 4] + xa[ia + ActQuant.K_SUMS + 5])
                         + ((u1 >>> 24) & 63) * (xa[ia + ActQuant.K_SUMS + 6] + xa[ia + ActQuant.K_SUMS + 7])
@@ -203,14 +210,23 @@ final class DotK {
                 IntVector t = IntVector.zero(I256);
                 int corr = 0;
                 for (int h = 0; h < 2; h++) {
-                    ShortVector a0 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 64 * h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0)), a1 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 64 * h + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
-                    ShortVector c0 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 64 * h + 32, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0)), c1 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 64 * h + 48, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
-                    IntVector q0 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 128 + 32 * h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0)).reinterpretAsInts(), q1 = ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 144 + 32 * h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0)).reinterpretAsInts();
-                    int j0 = 4 * h + 0;
+                    ShortVector a0 =
+                            ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 64 * h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
+                    ShortVector a1 =
+                            ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 64 * h + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
+                    ShortVector c0 =
+                            ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 64 * h + 32, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
+                    ShortVector c1 =
+                            ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 64 * h + 48, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0));
+                    IntVector q0 =
+                            ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 128 + 32 * h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0)).reinterpretAsInts();
+                    IntVector q1 =
+                            ((ShortVector) ByteVector.fromMemorySegment(B128, row, o + 144 + 32 * h, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0)).reinterpretAsInts();
+                    int j0 = 4 * h;
                     int sa0 = row.get(Mem.I8, o + 192 + 2 * j0), sb0 = row.get(Mem.I8, o + 193 + 2 * j0);
-                    t = t.add(a0.reinterpretAsInts().and(MASK).or(q0.lanewise(VectorOperators.LSHR, 0).and(0x00030003).lanewise(VectorOperators.LSHL, 4))
+                    t = t.add(a0.reinterpretAsInts().and(MASK).or(q0.and(0x00030003).lanewise(VectorOperators.LSHL, 4))
                             .mul(IntVector.fromArray(I256, xa, ia + 16 * j0)).add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(sa0));
-                    t = t.add(a1.reinterpretAsInts().and(MASK).or(q1.lanewise(VectorOperators.LSHR, 0).and(0x00030003).lanewise(VectorOperators.LSHL, 4))
+                    t = t.add(a1.reinterpretAsInts().and(MASK).or(q1.and(0x00030003).lanewise(VectorOperators.LSHL, 4))
                             .mul(IntVector.fromArray(I256, xa, ia + 16 * j0 + 8)).add(0x8000).lanewise(VectorOperators.ASHR, 16).mul(sb0));
                     corr += sa0 * xa[ia + ActQuant.K_SUMS + 2 * j0] + sb0 * xa[ia + ActQuant.K_SUMS + 2 * j0 + 1];
                     int j1 = 4 * h + 1;
