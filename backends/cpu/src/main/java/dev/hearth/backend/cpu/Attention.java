@@ -2,6 +2,7 @@ package dev.hearth.backend.cpu;
 
 import dev.hearth.runtime.dtype.DType;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
@@ -9,18 +10,19 @@ import static dev.hearth.backend.cpu.Mem.F256;
 
 /**
  * Causal grouped-query attention over an F32 or F16 KV cache: for token t and KV head g, the
- * query heads of g's group share each K and V row as it is read. Two passes per (t, g): scores
- * scale * q·k for cache rows 0..pos[t], then softmax (minus the max, vector exp) and the
- * probability-weighted sum of V rows. The pool takes (t, g) pairs. Checked against
+ * head's K and V rows 0..pos[t] are read once as floats and the query heads of g's group share
+ * them. Scores scale * q·k, softmax (minus the max, vector exp), then the probability-weighted
+ * sum of V rows with the sums in registers, 32 dimensions at a time. The pool takes (t, g)
+ * pairs. Checked against
  * ReferenceOps.attention in OpsTest.
  */
 final class Attention {
     private Attention() {
     }
 
-    /** Per-thread buffers: scores of a group over the context, one K or V row, accumulators. */
-    static float[] buffer(int group, int ctx, int headDim) {
-        return new float[group * ctx + headDim + group * headDim + group];
+    /** Floats of a per-thread buffer: scores of a group over the context, and its K and V rows as floats. */
+    static int bufferFloats(int group, int ctx, int headDim) {
+        return group * ctx + 2 * ctx * headDim + group;
     }
 
     static void run(CpuPool pool, float[][] buffers, float[] q, MemorySegment k, DType kType, MemorySegment v, DType vType, int[] pos,
@@ -37,34 +39,56 @@ final class Attention {
         int n = pos[t] + 1;
         int group = heads / kvHeads;
         int qRow = heads * headDim, kvRow = kvHeads * headDim;
-        int row = group * ctx, acc = row + headDim, sums = acc + group * headDim;
+        int kAt = group * ctx, vAt = kAt + ctx * headDim, sums = vAt + ctx * headDim;
         int q0 = t * qRow + g * group * headDim;
+        // this KV head's rows 0..n-1 as floats, K then V, each row contiguous
         for (int j = 0; j < n; j++) {
-            load(kc, kType, (long) j * kvRow + (long) g * headDim, headDim, buf, row);
-            for (int h = 0; h < group; h++) buf[h * ctx + j] = scale * DotF.dot(q, q0 + h * headDim, buf, row, headDim);
+            load(kc, kType, (long) j * kvRow + (long) g * headDim, headDim, buf, kAt + j * headDim);
+            load(vc, vType, (long) j * kvRow + (long) g * headDim, headDim, buf, vAt + j * headDim);
         }
+        int hv = headDim & ~7;
         for (int h = 0; h < group; h++) {
-            float max = Elementwise.max(buf, h * ctx, n);
-            buf[sums + h] = 1f / Elementwise.expShift(buf, h * ctx, n, max, buf, h * ctx);
-        }
-        java.util.Arrays.fill(buf, acc, acc + group * headDim, 0f);
-        for (int j = 0; j < n; j++) {
-            load(vc, vType, (long) j * kvRow + (long) g * headDim, headDim, buf, row);
-            for (int h = 0; h < group; h++) {
-                float p = buf[h * ctx + j];
-                int a = acc + h * headDim;
-                int d = 0;
-                for (; d + 8 <= headDim; d += 8) {
-                    FloatVector.fromArray(F256, buf, row + d).fma(FloatVector.broadcast(F256, p), FloatVector.fromArray(F256, buf, a + d))
-                            .intoArray(buf, a + d);
-                }
-                for (; d < headDim; d++) buf[a + d] += p * buf[row + d];
+            int qh = q0 + h * headDim, sc = h * ctx;
+            for (int j = 0; j < n; j++) {
+                int kr = kAt + j * headDim;
+                FloatVector acc = FloatVector.zero(F256);
+                for (int d = 0; d < hv; d += 8) acc = FloatVector.fromArray(F256, q, qh + d).fma(FloatVector.fromArray(F256, buf, kr + d), acc);
+                float s = acc.reduceLanes(VectorOperators.ADD);
+                for (int d = hv; d < headDim; d++) s += q[qh + d] * buf[kr + d];
+                buf[sc + j] = scale * s;
             }
+            float max = Elementwise.max(buf, sc, n);
+            buf[sums + h] = 1f / Elementwise.expShift(buf, sc, n, max, buf, sc);
         }
+        // out = sum_j p_j v_j, 32 dimensions at a time with the sums in registers
         for (int h = 0; h < group; h++) {
+            int sc = h * ctx, o = q0 + h * headDim;
             float inv = buf[sums + h];
-            int a = acc + h * headDim, o = q0 + h * headDim;
-            for (int d = 0; d < headDim; d++) out[o + d] = buf[a + d] * inv;
+            int d = 0;
+            for (; d + 32 <= headDim; d += 32) {
+                FloatVector a0 = FloatVector.zero(F256), a1 = a0, a2 = a0, a3 = a0;
+                for (int j = 0, vr = vAt + d; j < n; j++, vr += headDim) {
+                    FloatVector p = FloatVector.broadcast(F256, buf[sc + j]);
+                    a0 = FloatVector.fromArray(F256, buf, vr).fma(p, a0);
+                    a1 = FloatVector.fromArray(F256, buf, vr + 8).fma(p, a1);
+                    a2 = FloatVector.fromArray(F256, buf, vr + 16).fma(p, a2);
+                    a3 = FloatVector.fromArray(F256, buf, vr + 24).fma(p, a3);
+                }
+                a0.mul(inv).intoArray(out, o + d);
+                a1.mul(inv).intoArray(out, o + d + 8);
+                a2.mul(inv).intoArray(out, o + d + 16);
+                a3.mul(inv).intoArray(out, o + d + 24);
+            }
+            for (; d + 8 <= headDim; d += 8) {
+                FloatVector a0 = FloatVector.zero(F256);
+                for (int j = 0, vr = vAt + d; j < n; j++, vr += headDim) a0 = FloatVector.fromArray(F256, buf, vr).fma(FloatVector.broadcast(F256, buf[sc + j]), a0);
+                a0.mul(inv).intoArray(out, o + d);
+            }
+            for (; d < headDim; d++) {
+                float a = 0;
+                for (int j = 0; j < n; j++) a += buf[sc + j] * buf[vAt + j * headDim + d];
+                out[o + d] = a * inv;
+            }
         }
     }
 
@@ -72,8 +96,8 @@ final class Attention {
     private static void load(MemorySegment s, DType type, long e, int n, float[] dst, int o) {
         if (type == DType.F32) {
             MemorySegment.copy(s, Mem.F32, 4 * e, dst, o, n);
-            return;
+        } else {
+            Decode.f16(s, 2 * e, dst, o, n);
         }
-        Decode.f16(s, 2 * e, dst, o, n);
     }
 }

@@ -29,8 +29,13 @@ final class CpuStream implements Stream {
         void run(CpuPool pool, Scratch s);
     }
 
+    /** {@code hearth.cpu.profile}: time each op and print the totals per op and type of every 100 computes. */
+    private static final boolean PROFILE = Boolean.getBoolean("hearth.cpu.profile");
+    private final Map<String, long[]> profile = new java.util.TreeMap<>();
+    private int computes;
+
     /** The steps of a split and the scopes of the memory they use (checked alive before each compute). */
-    private record Plan(Step[] steps, MemorySegment.Scope[] scopes) {
+    private record Plan(Step[] steps, String[] names, MemorySegment.Scope[] scopes) {
     }
 
     private final CpuDevice device;
@@ -56,7 +61,24 @@ final class CpuStream implements Stream {
         for (MemorySegment.Scope sc : plan.scopes()) {
             if (!sc.isAlive()) throw new IllegalStateException("cpu: a buffer of this split was closed; plan the split again");
         }
-        for (Step step : plan.steps()) step.run(pool, scratch);
+        if (PROFILE) {
+            Step[] steps = plan.steps();
+            for (int i = 0; i < steps.length; i++) {
+                long t0 = System.nanoTime();
+                steps[i].run(pool, scratch);
+                long[] acc = profile.computeIfAbsent(plan.names()[i], k -> new long[2]);
+                acc[0] += System.nanoTime() - t0;
+                acc[1]++;
+            }
+            if (++computes % 100 == 0) {
+                StringBuilder sb = new StringBuilder("cpu profile (ms total, calls):");
+                profile.forEach((k, v) -> sb.append(String.format("%n  %-40s %10.1f %8d", k, v[0] / 1e6, v[1])));
+                System.err.println(sb);
+                profile.clear();
+            }
+        } else {
+            for (Step step : plan.steps()) step.run(pool, scratch);
+        }
         scratch.quantizedFor = null;
     }
 
@@ -68,17 +90,20 @@ final class CpuStream implements Stream {
         Plan p = plans.get(split);
         if (p != null) return p;
         List<Step> steps = new ArrayList<>();
+        List<String> names = new ArrayList<>();
         java.util.Set<MemorySegment.Scope> scopes = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         planScopes = scopes;
         for (Node n : split.nodes()) {
             if (n.isLeaf()) continue;
             if (!device.supports(n)) throw new HearthException(device.whyNot(n));
             steps.add(step(n, split));
+            names.add(n.op().getClass().getSimpleName() + " " + n.inputs().stream().map(in -> in.desc().type().name())
+                    .collect(java.util.stream.Collectors.joining(",")) + " " + n.desc().shapeString());
             scopes.add(scope(split.ref(n)));
             for (Node in : n.inputs()) scopes.add(scope(split.ref(in)));
         }
         planScopes = null;
-        p = new Plan(steps.toArray(new Step[0]), scopes.toArray(new MemorySegment.Scope[0]));
+        p = new Plan(steps.toArray(new Step[0]), names.toArray(new String[0]), scopes.toArray(new MemorySegment.Scope[0]));
         if (order.size() >= PLANS) plans.remove(order.removeFirst());
         plans.put(split, p);
         order.add(split);
@@ -264,7 +289,7 @@ final class CpuStream implements Stream {
     }
 
     private float[][] attentionBuffers(int threads, int group, int ctx, int headDim) {
-        int need = group * ctx + headDim + group * headDim + group;
+        int need = Attention.bufferFloats(group, ctx, headDim);
         if (attention.length != threads) attention = new float[threads][0];
         for (int i = 0; i < threads; i++) {
             if (attention[i].length < need) attention[i] = new float[Math.max(need, attention[i].length * 2)];

@@ -100,10 +100,8 @@ final class MatMul {
                     if (type == DType.Q6_K) {
                         pool.run(tasks, (i, wk) -> DotK.q6_k(w, nsb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
                     } else {
-                        pool.run(tasks, (i, wk) -> {
-                            if (type == DType.Q4_K) DotK.q4_k(w, nsb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk));
-                            else DotK.q5_k(w, nsb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk));
-                        });
+                        boolean five = type == DType.Q5_K;
+                        pool.run(tasks, (i, wk) -> DotK.q4_k(w, nsb, five, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
                     }
                 }
                 default -> {
