@@ -50,9 +50,19 @@ final class BenchCommand {
             Path model = synthetic(a.get("shape", "llama-3.2-1b"), a.get("type", "q4_0"));
             base = RunCommand.concat(argv, "-m", model.toString());
             if (!a.has("backend")) {
+                // The CPU backend and every GPU. An OpenCL device that is the CPU itself (PoCL) runs
+                // the same cores many times slower; it is named, not measured, unless asked for.
                 for (BackendProvider p : Backends.providers()) {
                     if (p.name().equals("reference")) continue;
-                    for (int i = 0; i < p.devices().size(); i++) backends.add(p.devices().size() > 1 ? p.name() + ":" + i : p.name());
+                    for (int i = 0; i < p.devices().size(); i++) {
+                        Device d = p.devices().get(i);
+                        String name = p.devices().size() > 1 ? p.name() + ":" + i : p.name();
+                        if (p.name().equals("cpu") || d.isGpu()) {
+                            backends.add(name);
+                        } else {
+                            System.err.printf("bench: skipping %s (not a GPU: it shares the CPU's cores); --backend %s measures it%n", d.name(), name);
+                        }
+                    }
                 }
             }
         }
