@@ -13,8 +13,7 @@ import static dev.hearth.backend.cpu.Mem.F256;
  * head's K and V rows 0..pos[t] are read once as floats and the query heads of g's group share
  * them. Scores scale * q·k, softmax (minus the max, vector exp), then the probability-weighted
  * sum of V rows with the sums in registers, 32 dimensions at a time. The pool takes (t, g)
- * pairs. Checked against
- * ReferenceOps.attention in OpsTest.
+ * pairs. Checked against ReferenceOps.attention in OpsTest.
  */
 final class Attention {
     private Attention() {

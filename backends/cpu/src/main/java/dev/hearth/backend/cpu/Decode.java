@@ -26,7 +26,8 @@ import static dev.hearth.backend.cpu.Mem.half;
  * Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K. Block layouts are GGUF's (see the reference
  * codecs in dev.hearth.runtime.dtype); each block is unpacked with 256-bit vectors: nibbles and
  * high bits with byte and int lane operations, then converted to float and scaled. Halves become
- * floats by moving their bits into a float's place (exact, subnormals included). Where 256-bit
+ * floats by moving their bits into a float's place (exact, subnormals, infinities and NaNs
+ * included). Where 256-bit
  * vectors are not native the reference codec decodes instead. Checked against the reference
  * codecs in OpsTest (get_rows and convert, equal up to one rounding of the scale product).
  */

@@ -24,8 +24,8 @@ import static dev.hearth.backend.cpu.Mem.S256;
  * half (see ActQuant). Sixteen such products add up in 32 bits (wrapping is harmless: the final
  * value fits), then the block bias (rounding and -8 * sum(q) for the zero point), shift right
  * 16: each row's exact integer dot for the block, times its d_w (eight halves converted at once)
- * times d_x. No horizontal sums and one scale conversion per eight rows make it about twice as
- * fast as {@link DotQ4#q4_0}. Checked against dequantized weights times float activations in
+ * times d_x. No horizontal sums and one scale conversion per eight rows make it about 1.5 times
+ * as fast as {@link DotQ4#q4_0}. Checked against dequantized weights times float activations in
  * MulMatTest.
  */
 final class DotQ4x8 {

@@ -14,9 +14,10 @@ import static dev.hearth.backend.cpu.Mem.F256;
  * to float once ({@link Decode#row}) and then multiplied by every token, so the weights stream
  * from memory once per prompt. Rows are packed four by four and tokens two by two, interleaved
  * by 8 floats, so that the micro-kernel (4 rows by 2 tokens, 8 fma accumulators) walks two arrays
- * with one index each; it runs over chunks of {@link #KC} elements and groups of
- * {@link #PAIRS} token pairs (which stay in L1) and keeps partial sums between chunks; lanes are summed at the end. Row and token counts are padded
- * with zeros to 4 and 2. Checked against the reference products in MulMatTest.
+ * with one index each; it runs over chunks of {@link #KC} elements and groups of {@link #PAIRS}
+ * token pairs (which stay in L1) and keeps partial sums between chunks; lanes are summed at the
+ * end. Row and token counts are padded with zeros to 4 and 2. Checked against the reference
+ * products in MulMatTest.
  */
 final class Gemm {
     /**
