@@ -78,6 +78,9 @@ final class CpuBuffer implements Buffer {
         MemorySegment src = segment.asSlice(offset, 18L * nb * n);
         int groups = n / 8, chunk = 64;
         pool.run((groups + chunk - 1) / chunk, (i, w) -> Repack.q4_0(src, nb, dst, i * chunk, Math.min(groups, (i + 1) * chunk)));
+        // The kernels read the copy from now on: hand the mapped file's pages back to the page
+        // cache, so resident memory holds the model once (read again from the file if touched).
+        if (src.isMapped()) src.unload();
         packed.put(offset, dst);
         return dst;
     }
