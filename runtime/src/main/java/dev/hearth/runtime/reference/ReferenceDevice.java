@@ -5,6 +5,7 @@ import dev.hearth.runtime.backend.BackendProvider;
 import dev.hearth.runtime.backend.Buffer;
 import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.backend.HostBuffer;
 import dev.hearth.runtime.backend.MemoryInfo;
 import dev.hearth.runtime.backend.Stream;
 import dev.hearth.runtime.dtype.Codecs;
@@ -121,7 +122,7 @@ public final class ReferenceDevice implements Device {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64); // zeroed
-            return new ReferenceBuffer(this, usage, seg.asSlice(0, bytes), arena);
+            return new HostBuffer(this, usage, seg.asSlice(0, bytes), arena);
         } catch (OutOfMemoryError e) {
             arena.close();
             throw new HearthException(name + ": cannot allocate " + bytes / MIB + " MiB of host memory ("
@@ -131,7 +132,7 @@ public final class ReferenceDevice implements Device {
 
     @Override
     public Buffer wrapHost(MemorySegment host, BufferUsage usage) {
-        return new ReferenceBuffer(this, usage, host, null);
+        return new HostBuffer(this, usage, host, null);
     }
 
     @Override

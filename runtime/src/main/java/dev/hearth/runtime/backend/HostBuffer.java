@@ -1,23 +1,20 @@
-package dev.hearth.runtime.reference;
-
-import dev.hearth.runtime.backend.Buffer;
-import dev.hearth.runtime.backend.BufferUsage;
-import dev.hearth.runtime.backend.Device;
+package dev.hearth.runtime.backend;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Host memory of the reference device: either allocated here (zeroed, 64-byte aligned, freed on
- * close) or a view of memory the caller owns (a mapped model file), which close leaves alone.
+ * Host memory, for devices that compute in it (the reference and CPU backends): either allocated
+ * by the device (zeroed, 64-byte aligned; the arena is freed on close) or a view of memory the
+ * caller owns (a mapped model file; {@code arena} null), which close leaves alone.
  */
-final class ReferenceBuffer implements Buffer {
+public class HostBuffer implements Buffer {
     private final Device device;
     private final BufferUsage usage;
     private final MemorySegment segment;
     private final Arena arena; // null where the memory is the caller's
 
-    ReferenceBuffer(Device device, BufferUsage usage, MemorySegment segment, Arena arena) {
+    public HostBuffer(Device device, BufferUsage usage, MemorySegment segment, Arena arena) {
         this.device = device;
         this.usage = usage;
         this.segment = segment;
@@ -62,5 +59,10 @@ final class ReferenceBuffer implements Buffer {
     @Override
     public void close() {
         if (arena != null && arena.scope().isAlive()) arena.close();
+    }
+
+    @Override
+    public String toString() {
+        return device.name() + " buffer " + usage + " " + segment.byteSize() + " B";
     }
 }
