@@ -110,8 +110,7 @@ final class ModelOptions {
             if (gpus.isEmpty()) throw new Args.UsageException("--devices needs a list such as opencl:0,cuda:0");
         } else {
             Device main = pickDevice(a.get("backend", "auto"));
-            if (!main.isHost()) gpus.add(main);
-            else if (!main.provider().name().equals("cpu") && !main.provider().name().equals("reference")) gpus.add(main);
+            if (!main.isHost()) gpus.add(main); // any device with memory of its own, a CPU-type one (PoCL) too
             if (gpus.isEmpty()) {
                 if (a.has("ngl") && !a.get("ngl", "").equals("0")) {
                     System.err.println("note: --gpu-layers has no effect: the backend " + main.name() + " is the CPU");

@@ -60,7 +60,6 @@ final class RunCommand {
         int n = a.getInt("n", -1);
         if (n == 0 || n < -1) throw new Args.UsageException("-n must be at least 1, or -1 for no limit (got " + n + ")");
         SamplerParams sp = sampling(a);
-        ModelOptions.modelPath(a);
         try (ModelOptions.Loaded m = ModelOptions.load(a, true)) {
             int[] ids = m.tokenizer().encode(prompt, true, true);
             Session s = new Session(m.engine());

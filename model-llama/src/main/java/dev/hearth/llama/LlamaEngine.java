@@ -40,6 +40,7 @@ public final class LlamaEngine implements AutoCloseable {
     private final Map<Long, Executor> executors = new LinkedHashMap<>();
     private final float[] lastLogits;
     private int[] posScratch = new int[0];
+    private final int[] lastIndex = new int[1];
 
     /** Progress of a long upload: bytes done of total. */
     public interface Progress {
@@ -156,12 +157,14 @@ public final class LlamaEngine implements AutoCloseable {
             int n = Math.min(batch, tokens.length - off);
             boolean every = allLogits && n > 1;
             Executor ex = executor(n, every);
-            int[] ids = java.util.Arrays.copyOfRange(tokens, off, off + n);
             if (posScratch.length != n) posScratch = new int[n];
             for (int i = 0; i < n; i++) posScratch[i] = start + off + i;
-            ex.setInput(LlamaGraph.TOKENS, ids);
+            ex.setInput(LlamaGraph.TOKENS, tokens, off, n);
             ex.setInput(LlamaGraph.POSITIONS, posScratch);
-            if (n > 1 && !every) ex.setInput(LlamaGraph.LAST, new int[] {n - 1});
+            if (n > 1 && !every) {
+                lastIndex[0] = n - 1;
+                ex.setInput(LlamaGraph.LAST, lastIndex);
+            }
             ex.run();
             LlamaGraph lg = graphs.get(key(n, every));
             if (allLogits) {

@@ -16,6 +16,7 @@ public final class Session {
     private int[] cached = new int[0];
     private int cachedLength;
     private int lastEvaluated;
+    private final int[] one = new int[1];
 
     /** Timings of one {@link #generate} call, as llama-bench counts them. */
     public record Stats(int promptTokens, long promptNanos, int generatedTokens, long generationNanos, String stopReason) {
@@ -115,7 +116,8 @@ public final class Session {
                 break;
             }
             if (generated == maxTokens) break;
-            logits = engine.eval(new int[] {next}, cachedLength, false);
+            one[0] = next;
+            logits = engine.eval(one, cachedLength, false);
             append(next);
         }
         // the last sampled token was not run through the model; the cache ends before it

@@ -18,6 +18,7 @@ public final class Sampler {
     private int historyStart;
     private int[] idx = new int[0];
     private float[] val = new float[0];
+    private double[] weights = new double[0];
 
     public Sampler(SamplerParams params) {
         this.p = params;
@@ -83,7 +84,8 @@ public final class Sampler {
             m = keep;
         }
         double total = 0;
-        double[] w = new double[m];
+        if (weights.length < m) weights = new double[m];
+        double[] w = weights;
         for (int i = 0; i < m; i++) {
             w[i] = Math.exp((val[i] - max) / p.temperature());
             total += w[i];

@@ -35,6 +35,7 @@ public final class Executor implements AutoCloseable {
     private final List<Copy> copies = new ArrayList<>();
     private final Arena arena = Arena.ofShared();
     private MemorySegment staging;
+    private MemorySegment inputStaging;
 
     private record Copy(int split, TensorRef from, TensorRef to, Device fromDevice) {
     }
@@ -114,19 +115,25 @@ public final class Executor implements AutoCloseable {
     }
 
     public void setInput(String name, int[] values) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment s = a.allocate(4L * values.length);
-            MemorySegment.copy(values, 0, s, ValueLayout.JAVA_INT_UNALIGNED, 0, values.length);
-            setInput(name, s);
-        }
+        setInput(name, values, 0, values.length);
+    }
+
+    /** Writes {@code count} I32 values from {@code values[from..]} as input {@code name}; nothing is allocated. */
+    public void setInput(String name, int[] values, int from, int count) {
+        MemorySegment s = inputStaging(4L * count);
+        MemorySegment.copy(values, from, s, ValueLayout.JAVA_INT_UNALIGNED, 0, count);
+        setInput(name, s);
     }
 
     public void setInput(String name, float[] values) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment s = a.allocate(4L * values.length);
-            MemorySegment.copy(values, 0, s, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, values.length);
-            setInput(name, s);
-        }
+        MemorySegment s = inputStaging(4L * values.length);
+        MemorySegment.copy(values, 0, s, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, values.length);
+        setInput(name, s);
+    }
+
+    private MemorySegment inputStaging(long bytes) {
+        if (inputStaging == null || inputStaging.byteSize() < bytes) inputStaging = arena.allocate(Math.max(bytes, 4096), 64);
+        return inputStaging.asSlice(0, bytes);
     }
 
     /** Computes the graph: every split in order, after copying its imports in. */
