@@ -58,12 +58,12 @@ public final class OpenClProvider implements BackendProvider {
     private Found found() {
         if (cacheDir == null) {
             synchronized (OpenClProvider.class) {
-                if (shared == null) shared = discover(this, new ProgramCache(ProgramCache.defaultDir()));
+                if (shared == null) shared = guarded(this, new ProgramCache(ProgramCache.defaultDir()));
                 return shared;
             }
         }
         synchronized (this) {
-            if (own == null) own = discover(this, new ProgramCache(cacheDir));
+            if (own == null) own = guarded(this, new ProgramCache(cacheDir));
             return own;
         }
     }
@@ -81,6 +81,16 @@ public final class OpenClProvider implements BackendProvider {
                     + "(Debian/Ubuntu) or link libOpenCL.so to libOpenCL.so.1";
         }
         return "the OpenCL loader libOpenCL.so could not be loaded (" + e.getMessage() + ")";
+    }
+
+    /** {@link #discover} with the JVM's signal handlers kept ({@link JvmSignals}): loading a driver may replace them. */
+    private static Found guarded(OpenClProvider provider, ProgramCache cache) {
+        JvmSignals.save();
+        try {
+            return discover(provider, cache);
+        } finally {
+            JvmSignals.restore();
+        }
     }
 
     private static Found discover(OpenClProvider provider, ProgramCache cache) {

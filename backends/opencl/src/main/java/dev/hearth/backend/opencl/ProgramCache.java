@@ -61,6 +61,14 @@ final class ProgramCache {
 
     /** A built program for {@code source}; {@code label} names it in messages. */
     cl_program build(cl_context context, cl_device_id device, DeviceInfo info, String label, String source, String options) {
+        try {
+            return buildOrLoad(context, device, info, label, source, options);
+        } finally {
+            JvmSignals.restore(); // a driver's compiler may install crash handlers of its own
+        }
+    }
+
+    private cl_program buildOrLoad(cl_context context, cl_device_id device, DeviceInfo info, String label, String source, String options) {
         String key = hash(info.name() + '\0' + info.platform() + '\0' + info.driverVersion() + '\0' + info.version()
                 + '\0' + options + '\0' + source);
         Path file = dir.resolve(safe(info.name()) + "-" + key.substring(0, 40) + ".bin");
