@@ -1,5 +1,6 @@
 package dev.hearth.backend.opencl;
 
+import dev.hearth.runtime.dtype.DType;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -21,6 +22,10 @@ class JvmSignalsTest {
         OpenClDevice d = OpenClTesting.device();
         Assumptions.assumeTrue(JvmSignals.available(), "sigaction is not reachable here (not Linux, or libjsig chains the signals)");
         d.build("signals_probe.cl", "kernel void signals_probe(global int* x) { x[get_global_id(0)] /= 3; }\n");
+        try (var c = new OpenClTesting.Case(5)) { // and the driver's worker threads have run kernels
+            c.out(c.graph.rmsNorm("norm", c.input("x", DType.F32, 64, 3, 1f), null, 1e-5f));
+            OpenClTesting.assertMatchesReference(c, 1e-5);
+        }
         long jvm = JvmSignals.handler(JvmSignals.SIGPIPE);
         assertNotEquals(0L, jvm);
         for (int sig : new int[] {JvmSignals.SIGSEGV, JvmSignals.SIGBUS, JvmSignals.SIGILL, JvmSignals.SIGFPE, JvmSignals.SIGXFSZ}) {
