@@ -88,6 +88,31 @@ final class ActQuant {
         }
     }
 
+    /** Shorts per block of the lanes layout. */
+    static final int LANE_SHORTS = 256;
+
+    /**
+     * The lanes layout (Q4_0 repacked eight rows, {@link DotQ4x8}): per block of 32, sixteen
+     * vectors of sixteen 16-bit lanes, {@code xl[256b + 16j + 2r + e]}: for j < 8 the quant
+     * {@code q[2j+e]}, for j >= 8 {@code q[16+2(j-8)+e] - 16 q[2(j-8)+e]}, the same for every r;
+     * and in {@code xb[2b]} the zero point's term -8 sum(q), in {@code xb[2b+1]} d's float bits.
+     */
+    static void lanes(float[] x, int xo, int k, short[] xl, int[] xb, short[] tmp) {
+        float[] ds = new float[1];
+        for (int b = 0; b < k / 32; b++) {
+            int sum = block(x, xo + 32 * b, tmp, 0, ds);
+            int base = LANE_SHORTS * b;
+            for (int j = 0; j < 8; j++) { // (q[2j], q[2j+1]) as one int, broadcast to the 8 rows
+                int l0 = tmp[2 * j], l1 = tmp[2 * j + 1];
+                int h0 = tmp[16 + 2 * j] - 16 * l0, h1 = tmp[17 + 2 * j] - 16 * l1;
+                IntVector.broadcast(I256, (l0 & 0xffff) | (l1 << 16)).reinterpretAsShorts().intoArray(xl, base + 16 * j);
+                IntVector.broadcast(I256, (h0 & 0xffff) | (h1 << 16)).reinterpretAsShorts().intoArray(xl, base + 128 + 16 * j);
+            }
+            xb[2 * b] = -8 * sum;
+            xb[2 * b + 1] = Float.floatToRawIntBits(ds[0]);
+        }
+    }
+
     /** The shorts layout: quants in {@code q[0..k)}, scales in {@code d[0..k/32)}. */
     static void shorts(float[] x, int xo, int k, short[] q, float[] d) {
         float[] ds = new float[1];

@@ -46,31 +46,29 @@ final class MatMul {
             int xo = t * k;
             Object key = tokens == 1 ? xKey : null;
             switch (type) {
-                case Q4_0, Q4_1, Q5_0, Q5_1 -> {
-                    int offset = type == DType.Q4_0 ? 8 : type == DType.Q5_0 ? 16 : 0;
-                    int[] xa = s.pairs(k / 32 * ActQuant.PAIR_INTS);
-                    if (key == null || s.quantizedFor != key || s.quantizedLayout != offset) {
-                        ActQuant.pairs(xf, xo, k, offset, xa, s.tmp);
-                        s.quantizedFor = key;
-                        s.quantizedLayout = offset;
+                case Q4_0 -> {
+                    if (packed == null) {
+                        pairsProduct(pool, s, type, w, k, n, xf, xo, key, out, outOff, chunk, tasks);
+                        continue;
                     }
                     int nb = k / 32;
-                    switch (type) {
-                        case Q4_0 -> {
-                            if (packed != null) {
-                                int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
-                                pool.run(gTasks + (n % 8 != 0 ? 1 : 0), (i, wk) -> {
-                                    if (i == gTasks) DotQ4.q4_0(w, nb, xa, out, outOff, groups * 8, n);
-                                    else DotQ4x8.q4_0(packed, nb, xa, out, outOff, i * per, Math.min(groups, (i + 1) * per));
-                                });
-                            } else {
-                                pool.run(tasks, (i, wk) -> DotQ4.q4_0(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
-                            }
-                        }
-                        case Q4_1 -> pool.run(tasks, (i, wk) -> DotQ4.q4_1(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
-                        default -> pool.run(tasks, (i, wk) -> DotQ4.q5(w, nb, type == DType.Q5_1, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                    short[] xl = s.lanes(nb * ActQuant.LANE_SHORTS);
+                    int[] xb = s.laneScales(2 * nb);
+                    if (key == null || s.quantizedFor != key || s.quantizedLayout != -3) {
+                        ActQuant.lanes(xf, xo, k, xl, xb, s.tmp);
+                        s.quantizedFor = key;
+                        s.quantizedLayout = -3;
+                    }
+                    int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
+                    pool.run(gTasks, (i, wk) -> DotQ4x8.q4_0(packed, nb, xl, xb, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
+                    if (n % 8 != 0) { // the rows past the last group of 8 stay in the original layout
+                        int[] xa = s.pairs(nb * ActQuant.PAIR_INTS);
+                        ActQuant.pairs(xf, xo, k, 8, xa, s.tmp);
+                        s.quantizedFor = null;
+                        DotQ4.q4_0(w, nb, xa, out, outOff, groups * 8, n);
                     }
                 }
+                case Q4_1, Q5_0, Q5_1 -> pairsProduct(pool, s, type, w, k, n, xf, xo, key, out, outOff, chunk, tasks);
                 case Q8_0 -> {
                     short[] xq = s.shorts(k);
                     float[] xd = s.shortScales(k / 32);
@@ -110,6 +108,24 @@ final class MatMul {
                     pool.run(tasks, (i, wk) -> DotF.decoded(type, w, k, xt, s.rowBuf[wk], out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
                 }
             }
+        }
+    }
+
+    /** Q4_0 (not repacked), Q4_1, Q5_0, Q5_1: activations in the pairs layout, one row per lane set. */
+    private static void pairsProduct(CpuPool pool, Scratch s, DType type, MemorySegment w, int k, int n, float[] xf, int xo,
+                                     Object key, MemorySegment out, long outOff, int chunk, int tasks) {
+        int offset = type == DType.Q4_0 ? 8 : type == DType.Q5_0 ? 16 : 0;
+        int[] xa = s.pairs(k / 32 * ActQuant.PAIR_INTS);
+        if (key == null || s.quantizedFor != key || s.quantizedLayout != offset) {
+            ActQuant.pairs(xf, xo, k, offset, xa, s.tmp);
+            s.quantizedFor = key;
+            s.quantizedLayout = offset;
+        }
+        int nb = k / 32;
+        switch (type) {
+            case Q4_0 -> pool.run(tasks, (i, wk) -> DotQ4.q4_0(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+            case Q4_1 -> pool.run(tasks, (i, wk) -> DotQ4.q4_1(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+            default -> pool.run(tasks, (i, wk) -> DotQ4.q5(w, nb, type == DType.Q5_1, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
         }
     }
 

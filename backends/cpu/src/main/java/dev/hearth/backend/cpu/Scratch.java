@@ -12,6 +12,8 @@ final class Scratch {
     int[] pairs = new int[0];
     short[] shorts = new short[0];
     float[] shortScales = new float[0];
+    short[] lanes = new short[0];
+    int[] laneScales = new int[0];
     final short[] tmp = new short[32];
     final float[][] rowBuf;
     final float[][] tile;
@@ -65,6 +67,16 @@ final class Scratch {
     float[] shortScales(int n) {
         if (shortScales.length < n) shortScales = new float[grow(n)];
         return shortScales;
+    }
+
+    short[] lanes(int n) {
+        if (lanes.length < n) lanes = new short[grow(n)];
+        return lanes;
+    }
+
+    int[] laneScales(int n) {
+        if (laneScales.length < n) laneScales = new int[grow(n)];
+        return laneScales;
     }
 
     void rowBufs(int n) {
