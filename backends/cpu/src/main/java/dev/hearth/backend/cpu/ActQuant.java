@@ -12,8 +12,8 @@ import static dev.hearth.backend.cpu.Mem.S256;
 
 /**
  * Activations quantized to int8 blocks of 32 (ggml's Q8_0: d = max|x| / 127, q = round(x / d),
- * halves away from zero), once per mul_mat, so that the weight kernels multiply integers. Two
- * layouts, one per kernel family:
+ * halves away from zero), once per mul_mat, so that the weight kernels multiply integers. One
+ * layout per kernel family:
  * <ul>
  *   <li>pairs (Q4_0, Q4_1, Q5_0, Q5_1; {@link #PAIR_INTS} ints per block): lane i of the first 8
  *       ints holds elements 2i and 2i+1 as {@code (q[2i] << 16) + q[2i+1]}, the next 8 ints the
@@ -21,16 +21,16 @@ import static dev.hearth.backend.cpu.Mem.S256;
  *       nibbles) times it has {@code w[2i]q[2i] + w[2i+1]q[2i+1]} in its top half, so one 32-bit
  *       multiply does two products and their sum. Then a per-lane bias, 8 times over: 0x8000
  *       (rounds the low cross term away) minus {@code offset/8 * sum(q)} shifted to the top half
- *       (the weights' zero point, -8 for Q4_0, -16 for Q5_0); then d as float bits, sum(q), and
- *       the bias of a whole block in one lane, {@code 0x8000 - (offset * sum(q) << 16)}, for
- *       kernels whose lanes are rows ({@link DotQ4x8}).</li>
+ *       (the weights' zero point, -8 for Q4_0, -16 for Q5_0); then d as float bits and sum(q).</li>
+ *   <li>lanes (Q4_0 repacked eight rows, {@link DotQ4x8}): {@link #lanes}.</li>
+ *   <li>K (Q4_K, Q5_K, Q6_K): {@link #pairsK}.</li>
  *   <li>shorts (Q8_0): the 32 quants as int16 and d in a float array.</li>
  * </ul>
  * Checked through the kernels against float dot products (MulMatTest).
  */
 final class ActQuant {
     /** Ints per block of the pairs layout, and where its parts start. */
-    static final int PAIR_INTS = 32, BIAS = 16, D = 24, SUM = 25, BIAS8 = 26;
+    static final int PAIR_INTS = 32, BIAS = 16, D = 24, SUM = 25;
 
     private ActQuant() {
     }
@@ -84,7 +84,6 @@ final class ActQuant {
             java.util.Arrays.fill(dst, p + BIAS, p + BIAS + 8, 0x8000 - ((offset / 8 * sum) << 16));
             dst[p + D] = Float.floatToRawIntBits(ds[0]);
             dst[p + SUM] = sum;
-            dst[p + BIAS8] = 0x8000 - ((offset * sum) << 16);
         }
     }
 
