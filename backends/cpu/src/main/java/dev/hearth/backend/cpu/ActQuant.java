@@ -112,6 +112,44 @@ final class ActQuant {
         }
     }
 
+    /** Shorts and ints per super-block of the K lanes layout. */
+    static final int LANE_SHORTS_K = 2048, K_LANE_INTS = 16;
+
+    /**
+     * The K lanes layout (Q4_K repacked eight rows, {@link DotK#q4_kx8}): per super-block of 256
+     * one scale d = max|x| / 127 (as ggml's Q8_K); for each chunk c (sub-blocks 2c and 2c+1) 32
+     * vectors of sixteen 16-bit lanes, {@code xl[2048sb + 512c + 16m + 2r + e] = q[64c + 2m + e]}
+     * and {@code xl[2048sb + 512c + 256 + 16m + 2r + e] = q[64c + 32 + 2m + e]} for every r; the
+     * sums of q over each sub-block in {@code xs[16sb..16sb+8)} and d's float bits in
+     * {@code xs[16sb+8]}.
+     */
+    static void lanesK(float[] x, int xo, int k, short[] xl, int[] xs, short[] tmp) {
+        float[] ds = new float[1];
+        for (int sb = 0; sb < k / 256; sb++) {
+            int base = xo + 256 * sb;
+            FloatVector m = FloatVector.fromArray(F256, x, base).abs();
+            for (int i = 8; i < 256; i += 8) m = m.max(FloatVector.fromArray(F256, x, base + i).abs());
+            float d = m.reduceLanes(VectorOperators.MAX) / 127f;
+            float id = d != 0f ? 1f / d : 0f;
+            for (int j = 0; j < 8; j++) {
+                int sum = 0;
+                for (int i = 0; i < 32; i++) {
+                    float v = x[base + 32 * j + i] * id;
+                    int q = (int) (Math.abs(v) + 0.5f);
+                    q = v < 0 ? -q : q;
+                    tmp[i] = (short) q;
+                    sum += q;
+                }
+                xs[K_LANE_INTS * sb + j] = sum;
+                int c = j >> 1, at = LANE_SHORTS_K * sb + 512 * c + 256 * (j & 1);
+                for (int p = 0; p < 16; p++) {
+                    IntVector.broadcast(I256, (tmp[2 * p] & 0xffff) | (tmp[2 * p + 1] << 16)).reinterpretAsShorts().intoArray(xl, at + 16 * p);
+                }
+            }
+            xs[K_LANE_INTS * sb + 8] = Float.floatToRawIntBits(d);
+        }
+    }
+
     /** The shorts layout: quants in {@code q[0..k)}, scales in {@code d[0..k/32)}. */
     static void shorts(float[] x, int xo, int k, short[] q, float[] d) {
         float[] ds = new float[1];

@@ -3,13 +3,14 @@ package dev.hearth.backend.cpu;
 import dev.hearth.runtime.backend.HostBuffer;
 import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.dtype.DType;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Host memory of the CPU device ({@link HostBuffer}), plus the repacked copies of its Q4_0
- * tensors, made on first use and freed with it.
+ * Host memory of the CPU device ({@link HostBuffer}), plus the repacked copies of its Q4_0 and
+ * Q4_K tensors ({@link Repack}), made on first use and freed with it.
  */
 final class CpuBuffer extends HostBuffer {
     private final java.util.Map<Long, MemorySegment> packed = new java.util.HashMap<>();
@@ -19,23 +20,33 @@ final class CpuBuffer extends HostBuffer {
         super(device, usage, segment, arena);
     }
 
+    /** Whether {@link #packed} repacks weights of this type. */
+    static boolean repacks(DType type) {
+        return type == DType.Q4_0 || type == DType.Q4_K;
+    }
+
     /**
-     * The Q4_0x8 form ({@link Repack}) of the {@code n} rows of {@code nb} blocks at {@code offset},
-     * made on first use and freed with this buffer; null where memory is short.
+     * The x8 form ({@link Repack}) of the {@code n} rows of {@code k} elements of {@code type} at
+     * {@code offset}, made on first use and freed with this buffer; null where memory is short.
      */
-    synchronized MemorySegment packedQ4_0(long offset, int nb, int n, CpuPool pool) {
+    synchronized MemorySegment packed(DType type, long offset, int k, int n, CpuPool pool) {
         MemorySegment p = packed.get(offset);
         if (p != null || packed.containsKey(offset)) return p;
-        long bytes = Repack.q4_0Bytes(nb, n);
+        boolean q4k = type == DType.Q4_K;
+        int nb = k / type.blockSize;
+        long bytes = q4k ? Repack.q4_kBytes(nb, n) : Repack.q4_0Bytes(nb, n);
         if (device().memory().free() < bytes + (512L << 20)) {
             packed.put(offset, null);
             return null;
         }
         if (packArena == null) packArena = Arena.ofShared();
         MemorySegment dst = packArena.allocate(bytes, 64);
-        MemorySegment src = hostSegment().asSlice(offset, 18L * nb * n);
+        MemorySegment src = hostSegment().asSlice(offset, type.bytesFor(k) * n);
         int groups = n / 8, chunk = 64;
-        pool.run((groups + chunk - 1) / chunk, (i, w) -> Repack.q4_0(src, nb, dst, i * chunk, Math.min(groups, (i + 1) * chunk)));
+        pool.run((groups + chunk - 1) / chunk, (i, w) -> {
+            if (q4k) Repack.q4_k(src, nb, dst, i * chunk, Math.min(groups, (i + 1) * chunk));
+            else Repack.q4_0(src, nb, dst, i * chunk, Math.min(groups, (i + 1) * chunk));
+        });
         // The kernels read the copy from now on: hand the mapped file's pages back to the page
         // cache, so resident memory holds the model once (read again from the file if touched).
         if (src.isMapped()) src.unload();

@@ -14,6 +14,7 @@ import static dev.hearth.backend.cpu.Mem.I16;
 import static dev.hearth.backend.cpu.Mem.I256;
 import static dev.hearth.backend.cpu.Mem.I32;
 import static dev.hearth.backend.cpu.Mem.LE;
+import static dev.hearth.backend.cpu.Mem.S128;
 import static dev.hearth.backend.cpu.Mem.S256;
 
 /**
@@ -38,7 +39,7 @@ final class DotK {
      * read as ints u0, u1, u2: for j < 4 the low 6 bits of byte j of u0 (scale) and u1 (min); for
      * j >= 4 the nibbles of byte j-4 of u2 plus the top 2 bits of byte j-4 of u0 and u1.
      */
-    private static void scaleMins(int u0, int u1, int u2, int[] scm) {
+    static void scaleMins(int u0, int u1, int u2, int[] scm) {
         for (int j = 0; j < 4; j++) {
             scm[j] = (u0 >>> 8 * j) & 63;
             scm[8 + j] = (u1 >>> 8 * j) & 63;
@@ -134,5 +135,69 @@ final class DotK {
             }
             out.set(Mem.F32, outOff + 4L * r, acc.reduceLanes(VectorOperators.ADD) - zero);
         }
+    }
+
+    /**
+     * Q4_K repacked eight rows at a time ({@link Repack#q4_k}): groups {@code g0..g1} of
+     * {@code nsb} super-blocks times the activations {@code xl} / {@code xs}
+     * ({@link ActQuant#lanesK}): {@code out[8g..8g+8)}. As {@link DotQ4x8}, the lanes are rows:
+     * each 16-byte slice zero-extended to 16-bit lanes (two per row), its low and high nibbles
+     * times the activations of sub-blocks 2c and 2c+1 added up in 16 bits over the 16 slices of a
+     * chunk (at most 16 * 15 * 127 in size), the two lanes of a row added into 32 bits, times the
+     * row's scale of that sub-block (a vector of the 8 rows' scales); the mins term is the rows'
+     * mins times the sub-blocks' sums of q_x. Then d and dmin (8 halves each) times d_x.
+     */
+    static void q4_kx8(MemorySegment packed, int nsb, short[] xl, int[] xs, MemorySegment out, long outOff, int g0, int g1) {
+        long gb = (long) Repack.K_GROUP * nsb;
+        for (int gi = g0; gi < g1; gi++) {
+            MemorySegment g = packed.asSlice(gi * gb, gb);
+            FloatVector acc = FloatVector.zero(F256), mins = acc;
+            for (int sb = 0; sb < nsb; sb++) {
+                long o = (long) Repack.K_GROUP * sb;
+                int xo = ActQuant.LANE_SHORTS_K * sb, is = ActQuant.K_LANE_INTS * sb;
+                IntVector t = IntVector.zero(I256);
+                for (int c = 0; c < 4; c++) {
+                    long q = o + Repack.K_QS + 256 * c;
+                    int x = xo + 512 * c;
+                    ShortVector z = chunk(g, q);
+                    ShortVector lo = z.and((short) 0xF).mul(ShortVector.fromArray(S256, xl, x));
+                    ShortVector hi = z.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S256, xl, x + 256));
+                    for (int m = 1; m < 16; m++) {
+                        z = chunk(g, q + 16 * m);
+                        lo = lo.add(z.and((short) 0xF).mul(ShortVector.fromArray(S256, xl, x + 16 * m)));
+                        hi = hi.add(z.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S256, xl, x + 256 + 16 * m)));
+                    }
+                    ByteVector sc = ByteVector.fromMemorySegment(B128, g, o + Repack.K_SCALES + 16 * c, LE);
+                    t = t.add(rows(lo).mul((IntVector) sc.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 0)))
+                            .add(rows(hi).mul((IntVector) sc.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 1)));
+                }
+                IntVector mt = IntVector.zero(I256);
+                for (int j = 0; j < 8; j += 2) {
+                    ByteVector mn = ByteVector.fromMemorySegment(B128, g, o + Repack.K_MINS + 8 * j, LE);
+                    mt = mt.add(((IntVector) mn.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 0)).mul(xs[is + j]))
+                            .add(((IntVector) mn.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 1)).mul(xs[is + j + 1]));
+                }
+                float dx = Float.intBitsToFloat(xs[is + 8]) * Mem.HALF_BIAS;
+                // d and dmin: 8 halves each, as floats scaled down by 2^112 (HALF_BIAS in dx restores them)
+                IntVector dh = (IntVector) ShortVector.fromMemorySegment(S256, g, o, LE).convertShape(VectorOperators.S2I, I256, 0);
+                IntVector mh = (IntVector) ShortVector.fromMemorySegment(S256, g, o, LE).convertShape(VectorOperators.S2I, I256, 1);
+                FloatVector d = dh.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
+                FloatVector dmin = mh.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
+                acc = ((FloatVector) t.convert(VectorOperators.I2F, 0)).fma(d.mul(dx), acc);
+                mins = ((FloatVector) mt.convert(VectorOperators.I2F, 0)).fma(dmin.mul(dx), mins);
+            }
+            acc.sub(mins).intoMemorySegment(out, outOff + 32L * gi, LE);
+        }
+    }
+
+    /** Sixteen bytes at {@code o}, zero-extended to 16-bit lanes. */
+    private static ShortVector chunk(MemorySegment g, long o) {
+        return (ShortVector) ByteVector.fromMemorySegment(B128, g, o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
+    }
+
+    /** The two 16-bit lanes of each of the 8 rows added in 32 bits. */
+    private static IntVector rows(ShortVector v) {
+        IntVector i = v.reinterpretAsInts();
+        return i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.ASHR, 16));
     }
 }

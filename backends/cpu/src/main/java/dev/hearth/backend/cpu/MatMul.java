@@ -88,18 +88,33 @@ final class MatMul {
                     pool.run(tasks, (i, wk) -> DotF.half(w, k, type == DType.BF16, xt, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
                 }
                 case Q4_K, Q5_K, Q6_K -> {
-                    int[] xa = s.pairs(k / 256 * ActQuant.K_INTS);
-                    if (key == null || s.quantizedFor != key || s.quantizedLayout != -2) {
+                    int nsb = k / 256;
+                    if (packed != null) {
+                        short[] xl = s.lanes(nsb * ActQuant.LANE_SHORTS_K);
+                        int[] xs = s.laneScales(nsb * ActQuant.K_LANE_INTS);
+                        if (key == null || s.quantizedFor != key || s.quantizedLayout != -4) {
+                            ActQuant.lanesK(xf, xo, k, xl, xs, s.tmp);
+                            s.quantizedFor = key;
+                            s.quantizedLayout = -4;
+                        }
+                        int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
+                        pool.run(gTasks, (i, wk) -> DotK.q4_kx8(packed, nsb, xl, xs, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
+                        if (n % 8 == 0) continue;
+                    }
+                    int from = packed != null ? n / 8 * 8 : 0; // past the repacked groups, rows in the original layout
+                    int[] xa = s.pairs(nsb * ActQuant.K_INTS);
+                    if (from > 0 || key == null || s.quantizedFor != key || s.quantizedLayout != -2) {
                         ActQuant.pairsK(xf, xo, k, xa, s.tmp);
-                        s.quantizedFor = key;
+                        s.quantizedFor = from > 0 ? null : key;
                         s.quantizedLayout = -2;
                     }
-                    int nsb = k / 256;
+                    int rest = n - from;
+                    int tasksK = (rest + chunk - 1) / chunk;
                     if (type == DType.Q6_K) {
-                        pool.run(tasks, (i, wk) -> DotK.q6_k(w, nsb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                        pool.run(tasksK, (i, wk) -> DotK.q6_k(w, nsb, xa, out, outOff, from + i * chunk, Math.min(n, from + (i + 1) * chunk)));
                     } else {
                         boolean five = type == DType.Q5_K;
-                        pool.run(tasks, (i, wk) -> DotK.q4_k(w, nsb, five, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                        pool.run(tasksK, (i, wk) -> DotK.q4_k(w, nsb, five, xa, out, outOff, from + i * chunk, Math.min(n, from + (i + 1) * chunk)));
                     }
                 }
                 default -> {

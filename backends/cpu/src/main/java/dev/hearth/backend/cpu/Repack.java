@@ -7,8 +7,9 @@ import java.lang.foreign.MemorySegment;
  * its buffer. Q4_0 goes eight rows at a time ("Q4_0x8", the same 18 bytes per 32 weights): per
  * group of 8 rows and block, the 8 half scales (16 bytes), then 8 chunks of 16 bytes, chunk j
  * holding quant bytes 2j and 2j+1 of rows 0..7 in turn. Rows past the last whole group stay in
- * the original tensor, which prompts (the GEMM) also read: decoding is faster there. Checked
- * through the kernels in MulMatTest.
+ * the original tensor, which prompts (the GEMM) also read: decoding is faster there. Q4_K goes
+ * eight rows at a time too ("Q4_Kx8", {@link #q4_kBytes}), with its packed 6-bit scales and mins
+ * decoded to bytes. Checked through the kernels in MulMatTest.
  */
 final class Repack {
     private Repack() {
@@ -40,5 +41,57 @@ final class Repack {
             }
             MemorySegment.copy(out, 0, dst, Mem.I8, g * 8 * rb, out.length);
         }
+    }
+
+    /** Bytes per group of 8 rows and super-block of the Q4_Kx8 form, and where its parts start. */
+    static final int K_GROUP = 1184, K_DMIN = 16, K_SCALES = 32, K_MINS = 96, K_QS = 160;
+
+    /** Bytes of the Q4_Kx8 form of {@code n} rows of {@code nsb} super-blocks (whole groups only). */
+    static long q4_kBytes(int nsb, int n) {
+        return (long) K_GROUP * nsb * (n / 8);
+    }
+
+    /**
+     * Repacks groups {@code g0..g1} of {@code src} (rows of {@code nsb} Q4_K super-blocks) into
+     * {@code dst}. Per group and super-block ({@link #K_GROUP} bytes): the 8 rows' d (halves),
+     * their dmin, then sub-block j's 6-bit scale of row r at {@code K_SCALES + 8j + r} and its min
+     * at {@code K_MINS + 8j + r}, then the quants: for each 32-byte chunk c of a row (low nibbles
+     * sub-block 2c, high nibbles 2c+1), 16 slices of 16 bytes, slice m holding bytes 2m and 2m+1 of
+     * rows 0..7 in turn.
+     */
+    static void q4_k(MemorySegment src, int nsb, MemorySegment dst, int g0, int g1) {
+        long rb = 144L * nsb;
+        byte[] in = new byte[(int) (8 * rb)];
+        byte[] out = new byte[K_GROUP * nsb];
+        int[] scm = new int[16];
+        for (int g = g0; g < g1; g++) {
+            MemorySegment.copy(src, Mem.I8, g * 8 * rb, in, 0, in.length);
+            for (int sb = 0; sb < nsb; sb++) {
+                int o = K_GROUP * sb;
+                for (int r = 0; r < 8; r++) {
+                    int s = (int) (r * rb) + 144 * sb;
+                    out[o + 2 * r] = in[s];
+                    out[o + 2 * r + 1] = in[s + 1];
+                    out[o + K_DMIN + 2 * r] = in[s + 2];
+                    out[o + K_DMIN + 2 * r + 1] = in[s + 3];
+                    DotK.scaleMins(le32(in, s + 4), le32(in, s + 8), le32(in, s + 12), scm);
+                    for (int j = 0; j < 8; j++) {
+                        out[o + K_SCALES + 8 * j + r] = (byte) scm[j];
+                        out[o + K_MINS + 8 * j + r] = (byte) scm[8 + j];
+                    }
+                    for (int c = 0; c < 4; c++) {
+                        for (int m = 0; m < 16; m++) {
+                            out[o + K_QS + 256 * c + 16 * m + 2 * r] = in[s + 16 + 32 * c + 2 * m];
+                            out[o + K_QS + 256 * c + 16 * m + 2 * r + 1] = in[s + 17 + 32 * c + 2 * m];
+                        }
+                    }
+                }
+            }
+            MemorySegment.copy(out, 0, dst, Mem.I8, (long) g * out.length, out.length);
+        }
+    }
+
+    private static int le32(byte[] b, int o) {
+        return (b[o] & 0xff) | (b[o + 1] & 0xff) << 8 | (b[o + 2] & 0xff) << 16 | (b[o + 3] & 0xff) << 24;
     }
 }
