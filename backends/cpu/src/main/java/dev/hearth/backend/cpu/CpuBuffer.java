@@ -9,8 +9,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Host memory of the CPU device ({@link HostBuffer}), plus the repacked copies of its Q4_0 and
- * Q4_K tensors ({@link Repack}), made on first use and freed with it.
+ * Host memory of the CPU device ({@link HostBuffer}), plus the repacked copies of its Q4_0,
+ * Q4_K and Q6_K tensors ({@link Repack}), made on first use and freed with it.
  */
 final class CpuBuffer extends HostBuffer {
     private final java.util.Map<Long, MemorySegment> packed = new java.util.HashMap<>();
@@ -22,7 +22,7 @@ final class CpuBuffer extends HostBuffer {
 
     /** Whether {@link #packed} repacks weights of this type. */
     static boolean repacks(DType type) {
-        return type == DType.Q4_0 || type == DType.Q4_K;
+        return type == DType.Q4_0 || type == DType.Q4_K || type == DType.Q6_K;
     }
 
     /**
@@ -32,9 +32,12 @@ final class CpuBuffer extends HostBuffer {
     synchronized MemorySegment packed(DType type, long offset, int k, int n, CpuPool pool) {
         MemorySegment p = packed.get(offset);
         if (p != null || packed.containsKey(offset)) return p;
-        boolean q4k = type == DType.Q4_K;
         int nb = k / type.blockSize;
-        long bytes = q4k ? Repack.q4_kBytes(nb, n) : Repack.q4_0Bytes(nb, n);
+        long bytes = switch (type) {
+            case Q4_K -> Repack.q4_kBytes(nb, n);
+            case Q6_K -> Repack.q6_kBytes(nb, n);
+            default -> Repack.q4_0Bytes(nb, n);
+        };
         if (device().memory().free() < bytes + (512L << 20)) {
             packed.put(offset, null);
             return null;
@@ -44,8 +47,12 @@ final class CpuBuffer extends HostBuffer {
         MemorySegment src = hostSegment().asSlice(offset, type.bytesFor(k) * n);
         int groups = n / 8, chunk = 64;
         pool.run((groups + chunk - 1) / chunk, (i, w) -> {
-            if (q4k) Repack.q4_k(src, nb, dst, i * chunk, Math.min(groups, (i + 1) * chunk));
-            else Repack.q4_0(src, nb, dst, i * chunk, Math.min(groups, (i + 1) * chunk));
+            int a = i * chunk, b = Math.min(groups, (i + 1) * chunk);
+            switch (type) {
+                case Q4_K -> Repack.q4_k(src, nb, dst, a, b);
+                case Q6_K -> Repack.q6_k(src, nb, dst, a, b);
+                default -> Repack.q4_0(src, nb, dst, a, b);
+            }
         });
         // The kernels read the copy from now on: hand the mapped file's pages back to the page
         // cache, so resident memory holds the model once (read again from the file if touched).

@@ -92,13 +92,18 @@ final class MatMul {
                     if (packed != null) {
                         short[] xl = s.lanes(nsb * ActQuant.LANE_SHORTS_K);
                         int[] xs = s.laneScales(nsb * ActQuant.K_LANE_INTS);
+                        short[] xb = s.laneBias(nsb * 256);
                         if (key == null || s.quantizedFor != key || s.quantizedLayout != -4) {
-                            ActQuant.lanesK(xf, xo, k, xl, xs, s.tmp);
+                            ActQuant.lanesK(xf, xo, k, xl, xs, xb, s.tmp);
                             s.quantizedFor = key;
                             s.quantizedLayout = -4;
                         }
                         int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
-                        pool.run(gTasks, (i, wk) -> DotK.q4_kx8(packed, nsb, xl, xs, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
+                        if (type == DType.Q6_K) {
+                            pool.run(gTasks, (i, wk) -> DotK.q6_kx8(packed, nsb, xl, xs, xb, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
+                        } else {
+                            pool.run(gTasks, (i, wk) -> DotK.q4_kx8(packed, nsb, xl, xs, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
+                        }
                         if (n % 8 == 0) continue;
                     }
                     int from = packed != null ? n / 8 * 8 : 0; // past the repacked groups, rows in the original layout

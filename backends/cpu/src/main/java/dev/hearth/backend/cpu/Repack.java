@@ -9,7 +9,8 @@ import java.lang.foreign.MemorySegment;
  * holding quant bytes 2j and 2j+1 of rows 0..7 in turn. Rows past the last whole group stay in
  * the original tensor, which prompts (the GEMM) also read: decoding is faster there. Q4_K goes
  * eight rows at a time too ("Q4_Kx8", {@link #q4_kBytes}), with its packed 6-bit scales and mins
- * decoded to bytes. Checked through the kernels in MulMatTest.
+ * decoded to bytes, and so does Q6_K ("Q6_Kx8", {@link #q6_k}). Checked through the kernels in
+ * MulMatTest.
  */
 final class Repack {
     private Repack() {
@@ -93,5 +94,53 @@ final class Repack {
 
     private static int le32(byte[] b, int o) {
         return (b[o] & 0xff) | (b[o + 1] & 0xff) << 8 | (b[o + 2] & 0xff) << 16 | (b[o + 3] & 0xff) << 24;
+    }
+
+    /** Bytes per group of 8 rows and super-block of the Q6_Kx8 form, and where its parts start. */
+    static final int Q6_GROUP = 1680, Q6_SCALES = 16, Q6_QS = 144;
+
+    /** Bytes of the Q6_Kx8 form of {@code n} rows of {@code nsb} super-blocks (whole groups only). */
+    static long q6_kBytes(int nsb, int n) {
+        return (long) Q6_GROUP * nsb * (n / 8);
+    }
+
+    /**
+     * Repacks groups {@code g0..g1} of {@code src} (rows of {@code nsb} Q6_K super-blocks) into
+     * {@code dst}. Per group and super-block ({@link #Q6_GROUP} bytes, as the 8 rows took): the
+     * rows' d (halves); the int8 scales, sub-block {@code 8h + g + 2t} of row r at
+     * {@code Q6_SCALES + 8(8h + 4g + t) + r} (the four that a pass of the kernel needs side by
+     * side); then for each half h of 128 elements and m = 0..15, three slices of 16 bytes: bytes
+     * 2m and 2m+1 of ql[64h..], of ql[64h+32..] and of qh[32h..], rows 0..7 in turn.
+     */
+    static void q6_k(MemorySegment src, int nsb, MemorySegment dst, int g0, int g1) {
+        long rb = 210L * nsb;
+        byte[] in = new byte[(int) (8 * rb)];
+        byte[] out = new byte[Q6_GROUP * nsb];
+        for (int g = g0; g < g1; g++) {
+            MemorySegment.copy(src, Mem.I8, g * 8 * rb, in, 0, in.length);
+            for (int sb = 0; sb < nsb; sb++) {
+                int o = Q6_GROUP * sb;
+                for (int r = 0; r < 8; r++) {
+                    int s = (int) (r * rb) + 210 * sb;
+                    out[o + 2 * r] = in[s + 208];
+                    out[o + 2 * r + 1] = in[s + 209];
+                    for (int h = 0; h < 2; h++) {
+                        for (int gg = 0; gg < 2; gg++) {
+                            for (int t = 0; t < 4; t++) out[o + Q6_SCALES + 8 * (8 * h + 4 * gg + t) + r] = in[s + 192 + 8 * h + gg + 2 * t];
+                        }
+                        for (int m = 0; m < 16; m++) {
+                            int at = o + Q6_QS + 768 * h + 48 * m + 2 * r;
+                            out[at] = in[s + 64 * h + 2 * m];
+                            out[at + 1] = in[s + 64 * h + 2 * m + 1];
+                            out[at + 16] = in[s + 64 * h + 32 + 2 * m];
+                            out[at + 17] = in[s + 64 * h + 33 + 2 * m];
+                            out[at + 32] = in[s + 128 + 32 * h + 2 * m];
+                            out[at + 33] = in[s + 129 + 32 * h + 2 * m];
+                        }
+                    }
+                }
+            }
+            MemorySegment.copy(out, 0, dst, Mem.I8, (long) g * out.length, out.length);
+        }
     }
 }

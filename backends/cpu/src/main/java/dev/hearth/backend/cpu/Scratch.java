@@ -14,6 +14,7 @@ final class Scratch {
     float[] shortScales = new float[0];
     short[] lanes = new short[0];
     int[] laneScales = new int[0];
+    short[] laneBias = new short[0];
     final short[] tmp = new short[32];
     final float[][] rowBuf;
     final float[][] tile;
@@ -72,6 +73,11 @@ final class Scratch {
     short[] lanes(int n) {
         if (lanes.length < n) lanes = new short[grow(n)];
         return lanes;
+    }
+
+    short[] laneBias(int n) {
+        if (laneBias.length < n) laneBias = new short[grow(n)];
+        return laneBias;
     }
 
     int[] laneScales(int n) {
