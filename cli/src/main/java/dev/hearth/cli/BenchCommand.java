@@ -1,6 +1,7 @@
 package dev.hearth.cli;
 
 import dev.hearth.bench.EndToEndBench;
+import dev.hearth.bench.kernels.BandwidthProbe;
 import dev.hearth.llama.synth.SyntheticModel;
 import dev.hearth.runtime.backend.BackendProvider;
 import dev.hearth.runtime.backend.Backends;
@@ -25,7 +26,8 @@ final class BenchCommand {
               -r N        repetitions (default 5)
               --type T    with no -m: the type of the synthetic llama-3.2-1b (q4_0 default, q8_0, q4_k, f16)
               --shape S   with no -m: the synthetic shape (default llama-3.2-1b)
-              -o FORMAT   md (default) or json (llama-bench's field names, plus gbps)
+              -o FORMAT   md (default) or json (llama-bench's field names, plus gbps and probe_gbps)
+              --no-probe  skip the memory bandwidth probe that generation's GB/s is set against
             without -m, a synthetic model is written once to $HEARTH_CACHE (default ~/.cache/hearth)
             and every backend found is benchmarked
             """;
@@ -35,7 +37,7 @@ final class BenchCommand {
             return KernelBenchCommand.run(argv);
         }
         if (Main.help(argv, HELP)) return 0;
-        String[] spec = ModelOptions.with("p|n-prompt", "n|n-gen", "r|repetitions", "o|output", "type", "shape");
+        String[] spec = ModelOptions.with("p|n-prompt", "n|n-gen", "r|repetitions", "o|output", "type", "shape", "no-probe!");
         Args a = new Args("bench", argv, 0, spec);
         int np = a.getInt("p", 512);
         int ng = a.getInt("n", 128);
@@ -69,8 +71,8 @@ final class BenchCommand {
         if (backends.isEmpty()) backends.add(a.get("backend", "auto"));
         List<String> rows = new ArrayList<>();
         if (format.equals("md")) {
-            System.out.println("| model | size | params | backend | threads | test | t/s | GB/s |");
-            System.out.println("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |");
+            System.out.println("| model | size | params | backend | threads | test | t/s | GB/s | probe GB/s | % of probe |");
+            System.out.println("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |");
         }
         int ctx = Math.max(np, ng) + 16;
         for (String b : backends) {
@@ -93,19 +95,29 @@ final class BenchCommand {
                     results.add(EndToEndBench.generation(m.engine(), ng, reps));
                 }
                 int threads = ModelOptions.threads();
+                // Generation reads every weight once per token: its GB/s against the device's
+                // memory bandwidth, measured by the kernel bench's probe here, in the same run.
+                double probe = 0;
+                if (ng > 0 && !a.flag("no-probe")) {
+                    System.err.printf("bench: memory bandwidth probe on %s...%n", d.name());
+                    probe = BandwidthProbe.measure(d, threads).bestGbps();
+                }
                 for (EndToEndBench.Result r : results) {
                     double gbps = r.nGen() > 0 ? r.avgTs() * perToken / 1e9 : 0;
+                    boolean share = r.nGen() > 0 && probe > 0;
                     if (format.equals("md")) {
-                        System.out.printf(Locale.ROOT, "| %s | %.2f GiB | %.2f B | %s | %d | %s | %.2f ± %.2f | %s |%n", modelType,
+                        System.out.printf(Locale.ROOT, "| %s | %.2f GiB | %.2f B | %s | %d | %s | %.2f ± %.2f | %s | %s | %s |%n", modelType,
                                 size / (double) (1L << 30), m.config().parameters() / 1e9, d.name(), threads, r.test(), r.avgTs(),
-                                r.stddevTs(), r.nGen() > 0 ? String.format(Locale.ROOT, "%.1f", gbps) : "");
+                                r.stddevTs(), r.nGen() > 0 ? String.format(Locale.ROOT, "%.1f", gbps) : "",
+                                share ? String.format(Locale.ROOT, "%.1f", probe) : "", share ? String.format(Locale.ROOT, "%.0f%%", 100 * gbps / probe) : "");
                         System.out.flush();
                     } else {
                         rows.add(String.format(Locale.ROOT,
                                 "{\"model_type\": \"%s\", \"model_size\": %d, \"model_n_params\": %d, \"backends\": \"%s\", \"device\": \"%s\", "
-                                        + "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"test\": \"%s\", \"avg_ts\": %.4f, \"stddev_ts\": %.4f, \"gbps\": %.3f}",
+                                        + "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"test\": \"%s\", \"avg_ts\": %.4f, \"stddev_ts\": %.4f, \"gbps\": %.3f, "
+                                        + "\"probe_gbps\": %.3f}",
                                 json(modelType), size, m.config().parameters(), json(b), json(d.name()), threads, r.nPrompt(), r.nGen(), r.test(),
-                                r.avgTs(), r.stddevTs(), gbps));
+                                r.avgTs(), r.stddevTs(), gbps, share ? probe : 0));
                     }
                 }
             }
