@@ -112,6 +112,23 @@ final class ActQuant {
         }
     }
 
+    /**
+     * The lanes layout for Q8_0 repacked eight rows ({@link DotQ8#q8_0x8}): per block of 32,
+     * sixteen vectors of sixteen 16-bit lanes, {@code xl[256b + 16j + 2r + e] = q[2j + e]} for
+     * every r, and d in {@code xd[b]}.
+     */
+    static void lanes8(float[] x, int xo, int k, short[] xl, float[] xd, short[] tmp) {
+        float[] ds = new float[1];
+        for (int b = 0; b < k / 32; b++) {
+            block(x, xo + 32 * b, tmp, 0, ds);
+            int base = LANE_SHORTS * b;
+            for (int j = 0; j < 16; j++) {
+                IntVector.broadcast(I256, (tmp[2 * j] & 0xffff) | (tmp[2 * j + 1] << 16)).reinterpretAsShorts().intoArray(xl, base + 16 * j);
+            }
+            xd[b] = ds[0];
+        }
+    }
+
     /** Shorts and ints per super-block of the K lanes layout. */
     static final int LANE_SHORTS_K = 2048, K_LANE_INTS = 16;
 

@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Host memory of the CPU device ({@link HostBuffer}), plus the repacked copies of its Q4_0,
- * Q4_K and Q6_K tensors ({@link Repack}), made on first use and freed with it.
+ * Q8_0, Q4_K and Q6_K tensors ({@link Repack}), made on first use and freed with it.
  */
 final class CpuBuffer extends HostBuffer {
     private final java.util.Map<Long, MemorySegment> packed = new java.util.HashMap<>();
@@ -22,7 +22,7 @@ final class CpuBuffer extends HostBuffer {
 
     /** Whether {@link #packed} repacks weights of this type. */
     static boolean repacks(DType type) {
-        return type == DType.Q4_0 || type == DType.Q4_K || type == DType.Q6_K;
+        return type == DType.Q4_0 || type == DType.Q8_0 || type == DType.Q4_K || type == DType.Q6_K;
     }
 
     /**
@@ -36,6 +36,7 @@ final class CpuBuffer extends HostBuffer {
         long bytes = switch (type) {
             case Q4_K -> Repack.q4_kBytes(nb, n);
             case Q6_K -> Repack.q6_kBytes(nb, n);
+            case Q8_0 -> Repack.q8_0Bytes(nb, n);
             default -> Repack.q4_0Bytes(nb, n);
         };
         if (device().memory().free() < bytes + (512L << 20)) {
@@ -51,6 +52,7 @@ final class CpuBuffer extends HostBuffer {
             switch (type) {
                 case Q4_K -> Repack.q4_k(src, nb, dst, a, b);
                 case Q6_K -> Repack.q6_k(src, nb, dst, a, b);
+                case Q8_0 -> Repack.q8_0(src, nb, dst, a, b);
                 default -> Repack.q4_0(src, nb, dst, a, b);
             }
         });

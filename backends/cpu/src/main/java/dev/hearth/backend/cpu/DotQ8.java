@@ -11,7 +11,9 @@ import java.lang.foreign.MemorySegment;
 import static dev.hearth.backend.cpu.Mem.B128;
 import static dev.hearth.backend.cpu.Mem.F256;
 import static dev.hearth.backend.cpu.Mem.I16;
+import static dev.hearth.backend.cpu.Mem.I256;
 import static dev.hearth.backend.cpu.Mem.LE;
+import static dev.hearth.backend.cpu.Mem.S128;
 import static dev.hearth.backend.cpu.Mem.S256;
 
 /**
@@ -88,5 +90,41 @@ final class DotQ8 {
             }
             out.set(Mem.F32, outOff + 4L * r, a0.add(a1).reduceLanes(VectorOperators.ADD));
         }
+    }
+
+    /**
+     * Q8_0 repacked eight rows at a time ({@link Repack#q8_0}): groups {@code g0..g1} of
+     * {@code nb} blocks times the activations {@code xl} ({@link ActQuant#lanes8}) with scales
+     * {@code xd}: {@code out[8g..8g+8)}. The lanes are rows as in {@link DotQ4x8}: each slice
+     * sign-extended to 16-bit lanes (two per row) times the activation pair; two slices' products
+     * add in 16 bits (at most 2 * 127 * 127), then the row's two lanes add into 32 bits, eight
+     * times a block; the block's sums times d_w (8 halves) times d_x.
+     */
+    static void q8_0x8(MemorySegment packed, int nb, short[] xl, float[] xd, MemorySegment out, long outOff, int g0, int g1) {
+        long gb = 272L * nb;
+        for (int gi = g0; gi < g1; gi++) {
+            MemorySegment g = packed.asSlice(gi * gb, gb);
+            FloatVector acc = FloatVector.zero(F256);
+            for (int b = 0; b < nb; b++) {
+                long o = 272L * b;
+                int xo = ActQuant.LANE_SHORTS * b;
+                IntVector s = IntVector.zero(I256);
+                for (int j = 0; j < 16; j += 2) {
+                    ShortVector p = slice(g, o + 16 + 16 * j).mul(ShortVector.fromArray(S256, xl, xo + 16 * j))
+                            .add(slice(g, o + 32 + 16 * j).mul(ShortVector.fromArray(S256, xl, xo + 16 * j + 16)));
+                    IntVector v = p.reinterpretAsInts();
+                    s = s.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(v.lanewise(VectorOperators.ASHR, 16));
+                }
+                FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S128, g, o, LE).convertShape(VectorOperators.S2I, I256, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
+                acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(d.mul(xd[b] * Mem.HALF_BIAS), acc);
+            }
+            acc.intoMemorySegment(out, outOff + 32L * gi, LE);
+        }
+    }
+
+    /** Sixteen int8 at {@code o}, sign-extended to 16-bit lanes. */
+    private static ShortVector slice(MemorySegment g, long o) {
+        return (ShortVector) ByteVector.fromMemorySegment(B128, g, o, LE).convertShape(VectorOperators.B2S, S256, 0);
     }
 }

@@ -70,14 +70,29 @@ final class MatMul {
                 }
                 case Q4_1, Q5_0, Q5_1 -> pairsProduct(pool, s, type, w, k, n, xf, xo, key, out, outOff, chunk, tasks);
                 case Q8_0 -> {
+                    int nb = k / 32;
+                    if (packed != null) {
+                        short[] xl = s.lanes(nb * ActQuant.LANE_SHORTS);
+                        float[] xd = s.shortScales(nb);
+                        if (key == null || s.quantizedFor != key || s.quantizedLayout != -5) {
+                            ActQuant.lanes8(xf, xo, k, xl, xd, s.tmp);
+                            s.quantizedFor = key;
+                            s.quantizedLayout = -5;
+                        }
+                        int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
+                        pool.run(gTasks, (i, wk) -> DotQ8.q8_0x8(packed, nb, xl, xd, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
+                        if (n % 8 == 0) continue;
+                    }
+                    int from8 = packed != null ? n / 8 * 8 : 0; // past the repacked groups, rows in the original layout
                     short[] xq = s.shorts(k);
                     float[] xd = s.shortScales(k / 32);
-                    if (key == null || s.quantizedFor != key || s.quantizedLayout != -1) {
+                    if (from8 > 0 || key == null || s.quantizedFor != key || s.quantizedLayout != -1) {
                         ActQuant.shorts(xf, xo, k, xq, xd);
-                        s.quantizedFor = key;
+                        s.quantizedFor = from8 > 0 ? null : key;
                         s.quantizedLayout = -1;
                     }
-                    pool.run(tasks, (i, wk) -> DotQ8.q8_0(w, k / 32, xq, xd, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                    int tasks8 = (n - from8 + chunk - 1) / chunk;
+                    pool.run(tasks8, (i, wk) -> DotQ8.q8_0(w, k / 32, xq, xd, out, outOff, from8 + i * chunk, Math.min(n, from8 + (i + 1) * chunk)));
                 }
                 case F32 -> {
                     float[] xt = token(xf, xo, k, s);

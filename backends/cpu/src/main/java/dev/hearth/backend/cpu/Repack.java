@@ -9,8 +9,8 @@ import java.lang.foreign.MemorySegment;
  * holding quant bytes 2j and 2j+1 of rows 0..7 in turn. Rows past the last whole group stay in
  * the original tensor, which prompts (the GEMM) also read: decoding is faster there. Q4_K goes
  * eight rows at a time too ("Q4_Kx8", {@link #q4_kBytes}), with its packed 6-bit scales and mins
- * decoded to bytes, and so does Q6_K ("Q6_Kx8", {@link #q6_k}). Checked through the kernels in
- * MulMatTest.
+ * decoded to bytes, and so do Q6_K ("Q6_Kx8", {@link #q6_k}) and Q8_0 ("Q8_0x8", {@link #q8_0}).
+ * Checked through the kernels in MulMatTest.
  */
 final class Repack {
     private Repack() {
@@ -141,6 +141,38 @@ final class Repack {
                 }
             }
             MemorySegment.copy(out, 0, dst, Mem.I8, (long) g * out.length, out.length);
+        }
+    }
+
+    /** Bytes of the Q8_0x8 form of {@code n} rows of {@code nb} blocks (whole groups only). */
+    static long q8_0Bytes(int nb, int n) {
+        return 272L * nb * (n / 8);
+    }
+
+    /**
+     * Repacks groups {@code g0..g1} of {@code src} (rows of {@code nb} Q8_0 blocks) into
+     * {@code dst}: per group and block (272 bytes, as the 8 rows took), the 8 rows' d (halves),
+     * then 16 slices of 16 bytes, slice j holding quants 2j and 2j+1 of rows 0..7 in turn.
+     */
+    static void q8_0(MemorySegment src, int nb, MemorySegment dst, int g0, int g1) {
+        long rb = 34L * nb;
+        byte[] in = new byte[(int) (8 * rb)];
+        byte[] out = new byte[(int) (8 * rb)];
+        for (int g = g0; g < g1; g++) {
+            MemorySegment.copy(src, Mem.I8, g * 8 * rb, in, 0, in.length);
+            for (int b = 0; b < nb; b++) {
+                int o = 272 * b;
+                for (int r = 0; r < 8; r++) {
+                    int s = (int) (r * rb) + 34 * b;
+                    out[o + 2 * r] = in[s];
+                    out[o + 2 * r + 1] = in[s + 1];
+                    for (int j = 0; j < 16; j++) {
+                        out[o + 16 + 16 * j + 2 * r] = in[s + 2 + 2 * j];
+                        out[o + 16 + 16 * j + 2 * r + 1] = in[s + 3 + 2 * j];
+                    }
+                }
+            }
+            MemorySegment.copy(out, 0, dst, Mem.I8, g * 8 * rb, out.length);
         }
     }
 }
