@@ -129,6 +129,13 @@ final class ActQuant {
         }
     }
 
+    /** max|x| / 127 over the 256 elements at {@code base}: a super-block's scale (ggml's Q8_K). */
+    private static float superScale(float[] x, int base) {
+        FloatVector m = FloatVector.fromArray(F256, x, base).abs();
+        for (int i = 8; i < 256; i += 8) m = m.max(FloatVector.fromArray(F256, x, base + i).abs());
+        return m.reduceLanes(VectorOperators.MAX) / 127f;
+    }
+
     /** Shorts and ints per super-block of the K lanes layout. */
     static final int LANE_SHORTS_K = 2048, K_LANE_INTS = 16;
 
@@ -145,9 +152,7 @@ final class ActQuant {
         float[] ds = new float[1];
         for (int sb = 0; sb < k / 256; sb++) {
             int base = xo + 256 * sb;
-            FloatVector m = FloatVector.fromArray(F256, x, base).abs();
-            for (int i = 8; i < 256; i += 8) m = m.max(FloatVector.fromArray(F256, x, base + i).abs());
-            float d = m.reduceLanes(VectorOperators.MAX) / 127f;
+            float d = superScale(x, base);
             float id = d != 0f ? 1f / d : 0f;
             for (int j = 0; j < 8; j++) {
                 int sum = 0;
@@ -202,9 +207,7 @@ final class ActQuant {
     static void pairsK(float[] x, int xo, int k, int[] dst, short[] tmp) {
         for (int sb = 0, p = 0; sb < k / 256; sb++, p += K_INTS) {
             int base = xo + 256 * sb;
-            FloatVector m = FloatVector.fromArray(F256, x, base).abs();
-            for (int i = 8; i < 256; i += 8) m = m.max(FloatVector.fromArray(F256, x, base + i).abs());
-            float d = m.reduceLanes(VectorOperators.MAX) / 127f;
+            float d = superScale(x, base);
             float id = d != 0f ? 1f / d : 0f;
             for (int j = 0; j < 8; j++) {
                 int xb = base + 32 * j;

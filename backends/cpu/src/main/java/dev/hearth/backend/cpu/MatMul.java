@@ -54,10 +54,8 @@ final class MatMul {
                     int nb = k / 32;
                     short[] xl = s.lanes(nb * ActQuant.LANE_SHORTS);
                     int[] xb = s.laneScales(2 * nb);
-                    if (key == null || s.quantizedFor != key || s.quantizedLayout != -3) {
+                    if (s.quantize(key, -3)) {
                         ActQuant.lanes(xf, xo, k, xl, xb, s.tmp);
-                        s.quantizedFor = key;
-                        s.quantizedLayout = -3;
                     }
                     int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
                     pool.run(gTasks, (i, wk) -> DotQ4x8.q4_0(packed, nb, xl, xb, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
@@ -74,10 +72,8 @@ final class MatMul {
                     if (packed != null) {
                         short[] xl = s.lanes(nb * ActQuant.LANE_SHORTS);
                         float[] xd = s.shortScales(nb);
-                        if (key == null || s.quantizedFor != key || s.quantizedLayout != -5) {
+                        if (s.quantize(key, -5)) {
                             ActQuant.lanes8(xf, xo, k, xl, xd, s.tmp);
-                            s.quantizedFor = key;
-                            s.quantizedLayout = -5;
                         }
                         int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
                         pool.run(gTasks, (i, wk) -> DotQ8.q8_0x8(packed, nb, xl, xd, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
@@ -86,10 +82,8 @@ final class MatMul {
                     int from8 = packed != null ? n / 8 * 8 : 0; // past the repacked groups, rows in the original layout
                     short[] xq = s.shorts(k);
                     float[] xd = s.shortScales(k / 32);
-                    if (from8 > 0 || key == null || s.quantizedFor != key || s.quantizedLayout != -1) {
+                    if (s.quantize(from8 > 0 ? null : key, -1)) {
                         ActQuant.shorts(xf, xo, k, xq, xd);
-                        s.quantizedFor = from8 > 0 ? null : key;
-                        s.quantizedLayout = -1;
                     }
                     int tasks8 = (n - from8 + chunk - 1) / chunk;
                     pool.run(tasks8, (i, wk) -> DotQ8.q8_0(w, k / 32, xq, xd, out, outOff, from8 + i * chunk, Math.min(n, from8 + (i + 1) * chunk)));
@@ -108,10 +102,8 @@ final class MatMul {
                         short[] xl = s.lanes(nsb * ActQuant.LANE_SHORTS_K);
                         int[] xs = s.laneScales(nsb * ActQuant.K_LANE_INTS);
                         short[] xb = s.laneBias(nsb * 256);
-                        if (key == null || s.quantizedFor != key || s.quantizedLayout != -4) {
+                        if (s.quantize(key, -4)) {
                             ActQuant.lanesK(xf, xo, k, xl, xs, xb, s.tmp);
-                            s.quantizedFor = key;
-                            s.quantizedLayout = -4;
                         }
                         int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
                         if (type == DType.Q6_K) {
@@ -123,10 +115,8 @@ final class MatMul {
                     }
                     int from = packed != null ? n / 8 * 8 : 0; // past the repacked groups, rows in the original layout
                     int[] xa = s.pairs(nsb * ActQuant.K_INTS);
-                    if (from > 0 || key == null || s.quantizedFor != key || s.quantizedLayout != -2) {
+                    if (s.quantize(from > 0 ? null : key, -2)) {
                         ActQuant.pairsK(xf, xo, k, xa, s.tmp);
-                        s.quantizedFor = from > 0 ? null : key;
-                        s.quantizedLayout = -2;
                     }
                     int rest = n - from;
                     int tasksK = (rest + chunk - 1) / chunk;
@@ -151,10 +141,8 @@ final class MatMul {
                                      Object key, MemorySegment out, long outOff, int chunk, int tasks) {
         int offset = type == DType.Q4_0 ? 8 : type == DType.Q5_0 ? 16 : 0;
         int[] xa = s.pairs(k / 32 * ActQuant.PAIR_INTS);
-        if (key == null || s.quantizedFor != key || s.quantizedLayout != offset) {
+        if (s.quantize(key, offset)) {
             ActQuant.pairs(xf, xo, k, offset, xa, s.tmp);
-            s.quantizedFor = key;
-            s.quantizedLayout = offset;
         }
         int nb = k / 32;
         switch (type) {

@@ -23,18 +23,28 @@ final class Repack {
 
     /** Repacks groups {@code g0..g1} of {@code src} (rows of {@code nb} Q4_0 blocks) into {@code dst}. */
     static void q4_0(MemorySegment src, int nb, MemorySegment dst, int g0, int g1) {
-        long rb = 18L * nb;
+        rows8(src, nb, 18, dst, g0, g1);
+    }
+
+    /**
+     * Groups {@code g0..g1} of 8 rows of blocks of {@code blockBytes} (a half scale, then quant
+     * bytes) interleaved: per group and block, the 8 scales, then slices of 16 bytes, slice j
+     * holding quant bytes 2j and 2j+1 of rows 0..7 in turn. The same bytes as the 8 rows took.
+     */
+    private static void rows8(MemorySegment src, int nb, int blockBytes, MemorySegment dst, int g0, int g1) {
+        long rb = (long) blockBytes * nb;
+        int slices = (blockBytes - 2) / 2, group = 8 * blockBytes;
         byte[] in = new byte[(int) (8 * rb)];
         byte[] out = new byte[(int) (8 * rb)];
         for (int g = g0; g < g1; g++) {
             MemorySegment.copy(src, Mem.I8, g * 8 * rb, in, 0, in.length);
             for (int b = 0; b < nb; b++) {
-                int o = 144 * b;
+                int o = group * b;
                 for (int r = 0; r < 8; r++) {
-                    int s = (int) (r * rb) + 18 * b;
+                    int s = (int) (r * rb) + blockBytes * b;
                     out[o + 2 * r] = in[s];
                     out[o + 2 * r + 1] = in[s + 1];
-                    for (int j = 0; j < 8; j++) {
+                    for (int j = 0; j < slices; j++) {
                         out[o + 16 + 16 * j + 2 * r] = in[s + 2 + 2 * j];
                         out[o + 16 + 16 * j + 2 * r + 1] = in[s + 3 + 2 * j];
                     }
@@ -155,24 +165,6 @@ final class Repack {
      * then 16 slices of 16 bytes, slice j holding quants 2j and 2j+1 of rows 0..7 in turn.
      */
     static void q8_0(MemorySegment src, int nb, MemorySegment dst, int g0, int g1) {
-        long rb = 34L * nb;
-        byte[] in = new byte[(int) (8 * rb)];
-        byte[] out = new byte[(int) (8 * rb)];
-        for (int g = g0; g < g1; g++) {
-            MemorySegment.copy(src, Mem.I8, g * 8 * rb, in, 0, in.length);
-            for (int b = 0; b < nb; b++) {
-                int o = 272 * b;
-                for (int r = 0; r < 8; r++) {
-                    int s = (int) (r * rb) + 34 * b;
-                    out[o + 2 * r] = in[s];
-                    out[o + 2 * r + 1] = in[s + 1];
-                    for (int j = 0; j < 16; j++) {
-                        out[o + 16 + 16 * j + 2 * r] = in[s + 2 + 2 * j];
-                        out[o + 16 + 16 * j + 2 * r + 1] = in[s + 3 + 2 * j];
-                    }
-                }
-            }
-            MemorySegment.copy(out, 0, dst, Mem.I8, g * 8 * rb, out.length);
-        }
+        rows8(src, nb, 34, dst, g0, g1);
     }
 }

@@ -23,6 +23,18 @@ final class Scratch {
     Object quantizedFor;
     int quantizedLayout;
 
+    /**
+     * Whether the activations of {@code key} must be quantized (again) into {@code layout}: true
+     * where the last quantization was of other activations or another layout, or where
+     * {@code key} is null (not to be reused); records {@code key} and {@code layout} as the last.
+     */
+    boolean quantize(Object key, int layout) {
+        boolean stale = key == null || quantizedFor != key || quantizedLayout != layout;
+        quantizedFor = key;
+        quantizedLayout = layout;
+        return stale;
+    }
+
     Scratch(int threads) {
         this.threads = threads;
         rowBuf = new float[threads][0];
