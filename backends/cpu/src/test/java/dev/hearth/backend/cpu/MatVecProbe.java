@@ -23,6 +23,7 @@ import java.util.Random;
  * {@code -Dhearth.cpu.repack=false}.
  * <pre>
  * java --add-modules jdk.incubator.vector -cp CLASSPATH dev.hearth.backend.cpu.MatVecProbe [threads] [hot] [types...]
+ * java --add-modules jdk.incubator.vector -cp CLASSPATH dev.hearth.backend.cpu.MatVecProbe 1 peak
  * </pre>
  */
 public final class MatVecProbe {
@@ -30,6 +31,10 @@ public final class MatVecProbe {
     private static final ThreadMXBean CLOCK = ManagementFactory.getThreadMXBean();
 
     public static void main(String[] args) {
+        if (args.length > 1 && args[1].equals("peak")) {
+            for (int r = 0; r < 5; r++) System.out.printf("fma peak, one thread: %.1f GFLOP/s%n", fmaPeak());
+            return;
+        }
         boolean hot = args.length > 1 && args[1].equals("hot");
         int threads = hot ? 1 : args.length > 0 ? Integer.parseInt(args[0]) : 2;
         int from = hot ? 2 : 1;
@@ -185,5 +190,26 @@ public final class MatVecProbe {
         MemorySegment s = Arena.global().allocate(4L * k * tokens, 64);
         for (int i = 0; i < k * tokens; i++) s.set(Mem.F32, 4L * i, (float) rnd.nextGaussian());
         return s;
+    }
+
+    /**
+     * GFLOP/s of ten independent chains of 256-bit fma in registers on this thread: the ceiling of
+     * any float kernel (the prompt GEMM) on one core.
+     */
+    static double fmaPeak() {
+        var f = Mem.F256;
+        var a0 = jdk.incubator.vector.FloatVector.broadcast(f, 1f);
+        var a1 = a0; var a2 = a0; var a3 = a0; var a4 = a0; var a5 = a0; var a6 = a0; var a7 = a0; var a8 = a0; var a9 = a0;
+        var m = jdk.incubator.vector.FloatVector.broadcast(f, 0.999999f);
+        var c = jdk.incubator.vector.FloatVector.broadcast(f, 1e-7f);
+        long iters = 50_000_000L, t0 = System.nanoTime();
+        for (long i = 0; i < iters; i++) {
+            a0 = a0.fma(m, c); a1 = a1.fma(m, c); a2 = a2.fma(m, c); a3 = a3.fma(m, c); a4 = a4.fma(m, c);
+            a5 = a5.fma(m, c); a6 = a6.fma(m, c); a7 = a7.fma(m, c); a8 = a8.fma(m, c); a9 = a9.fma(m, c);
+        }
+        long t = System.nanoTime() - t0;
+        float s = a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).reduceLanes(VectorOperators.ADD);
+        if (s == 42f) System.out.print("");
+        return iters * 10 * 16.0 / t;
     }
 }
