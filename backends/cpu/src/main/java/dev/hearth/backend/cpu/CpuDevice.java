@@ -23,8 +23,8 @@ import java.util.Set;
  * The host's cores as one device. Memory is the host's: {@link #allocate} takes zeroed, 64-byte
  * aligned memory from the OS and {@link #wrapHost} computes straight from a mapped model file.
  * Streams share one pool of {@link #threads()} threads (system property {@code hearth.threads},
- * else the available processors), which {@link #setThreads} changes. Q4_0 weights are repacked
- * for speed unless {@code hearth.cpu.repack=false} ({@link #setRepack}).
+ * else the available processors), which {@link #setThreads} changes. Q4_0, Q8_0, Q4_K and Q6_K
+ * weights are repacked for speed unless {@code hearth.cpu.repack=false} ({@link #setRepack}).
  */
 public final class CpuDevice implements Device {
     private static final long MIB = 1L << 20;
@@ -82,8 +82,9 @@ public final class CpuDevice implements Device {
     }
 
     /**
-     * Whether Q4_0 weights in WEIGHTS buffers are repacked on first use for faster matrix-vector
-     * products (a copy of each such tensor, freed with its buffer; skipped when memory is short).
+     * Whether Q4_0, Q8_0, Q4_K and Q6_K weights in WEIGHTS buffers are repacked on first use for
+     * faster matrix-vector products (a copy of each such tensor, freed with its buffer; skipped
+     * when memory is short; the mapped file's pages are handed back once the copy exists).
      * System property {@code hearth.cpu.repack}, default true.
      */
     public boolean repack() {

@@ -8,11 +8,14 @@ import java.lang.foreign.MemorySegment;
  * mul_mat: {@code out[t][r] = dot(w row r, x row t)} for weights of any supported type, split
  * over the pool by rows. One or two tokens (generation) take the matrix-vector kernels: integer
  * dot products against activations quantized to int8 blocks for Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0
- * ({@link DotQ4}, {@link DotQ8}, as llama.cpp does; repacked Q4_0 by {@link DotQ4x8}), the same
- * per super-block of 256 for Q4_K, Q5_K and Q6_K ({@link DotK}), and float fma for F32, F16 and
- * BF16 ({@link DotF}). The activations' quantization is kept for the next mul_mat of the same
- * input (q, k and v; gate and up). More tokens (prompts) take {@link Gemm}, which decodes each
- * tile of rows once for all tokens (repacked Q4_0 from its original layout: decoding is faster).
+ * ({@link DotQ4}, {@link DotQ8}, as llama.cpp does), the same per super-block of 256 for Q4_K,
+ * Q5_K and Q6_K ({@link DotK}), and float fma for F32, F16 and BF16 ({@link DotF}). Q4_0, Q8_0,
+ * Q4_K and Q6_K weights repacked eight rows at a time ({@link Repack}) take the kernels whose
+ * lanes are rows ({@link DotQ4x8}, {@link DotQ8#q8_0x8}, {@link DotK#q4_kx8},
+ * {@link DotK#q6_kx8}); rows past the last group of 8 take the row kernels. The activations'
+ * quantization is kept for the next mul_mat of the same input (q, k and v; gate and up). More
+ * tokens (prompts) take {@link Gemm}, which decodes each tile of rows once for all tokens (from
+ * the original layout, also for repacked weights: decoding is faster there).
  */
 final class MatMul {
     /** Up to this many tokens each token streams the weights by itself. */
