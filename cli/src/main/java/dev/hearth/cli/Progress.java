@@ -6,13 +6,20 @@ import java.io.PrintStream;
 
 /** A one-line progress bar on stderr for long loads and uploads; silent for small ones. */
 final class Progress implements LlamaEngine.Progress {
-    private final String label;
+    private String label;
     private final PrintStream err = System.err;
     private int lastPercent = -1;
-    private final long startNanos = System.nanoTime();
+    private long startNanos = System.nanoTime();
 
     Progress(String label) {
         this.label = label;
+    }
+
+    @Override
+    public void phase(String what) {
+        label = what;
+        lastPercent = -1;
+        startNanos = System.nanoTime();
     }
 
     @Override

@@ -42,9 +42,13 @@ public final class LlamaEngine implements AutoCloseable {
     private int[] posScratch = new int[0];
     private final int[] lastIndex = new int[1];
 
-    /** Progress of a long upload: bytes done of total. */
+    /** Progress of long work at load (uploads, then weight preparation): bytes done of total. */
     public interface Progress {
         void update(long done, long total);
+
+        /** A new phase begins, its updates follow: what it does, in a few words. */
+        default void phase(String what) {
+        }
     }
 
     public LlamaEngine(LlamaWeights weights, Placement placement, int ctx, int batch, DType cacheType, Progress progress) {
@@ -57,7 +61,9 @@ public final class LlamaEngine implements AutoCloseable {
         this.lastLogits = new float[config.vocabSize()];
         if (cacheType != DType.F32 && cacheType != DType.F16) throw new HearthException("cache type " + cacheType + " is not supported (f32, f16)");
         try {
-            bindWeights(progress == null ? (d, t) -> { } : progress);
+            Progress p = progress == null ? (d, t) -> { } : progress;
+            bindWeights(p);
+            prepareWeights(p);
             for (int l = 0; l < config.layers(); l++) {
                 Device d = placement.device(l);
                 for (String name : List.of(LlamaGraph.cacheK(l), LlamaGraph.cacheV(l))) {
@@ -95,6 +101,33 @@ public final class LlamaEngine implements AutoCloseable {
             owned.add(b);
             leaves.put(name, new TensorRef(desc, b, 0));
         }
+    }
+
+    /**
+     * Lets each device prepare the matrices mul_mat reads from it ({@link Device#prepareWeight}),
+     * now rather than at the first token; the embedding table only feeds row lookups (where the
+     * embeddings are tied, the head is bound on its own under {@link LlamaWeights#OUTPUT}).
+     */
+    private void prepareWeights(Progress progress) {
+        List<String> names = new ArrayList<>();
+        long total = 0;
+        for (var e : weights.all().entrySet()) {
+            if (e.getKey().equals(LlamaWeights.EMBED) || e.getValue().rank() < 2) continue;
+            names.add(e.getKey());
+            total += e.getValue().bytes();
+        }
+        long done = 0, reported = -1;
+        for (String name : names) {
+            TensorRef ref = leaves.get(name);
+            long prepared = placement.device(weights.layerOf(name)).prepareWeight(ref);
+            done += ref.desc().bytes();
+            if (prepared > 0) {
+                if (reported < 0) progress.phase("preparing weights");
+                progress.update(done, total);
+                reported = done;
+            }
+        }
+        if (reported >= 0 && reported < total) progress.update(total, total); // the rest needed nothing
     }
 
     public LlamaConfig config() {

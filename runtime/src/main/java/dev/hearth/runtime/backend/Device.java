@@ -33,6 +33,15 @@ public interface Device {
         return null;
     }
 
+    /**
+     * Prepares a weight that mul_mat will read, ahead of the first compute (a copy in a layout the
+     * device's kernels read faster, say), so that loading takes the time and can show it rather
+     * than the first token. Returns the bytes of weight prepared, 0 where there is nothing to do.
+     */
+    default long prepareWeight(TensorRef weight) {
+        return 0;
+    }
+
     /** True where the device's memory is the host's (CPU, reference): no transfer to reach it. */
     default boolean isHost() {
         return false;

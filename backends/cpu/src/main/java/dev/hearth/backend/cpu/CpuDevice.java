@@ -7,9 +7,11 @@ import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.backend.MemoryInfo;
 import dev.hearth.runtime.backend.Stream;
+import dev.hearth.runtime.backend.TensorRef;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
 import dev.hearth.runtime.graph.Op;
+import dev.hearth.runtime.tensor.TensorDesc;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -205,6 +207,17 @@ public final class CpuDevice implements Device {
 
     private static String mib(long bytes) {
         return bytes >= 10 * MIB ? bytes / MIB + " MiB" : bytes + " bytes";
+    }
+
+    /** Repacks Q4_0, Q8_0, Q4_K and Q6_K matrices of 8 rows or more in weight buffers (see {@link #repack()}). */
+    @Override
+    public long prepareWeight(TensorRef weight) {
+        TensorDesc d = weight.desc();
+        if (!repack() || !CpuBuffer.repacks(d.type()) || d.rows() < 8 || d.rowLength() % d.type().blockSize != 0
+                || !(weight.buffer() instanceof CpuBuffer cb) || cb.usage() != BufferUsage.WEIGHTS) {
+            return 0;
+        }
+        return cb.packed(d.type(), weight.offset(), (int) d.rowLength(), (int) d.rows(), pool()) != null ? d.bytes() : 0;
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.hearth.runtime.backend.Buffer;
 import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.backend.MemoryInfo;
+import dev.hearth.runtime.backend.TensorRef;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Graph;
 import dev.hearth.runtime.graph.Node;
@@ -69,6 +70,26 @@ class CpuDeviceTest {
             assertEquals(42, b.hostSegment().get(ValueLayout.JAVA_INT, 4));
             b.close();
             assertTrue(host.scope().isAlive(), "closing a wrapped buffer must leave the caller's memory alone");
+        }
+    }
+
+    @Test
+    void preparesRepackableMatricesInWeightBuffersOnly() {
+        CpuDevice d = new CpuDevice(1);
+        try (Arena a = Arena.ofShared()) {
+            MemorySegment host = a.allocate(DType.Q4_0.bytesFor(256) * 16, 64);
+            TensorDesc q16 = TensorDesc.of("w", DType.Q4_0, 256, 16), q4 = TensorDesc.of("w", DType.Q4_0, 256, 4);
+            try (Buffer w = d.wrapHost(host, BufferUsage.WEIGHTS); Buffer c = d.wrapHost(host, BufferUsage.COMPUTE)) {
+                assertEquals(q16.bytes(), d.prepareWeight(new TensorRef(q16, w, 0)));
+                assertEquals(0, d.prepareWeight(new TensorRef(q4, w, 0)), "fewer than 8 rows: the row kernels");
+                assertEquals(0, d.prepareWeight(new TensorRef(q16, c, 0)), "not a weight buffer");
+                TensorDesc f = TensorDesc.of("f", DType.F32, 64, 16);
+                assertEquals(0, d.prepareWeight(new TensorRef(f, w, 0)), "float weights need nothing");
+                d.setRepack(false);
+                try (Buffer w2 = d.wrapHost(host, BufferUsage.WEIGHTS)) {
+                    assertEquals(0, d.prepareWeight(new TensorRef(q16, w2, 0)), "repacking switched off");
+                }
+            }
         }
     }
 
