@@ -209,6 +209,74 @@ public final class CpuDevice implements Device {
         return bytes >= 10 * MIB ? bytes / MIB + " MiB" : bytes + " bytes";
     }
 
+    /** Which repacked copy: the original's address, type and shape. */
+    record PackKey(long address, DType type, int k, int n) {
+    }
+
+    private static final class Pack {
+        final Arena arena;
+        final MemorySegment segment;
+        int users;
+
+        Pack(Arena arena, MemorySegment segment) {
+            this.arena = arena;
+            this.segment = segment;
+        }
+    }
+
+    /** Repacked copies by original, shared by every buffer over the same memory (a server's engines share a mapped file). */
+    private final java.util.Map<PackKey, Pack> packs = new java.util.HashMap<>();
+
+    /**
+     * The x8 form ({@link Repack}) of {@code src}, made by the first buffer that asks and freed
+     * when the last one that asked releases it; null where memory is short.
+     */
+    synchronized MemorySegment acquirePack(PackKey key, MemorySegment src, CpuPool pool) {
+        Pack p = packs.get(key);
+        if (p == null) {
+            int nb = key.k() / key.type().blockSize, n = key.n();
+            long bytes = switch (key.type()) {
+                case Q4_K -> Repack.q4_kBytes(nb, n);
+                case Q6_K -> Repack.q6_kBytes(nb, n);
+                case Q8_0 -> Repack.q8_0Bytes(nb, n);
+                default -> Repack.q4_0Bytes(nb, n);
+            };
+            if (memory().free() < bytes + 512 * MIB) return null;
+            Arena arena = Arena.ofShared();
+            MemorySegment dst = arena.allocate(bytes, 64);
+            int groups = n / 8, chunk = 64;
+            pool.run((groups + chunk - 1) / chunk, (i, w) -> {
+                int a = i * chunk, b = Math.min(groups, (i + 1) * chunk);
+                switch (key.type()) {
+                    case Q4_K -> Repack.q4_k(src, nb, dst, a, b);
+                    case Q6_K -> Repack.q6_k(src, nb, dst, a, b);
+                    case Q8_0 -> Repack.q8_0(src, nb, dst, a, b);
+                    default -> Repack.q4_0(src, nb, dst, a, b);
+                }
+            });
+            // The kernels read the copy from now on: hand the mapped file's pages back to the page
+            // cache, so resident memory holds the model once (read again from the file if touched).
+            if (src.isMapped()) src.unload();
+            p = new Pack(arena, dst);
+            packs.put(key, p);
+        }
+        p.users++;
+        return p.segment;
+    }
+
+    synchronized void releasePack(PackKey key) {
+        Pack p = packs.get(key);
+        if (p != null && --p.users == 0) {
+            packs.remove(key);
+            p.arena.close();
+        }
+    }
+
+    /** Number of repacked copies alive (for tests). */
+    synchronized int packCount() {
+        return packs.size();
+    }
+
     /** Repacks Q4_0, Q8_0, Q4_K and Q6_K matrices of 8 rows or more in weight buffers (see {@link #repack()}). */
     @Override
     public long prepareWeight(TensorRef weight) {

@@ -94,6 +94,25 @@ class CpuDeviceTest {
     }
 
     @Test
+    void buffersOverTheSameMemoryShareOneRepackedCopy() {
+        CpuDevice d = new CpuDevice(1);
+        try (Arena a = Arena.ofShared()) {
+            MemorySegment host = a.allocate(DType.Q8_0.bytesFor(256) * 16, 64);
+            TensorDesc w = TensorDesc.of("w", DType.Q8_0, 256, 16);
+            CpuBuffer b1 = (CpuBuffer) d.wrapHost(host, BufferUsage.WEIGHTS), b2 = (CpuBuffer) d.wrapHost(host, BufferUsage.WEIGHTS);
+            MemorySegment p1 = b1.packed(DType.Q8_0, 0, 256, 16, d.pool()), p2 = b2.packed(DType.Q8_0, 0, 256, 16, d.pool());
+            assertEquals(p1.address(), p2.address(), "one copy for both engines");
+            assertEquals(1, d.packCount());
+            b1.close();
+            assertTrue(p2.scope().isAlive(), "still used by the second buffer");
+            assertEquals(w.bytes(), d.prepareWeight(new TensorRef(w, b2, 0)));
+            b2.close();
+            assertFalse(p2.scope().isAlive(), "freed with its last user");
+            assertEquals(0, d.packCount());
+        }
+    }
+
+    @Test
     void supportsEveryOpAndTheListedWeightTypes() {
         CpuDevice d = new CpuDevice(1);
         Graph g = new Graph();
