@@ -21,11 +21,6 @@ final class CpuBuffer extends HostBuffer {
         super(device, usage, segment, arena);
     }
 
-    /** Whether {@link #packed} repacks weights of this type. */
-    static boolean repacks(DType type) {
-        return type == DType.Q4_0 || type == DType.Q8_0 || type == DType.Q4_K || type == DType.Q6_K;
-    }
-
     /**
      * The x8 form ({@link Repack}) of the {@code n} rows of {@code k} elements of {@code type} at
      * {@code offset}, made on first use ({@link CpuDevice#acquirePack}: buffers over the same

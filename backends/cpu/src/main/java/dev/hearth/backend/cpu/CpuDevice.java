@@ -235,25 +235,12 @@ public final class CpuDevice implements Device {
         Pack p = packs.get(key);
         if (p == null) {
             int nb = key.k() / key.type().blockSize, n = key.n();
-            long bytes = switch (key.type()) {
-                case Q4_K -> Repack.q4_kBytes(nb, n);
-                case Q6_K -> Repack.q6_kBytes(nb, n);
-                case Q8_0 -> Repack.q8_0Bytes(nb, n);
-                default -> Repack.q4_0Bytes(nb, n);
-            };
+            long bytes = Repack.bytes(key.type(), nb, n);
             if (memory().free() < bytes + 512 * MIB) return null;
             Arena arena = Arena.ofShared();
             MemorySegment dst = arena.allocate(bytes, 64);
             int groups = n / 8, chunk = 64;
-            pool.run((groups + chunk - 1) / chunk, (i, w) -> {
-                int a = i * chunk, b = Math.min(groups, (i + 1) * chunk);
-                switch (key.type()) {
-                    case Q4_K -> Repack.q4_k(src, nb, dst, a, b);
-                    case Q6_K -> Repack.q6_k(src, nb, dst, a, b);
-                    case Q8_0 -> Repack.q8_0(src, nb, dst, a, b);
-                    default -> Repack.q4_0(src, nb, dst, a, b);
-                }
-            });
+            pool.run((groups + chunk - 1) / chunk, (i, w) -> Repack.repack(key.type(), src, nb, dst, i * chunk, Math.min(groups, (i + 1) * chunk)));
             // The kernels read the copy from now on: hand the mapped file's pages back to the page
             // cache, so resident memory holds the model once (read again from the file if touched).
             if (src.isMapped()) src.unload();
@@ -281,7 +268,7 @@ public final class CpuDevice implements Device {
     @Override
     public long prepareWeight(TensorRef weight) {
         TensorDesc d = weight.desc();
-        if (!repack() || !CpuBuffer.repacks(d.type()) || d.rows() < 8 || d.rowLength() % d.type().blockSize != 0
+        if (!repack() || !Repack.repacks(d.type()) || d.rows() < 8 || d.rowLength() % d.type().blockSize != 0
                 || !(weight.buffer() instanceof CpuBuffer cb) || cb.usage() != BufferUsage.WEIGHTS) {
             return 0;
         }

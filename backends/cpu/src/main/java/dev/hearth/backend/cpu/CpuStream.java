@@ -129,7 +129,7 @@ final class CpuStream implements Stream {
                 DType type = m.w().desc().type();
                 int kk = (int) m.w().desc().rowLength(), rows = (int) m.w().desc().rows(), tokens = (int) m.x().desc().rows();
                 Node xNode = m.x();
-                MemorySegment repacked = CpuBuffer.repacks(type) && rows >= 8 && device.repack() && wr.buffer() instanceof CpuBuffer cb
+                MemorySegment repacked = Repack.repacks(type) && rows >= 8 && device.repack() && wr.buffer() instanceof CpuBuffer cb
                         && cb.usage() == BufferUsage.WEIGHTS ? cb.packed(type, wr.offset(), kk, rows, device.pool()) : null;
                 if (repacked != null) planScopes.add(repacked.scope());
                 MemorySegment packed = repacked != null ? Mem.view(repacked) : null;

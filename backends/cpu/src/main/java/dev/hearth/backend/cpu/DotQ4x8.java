@@ -16,7 +16,7 @@ import static dev.hearth.backend.cpu.Mem.S128;
 import static dev.hearth.backend.cpu.Mem.S256;
 
 /**
- * Matrix-vector product of Q4_0 weights repacked eight rows at a time ({@link Repack#q4_0}),
+ * Matrix-vector product of Q4_0 weights repacked eight rows at a time ({@link Repack}),
  * with activations in {@link ActQuant#lanes} layout. Chunk j of a block (16 bytes) holds bytes
  * 2j and 2j+1 of each of the eight rows; zero-extended to sixteen 16-bit lanes, lane 2r+e is
  * byte 2j+e of row r, z = lo + 16 hi with lo the nibble of element 2j+e and hi that of element

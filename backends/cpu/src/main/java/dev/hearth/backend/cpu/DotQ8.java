@@ -93,7 +93,7 @@ final class DotQ8 {
     }
 
     /**
-     * Q8_0 repacked eight rows at a time ({@link Repack#q8_0}): groups {@code g0..g1} of
+     * Q8_0 repacked eight rows at a time ({@link Repack}): groups {@code g0..g1} of
      * {@code nb} blocks times the activations {@code xl} ({@link ActQuant#lanes8}) with scales
      * {@code xd}: {@code out[8g..8g+8)}. The lanes are rows as in {@link DotQ4x8}: each slice
      * sign-extended to 16-bit lanes (two per row) times the activation pair; two slices' products

@@ -148,8 +148,8 @@ public final class MatVecProbe {
     static MemorySegment[] repacked(MemorySegment[] copies, int k, int n) {
         MemorySegment[] packed = new MemorySegment[copies.length];
         for (int c = 0; c < copies.length; c++) {
-            packed[c] = Arena.global().allocate(Math.max(1, Repack.q4_0Bytes(k / 32, n)), 64);
-            Repack.q4_0(copies[c], k / 32, packed[c], 0, n / 8);
+            packed[c] = Arena.global().allocate(Math.max(1, Repack.bytes(DType.Q4_0, k / 32, n)), 64);
+            Repack.repack(DType.Q4_0, copies[c], k / 32, packed[c], 0, n / 8);
         }
         return packed;
     }

@@ -59,7 +59,7 @@ class MulMatTest {
             for (int n : new int[]{1, 37, 203}) {
                 for (int tokens : new int[]{1, 2, 3, 7, 32}) {
                     check(DEVICE, type, k, n, tokens, new Random(k * 31L + n * 7L + tokens));
-                    if (CpuBuffer.repacks(type)) check(PLAIN, type, k, n, tokens, new Random(k * 31L + n * 7L + tokens));
+                    if (Repack.repacks(type)) check(PLAIN, type, k, n, tokens, new Random(k * 31L + n * 7L + tokens));
                 }
             }
         }
