@@ -35,15 +35,21 @@ final class ActQuant {
     private ActQuant() {
     }
 
-    /**
-     * Quantizes the block of 32 at {@code x[xo]} into int16 {@code q[qo..qo+32)}; returns d in
-     * {@code ds[0]} and sum(q) as the result.
-     */
-    static int block(float[] x, int xo, short[] q, int qo, float[] ds) {
+    /** The scale d = max|x| / 127 of the block of 32 at {@code x[xo]}. */
+    static float scale(float[] x, int xo) {
         FloatVector v0 = FloatVector.fromArray(F256, x, xo), v1 = FloatVector.fromArray(F256, x, xo + 8);
         FloatVector v2 = FloatVector.fromArray(F256, x, xo + 16), v3 = FloatVector.fromArray(F256, x, xo + 24);
-        float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
-        float d = amax / 127f;
+        return v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX) / 127f;
+    }
+
+    /**
+     * Quantizes the block of 32 at {@code x[xo]} with its scale {@code d} ({@link #scale}) into
+     * int16 {@code q[qo..qo+32)}, rounding halves away from zero (|x / d| + 0.5 truncated, with
+     * x's sign); returns sum(q).
+     */
+    static int block(float[] x, int xo, float d, short[] q, int qo) {
+        FloatVector v0 = FloatVector.fromArray(F256, x, xo), v1 = FloatVector.fromArray(F256, x, xo + 8);
+        FloatVector v2 = FloatVector.fromArray(F256, x, xo + 16), v3 = FloatVector.fromArray(F256, x, xo + 24);
         float id = d != 0f ? 1f / d : 0f;
         FloatVector rq0 = v0.mul(id);
         IntVector q0 = (IntVector) rq0.abs().add(0.5f).convert(VectorOperators.F2I, 0);
@@ -61,28 +67,24 @@ final class ActQuant {
         ((ShortVector) q1.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 8);
         ((ShortVector) q2.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 16);
         ((ShortVector) q3.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 24);
-        ds[0] = d;
         return q0.add(q1).add(q2.add(q3)).reduceLanes(VectorOperators.ADD);
     }
-
-    // round(v * id) with halves away from zero is |v * id| + 0.5 truncated, negated where v * id < 0:
-    // written out where it is used, since the JIT must inline vector code to keep it in registers.
 
     /**
      * The pairs layout of {@code k} elements of {@code x} from {@code xo}; {@code offset} is the
      * weights' zero point; {@code tmp} holds 32 shorts.
      */
     static void pairs(float[] x, int xo, int k, int offset, int[] dst, short[] tmp) {
-        float[] ds = new float[1];
         for (int b = 0, p = 0; b < k / 32; b++, p += PAIR_INTS) {
-            int sum = block(x, xo + 32 * b, tmp, 0, ds);
+            float d = scale(x, xo + 32 * b);
+            int sum = block(x, xo + 32 * b, d, tmp, 0);
             // int lane i of a short vector is q[2i] (low half, as bits) and q[2i+1] (high half)
             IntVector lo = ShortVector.fromArray(S256, tmp, 0).reinterpretAsInts();
             IntVector hi = ShortVector.fromArray(S256, tmp, 16).reinterpretAsInts();
             lo.lanewise(VectorOperators.LSHL, 16).add(lo.lanewise(VectorOperators.ASHR, 16)).intoArray(dst, p);
             hi.lanewise(VectorOperators.LSHL, 16).add(hi.lanewise(VectorOperators.ASHR, 16)).intoArray(dst, p + 8);
             java.util.Arrays.fill(dst, p + BIAS, p + BIAS + 8, 0x8000 - ((offset / 8 * sum) << 16));
-            dst[p + D] = Float.floatToRawIntBits(ds[0]);
+            dst[p + D] = Float.floatToRawIntBits(d);
             dst[p + SUM] = sum;
         }
     }
@@ -97,9 +99,9 @@ final class ActQuant {
      * and in {@code xb[2b]} the zero point's term -8 sum(q), in {@code xb[2b+1]} d's float bits.
      */
     static void lanes(float[] x, int xo, int k, short[] xl, int[] xb, short[] tmp) {
-        float[] ds = new float[1];
         for (int b = 0; b < k / 32; b++) {
-            int sum = block(x, xo + 32 * b, tmp, 0, ds);
+            float d = scale(x, xo + 32 * b);
+            int sum = block(x, xo + 32 * b, d, tmp, 0);
             int base = LANE_SHORTS * b;
             for (int j = 0; j < 8; j++) { // (q[2j], q[2j+1]) as one int, broadcast to the 8 rows
                 int l0 = tmp[2 * j], l1 = tmp[2 * j + 1];
@@ -108,7 +110,7 @@ final class ActQuant {
                 IntVector.broadcast(I256, (h0 & 0xffff) | (h1 << 16)).reinterpretAsShorts().intoArray(xl, base + 128 + 16 * j);
             }
             xb[2 * b] = -8 * sum;
-            xb[2 * b + 1] = Float.floatToRawIntBits(ds[0]);
+            xb[2 * b + 1] = Float.floatToRawIntBits(d);
         }
     }
 
@@ -118,14 +120,13 @@ final class ActQuant {
      * every r, and d in {@code xd[b]}.
      */
     static void lanes8(float[] x, int xo, int k, short[] xl, float[] xd, short[] tmp) {
-        float[] ds = new float[1];
         for (int b = 0; b < k / 32; b++) {
-            block(x, xo + 32 * b, tmp, 0, ds);
+            xd[b] = scale(x, xo + 32 * b);
+            block(x, xo + 32 * b, xd[b], tmp, 0);
             int base = LANE_SHORTS * b;
             for (int j = 0; j < 16; j++) {
                 IntVector.broadcast(I256, (tmp[2 * j] & 0xffff) | (tmp[2 * j + 1] << 16)).reinterpretAsShorts().intoArray(xl, base + 16 * j);
             }
-            xd[b] = ds[0];
         }
     }
 
@@ -149,21 +150,11 @@ final class ActQuant {
      * super-block, {@code xb[256sb + 16i + 2r + e] = 32 * sum(q[16i + 2p + e], p < 8)}.
      */
     static void lanesK(float[] x, int xo, int k, short[] xl, int[] xs, short[] xb, short[] tmp) {
-        float[] ds = new float[1];
         for (int sb = 0; sb < k / 256; sb++) {
             int base = xo + 256 * sb;
             float d = superScale(x, base);
-            float id = d != 0f ? 1f / d : 0f;
             for (int j = 0; j < 8; j++) {
-                int sum = 0;
-                for (int i = 0; i < 32; i++) {
-                    float v = x[base + 32 * j + i] * id;
-                    int q = (int) (Math.abs(v) + 0.5f);
-                    q = v < 0 ? -q : q;
-                    tmp[i] = (short) q;
-                    sum += q;
-                }
-                xs[K_LANE_INTS * sb + j] = sum;
+                xs[K_LANE_INTS * sb + j] = block(x, base + 32 * j, d, tmp, 0);
                 if (xb != null) {
                     for (int half = 0; half < 2; half++) {
                         int e0 = 0, e1 = 0;
@@ -189,10 +180,9 @@ final class ActQuant {
 
     /** The shorts layout: quants in {@code q[0..k)}, scales in {@code d[0..k/32)}. */
     static void shorts(float[] x, int xo, int k, short[] q, float[] d) {
-        float[] ds = new float[1];
         for (int b = 0; b < k / 32; b++) {
-            block(x, xo + 32 * b, q, 32 * b, ds);
-            d[b] = ds[0];
+            d[b] = scale(x, xo + 32 * b);
+            block(x, xo + 32 * b, d[b], q, 32 * b);
         }
     }
 
@@ -208,27 +198,11 @@ final class ActQuant {
         for (int sb = 0, p = 0; sb < k / 256; sb++, p += K_INTS) {
             int base = xo + 256 * sb;
             float d = superScale(x, base);
-            float id = d != 0f ? 1f / d : 0f;
             for (int j = 0; j < 8; j++) {
-                int xb = base + 32 * j;
-                FloatVector rq0 = FloatVector.fromArray(F256, x, xb).mul(id);
-                IntVector q0 = (IntVector) rq0.abs().add(0.5f).convert(VectorOperators.F2I, 0);
-                q0 = q0.blend(q0.neg(), rq0.compare(VectorOperators.LT, 0f).cast(I256));
-                FloatVector rq1 = FloatVector.fromArray(F256, x, xb + 8).mul(id);
-                IntVector q1 = (IntVector) rq1.abs().add(0.5f).convert(VectorOperators.F2I, 0);
-                q1 = q1.blend(q1.neg(), rq1.compare(VectorOperators.LT, 0f).cast(I256));
-                FloatVector rq2 = FloatVector.fromArray(F256, x, xb + 16).mul(id);
-                IntVector q2 = (IntVector) rq2.abs().add(0.5f).convert(VectorOperators.F2I, 0);
-                q2 = q2.blend(q2.neg(), rq2.compare(VectorOperators.LT, 0f).cast(I256));
-                FloatVector rq3 = FloatVector.fromArray(F256, x, xb + 24).mul(id);
-                IntVector q3 = (IntVector) rq3.abs().add(0.5f).convert(VectorOperators.F2I, 0);
-                q3 = q3.blend(q3.neg(), rq3.compare(VectorOperators.LT, 0f).cast(I256));
-                ((ShortVector) q0.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 0);
-                ((ShortVector) q1.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 8);
-                ((ShortVector) q2.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 16);
-                ((ShortVector) q3.convertShape(VectorOperators.I2S, S128, 0)).intoArray(tmp, 24);
-                dst[p + K_SUMS + 2 * j] = q0.add(q1).reduceLanes(VectorOperators.ADD);
-                dst[p + K_SUMS + 2 * j + 1] = q2.add(q3).reduceLanes(VectorOperators.ADD);
+                int sum = block(x, base + 32 * j, d, tmp, 0), first = 0;
+                for (int i = 0; i < 16; i++) first += tmp[i];
+                dst[p + K_SUMS + 2 * j] = first;
+                dst[p + K_SUMS + 2 * j + 1] = sum - first;
                 IntVector lo = ShortVector.fromArray(S256, tmp, 0).reinterpretAsInts();
                 IntVector hi = ShortVector.fromArray(S256, tmp, 16).reinterpretAsInts();
                 lo.lanewise(VectorOperators.LSHL, 16).add(lo.lanewise(VectorOperators.ASHR, 16)).intoArray(dst, p + 16 * j);

@@ -52,12 +52,14 @@ final class DotK {
     // method too large makes the JIT stop inlining (NodeCountInliningCutoff) and the Vector API
     // calls it leaves out box their vectors, several times slower.
 
-    /** Q4_K ({@code five} false) or Q5_K rows {@code r0..r1} of {@code nsb} super-blocks times {@code xa}: {@code out[r]}. */
-    static void q4_k(MemorySegment w, int nsb, boolean five, int[] xa, MemorySegment out, long outOff, int r0, int r1) {
+    /**
+     * Q4_K ({@code five} false) or Q5_K rows {@code r0..r1} of {@code nsb} super-blocks times {@code xa}:
+     * {@code out[r]}; {@code scm} holds the 16 decoded scales and mins (the calling thread's).
+     */
+    static void q4_k(MemorySegment w, int nsb, boolean five, int[] xa, int[] scm, MemorySegment out, long outOff, int r0, int r1) {
         int size = five ? 176 : 144;
         long qsAt = five ? 48 : 16;
         long rb = (long) size * nsb;
-        int[] scm = new int[16];
         for (int r = r0; r < r1; r++) {
             MemorySegment row = w.asSlice(r * rb, rb);
             FloatVector acc = FloatVector.zero(F256);
@@ -192,7 +194,8 @@ final class DotK {
 
     /**
      * Q6_K repacked eight rows at a time ({@link Repack#q6_k}): groups {@code g0..g1} times the
-     * activations {@code xl} / {@code xs} ({@link ActQuant#lanesK}; the sums go unused):
+     * activations {@code xl} / {@code xs} ({@link ActQuant#lanesK}; the sums go unused), with
+     * {@code sums} 256 shorts of the calling thread's:
      * {@code out[8g..8g+8)}, with {@code xb} the Q6_K zero point's term per 16-element sub-block
      * ({@link ActQuant#lanesK}). Each weight is rebuilt in 16-bit lanes from its nibble and two
      * high bits (0..63) and times its activation; the products of a sub-block add up in 16 bits
@@ -200,9 +203,8 @@ final class DotK {
      * exact although the sum wraps on the way; the two lanes of a row add into 32 bits, times the
      * rows' int8 scales of that sub-block; then d (8 halves) times d_x.
      */
-    static void q6_kx8(MemorySegment packed, int nsb, short[] xl, int[] xs, short[] xb, MemorySegment out, long outOff, int g0, int g1) {
+    static void q6_kx8(MemorySegment packed, int nsb, short[] xl, int[] xs, short[] xb, short[] sums, MemorySegment out, long outOff, int g0, int g1) {
         long gb = (long) Repack.Q6_GROUP * nsb;
-        short[] sums = new short[256];
         for (int gi = g0; gi < g1; gi++) {
             MemorySegment g = packed.asSlice(gi * gb, gb);
             FloatVector acc = FloatVector.zero(F256);

@@ -43,61 +43,46 @@ final class MatMul {
             return;
         }
         int chunk = chunkRows(n, pool.threads());
-        int tasks = (n + chunk - 1) / chunk;
         for (int t = 0; t < tokens; t++) {
             long outOff = 4L * t * n;
             int xo = t * k;
             Object key = tokens == 1 ? xKey : null;
+            // Repacked weights: the kernels whose lanes are rows over the whole groups of 8, then
+            // the row kernels over the rows left (from; the activations' layouts differ, so a
+            // tail's quantization is not kept for reuse).
+            int from = 0;
             switch (type) {
-                case Q4_0 -> {
-                    if (packed == null) {
-                        pairsProduct(pool, s, type, w, k, n, xf, xo, key, out, outOff, chunk, tasks);
-                        continue;
-                    }
+                case Q4_0, Q4_1, Q5_0, Q5_1 -> {
                     int nb = k / 32;
-                    short[] xl = s.lanes(nb * ActQuant.LANE_SHORTS);
-                    int[] xb = s.laneScales(2 * nb);
-                    if (s.quantize(key, -3)) {
-                        ActQuant.lanes(xf, xo, k, xl, xb, s.tmp);
+                    if (packed != null) {
+                        short[] xl = s.lanes(nb * ActQuant.LANE_SHORTS);
+                        int[] xb = s.laneScales(2 * nb);
+                        if (s.quantize(key, -3)) ActQuant.lanes(xf, xo, k, xl, xb, s.tmp);
+                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotQ4x8.q4_0(packed, nb, xl, xb, out, outOff, g0, g1));
                     }
-                    int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
-                    pool.run(gTasks, (i, wk) -> DotQ4x8.q4_0(packed, nb, xl, xb, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
-                    if (n % 8 != 0) { // the rows past the last group of 8 stay in the original layout
-                        int[] xa = s.pairs(nb * ActQuant.PAIR_INTS);
-                        ActQuant.pairs(xf, xo, k, 8, xa, s.tmp);
-                        s.quantizedFor = null;
-                        DotQ4.q4_0(w, nb, xa, out, outOff, groups * 8, n);
+                    if (from == n) continue;
+                    int offset = type == DType.Q4_0 ? 8 : type == DType.Q5_0 ? 16 : 0;
+                    int[] xa = s.pairs(nb * ActQuant.PAIR_INTS);
+                    if (s.quantize(from > 0 ? null : key, offset)) ActQuant.pairs(xf, xo, k, offset, xa, s.tmp);
+                    switch (type) {
+                        case Q4_0 -> rows(pool, from, n, chunk, (r0, r1, wk) -> DotQ4.q4_0(w, nb, xa, out, outOff, r0, r1));
+                        case Q4_1 -> rows(pool, from, n, chunk, (r0, r1, wk) -> DotQ4.q4_1(w, nb, xa, out, outOff, r0, r1));
+                        default -> rows(pool, from, n, chunk, (r0, r1, wk) -> DotQ4.q5(w, nb, type == DType.Q5_1, xa, out, outOff, r0, r1));
                     }
                 }
-                case Q4_1, Q5_0, Q5_1 -> pairsProduct(pool, s, type, w, k, n, xf, xo, key, out, outOff, chunk, tasks);
                 case Q8_0 -> {
                     int nb = k / 32;
                     if (packed != null) {
                         short[] xl = s.lanes(nb * ActQuant.LANE_SHORTS);
                         float[] xd = s.shortScales(nb);
-                        if (s.quantize(key, -5)) {
-                            ActQuant.lanes8(xf, xo, k, xl, xd, s.tmp);
-                        }
-                        int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
-                        pool.run(gTasks, (i, wk) -> DotQ8.q8_0x8(packed, nb, xl, xd, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
-                        if (n % 8 == 0) continue;
+                        if (s.quantize(key, -5)) ActQuant.lanes8(xf, xo, k, xl, xd, s.tmp);
+                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotQ8.q8_0x8(packed, nb, xl, xd, out, outOff, g0, g1));
                     }
-                    int from8 = packed != null ? n / 8 * 8 : 0; // past the repacked groups, rows in the original layout
+                    if (from == n) continue;
                     short[] xq = s.shorts(k);
-                    float[] xd = s.shortScales(k / 32);
-                    if (s.quantize(from8 > 0 ? null : key, -1)) {
-                        ActQuant.shorts(xf, xo, k, xq, xd);
-                    }
-                    int tasks8 = (n - from8 + chunk - 1) / chunk;
-                    pool.run(tasks8, (i, wk) -> DotQ8.q8_0(w, k / 32, xq, xd, out, outOff, from8 + i * chunk, Math.min(n, from8 + (i + 1) * chunk)));
-                }
-                case F32 -> {
-                    float[] xt = token(xf, xo, k, s);
-                    pool.run(tasks, (i, wk) -> DotF.f32(w, k, xt, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
-                }
-                case F16, BF16 -> {
-                    float[] xt = token(xf, xo, k, s);
-                    pool.run(tasks, (i, wk) -> DotF.half(w, k, type == DType.BF16, xt, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                    float[] xd = s.shortScales(nb);
+                    if (s.quantize(from > 0 ? null : key, -1)) ActQuant.shorts(xf, xo, k, xq, xd);
+                    rows(pool, from, n, chunk, (r0, r1, wk) -> DotQ8.q8_0(w, nb, xq, xd, out, outOff, r0, r1));
                 }
                 case Q4_K, Q5_K, Q6_K -> {
                     int nsb = k / 256;
@@ -105,54 +90,58 @@ final class MatMul {
                         short[] xl = s.lanes(nsb * ActQuant.LANE_SHORTS_K);
                         int[] xs = s.laneScales(nsb * ActQuant.K_LANE_INTS);
                         short[] xb = s.laneBias(nsb * 256);
-                        if (s.quantize(key, -4)) {
-                            ActQuant.lanesK(xf, xo, k, xl, xs, xb, s.tmp);
-                        }
-                        int groups = n / 8, per = Math.max(1, chunk / 8), gTasks = (groups + per - 1) / per;
-                        if (type == DType.Q6_K) {
-                            pool.run(gTasks, (i, wk) -> DotK.q6_kx8(packed, nsb, xl, xs, xb, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
-                        } else {
-                            pool.run(gTasks, (i, wk) -> DotK.q4_kx8(packed, nsb, xl, xs, out, outOff, i * per, Math.min(groups, (i + 1) * per)));
-                        }
-                        if (n % 8 == 0) continue;
+                        if (s.quantize(key, -4)) ActQuant.lanesK(xf, xo, k, xl, xs, xb, s.tmp);
+                        from = type == DType.Q6_K
+                                ? groups(pool, n, chunk, (g0, g1, wk) -> DotK.q6_kx8(packed, nsb, xl, xs, xb, s.q6Sums[wk], out, outOff, g0, g1))
+                                : groups(pool, n, chunk, (g0, g1, wk) -> DotK.q4_kx8(packed, nsb, xl, xs, out, outOff, g0, g1));
                     }
-                    int from = packed != null ? n / 8 * 8 : 0; // past the repacked groups, rows in the original layout
+                    if (from == n) continue;
                     int[] xa = s.pairs(nsb * ActQuant.K_INTS);
-                    if (s.quantize(from > 0 ? null : key, -2)) {
-                        ActQuant.pairsK(xf, xo, k, xa, s.tmp);
-                    }
-                    int rest = n - from;
-                    int tasksK = (rest + chunk - 1) / chunk;
+                    if (s.quantize(from > 0 ? null : key, -2)) ActQuant.pairsK(xf, xo, k, xa, s.tmp);
                     if (type == DType.Q6_K) {
-                        pool.run(tasksK, (i, wk) -> DotK.q6_k(w, nsb, xa, out, outOff, from + i * chunk, Math.min(n, from + (i + 1) * chunk)));
+                        rows(pool, from, n, chunk, (r0, r1, wk) -> DotK.q6_k(w, nsb, xa, out, outOff, r0, r1));
                     } else {
                         boolean five = type == DType.Q5_K;
-                        pool.run(tasksK, (i, wk) -> DotK.q4_k(w, nsb, five, xa, out, outOff, from + i * chunk, Math.min(n, from + (i + 1) * chunk)));
+                        rows(pool, from, n, chunk, (r0, r1, wk) -> DotK.q4_k(w, nsb, five, xa, s.kScales[wk], out, outOff, r0, r1));
                     }
+                }
+                case F32 -> {
+                    float[] xt = token(xf, xo, k, s);
+                    rows(pool, 0, n, chunk, (r0, r1, wk) -> DotF.f32(w, k, xt, out, outOff, r0, r1));
+                }
+                case F16, BF16 -> {
+                    float[] xt = token(xf, xo, k, s);
+                    rows(pool, 0, n, chunk, (r0, r1, wk) -> DotF.half(w, k, type == DType.BF16, xt, out, outOff, r0, r1));
                 }
                 default -> {
                     float[] xt = token(xf, xo, k, s);
                     s.rowBufs(k);
-                    pool.run(tasks, (i, wk) -> DotF.decoded(type, w, k, xt, s.rowBuf[wk], out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
+                    rows(pool, 0, n, chunk, (r0, r1, wk) -> DotF.decoded(type, w, k, xt, s.rowBuf[wk], out, outOff, r0, r1));
                 }
             }
         }
     }
 
-    /** Q4_0 (not repacked), Q4_1, Q5_0, Q5_1: activations in the pairs layout, one row per lane set. */
-    private static void pairsProduct(CpuPool pool, Scratch s, DType type, MemorySegment w, int k, int n, float[] xf, int xo,
-                                     Object key, MemorySegment out, long outOff, int chunk, int tasks) {
-        int offset = type == DType.Q4_0 ? 8 : type == DType.Q5_0 ? 16 : 0;
-        int[] xa = s.pairs(k / 32 * ActQuant.PAIR_INTS);
-        if (s.quantize(key, offset)) {
-            ActQuant.pairs(xf, xo, k, offset, xa, s.tmp);
-        }
-        int nb = k / 32;
-        switch (type) {
-            case Q4_0 -> pool.run(tasks, (i, wk) -> DotQ4.q4_0(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
-            case Q4_1 -> pool.run(tasks, (i, wk) -> DotQ4.q4_1(w, nb, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
-            default -> pool.run(tasks, (i, wk) -> DotQ4.q5(w, nb, type == DType.Q5_1, xa, out, outOff, i * chunk, Math.min(n, (i + 1) * chunk)));
-        }
+    /** A kernel over rows {@code r0..r1}, on pool thread {@code worker}. */
+    private interface RowKernel {
+        void run(int r0, int r1, int worker);
+    }
+
+    /** A kernel over groups {@code g0..g1} of 8 rows of repacked weights, on pool thread {@code worker}. */
+    private interface GroupKernel {
+        void run(int g0, int g1, int worker);
+    }
+
+    /** Rows {@code from..n} in tasks of {@code chunk} rows. */
+    private static void rows(CpuPool pool, int from, int n, int chunk, RowKernel kernel) {
+        pool.run((n - from + chunk - 1) / chunk, (i, wk) -> kernel.run(from + i * chunk, Math.min(n, from + (i + 1) * chunk), wk));
+    }
+
+    /** The {@code n / 8} whole groups of 8 rows in tasks of about {@code chunk} rows; returns the first row left. */
+    private static int groups(CpuPool pool, int n, int chunk, GroupKernel kernel) {
+        int groups = n / 8, per = Math.max(1, chunk / 8);
+        pool.run((groups + per - 1) / per, (i, wk) -> kernel.run(i * per, Math.min(groups, (i + 1) * per), wk));
+        return groups * 8;
     }
 
     /** Token {@code xo / k}'s activations at offset 0 of an array (the float kernels index from 0). */

@@ -17,6 +17,9 @@ final class Scratch {
     short[] laneBias = new short[0];
     final short[] tmp = new short[32];
     final float[][] rowBuf;
+    /** Per thread: Q6_Kx8's 16-bit sums of a super-block, Q4_K/Q5_K's decoded scales and mins. */
+    final short[][] q6Sums;
+    final int[][] kScales;
     final float[][] tile;
     final float[][] part;
     /** The activations quantized last: their node and layout, valid within one compute. */
@@ -38,6 +41,8 @@ final class Scratch {
     Scratch(int threads) {
         this.threads = threads;
         rowBuf = new float[threads][0];
+        q6Sums = new short[threads][256];
+        kScales = new int[threads][16];
         tile = new float[threads][0];
         part = new float[threads][0];
     }
