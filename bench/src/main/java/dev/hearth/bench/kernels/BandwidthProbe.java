@@ -56,9 +56,12 @@ public final class BandwidthProbe {
         return onDevice(device);
     }
 
-    /** Floats per array of the host probe: four times the last-level cache, at least 64 MiB. */
+    /**
+     * Floats per array of the host probe: four times the last-level cache, at least 64 MiB, and
+     * at most an eighth of the heap (the three arrays then fit beside a loaded model's buffers).
+     */
     static int hostElements(int threads) {
-        long bytes = Math.max(4 * lastLevelCache(), 64 * MIB);
+        long bytes = Math.min(Math.max(4 * lastLevelCache(), 64 * MIB), Runtime.getRuntime().maxMemory() / 8);
         long n = bytes / 4;
         long unit = 64L * threads;
         return Math.toIntExact((n + unit - 1) / unit * unit);
