@@ -236,7 +236,12 @@ public final class CpuDevice implements Device {
         if (p == null) {
             int nb = key.k() / key.type().blockSize, n = key.n();
             long bytes = Repack.bytes(key.type(), nb, n);
-            if (memory().free() < bytes + 512 * MIB) return null;
+            if (memory().free() < bytes + 512 * MIB) {
+                System.getLogger(CpuDevice.class.getName()).log(System.Logger.Level.WARNING, String.format(
+                        "cpu: %,d MiB free is too little to repack a %s weight of %,d MiB for the faster kernels; using the row kernels (slower)",
+                        memory().free() >> 20, key.type(), bytes >> 20));
+                return null;
+            }
             Arena arena = Arena.ofShared();
             MemorySegment dst = arena.allocate(bytes, 64);
             int groups = n / 8, chunk = 64;
