@@ -73,6 +73,9 @@ public record Work(long bytes, long flops) {
                 case Op.RmsNorm r -> flops += (r.weight() != null ? 4 : 3) * r.x().desc().elements();
                 case Op.Rope r -> flops += 3L * r.x().desc().rows() * (r.x().desc().ne(0) / r.headDim()) * r.ropeDims();
                 case Op.Swiglu s -> flops += 5 * s.gate().desc().elements();
+                case Op.Geglu s -> flops += 9 * s.gate().desc().elements();
+                case Op.Softcap s -> flops += 3 * s.x().desc().elements();
+                case Op.LayerNorm l -> flops += (l.weight() != null ? 6 : 5) * l.x().desc().elements();
                 case Op.Softmax s -> flops += 4 * s.x().desc().elements();
                 case Op.Add a -> flops += n.desc().elements();
                 case Op.Mul m -> flops += n.desc().elements();

@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * The conformance cases: every op of {@code Op}, over every weight type that has a reference
  * codec, at shapes and token counts that reach the edges of tiled kernels (odd row counts, one
- * token and many), plus a whole LLaMA layer. Tolerances are normalized mean squared errors:
+ * token and many), plus a whole LLaMA layer. Attention also with a sliding window and soft-capped
+ * scores (Gemma 2 and 3), geglu, softcap, layer_norm, and rms_norm per head through reshape views. Tolerances are normalized mean squared errors:
  * 1e-7 where a backend should match bit for bit up to rounding, 1e-6 where it may use its own
  * exp, sqrt or sums in float, 5e-4 where it may round activations (mul_mat with quantized
  * activations, attention with F16 queries), as llama.cpp's test-backend-ops does.
@@ -43,7 +44,9 @@ public final class OpCases {
         cases.addAll(rope());
         cases.addAll(kvStore());
         cases.addAll(attention());
+        cases.addAll(attentionVariants());
         cases.addAll(elementwise());
+        cases.addAll(norms());
         cases.addAll(convert());
         cases.addAll(LlamaLayerCase.all());
         return List.copyOf(cases);
@@ -195,6 +198,62 @@ public final class OpCases {
         return cases;
     }
 
+    /** Sliding-window and soft-capped attention, alone and together, at positions inside and past the window. */
+    static List<OpCase> attentionVariants() {
+        List<OpCase> cases = new ArrayList<>();
+        int heads = 4, kvHeads = 2, headDim = 64;
+        float[][] variants = {{8, 0}, {0, 8}, {8, 5}}; // window, softcap
+        for (float[] wc : variants) {
+            int window = (int) wc[0];
+            float softcap = wc[1];
+            for (DType cache : new DType[]{DType.F32, DType.F16}) {
+                for (int[] tp : new int[][]{{1, 3}, {1, 40}, {6, 17}}) {
+                    int t = tp[0], first = tp[1];
+                    String name = "attention heads=" + heads + " kv_heads=" + kvHeads + " head_dim=" + headDim + " cache=" + lower(cache)
+                            + " window=" + window + " softcap=" + softcap + " t=" + t + " pos=" + first;
+                    cases.add(new OpCase("attention", cache, name, MATMUL, b -> {
+                        int[] pos = new int[t];
+                        for (int i = 0; i < t; i++) pos[i] = first + i;
+                        Node q = b.input("q", DType.F32, 3, (long) heads * headDim, t);
+                        Node k = b.state("k_cache", cache, (long) kvHeads * headDim, 64);
+                        Node v = b.state("v_cache", cache, (long) kvHeads * headDim, 64);
+                        Node p = b.ints("pos", pos);
+                        b.output(b.graph().attention("out", q, k, v, p, heads, kvHeads, headDim, 0.125f, window, softcap));
+                    }));
+                }
+            }
+        }
+        return cases;
+    }
+
+    /** layer_norm with and without weight and bias; rms_norm of each head through two reshapes. */
+    static List<OpCase> norms() {
+        List<OpCase> cases = new ArrayList<>();
+        for (int[] kt : new int[][]{{256, 7}, {100, 1}}) {
+            for (int variant = 0; variant < 3; variant++) {
+                int k = kt[0], t = kt[1];
+                boolean weight = variant >= 1, bias = variant == 2;
+                cases.add(new OpCase("layer_norm", null, "layer_norm k=" + k + " t=" + t + " weight=" + (weight ? "yes" : "no")
+                        + " bias=" + (bias ? "yes" : "no"), MATH, b -> {
+                    Node x = b.input("x", DType.F32, 3, k, t);
+                    Node w = weight ? b.weight("norm", DType.F32, k) : null;
+                    Node bs = bias ? b.weight("bias", DType.F32, k) : null;
+                    b.output(b.graph().layerNorm("y", x, w, bs, 1e-5f));
+                }));
+            }
+        }
+        for (int t : new int[]{1, 5}) {
+            cases.add(new OpCase("reshape", null, "rms_norm per head head_dim=64 heads=4 t=" + t, MATH, b -> {
+                Graph g = b.graph();
+                Node x = g.scale("x1", b.input("x", DType.F32, 3, 256, t), 1f);
+                Node heads = g.reshape("heads", x, 64, 4L * t);
+                Node normed = g.rmsNorm("normed", heads, b.weight("head_norm", DType.F32, 64), 1e-6f);
+                b.output(g.reshape("y", normed, 256, t));
+            }));
+        }
+        return cases;
+    }
+
     static List<OpCase> elementwise() {
         List<OpCase> cases = new ArrayList<>();
         cases.add(new OpCase("swiglu", null, "swiglu k=256 t=7", MATH, b -> {
@@ -202,6 +261,15 @@ public final class OpCases {
             Node u = b.input("up", 256, 7);
             b.output(b.graph().swiglu("y", g, u));
         }));
+        cases.add(new OpCase("geglu", null, "geglu k=256 t=7", MATH, b -> {
+            Node g = b.input("gate", DType.F32, 4, 256, 7);
+            Node u = b.input("up", 256, 7);
+            b.output(b.graph().geglu("y", g, u));
+        }));
+        for (float cap : new float[]{30f, 2f}) {
+            cases.add(new OpCase("softcap", null, "softcap k=512 t=3 cap=" + cap, MATH, b ->
+                    b.output(b.graph().softcap("y", b.input("x", DType.F32, 8, 512, 3), cap))));
+        }
         for (String op : new String[]{"add", "mul"}) {
             for (int bRows : new int[]{7, 1}) {
                 cases.add(new OpCase(op, null, op + " k=256 t=7 b_rows=" + bRows, EXACT, b -> {

@@ -91,11 +91,43 @@ public final class Graph {
     }
 
     public Node attention(String name, Node q, Node k, Node v, Node pos, int heads, int kvHeads, int headDim, float scale) {
+        return attention(name, q, k, v, pos, heads, kvHeads, headDim, scale, 0, 0f);
+    }
+
+    /** Attention with a sliding window ({@code window} > 0) and/or soft-capped scores ({@code softcap} > 0). */
+    public Node attention(String name, Node q, Node k, Node v, Node pos, int heads, int kvHeads, int headDim, float scale,
+                          int window, float softcap) {
         need(q.desc().ne(0) == (long) heads * headDim, "attention: q row is not heads * headDim");
         need(k.desc().ne(0) == (long) kvHeads * headDim && v.desc().ne(0) == (long) kvHeads * headDim, "attention: cache row is not kvHeads * headDim");
         need(heads % kvHeads == 0, "attention: heads must be a multiple of kvHeads");
         need(pos.desc().elements() == q.desc().rows(), "attention: one position per row");
-        return add(new Op.Attention(q, k, v, pos, heads, kvHeads, headDim, scale), f32Like(name, q));
+        need(window >= 0 && softcap >= 0 && Float.isFinite(softcap), "attention: window and softcap must be >= 0");
+        return add(new Op.Attention(q, k, v, pos, heads, kvHeads, headDim, scale, window, softcap), f32Like(name, q));
+    }
+
+    public Node geglu(String name, Node gate, Node up) {
+        sameShape(gate, up);
+        return add(new Op.Geglu(gate, up), f32Like(name, gate));
+    }
+
+    public Node softcap(String name, Node x, float cap) {
+        need(cap > 0 && Float.isFinite(cap), "softcap: the cap must be a positive number, not " + cap);
+        return add(new Op.Softcap(x, cap), f32Like(name, x));
+    }
+
+    public Node layerNorm(String name, Node x, Node weight, Node bias, float eps) {
+        if (weight != null) need(weight.desc().elements() == x.desc().ne(0), "layer_norm weight length differs: " + weight);
+        if (bias != null) need(bias.desc().elements() == x.desc().ne(0), "layer_norm bias length differs: " + bias);
+        return add(new Op.LayerNorm(x, weight, bias, eps), f32Like(name, x));
+    }
+
+    /** {@code x} (F32, computed by the graph) seen with the shape {@code ne}: no copy. */
+    public Node reshape(String name, Node x, long... ne) {
+        need(x.desc().type() == DType.F32, "reshape: F32 values only: " + x);
+        need(!x.isLeaf(), "reshape: of a computed value only: " + x);
+        TensorDesc d = new TensorDesc(name, DType.F32, ne);
+        need(d.elements() == x.desc().elements(), "reshape: " + x + " has " + x.desc().elements() + " elements, not " + d.elements());
+        return add(new Op.Reshape(x), d);
     }
 
     public Node swiglu(String name, Node gate, Node up) {

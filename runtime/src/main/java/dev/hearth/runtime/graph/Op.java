@@ -6,30 +6,28 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The closed set of operations that LLaMA-family models need. Shapes follow ggml order
- * ({@code ne[0]} innermost); activations are F32 unless an op says otherwise; positions and
+ * The closed set of operations that the supported model architectures need. Shapes follow ggml
+ * order ({@code ne[0]} innermost); activations are F32 unless an op says otherwise; positions and
  * token ids are I32. The reference backend ({@code dev.hearth.runtime.reference}) is the
- * numerical spec of each op.
+ * numerical spec of each op. Every op names its inputs itself ({@link #inputs}).
  */
 public sealed interface Op {
-    /** The nodes this op reads, in order. */
-    default List<Node> inputs() {
-        List<Node> in = new ArrayList<>(3);
-        for (var c : getClass().getRecordComponents()) {
-            if (c.getType() == Node.class) {
-                try {
-                    Node n = (Node) c.getAccessor().invoke(this);
-                    if (n != null) in.add(n);
-                } catch (ReflectiveOperationException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        }
+    /** The nodes this op reads, in order (absent optional inputs left out). */
+    List<Node> inputs();
+
+    /** The given nodes that are not null, in order. */
+    private static List<Node> of(Node... nodes) {
+        List<Node> in = new ArrayList<>(nodes.length);
+        for (Node n : nodes) if (n != null) in.add(n);
         return in;
     }
 
     /** Ops with no inputs: their data comes from outside the graph. */
     sealed interface Leaf extends Op {
+        @Override
+        default List<Node> inputs() {
+            return List.of();
+        }
     }
 
     /** Data the host writes before each compute (token ids, positions). */
@@ -46,14 +44,26 @@ public sealed interface Op {
 
     /** Rows {@code ids} of {@code table} ([K, V], any type) as F32 [K, T]. */
     record GetRows(Node table, Node ids) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(table, ids);
+        }
     }
 
     /** {@code w} [K, N] of any type times {@code x} F32 [K, T]: F32 [N, T]; out[t][n] = dot(w row n, x row t). */
     record MulMat(Node w, Node x) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(w, x);
+        }
     }
 
     /** Each row divided by its root mean square (plus {@code eps}), then times {@code weight} if given. */
     record RmsNorm(Node x, Node weight, float eps) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(x, weight);
+        }
     }
 
     /** The two ways rotary embeddings pair up a head's dimensions. */
@@ -71,6 +81,10 @@ public sealed interface Op {
      */
     record Rope(Node x, Node pos, int headDim, int ropeDims, RopeMode mode, float base, float freqScale,
                 Node freqFactors) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(x, pos, freqFactors);
+        }
     }
 
     /**
@@ -78,38 +92,121 @@ public sealed interface Op {
      * Its value is the cache after the write, so readers of the cache come after it.
      */
     record KvStore(Node cache, Node src, Node pos) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(cache, src, pos);
+        }
     }
 
     /**
-     * Causal grouped-query attention: for each token t and head h, softmax(scale * q·k) over cache
-     * rows 0..pos[t] of KV head h / (heads / kvHeads), weighting the V rows. q [headDim * heads, T];
-     * kCache and vCache [headDim * kvHeads, ctx]. Out: F32 [headDim * heads, T].
+     * Causal grouped-query attention: for each token t and head h, softmax of the scores over cache
+     * rows j of KV head h / (heads / kvHeads) with j in 0..pos[t] (and, where {@code window} > 0,
+     * pos[t] - j < window: sliding-window attention), weighting the V rows. A score is
+     * scale * q·k, soft-capped to softcap * tanh(score / softcap) where {@code softcap} > 0.
+     * q [headDim * heads, T]; kCache and vCache [headDim * kvHeads, ctx]. Out: F32 [headDim * heads, T].
      */
     record Attention(Node q, Node kCache, Node vCache, Node pos, int heads, int kvHeads, int headDim,
-                     float scale) implements Op {
+                     float scale, int window, float softcap) implements Op {
+        /** Full causal attention without soft-capping. */
+        public Attention(Node q, Node kCache, Node vCache, Node pos, int heads, int kvHeads, int headDim, float scale) {
+            this(q, kCache, vCache, pos, heads, kvHeads, headDim, scale, 0, 0f);
+        }
+
+        /** True where the plain causal form applies: no window and no soft-capping. */
+        public boolean plain() {
+            return window == 0 && softcap == 0f;
+        }
+
+        @Override
+        public List<Node> inputs() {
+            return of(q, kCache, vCache, pos);
+        }
     }
 
     /** silu(gate) * up, elementwise. */
     record Swiglu(Node gate, Node up) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(gate, up);
+        }
     }
 
     /** a + b; b's rows repeat over a's when b has one row. */
     record Add(Node a, Node b) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(a, b);
+        }
     }
 
     /** a * b elementwise; b's rows repeat over a's when b has one row. */
     record Mul(Node a, Node b) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(a, b);
+        }
     }
 
     /** x * s. */
     record Scale(Node x, float s) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(x);
+        }
     }
 
     /** Softmax of each row. */
     record Softmax(Node x) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(x);
+        }
     }
 
     /** x converted to {@code to} (F32, F16 or BF16). */
     record Convert(Node x, DType to) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(x);
+        }
+    }
+
+    /** gelu(gate) * up elementwise, gelu in its tanh form: 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))). */
+    record Geglu(Node gate, Node up) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(gate, up);
+        }
+    }
+
+    /** cap * tanh(x / cap), elementwise (Gemma 2's soft-capping of the logits). */
+    record Softcap(Node x, float cap) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(x);
+        }
+    }
+
+    /**
+     * Layer norm of each row: (x - mean) / sqrt(variance + eps), then times {@code weight} and
+     * plus {@code bias} where given (both one row, optional).
+     */
+    record LayerNorm(Node x, Node weight, Node bias, float eps) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(x, weight, bias);
+        }
+    }
+
+    /**
+     * The same F32 values with another shape (same element count): a view, not a copy. The
+     * scheduler gives it its input's memory, so no device computes it (q and k seen as one row
+     * per head, for a norm per head).
+     */
+    record Reshape(Node x) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(x);
+        }
     }
 }

@@ -76,6 +76,16 @@ public final class ReferenceOps {
      * the conformance tolerance allows for that).
      */
     public static float[] attention(float[] q, float[] k, float[] v, int[] pos, int heads, int kvHeads, int headDim, float scale) {
+        return attention(q, k, v, pos, heads, kvHeads, headDim, scale, 0, 0f);
+    }
+
+    /**
+     * Attention as above, where token t sees only rows j with pos[t] - j < {@code window} when
+     * window > 0 (itself and the window - 1 before it), and each score s becomes
+     * softcap * tanh(s / softcap) when softcap > 0.
+     */
+    public static float[] attention(float[] q, float[] k, float[] v, int[] pos, int heads, int kvHeads, int headDim, float scale,
+                                    int window, float softcap) {
         int qRow = heads * headDim;
         int kvRow = kvHeads * headDim;
         int group = heads / kvHeads;
@@ -83,23 +93,66 @@ public final class ReferenceOps {
         double[] acc = new double[headDim];
         for (int t = 0; t < pos.length; t++) {
             int n = pos[t] + 1;
+            int first = window > 0 ? Math.max(0, pos[t] - window + 1) : 0;
             double[] score = new double[n];
             for (int h = 0; h < heads; h++) {
                 int qo = t * qRow + h * headDim;
                 int kvo = (h / group) * headDim;
                 double max = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < n; j++) {
-                    score[j] = scale * dot(q, qo, k, j * kvRow + kvo, headDim);
-                    max = Math.max(max, score[j]);
+                for (int j = first; j < n; j++) {
+                    double sc = scale * dot(q, qo, k, j * kvRow + kvo, headDim);
+                    if (softcap > 0) sc = softcap * Math.tanh(sc / softcap);
+                    score[j] = sc;
+                    max = Math.max(max, sc);
                 }
                 double sum = 0;
                 java.util.Arrays.fill(acc, 0);
-                for (int j = 0; j < n; j++) {
+                for (int j = first; j < n; j++) {
                     double e = Math.exp(score[j] - max);
                     sum += e;
                     for (int d = 0; d < headDim; d++) acc[d] += e * v[j * kvRow + kvo + d];
                 }
                 for (int d = 0; d < headDim; d++) out[qo + d] = (float) (acc[d] / sum);
+            }
+        }
+        return out;
+    }
+
+    /** gelu in its tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+    public static double gelu(double x) {
+        return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+    }
+
+    /** geglu: gelu(gate) * up, elementwise. */
+    public static float[] geglu(float[] gate, float[] up) {
+        float[] out = new float[gate.length];
+        for (int i = 0; i < out.length; i++) out[i] = (float) (gelu(gate[i]) * up[i]);
+        return out;
+    }
+
+    /** softcap: cap * tanh(x / cap), elementwise. */
+    public static float[] softcap(float[] x, float cap) {
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) out[i] = (float) (cap * Math.tanh(x[i] / (double) cap));
+        return out;
+    }
+
+    /** layer_norm: each row of {@code k} minus its mean, divided by sqrt(variance + eps), times weight, plus bias (each where not null). */
+    public static float[] layerNorm(float[] x, int k, float[] weight, float[] bias, float eps) {
+        float[] out = new float[x.length];
+        for (int o = 0; o < x.length; o += k) {
+            double mean = 0;
+            for (int i = 0; i < k; i++) mean += x[o + i];
+            mean /= k;
+            double var = 0;
+            for (int i = 0; i < k; i++) var += (x[o + i] - mean) * (x[o + i] - mean);
+            var /= k;
+            double inv = 1.0 / Math.sqrt(var + eps);
+            for (int i = 0; i < k; i++) {
+                double y = (x[o + i] - mean) * inv;
+                if (weight != null) y *= weight[i];
+                if (bias != null) y += bias[i];
+                out[o + i] = (float) y;
             }
         }
         return out;

@@ -50,6 +50,13 @@ final class ReferenceStream implements Stream {
             case Op.Scale sc -> write(out, ReferenceOps.scale(read(s.ref(sc.x())), sc.s()));
             case Op.Softmax sm -> write(out, ReferenceOps.softmax(read(s.ref(sm.x())), k));
             case Op.Convert c -> write(out, read(s.ref(c.x())));
+            case Op.Geglu gg -> write(out, ReferenceOps.geglu(read(s.ref(gg.gate())), read(s.ref(gg.up()))));
+            case Op.Softcap sc -> write(out, ReferenceOps.softcap(read(s.ref(sc.x())), sc.cap()));
+            case Op.LayerNorm ln -> write(out, ReferenceOps.layerNorm(read(s.ref(ln.x())), k,
+                    ln.weight() != null ? read(s.ref(ln.weight())) : null, ln.bias() != null ? read(s.ref(ln.bias())) : null, ln.eps()));
+            case Op.Reshape r -> {
+                // a view: the scheduler gave it its input's memory
+            }
         }
     }
 
@@ -108,7 +115,7 @@ final class ReferenceStream implements Stream {
             rows = Math.max(rows, p + 1);
         }
         write(out, ReferenceOps.attention(read(s.ref(a.q())), readRows(k, rows), readRows(v, rows), pos,
-                a.heads(), a.kvHeads(), a.headDim(), a.scale()));
+                a.heads(), a.kvHeads(), a.headDim(), a.scale(), a.window(), a.softcap()));
     }
 
     private static void checkPosition(int p, TensorRef cache) {

@@ -56,6 +56,10 @@ public final class Executor implements AutoCloseable {
             }
             for (Node n : schedule.graph().nodes()) {
                 if (n.op() instanceof Op.KvStore k) home.put(n, home.get(k.cache()));
+                if (n.op() instanceof Op.Reshape r) {
+                    TensorRef viewed = home.get(r.x());
+                    home.put(n, new TensorRef(n.desc(), viewed.buffer(), viewed.offset()));
+                }
             }
             List<Split> splits = schedule.splits();
             for (int si = 0; si < splits.size(); si++) {

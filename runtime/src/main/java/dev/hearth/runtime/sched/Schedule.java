@@ -110,12 +110,24 @@ public final class Schedule {
             step++;
             for (Node n : s.nodes()) {
                 stepOf.put(n, step);
-                for (Node in : n.inputs()) lastUse.computeIfAbsent(s.device(), d -> new IdentityHashMap<>()).put(in, step);
+                for (Node in : n.inputs()) {
+                    Map<Node, Integer> lu = lastUse.computeIfAbsent(s.device(), d -> new IdentityHashMap<>());
+                    lu.put(in, step);
+                    // a read of a view on the viewed value's device is a read of that value
+                    Node root = viewed(in);
+                    if (root != in && where.get(root) == s.device()) lu.put(root, step);
+                }
                 step++;
             }
         }
+        // A copy of a view to another device reads the viewed value.
+        for (var e : new ArrayList<>(lastCopy.entrySet())) {
+            Node root = viewed(e.getKey());
+            if (root != e.getKey()) lastCopy.merge(root, e.getValue(), Math::max);
+        }
         java.util.Set<Node> outputs = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         outputs.addAll(graph.outputs());
+        for (Node o : graph.outputs()) outputs.add(viewed(o));
         // Release events: step -> (device, offset, size).
         TreeMap<Integer, List<Runnable>> releases = new TreeMap<>();
         for (int si = 0; si < splits.size(); si++) {
@@ -138,6 +150,7 @@ public final class Schedule {
                 int at = stepOf.get(n);
                 flush(releases, at - 1);
                 if (n.op() instanceof Op.KvStore) continue; // writes the cache in place
+                if (n.op() instanceof Op.Reshape) continue; // a view of its input's memory (Executor)
                 long bytes = n.desc().bytes();
                 long off = a.take(bytes);
                 mine.put(n, off);
@@ -150,6 +163,12 @@ public final class Schedule {
             }
         }
         alloc.forEach((d, a) -> computeBytes.put(d, a.peak()));
+    }
+
+    /** The value a chain of reshapes views, or {@code n} itself. */
+    static Node viewed(Node n) {
+        while (n.op() instanceof Op.Reshape r) n = r.x();
+        return n;
     }
 
     private static void flush(TreeMap<Integer, List<Runnable>> releases, int upTo) {

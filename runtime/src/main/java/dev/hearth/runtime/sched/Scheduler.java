@@ -23,7 +23,8 @@ import java.util.function.Function;
  * kv_store and attention) runs on that weight's device if the device supports it. Any other
  * node runs where the node before it in the graph ran, so a layer's cheap ops stay with its
  * matrices. A node its chosen device cannot compute goes to the first device of
- * {@code fallbacks} that can. A kv_store always runs where its cache is.
+ * {@code fallbacks} that can. A kv_store always runs where its cache is. A reshape is a view: it
+ * lives where the value it views is, and takes no memory of its own ({@link Schedule}).
  */
 public final class Scheduler {
     private Scheduler() {
@@ -42,6 +43,10 @@ public final class Scheduler {
         Device current = null;
         for (Node n : graph.nodes()) {
             if (n.isLeaf()) continue;
+            if (n.op() instanceof Op.Reshape r) {
+                where.put(n, where.get(r.x())); // a view lives with the value it views; it keeps the run going
+                continue;
+            }
             Node own = ownWeight(n);
             Device d = own != null ? where.get(own) : null;
             if (n.op() instanceof Op.KvStore) {

@@ -13,7 +13,8 @@ import static dev.hearth.backend.cpu.Mem.F256;
  * head's K and V rows 0..pos[t] are read once as floats and the query heads of g's group share
  * them. Scores scale * q·k, softmax (minus the max, vector exp), then the probability-weighted
  * sum of V rows with the sums in registers, 32 dimensions at a time. The pool takes (t, g)
- * pairs. Checked against ReferenceOps.attention in OpsTest.
+ * pairs. With a sliding window only the rows pos[t] - window + 1..pos[t] are read; with a soft
+ * cap each score becomes cap * tanh(score / cap). Checked against ReferenceOps.attention in OpsTest.
  */
 final class Attention {
     private Attention() {
@@ -25,25 +26,27 @@ final class Attention {
     }
 
     static void run(CpuPool pool, float[][] buffers, float[] q, MemorySegment k, DType kType, MemorySegment v, DType vType, int[] pos,
-                    int tokens, int heads, int kvHeads, int headDim, float scale, float[] out) {
+                    int tokens, int heads, int kvHeads, int headDim, float scale, int window, float softcap, float[] out) {
         int ctx = 0;
         for (int t = 0; t < tokens; t++) ctx = Math.max(ctx, pos[t] + 1);
         int n = ctx;
         pool.run(tokens * kvHeads, (i, w) -> task(i / kvHeads, i % kvHeads, buffers[w], n, q, k, kType, v, vType, pos,
-                heads, kvHeads, headDim, scale, out));
+                heads, kvHeads, headDim, scale, window, softcap, out));
     }
 
     private static void task(int t, int g, float[] buf, int ctx, float[] q, MemorySegment kc, DType kType, MemorySegment vc,
-                             DType vType, int[] pos, int heads, int kvHeads, int headDim, float scale, float[] out) {
-        int n = pos[t] + 1;
+                             DType vType, int[] pos, int heads, int kvHeads, int headDim, float scale, int window, float softcap,
+                             float[] out) {
+        int first = window > 0 ? Math.max(0, pos[t] - window + 1) : 0;
+        int n = pos[t] + 1 - first; // rows first..pos[t], at 0..n-1 in the buffer
         int group = heads / kvHeads;
         int qRow = heads * headDim, kvRow = kvHeads * headDim;
         int kAt = group * ctx, vAt = kAt + ctx * headDim, sums = vAt + ctx * headDim;
         int q0 = t * qRow + g * group * headDim;
         // this KV head's rows 0..n-1 as floats, K then V, each row contiguous
         for (int j = 0; j < n; j++) {
-            load(kc, kType, (long) j * kvRow + (long) g * headDim, headDim, buf, kAt + j * headDim);
-            load(vc, vType, (long) j * kvRow + (long) g * headDim, headDim, buf, vAt + j * headDim);
+            load(kc, kType, (long) (first + j) * kvRow + (long) g * headDim, headDim, buf, kAt + j * headDim);
+            load(vc, vType, (long) (first + j) * kvRow + (long) g * headDim, headDim, buf, vAt + j * headDim);
         }
         int hv = headDim & ~7;
         for (int h = 0; h < group; h++) {
@@ -55,6 +58,10 @@ final class Attention {
                 float s = acc.reduceLanes(VectorOperators.ADD);
                 for (int d = hv; d < headDim; d++) s += q[qh + d] * buf[kr + d];
                 buf[sc + j] = scale * s;
+            }
+            if (softcap > 0) {
+                float inv = 1f / softcap;
+                for (int j = 0; j < n; j++) buf[sc + j] = softcap * (float) Math.tanh(buf[sc + j] * inv);
             }
             float max = Elementwise.max(buf, sc, n);
             buf[sums + h] = 1f / Elementwise.expShift(buf, sc, n, max, buf, sc);

@@ -94,7 +94,7 @@ final class CpuStream implements Stream {
         java.util.Set<MemorySegment.Scope> scopes = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         planScopes = scopes;
         for (Node n : split.nodes()) {
-            if (n.isLeaf()) continue;
+            if (n.isLeaf() || n.op() instanceof Op.Reshape) continue; // a reshape is a view of its input's memory
             if (!device.supports(n)) throw new HearthException(device.whyNot(n));
             steps.add(step(n, split));
             names.add(n.op().getClass().getSimpleName() + " " + n.inputs().stream().map(in -> in.desc().type().name())
@@ -218,7 +218,8 @@ final class CpuStream implements Stream {
                     float[][] bufs = attentionBuffers(pool.threads(), a.heads() / a.kvHeads(), ctx, a.headDim());
                     float[] qa = q.load(s.a(elements));
                     float[] c = s.c(elements);
-                    Attention.run(pool, bufs, qa, kc, kt, vc, vt, p, tokens, a.heads(), a.kvHeads(), a.headDim(), a.scale(), c);
+                    Attention.run(pool, bufs, qa, kc, kt, vc, vt, p, tokens, a.heads(), a.kvHeads(), a.headDim(), a.scale(),
+                            a.window(), a.softcap(), c);
                     store(c, elements, out);
                 };
             }
@@ -249,6 +250,39 @@ final class CpuStream implements Stream {
                     store(c, elements, out);
                 };
             }
+            case Op.Geglu gg -> {
+                Input gate = input(gg.gate(), g), up = input(gg.up(), g);
+                yield (pool, s) -> {
+                    float[] c = s.c(elements);
+                    Elementwise.geglu(gate.load(s.a(elements)), up.load(s.b(elements)), elements, c);
+                    store(c, elements, out);
+                };
+            }
+            case Op.Softcap sc -> {
+                Input x = input(sc.x(), g);
+                float cap = sc.cap();
+                yield (pool, s) -> {
+                    float[] c = s.c(elements);
+                    Elementwise.softcap(x.load(s.a(elements)), cap, elements, c);
+                    store(c, elements, out);
+                };
+            }
+            case Op.LayerNorm ln -> {
+                Input x = input(ln.x(), g);
+                Input w = ln.weight() != null ? input(ln.weight(), g) : null;
+                Input b = ln.bias() != null ? input(ln.bias(), g) : null;
+                float eps = ln.eps();
+                float[] bias = b != null ? new float[k] : null; // this step's own, loaded each compute
+                yield (pool, s) -> {
+                    float[] a = x.load(s.a(elements));
+                    float[] wv = w != null ? w.load(s.b(k)) : null;
+                    float[] bv = b != null ? b.load(bias) : null;
+                    float[] c = s.c(elements);
+                    Elementwise.layerNorm(a, k, elements / k, wv, bv, eps, c);
+                    store(c, elements, out);
+                };
+            }
+            case Op.Reshape r -> throw new IllegalStateException("a reshape is a view, not a step: " + n);
             case Op.Convert cv -> {
                 Input x = input(cv.x(), g);
                 DType to = cv.to();

@@ -7,7 +7,8 @@ import static dev.hearth.backend.cpu.Mem.F;
 import static dev.hearth.backend.cpu.Mem.FL;
 
 /**
- * Row-wise and elementwise ops on float arrays (T rows of k): rms_norm, swiglu, add and mul
+ * Row-wise and elementwise ops on float arrays (T rows of k): rms_norm, layer_norm, swiglu,
+ * geglu, softcap, add and mul
  * (b's single row repeating over a's rows), scale and softmax. Vector API throughout; exp is the
  * Vector API's (vectorized libm on x86). Sums run in float. Checked against the reference ops
  * (dev.hearth.runtime.reference.ReferenceOps) in OpsTest.
@@ -40,6 +41,58 @@ final class Elementwise {
                 for (; i < k; i++) out[o + i] = x[o + i] * scale;
             }
         }
+    }
+
+    /** Each row minus its mean, divided by sqrt(variance + eps), times {@code w} and plus {@code b} where not null. */
+    static void layerNorm(float[] x, int k, int rows, float[] w, float[] b, float eps, float[] out) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * k;
+            FloatVector acc = FloatVector.zero(F);
+            int i = 0;
+            for (; i + FL <= k; i += FL) acc = acc.add(FloatVector.fromArray(F, x, o + i));
+            double sum = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < k; i++) sum += x[o + i];
+            float mean = (float) (sum / k);
+            acc = FloatVector.zero(F);
+            i = 0;
+            for (; i + FL <= k; i += FL) {
+                FloatVector d = FloatVector.fromArray(F, x, o + i).sub(mean);
+                acc = d.fma(d, acc);
+            }
+            double ss = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < k; i++) ss += (double) (x[o + i] - mean) * (x[o + i] - mean);
+            float scale = (float) (1.0 / Math.sqrt(ss / k + eps));
+            for (i = 0; i < k; i++) {
+                float y = (x[o + i] - mean) * scale;
+                if (w != null) y *= w[i];
+                if (b != null) y += b[i];
+                out[o + i] = y;
+            }
+        }
+    }
+
+    /** gelu(g) * u, gelu in its tanh form: 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))). */
+    static void geglu(float[] g, float[] u, int n, float[] out) {
+        final float c = (float) Math.sqrt(2 / Math.PI);
+        int i = 0;
+        for (; i + FL <= n; i += FL) {
+            FloatVector v = FloatVector.fromArray(F, g, i);
+            FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(c);
+            FloatVector t = inner.lanewise(VectorOperators.TANH);
+            v.mul(0.5f).mul(t.add(1f)).mul(FloatVector.fromArray(F, u, i)).intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            double x = g[i];
+            out[i] = (float) (0.5 * x * (1 + Math.tanh(c * (x + 0.044715 * x * x * x))) * u[i]);
+        }
+    }
+
+    /** cap * tanh(x / cap). */
+    static void softcap(float[] x, float cap, int n, float[] out) {
+        float inv = 1f / cap;
+        int i = 0;
+        for (; i + FL <= n; i += FL) FloatVector.fromArray(F, x, i).mul(inv).lanewise(VectorOperators.TANH).mul(cap).intoArray(out, i);
+        for (; i < n; i++) out[i] = cap * (float) Math.tanh(x[i] * inv);
     }
 
     /** silu(g) * u = g / (1 + exp(-g)) * u. */

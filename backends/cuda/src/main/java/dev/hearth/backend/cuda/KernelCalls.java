@@ -108,6 +108,12 @@ final class KernelCalls {
             }
             case Op.Softmax sm -> out.add(launch(modules, Kernel.SOFTMAX, (int) sm.x().desc().rows(), 1, 1, 256, new Launch.Args()
                     .ptr(addr.apply(sm.x())).ptr(addr.apply(n)).i32(sm.x().desc().rowLength())));
+            case Op.Geglu g -> throw new IllegalStateException("no CUDA kernel for " + n);
+            case Op.Softcap sc -> throw new IllegalStateException("no CUDA kernel for " + n);
+            case Op.LayerNorm ln -> throw new IllegalStateException("no CUDA kernel for " + n);
+            case Op.Reshape r -> {
+                // a view of its input's memory: nothing to launch
+            }
             case Op.Convert c -> {
                 long count = n.desc().elements();
                 out.add(launch(modules, Kernel.CONVERT, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()

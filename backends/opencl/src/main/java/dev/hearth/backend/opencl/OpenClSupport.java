@@ -56,6 +56,7 @@ final class OpenClSupport {
                 yield why != null ? why : f32(name, k.src());
             }
             case Op.Attention a -> {
+                if (!a.plain()) yield name + " with a sliding window or soft-capped scores (not yet in the OpenCL kernels)";
                 if (a.headDim() > MAX_HEAD_DIM) yield name + " with headDim " + a.headDim() + " (at most " + MAX_HEAD_DIM + ")";
                 String why = cache(name, a.kCache());
                 if (why == null) why = cache(name, a.vCache());
@@ -66,6 +67,10 @@ final class OpenClSupport {
             case Op.Mul m -> f32(name, m.a(), m.b());
             case Op.Scale s -> f32(name, s.x());
             case Op.Softmax s -> f32(name, s.x());
+            case Op.Geglu g -> name + " (not yet in the OpenCL kernels)";
+            case Op.Softcap s -> name + " (not yet in the OpenCL kernels)";
+            case Op.LayerNorm l -> name + " (not yet in the OpenCL kernels)";
+            case Op.Reshape r -> null; // a view: nothing to launch
             case Op.Leaf l -> null;
         };
     }
@@ -84,6 +89,10 @@ final class OpenClSupport {
             case Op.Mul m -> "mul";
             case Op.Scale s -> "scale";
             case Op.Softmax s -> "softmax";
+            case Op.Geglu g -> "geglu";
+            case Op.Softcap s -> "softcap";
+            case Op.LayerNorm l -> "layer_norm";
+            case Op.Reshape r -> "reshape";
             case Op.Leaf l -> "leaf";
         };
     }

@@ -93,6 +93,12 @@ final class Planner {
             case Op.Mul m -> binary(n, "mul", m.a(), m.b());
             case Op.Scale s -> scale(n, s);
             case Op.Swiglu s -> swiglu(n, s);
+            case Op.Geglu g -> throw new IllegalStateException("no OpenCL kernel for " + n);
+            case Op.Softcap s -> throw new IllegalStateException("no OpenCL kernel for " + n);
+            case Op.LayerNorm l -> throw new IllegalStateException("no OpenCL kernel for " + n);
+            case Op.Reshape r -> {
+                // a view of its input's memory: nothing to launch
+            }
             case Op.Leaf l -> {
             }
         }
