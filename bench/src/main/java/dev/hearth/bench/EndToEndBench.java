@@ -1,6 +1,6 @@
 package dev.hearth.bench;
 
-import dev.hearth.llama.LlamaEngine;
+import dev.hearth.llama.Engine;
 
 import java.util.SplittableRandom;
 
@@ -23,7 +23,7 @@ public final class EndToEndBench {
     private EndToEndBench() {
     }
 
-    public static Result prompt(LlamaEngine engine, int n, int reps) {
+    public static Result prompt(Engine engine, int n, int reps) {
         int[] tokens = randomTokens(engine, n, 1);
         long until = System.nanoTime() + WARMUP_NANOS;
         do {
@@ -38,7 +38,7 @@ public final class EndToEndBench {
         return result("pp" + n, n, 0, ts);
     }
 
-    public static Result generation(LlamaEngine engine, int n, int reps) {
+    public static Result generation(Engine engine, int n, int reps) {
         int[] tokens = randomTokens(engine, n, 2);
         int[] one = new int[1];
         long until = System.nanoTime() + WARMUP_NANOS;
@@ -58,7 +58,7 @@ public final class EndToEndBench {
         return result("tg" + n, 0, n, ts);
     }
 
-    private static int[] randomTokens(LlamaEngine e, int n, long seed) {
+    private static int[] randomTokens(Engine e, int n, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         int[] t = new int[n];
         for (int i = 0; i < n; i++) t[i] = r.nextInt(e.config().vocabSize());
@@ -76,7 +76,7 @@ public final class EndToEndBench {
     }
 
     /** Bytes of weights one generated token reads: every matrix once, the embedding only a row. */
-    public static long bytesPerToken(LlamaEngine e) {
+    public static long bytesPerToken(Engine e) {
         return e.weights().bytesPerToken();
     }
 }

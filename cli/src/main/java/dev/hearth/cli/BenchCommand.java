@@ -107,7 +107,7 @@ final class BenchCommand {
                     boolean share = r.nGen() > 0 && probe > 0;
                     if (format.equals("md")) {
                         System.out.printf(Locale.ROOT, "| %s | %.2f GiB | %.2f B | %s | %d | %s | %.2f ± %.2f | %s | %s | %s |%n", modelType,
-                                size / (double) (1L << 30), m.config().parameters() / 1e9, d.name(), threads, r.test(), r.avgTs(),
+                                size / (double) (1L << 30), m.weights().parameters() / 1e9, d.name(), threads, r.test(), r.avgTs(),
                                 r.stddevTs(), r.nGen() > 0 ? String.format(Locale.ROOT, "%.1f", gbps) : "",
                                 share ? String.format(Locale.ROOT, "%.1f", probe) : "", share ? String.format(Locale.ROOT, "%.0f%%", 100 * gbps / probe) : "");
                         System.out.flush();
@@ -116,7 +116,7 @@ final class BenchCommand {
                                 "{\"model_type\": \"%s\", \"model_size\": %d, \"model_n_params\": %d, \"backends\": \"%s\", \"device\": \"%s\", "
                                         + "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"test\": \"%s\", \"avg_ts\": %.4f, \"stddev_ts\": %.4f, \"gbps\": %.3f, "
                                         + "\"probe_gbps\": %.3f}",
-                                json(modelType), size, m.config().parameters(), json(b), json(d.name()), threads, r.nPrompt(), r.nGen(), r.test(),
+                                json(modelType), size, m.weights().parameters(), json(b), json(d.name()), threads, r.nPrompt(), r.nGen(), r.test(),
                                 r.avgTs(), r.stddevTs(), gbps, share ? probe : 0));
                     }
                 }

@@ -1,8 +1,8 @@
 package dev.hearth.cli;
 
-import dev.hearth.llama.LlamaConfig;
-import dev.hearth.llama.LlamaEngine;
-import dev.hearth.llama.LlamaWeights;
+import dev.hearth.llama.ModelConfig;
+import dev.hearth.llama.Engine;
+import dev.hearth.llama.ModelWeights;
 import dev.hearth.llama.Placement;
 import dev.hearth.llama.tokenizer.Tokenizer;
 import dev.hearth.offload.MemoryProfile;
@@ -27,7 +27,7 @@ final class ModelOptions {
             "ngl|gpu-layers|n-gpu-layers", "vram-budget", "devices", "split"};
 
     /** A model file opened and placed on its devices. */
-    record Loaded(GgufFile file, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer, LlamaEngine engine)
+    record Loaded(GgufFile file, ModelConfig config, ModelWeights weights, Tokenizer tokenizer, Engine engine)
             implements AutoCloseable {
         @Override
         public void close() {
@@ -70,8 +70,8 @@ final class ModelOptions {
         Path path = modelPath(a);
         GgufFile f = GgufFile.open(path);
         try {
-            LlamaConfig c = LlamaConfig.fromGguf(f);
-            LlamaWeights w = new LlamaWeights(f, c);
+            ModelConfig c = ModelConfig.fromGguf(f);
+            ModelWeights w = new ModelWeights(f, c);
             Tokenizer tok = needTokenizer || f.has("tokenizer.ggml.model") ? Tokenizer.fromGguf(f) : null;
             int ctx = a.getInt("c", Math.min(c.contextLength(), 4096));
             if (ctx < 1) throw new Args.UsageException("--ctx must be at least 1, not " + ctx);
@@ -84,7 +84,7 @@ final class ModelOptions {
             };
             Placed placed = place(a, w, ctx, batch, cacheType);
             if (placed.plan() != null && printPlan) System.err.print(placed.plan().table());
-            LlamaEngine e = new LlamaEngine(w, placed.placement(), placed.plan() != null ? placed.plan().ctx() : ctx, batch, cacheType,
+            Engine e = new Engine(w, placed.placement(), placed.plan() != null ? placed.plan().ctx() : ctx, batch, cacheType,
                     new Progress("uploading weights"));
             return new Loaded(f, c, w, tok, e);
         } catch (RuntimeException e) {
@@ -102,8 +102,8 @@ final class ModelOptions {
      * --devices), the planner puts as many of the last layers on the device(s) as fit (or
      * --gpu-layers of them) and the rest on the CPU.
      */
-    static Placed place(Args a, LlamaWeights w, int ctx, int batch, DType cacheType) {
-        LlamaConfig c = w.config();
+    static Placed place(Args a, ModelWeights w, int ctx, int batch, DType cacheType) {
+        ModelConfig c = w.config();
         List<Device> gpus = new ArrayList<>();
         if (a.has("devices")) {
             for (String d : a.get("devices", "").split(",")) if (!d.isBlank()) gpus.add(pickDevice(d.trim()));

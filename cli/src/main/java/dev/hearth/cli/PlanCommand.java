@@ -1,7 +1,7 @@
 package dev.hearth.cli;
 
-import dev.hearth.llama.LlamaConfig;
-import dev.hearth.llama.LlamaWeights;
+import dev.hearth.llama.ModelConfig;
+import dev.hearth.llama.ModelWeights;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.gguf.GgufFile;
 
@@ -16,8 +16,8 @@ final class PlanCommand {
         if (Main.help(argv, HELP)) return 0;
         Args a = new Args("plan", argv, 0, ModelOptions.SPEC);
         try (GgufFile f = GgufFile.open(ModelOptions.modelPath(a))) {
-            LlamaConfig c = LlamaConfig.fromGguf(f);
-            LlamaWeights w = new LlamaWeights(f, c);
+            ModelConfig c = ModelConfig.fromGguf(f);
+            ModelWeights w = new ModelWeights(f, c);
             int ctx = a.getInt("c", Math.min(c.contextLength(), 4096));
             DType cache = a.get("cache-type", "f16").equalsIgnoreCase("f32") ? DType.F32 : DType.F16;
             ModelOptions.Placed p = ModelOptions.place(a, w, ctx, a.getInt("b", 512), cache);

@@ -1,11 +1,11 @@
 package dev.hearth.cli;
 
-import dev.hearth.llama.LlamaEngine;
+import dev.hearth.llama.Engine;
 
 import java.io.PrintStream;
 
 /** A one-line progress bar on stderr for long loads and uploads; silent for small ones. */
-final class Progress implements LlamaEngine.Progress {
+final class Progress implements Engine.Progress {
     private String label;
     private final PrintStream err = System.err;
     private int lastPercent = -1;

@@ -1,6 +1,6 @@
 package dev.hearth.cli;
 
-import dev.hearth.llama.LlamaEngine;
+import dev.hearth.llama.Engine;
 import dev.hearth.llama.sampling.SamplerParams;
 import dev.hearth.runtime.HearthException;
 import dev.hearth.runtime.dtype.DType;
@@ -50,11 +50,11 @@ final class ServeCommand {
             """;
 
     /** A running server and what it holds; close() stops it and frees the model. */
-    record Running(HearthServer server, ModelOptions.Loaded model, List<LlamaEngine> extra) implements AutoCloseable {
+    record Running(HearthServer server, ModelOptions.Loaded model, List<Engine> extra) implements AutoCloseable {
         @Override
         public void close() {
             server.close();
-            for (LlamaEngine e : extra) e.close();
+            for (Engine e : extra) e.close();
             model.close();
         }
     }
@@ -96,12 +96,12 @@ final class ServeCommand {
         String alias = a.get("alias", ModelOptions.modelPath(a).getFileName().toString().replaceFirst("(?i)\\.gguf$", ""));
 
         ModelOptions.Loaded m = ModelOptions.load(a, true);
-        List<LlamaEngine> extra = new ArrayList<>();
+        List<Engine> extra = new ArrayList<>();
         try {
             DType cache = a.get("cache-type", "f16").equalsIgnoreCase("f32") ? DType.F32 : DType.F16;
-            List<LlamaEngine> engines = new ArrayList<>(List.of(m.engine()));
+            List<Engine> engines = new ArrayList<>(List.of(m.engine()));
             for (int i = 1; i < parallel; i++) {
-                LlamaEngine e = new LlamaEngine(m.weights(), m.engine().placement(), m.engine().contextLength(), m.engine().batchSize(), cache,
+                Engine e = new Engine(m.weights(), m.engine().placement(), m.engine().contextLength(), m.engine().batchSize(), cache,
                         new Progress("slot " + (i + 1) + ": uploading weights"));
                 extra.add(e);
                 engines.add(e);
@@ -128,7 +128,7 @@ final class ServeCommand {
             log.printf("hearth serve: listening on http://%s:%d/v1 (Ctrl-C stops)%n", where, server.port());
             return new Running(server, m, extra);
         } catch (IOException | RuntimeException e) {
-            for (LlamaEngine x : extra) x.close();
+            for (Engine x : extra) x.close();
             m.close();
             throw e;
         }

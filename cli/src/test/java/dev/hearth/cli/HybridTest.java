@@ -1,8 +1,8 @@
 package dev.hearth.cli;
 
-import dev.hearth.llama.LlamaConfig;
-import dev.hearth.llama.LlamaEngine;
-import dev.hearth.llama.LlamaWeights;
+import dev.hearth.llama.ModelConfig;
+import dev.hearth.llama.Engine;
+import dev.hearth.llama.ModelWeights;
 import dev.hearth.llama.Placement;
 import dev.hearth.llama.Session;
 import dev.hearth.llama.sampling.Sampler;
@@ -57,7 +57,7 @@ class HybridTest {
     }
 
     /** Blocks from {@code gpuFrom} on (and the head, when every block is there) on the GPU device. */
-    static Placement split(LlamaConfig c, Device gpu, int gpuFrom) {
+    static Placement split(ModelConfig c, Device gpu, int gpuFrom) {
         Device[] d = new Device[c.layers() + 2];
         d[0] = cpu();
         for (int l = 0; l < c.layers(); l++) d[l + 1] = l >= gpuFrom ? gpu : cpu();
@@ -78,8 +78,8 @@ class HybridTest {
             tests.add(DynamicTest.dynamicTest("opencl from block " + k, () -> {
                 Device gpu = opencl();
                 try (GgufFile f = GgufFile.open(StoriesTest.models().resolve("stories260K-f32.gguf"))) {
-                    LlamaConfig c = LlamaConfig.fromGguf(f);
-                    try (LlamaEngine e = new LlamaEngine(new LlamaWeights(f, c), split(c, gpu, gpuFrom), 512, 64, DType.F32, null)) {
+                    ModelConfig c = ModelConfig.fromGguf(f);
+                    try (Engine e = new Engine(new ModelWeights(f, c), split(c, gpu, gpuFrom), 512, 64, DType.F32, null)) {
                         List<Integer> got = new ArrayList<>();
                         new Session(e).generate(prompt, expected.length, new Sampler(SamplerParams.greedy()), t -> false, got::add);
                         assertEquals(java.util.Arrays.toString(expected), got.toString().replace(" ", "").replace(",", ", "));
@@ -105,8 +105,8 @@ class HybridTest {
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> cases = (List<Map<String, Object>>) ((Map<String, Object>) g.get("models")).get("stories260K-q4_0.gguf");
         try (GgufFile f = GgufFile.open(StoriesTest.models().resolve("stories260K-q4_0.gguf"))) {
-            LlamaConfig c = LlamaConfig.fromGguf(f);
-            try (LlamaEngine e = new LlamaEngine(new LlamaWeights(f, c), split(c, gpu, 2), 512, 64, DType.F32, null)) {
+            ModelConfig c = ModelConfig.fromGguf(f);
+            try (Engine e = new Engine(new ModelWeights(f, c), split(c, gpu, 2), 512, 64, DType.F32, null)) {
                 int steps = 0;
                 int agree = 0;
                 for (Map<String, Object> cs : cases) {
@@ -133,8 +133,8 @@ class HybridTest {
     void plannerEstimateIsWithinFivePercentOfTheAllocations() throws Exception {
         Device gpu = opencl();
         try (GgufFile f = GgufFile.open(StoriesTest.models().resolve("stories260K-f32.gguf"))) {
-            LlamaConfig c = LlamaConfig.fromGguf(f);
-            LlamaWeights w = new LlamaWeights(f, c);
+            ModelConfig c = ModelConfig.fromGguf(f);
+            ModelWeights w = new ModelWeights(f, c);
             int ctx = 512;
             int batch = 64;
             MemoryProfile profile = MemoryProfile.of(w, DType.F16, ctx, batch);
@@ -145,7 +145,7 @@ class HybridTest {
             Device[] d = new Device[c.layers() + 2];
             d[0] = cpu();
             for (int l = 0; l <= c.layers(); l++) d[l + 1] = gpu;
-            try (LlamaEngine e = new LlamaEngine(w, new Placement(d, List.of(gpu, cpu())), ctx, batch, DType.F16, null)) {
+            try (Engine e = new Engine(w, new Placement(d, List.of(gpu, cpu())), ctx, batch, DType.F16, null)) {
                 int[] tokens = new int[batch];
                 e.eval(tokens, 0, false); // builds the worst-case (full batch) graph
                 e.eval(new int[] {1}, batch, false);

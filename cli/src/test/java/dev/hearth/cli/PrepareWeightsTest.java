@@ -1,8 +1,8 @@
 package dev.hearth.cli;
 
-import dev.hearth.llama.LlamaConfig;
-import dev.hearth.llama.LlamaEngine;
-import dev.hearth.llama.LlamaWeights;
+import dev.hearth.llama.ModelConfig;
+import dev.hearth.llama.Engine;
+import dev.hearth.llama.ModelWeights;
 import dev.hearth.llama.Placement;
 import dev.hearth.runtime.backend.Backends;
 import dev.hearth.runtime.backend.Device;
@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Tag("model")
 class PrepareWeightsTest {
-    private record Seen(List<String> phases, List<long[]> updates) implements LlamaEngine.Progress {
+    private record Seen(List<String> phases, List<long[]> updates) implements Engine.Progress {
         @Override
         public void update(long done, long total) {
             updates.add(new long[] {done, total});
@@ -39,8 +39,8 @@ class PrepareWeightsTest {
         Seen seen = new Seen(new ArrayList<>(), new ArrayList<>());
         Device cpu = Backends.provider("cpu").devices().getFirst();
         try (GgufFile f = GgufFile.open(StoriesTest.models().resolve(file))) {
-            LlamaConfig c = LlamaConfig.fromGguf(f);
-            try (LlamaEngine e = new LlamaEngine(new LlamaWeights(f, c), Placement.single(cpu, c.layers(), List.of(cpu)), 64, 8, DType.F16, seen)) {
+            ModelConfig c = ModelConfig.fromGguf(f);
+            try (Engine e = new Engine(new ModelWeights(f, c), Placement.single(cpu, c.layers(), List.of(cpu)), 64, 8, DType.F16, seen)) {
                 assertEquals(c.vocabSize(), e.config().vocabSize());
             }
         }

@@ -1,8 +1,8 @@
 package dev.hearth.cli;
 
-import dev.hearth.llama.LlamaConfig;
-import dev.hearth.llama.LlamaEngine;
-import dev.hearth.llama.LlamaWeights;
+import dev.hearth.llama.ModelConfig;
+import dev.hearth.llama.Engine;
+import dev.hearth.llama.ModelWeights;
 import dev.hearth.llama.Placement;
 import dev.hearth.llama.Session;
 import dev.hearth.llama.sampling.Sampler;
@@ -51,13 +51,13 @@ class StoriesTest {
         return r;
     }
 
-    static LlamaEngine engine(GgufFile f, Device d, DType cache) {
-        LlamaConfig c = LlamaConfig.fromGguf(f);
-        LlamaWeights w = new LlamaWeights(f, c);
+    static Engine engine(GgufFile f, Device d, DType cache) {
+        ModelConfig c = ModelConfig.fromGguf(f);
+        ModelWeights w = new ModelWeights(f, c);
         List<Device> fallbacks = new ArrayList<>(List.of(d));
         Device ref = Backends.provider("reference").devices().getFirst();
         if (d != ref) fallbacks.add(ref);
-        return new LlamaEngine(w, Placement.single(d, c.layers(), fallbacks), 512, 64, cache, null);
+        return new Engine(w, Placement.single(d, c.layers(), fallbacks), 512, 64, cache, null);
     }
 
     static List<Device> devices() {
@@ -72,7 +72,7 @@ class StoriesTest {
                 Map<String, Object> g = greedy();
                 @SuppressWarnings("unchecked")
                 List<Map<String, Object>> cases = (List<Map<String, Object>>) ((Map<String, Object>) g.get("models")).get("stories260K-f32.gguf");
-                try (GgufFile f = GgufFile.open(models().resolve("stories260K-f32.gguf")); LlamaEngine e = engine(f, d, DType.F32)) {
+                try (GgufFile f = GgufFile.open(models().resolve("stories260K-f32.gguf")); Engine e = engine(f, d, DType.F32)) {
                     for (Map<String, Object> c : cases) {
                         int[] prompt = ints(c.get("prompt_tokens"));
                         int[] expected = ints(c.get("generated"));
@@ -98,7 +98,7 @@ class StoriesTest {
                 int[] prompt = ints(ref.get("promptTokens"));
                 @SuppressWarnings("unchecked")
                 List<Map<String, Object>> steps = (List<Map<String, Object>>) ref.get("steps");
-                try (GgufFile f = GgufFile.open(models().resolve("stories260K-f32.gguf")); LlamaEngine e = engine(f, d, DType.F32)) {
+                try (GgufFile f = GgufFile.open(models().resolve("stories260K-f32.gguf")); Engine e = engine(f, d, DType.F32)) {
                     int vocab = e.config().vocabSize();
                     List<Integer> seq = new ArrayList<>();
                     for (int t : prompt) seq.add(t);
@@ -133,7 +133,7 @@ class StoriesTest {
                     Map<String, Object> g = greedy();
                     @SuppressWarnings("unchecked")
                     List<Map<String, Object>> cases = (List<Map<String, Object>>) ((Map<String, Object>) g.get("models")).get(file);
-                    try (GgufFile f = GgufFile.open(models().resolve(file)); LlamaEngine e = engine(f, d, DType.F32)) {
+                    try (GgufFile f = GgufFile.open(models().resolve(file)); Engine e = engine(f, d, DType.F32)) {
                         int vocab = e.config().vocabSize();
                         int steps = 0;
                         int agree = 0;

@@ -12,7 +12,7 @@ import java.util.function.IntPredicate;
  * server does), so a chat only runs each new turn.
  */
 public final class Session {
-    private final LlamaEngine engine;
+    private final Engine engine;
     private int[] cached = new int[0];
     private int cachedLength;
     private int lastEvaluated;
@@ -29,11 +29,11 @@ public final class Session {
         }
     }
 
-    public Session(LlamaEngine engine) {
+    public Session(Engine engine) {
         this.engine = engine;
     }
 
-    public LlamaEngine engine() {
+    public Engine engine() {
         return engine;
     }
 

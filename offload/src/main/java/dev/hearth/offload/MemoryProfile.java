@@ -1,7 +1,7 @@
 package dev.hearth.offload;
 
-import dev.hearth.llama.LlamaGraph;
-import dev.hearth.llama.LlamaWeights;
+import dev.hearth.llama.ModelGraph;
+import dev.hearth.llama.ModelWeights;
 import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.sched.Schedule;
@@ -17,14 +17,14 @@ import java.util.List;
  */
 public record MemoryProfile(int layers, long[] layerWeights, long embeddingWeights, long headWeights,
                             long kvBytesPerTokenPerLayer, long computeBytes) {
-    public static MemoryProfile of(LlamaWeights w, DType cacheType, int ctx, int batch) {
+    public static MemoryProfile of(ModelWeights w, DType cacheType, int ctx, int batch) {
         int n = w.config().layers();
         long[] per = new long[n];
         long embd = 0;
         long head = 0;
         for (var d : w.all().values()) {
             int l = w.layerOf(d.name());
-            if (d.name().equals(LlamaWeights.ROPE_FREQS)) {
+            if (d.name().equals(ModelWeights.ROPE_FREQS)) {
                 head += d.bytes(); // small; kept with the head so every device that needs it can have a copy
             } else if (l < 0) {
                 embd += d.bytes();
@@ -39,9 +39,9 @@ public record MemoryProfile(int layers, long[] layerWeights, long embeddingWeigh
     }
 
     /** Compute-buffer bytes of the largest graph (a full batch, last-token logits) on one device. */
-    public static long computeBytes(LlamaWeights w, DType cacheType, int ctx, int batch) {
+    public static long computeBytes(ModelWeights w, DType cacheType, int ctx, int batch) {
         Device d = SizingDevice.INSTANCE;
-        LlamaGraph g = LlamaGraph.build(w, Math.max(1, Math.min(batch, ctx)), ctx, cacheType, false);
+        ModelGraph g = ModelGraph.build(w, Math.max(1, Math.min(batch, ctx)), ctx, cacheType, false);
         Schedule s = Scheduler.schedule(g.graph, node -> d, List.of(d));
         return s.computeBytes().getOrDefault(d, 0L);
     }

@@ -1,6 +1,6 @@
 package dev.hearth.server;
 
-import dev.hearth.llama.LlamaEngine;
+import dev.hearth.llama.Engine;
 import dev.hearth.llama.Session;
 import dev.hearth.server.http.ApiError;
 
@@ -22,7 +22,7 @@ public final class SlotPool {
         final int id;
         final Session session;
 
-        Slot(int id, LlamaEngine engine) {
+        Slot(int id, Engine engine) {
             this.id = id;
             this.session = new Session(engine);
         }
@@ -46,9 +46,9 @@ public final class SlotPool {
     private final Deque<Ticket> waiting = new ArrayDeque<>();
     private final int maxQueue;
 
-    public SlotPool(List<LlamaEngine> engines, int maxQueue) {
+    public SlotPool(List<Engine> engines, int maxQueue) {
         if (engines.isEmpty()) throw new IllegalArgumentException("no engines");
-        for (LlamaEngine e : engines) all.add(new Slot(all.size(), e));
+        for (Engine e : engines) all.add(new Slot(all.size(), e));
         free.addAll(all);
         this.maxQueue = maxQueue;
     }

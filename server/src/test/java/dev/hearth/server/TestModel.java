@@ -1,8 +1,8 @@
 package dev.hearth.server;
 
-import dev.hearth.llama.LlamaConfig;
-import dev.hearth.llama.LlamaEngine;
-import dev.hearth.llama.LlamaWeights;
+import dev.hearth.llama.ModelConfig;
+import dev.hearth.llama.Engine;
+import dev.hearth.llama.ModelWeights;
 import dev.hearth.llama.Placement;
 import dev.hearth.llama.sampling.SamplerParams;
 import dev.hearth.llama.tokenizer.Tokenizer;
@@ -23,7 +23,7 @@ import java.util.List;
 final class TestModel implements AutoCloseable {
     final GgufFile file;
     final Tokenizer tokenizer;
-    final List<LlamaEngine> engines = new ArrayList<>();
+    final List<Engine> engines = new ArrayList<>();
     final HearthServer server;
 
     static Path models() {
@@ -41,11 +41,11 @@ final class TestModel implements AutoCloseable {
     TestModel(Path gguf, int slots, int ctx, ServerOptions options) throws IOException {
         file = GgufFile.open(gguf);
         try {
-            LlamaConfig c = LlamaConfig.fromGguf(file);
-            LlamaWeights w = new LlamaWeights(file, c);
+            ModelConfig c = ModelConfig.fromGguf(file);
+            ModelWeights w = new ModelWeights(file, c);
             Device ref = Backends.provider("reference").devices().getFirst();
             for (int i = 0; i < slots; i++) {
-                engines.add(new LlamaEngine(w, Placement.single(ref, c.layers(), List.of(ref)), ctx, 64, DType.F32, null));
+                engines.add(new Engine(w, Placement.single(ref, c.layers(), List.of(ref)), ctx, 64, DType.F32, null));
             }
             tokenizer = Tokenizer.fromGguf(file);
             ServedModel m = new ServedModel("stories260K", engines, tokenizer, file.getString("tokenizer.chat_template", null));
@@ -67,7 +67,7 @@ final class TestModel implements AutoCloseable {
     @Override
     public void close() {
         if (server != null) server.close();
-        for (LlamaEngine e : engines) e.close();
+        for (Engine e : engines) e.close();
         file.close();
     }
 }

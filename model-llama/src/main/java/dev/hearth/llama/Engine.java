@@ -27,16 +27,16 @@ import java.util.Map;
  * allocated, and one executor per batch shape, built on first use and kept. {@link #eval}
  * runs tokens at positions and returns logits; nothing is allocated per token.
  */
-public final class LlamaEngine implements AutoCloseable {
-    private final LlamaWeights weights;
-    private final LlamaConfig config;
+public final class Engine implements AutoCloseable {
+    private final ModelWeights weights;
+    private final ModelConfig config;
     private final Placement placement;
     private final int ctx;
     private final int batch;
     private final DType cacheType;
     private final Map<String, TensorRef> leaves = new HashMap<>();
     private final List<Buffer> owned = new ArrayList<>();
-    private final Map<Long, LlamaGraph> graphs = new HashMap<>();
+    private final Map<Long, ModelGraph> graphs = new HashMap<>();
     private final Map<Long, Executor> executors = new LinkedHashMap<>();
     private final float[] lastLogits;
     private int[] posScratch = new int[0];
@@ -51,7 +51,7 @@ public final class LlamaEngine implements AutoCloseable {
         }
     }
 
-    public LlamaEngine(LlamaWeights weights, Placement placement, int ctx, int batch, DType cacheType, Progress progress) {
+    public Engine(ModelWeights weights, Placement placement, int ctx, int batch, DType cacheType, Progress progress) {
         this.weights = weights;
         this.config = weights.config();
         this.placement = placement;
@@ -64,14 +64,13 @@ public final class LlamaEngine implements AutoCloseable {
             Progress p = progress == null ? (d, t) -> { } : progress;
             bindWeights(p);
             prepareWeights(p);
-            for (int l = 0; l < config.layers(); l++) {
-                Device d = placement.device(l);
-                for (String name : List.of(LlamaGraph.cacheK(l), LlamaGraph.cacheV(l))) {
-                    TensorDesc desc = LlamaGraph.cacheDesc(config, name, cacheType, ctx);
-                    Buffer b = d.allocate(desc.bytes(), BufferUsage.KV);
-                    owned.add(b);
-                    leaves.put(name, new TensorRef(desc, b, 0));
-                }
+            List<TensorDesc> caches = ModelGraph.caches(config, cacheType, ctx);
+            for (int i = 0; i < caches.size(); i++) {
+                TensorDesc desc = caches.get(i);
+                Device d = placement.device(i / 2); // K and V of each layer, in layer order
+                Buffer b = d.allocate(desc.bytes(), BufferUsage.KV);
+                owned.add(b);
+                leaves.put(desc.name(), new TensorRef(desc, b, 0));
             }
         } catch (RuntimeException e) {
             close();
@@ -90,7 +89,7 @@ public final class LlamaEngine implements AutoCloseable {
             String name = e.getKey();
             TensorDesc desc = e.getValue();
             Device d = placement.device(weights.layerOf(name));
-            MemorySegment data = f.data(weights.source(name));
+            MemorySegment data = f.data(weights.source(name)).asSlice(weights.offset(name), desc.bytes());
             Buffer b = d.wrapHost(data, BufferUsage.WEIGHTS);
             if (b == null) {
                 b = d.allocate(desc.bytes(), BufferUsage.WEIGHTS);
@@ -106,13 +105,13 @@ public final class LlamaEngine implements AutoCloseable {
     /**
      * Lets each device prepare the matrices mul_mat reads from it ({@link Device#prepareWeight}),
      * now rather than at the first token; the embedding table only feeds row lookups (where the
-     * embeddings are tied, the head is bound on its own under {@link LlamaWeights#OUTPUT}).
+     * embeddings are tied, the head is bound on its own under {@link ModelWeights#OUTPUT}).
      */
     private void prepareWeights(Progress progress) {
         List<String> names = new ArrayList<>();
         long total = 0;
         for (var e : weights.all().entrySet()) {
-            if (e.getKey().equals(LlamaWeights.EMBED) || e.getValue().rank() < 2) continue;
+            if (e.getKey().equals(ModelWeights.EMBED) || e.getValue().rank() < 2) continue;
             names.add(e.getKey());
             total += e.getValue().bytes();
         }
@@ -130,11 +129,11 @@ public final class LlamaEngine implements AutoCloseable {
         if (reported >= 0 && reported < total) progress.update(total, total); // the rest needed nothing
     }
 
-    public LlamaConfig config() {
+    public ModelConfig config() {
         return config;
     }
 
-    public LlamaWeights weights() {
+    public ModelWeights weights() {
         return weights;
     }
 
@@ -192,14 +191,14 @@ public final class LlamaEngine implements AutoCloseable {
             Executor ex = executor(n, every);
             if (posScratch.length != n) posScratch = new int[n];
             for (int i = 0; i < n; i++) posScratch[i] = start + off + i;
-            ex.setInput(LlamaGraph.TOKENS, tokens, off, n);
-            ex.setInput(LlamaGraph.POSITIONS, posScratch);
+            ex.setInput(ModelGraph.TOKENS, tokens, off, n);
+            ex.setInput(ModelGraph.POSITIONS, posScratch);
             if (n > 1 && !every) {
                 lastIndex[0] = n - 1;
-                ex.setInput(LlamaGraph.LAST, lastIndex);
+                ex.setInput(ModelGraph.LAST, lastIndex);
             }
             ex.run();
-            LlamaGraph lg = graphs.get(key(n, every));
+            ModelGraph lg = graphs.get(key(n, every));
             if (allLogits) {
                 float[] part = every ? new float[n * vocab] : lastLogits;
                 ex.read(lg.logits, part);
@@ -231,7 +230,7 @@ public final class LlamaEngine implements AutoCloseable {
                 }
             }
         }
-        LlamaGraph lg = LlamaGraph.build(weights, n, ctx, cacheType, all);
+        ModelGraph lg = ModelGraph.build(weights, n, ctx, cacheType, all);
         Schedule s = Scheduler.schedule(lg.graph, this::deviceOf, placement.fallbacks());
         ex = s.instantiate(node -> leaves.get(leafName(node)));
         graphs.put(k, lg);

@@ -1,0 +1,163 @@
+package dev.hearth.llama;
+
+import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.graph.Op;
+import dev.hearth.runtime.gguf.GgufArray;
+import dev.hearth.runtime.gguf.GgufFile;
+
+/**
+ * The hyper-parameters of a model, from GGUF metadata ({@code ARCH.*} keys): what every
+ * decoder-only transformer has, read the same way for each architecture, plus the
+ * {@link Features} that only some architectures use. {@link Architectures#config} reads a file's;
+ * the architecture decides how the numbers become a graph ({@link Architecture}).
+ *
+ * @param normEps      epsilon of the RMS norm ({@code attention.layer_norm_rms_epsilon}) or of
+ *                     the layer norm ({@code attention.layer_norm_epsilon}) the architecture uses
+ * @param headDim      the size of a query/key head ({@code attention.key_length}, else dim / heads)
+ */
+public record ModelConfig(Architecture architecture, int dim, int layers, int ffnDim, int heads, int kvHeads, int headDim,
+                          int ropeDims, int contextLength, int vocabSize, float normEps, float ropeBase,
+                          float ropeFreqScale, Op.RopeMode ropeMode, boolean tiedEmbeddings, boolean hasRopeFreqs,
+                          Features features) {
+
+    /**
+     * What only some architectures have; zero means "not used".
+     *
+     * @param attnScale     the attention scale, where not 1/sqrt(headDim)
+     * @param embedScale    the factor the token embeddings are multiplied by (Gemma: sqrt(dim))
+     * @param slidingWindow the attention window of sliding-window layers
+     * @param swaPattern    as llama.cpp counts it: layer l uses the window when l % swaPattern < swaPattern - 1
+     *                      (Gemma 2: 2, Gemma 3: 6); 0 means every layer does
+     * @param ropeBaseSwa   the rope base of sliding-window layers, where it differs (Gemma 3)
+     * @param attnSoftcap   soft-capping of the attention scores (Gemma 2)
+     * @param finalSoftcap  soft-capping of the logits (Gemma 2)
+     * @param logitScale    the factor the logits are multiplied by (Command R)
+     */
+    public record Features(float attnScale, float embedScale, int slidingWindow, int swaPattern, float ropeBaseSwa,
+                           float attnSoftcap, float finalSoftcap, float logitScale) {
+        public static final Features NONE = new Features(0, 0, 0, 0, 0, 0, 0, 0);
+    }
+
+    /** The architecture's name, as {@code general.architecture} gives it. */
+    public String arch() {
+        return architecture.name();
+    }
+
+    /** Kept for callers that name the norm after LLaMA's. */
+    public float rmsEps() {
+        return normEps;
+    }
+
+    public int kvDim() {
+        return kvHeads * headDim;
+    }
+
+    public int qDim() {
+        return heads * headDim;
+    }
+
+    /** True where layer {@code l} attends through a sliding window. */
+    public boolean slidingLayer(int l) {
+        int n = features.swaPattern();
+        return features.slidingWindow() > 0 && (n == 0 || l % n < n - 1);
+    }
+
+    /** The attention window of layer {@code l}, 0 for full attention. */
+    public int window(int l) {
+        return slidingLayer(l) ? features.slidingWindow() : 0;
+    }
+
+    /** The rope base of layer {@code l}. */
+    public float ropeBase(int l) {
+        return slidingLayer(l) && features.ropeBaseSwa() > 0 ? features.ropeBaseSwa() : ropeBase;
+    }
+
+    /** The rope frequency scale of layer {@code l}: sliding-window layers with a rope base of their own take none (Gemma 3). */
+    public float ropeFreqScale(int l) {
+        return slidingLayer(l) && features.ropeBaseSwa() > 0 ? 1f : ropeFreqScale;
+    }
+
+    /** The attention scale: 1/sqrt(headDim) unless the architecture says otherwise. */
+    public float attnScale() {
+        return features.attnScale() > 0 ? features.attnScale() : (float) (1.0 / Math.sqrt(headDim));
+    }
+
+    public ModelConfig withFeatures(Features f) {
+        return new ModelConfig(architecture, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, contextLength, vocabSize,
+                normEps, ropeBase, ropeFreqScale, ropeMode, tiedEmbeddings, hasRopeFreqs, f);
+    }
+
+    /** The config of a file's model: its architecture found in {@link Architectures}, which reads the metadata. */
+    public static ModelConfig fromGguf(GgufFile f) {
+        return Architectures.config(f);
+    }
+
+    /**
+     * The hyper-parameters every architecture reads the same way, under {@code arch.}: sizes,
+     * heads, rope, context, vocabulary; each checked for range. The norm epsilon is read from
+     * {@code epsKey}; the rope pairs dimensions as {@code ropeMode} says.
+     */
+    public static ModelConfig read(GgufFile f, Architecture architecture, String epsKey, Op.RopeMode ropeMode) {
+        String p = f.getString("general.architecture", architecture.name()) + ".";
+        int dim = req(f, p + "embedding_length");
+        int layers = req(f, p + "block_count");
+        int ffn = f.has(p + "feed_forward_length") ? req(f, p + "feed_forward_length") : 0;
+        int heads = req(f, p + "attention.head_count");
+        int kvHeads = f.getInt(p + "attention.head_count_kv", heads);
+        int headDim = f.getInt(p + "attention.key_length", heads > 0 ? dim / heads : 0);
+        int valueDim = f.getInt(p + "attention.value_length", headDim);
+        int ropeDims = f.getInt(p + "rope.dimension_count", headDim);
+        int ctx = f.getInt(p + "context_length", 2048);
+        float eps = f.getFloat(p + epsKey, 1e-5f);
+        float base = f.getFloat(p + "rope.freq_base", 10000f);
+        float scale = 1f;
+        String scalingType = f.getString(p + "rope.scaling.type", "none");
+        if (scalingType.equals("linear")) {
+            float factor = f.getFloat(p + "rope.scaling.factor", 1f);
+            if (factor > 0) scale = 1f / factor;
+        }
+        int vocab = f.getInt(p + "vocab_size", 0);
+        if (vocab == 0) {
+            GgufArray toks = f.getArray("tokenizer.ggml.tokens");
+            if (toks != null) vocab = toks.size();
+            else if (f.tensor("token_embd.weight") != null) vocab = (int) f.tensor("token_embd.weight").desc().ne(1);
+        }
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
+            throw new HearthException(f.path() + ": head counts " + heads + "/" + kvHeads + " are not valid (heads must be a multiple of KV heads)");
+        }
+        if (headDim <= 0 || ropeDims % 2 != 0 || ropeDims > headDim) {
+            throw new HearthException(f.path() + ": head size " + headDim + " / rope dimensions " + ropeDims + " are not valid");
+        }
+        if (valueDim != headDim) {
+            throw new HearthException(f.path() + ": " + p + "attention.value_length " + valueDim + " differs from key_length " + headDim
+                    + "; heads of two sizes are not supported");
+        }
+        if (!(eps > 0 && eps < 1)) {
+            throw new HearthException(f.path() + ": metadata " + p + epsKey + " = " + eps + " is not valid (a small positive number expected)");
+        }
+        if (!(base > 0) || Float.isInfinite(base)) {
+            throw new HearthException(f.path() + ": metadata " + p + "rope.freq_base = " + base + " is not valid (a positive number expected)");
+        }
+        if (vocab <= 0) throw new HearthException(f.path() + ": the vocabulary size is unknown (no " + p + "vocab_size, tokens or embedding)");
+        boolean tied = f.tensor("output.weight") == null;
+        boolean freqs = f.tensor("rope_freqs.weight") != null;
+        return new ModelConfig(architecture, dim, layers, ffn, heads, kvHeads, headDim, ropeDims, ctx, vocab, eps, base, scale,
+                ropeMode, tied, freqs, Features.NONE);
+    }
+
+    /** A positive integer under {@code key}; a one-line error where it is missing or not positive. */
+    public static int req(GgufFile f, String key) {
+        if (!f.has(key)) throw new HearthException(f.path() + ": metadata key " + key + " is missing; the file is not a complete model");
+        int v = f.getInt(key, 0);
+        if (v <= 0) throw new HearthException(f.path() + ": metadata " + key + " = " + v + " is not valid (a positive integer expected)");
+        return v;
+    }
+
+    /** A positive finite float under {@code key}, or {@code fallback} where the key is absent. */
+    public static float positive(GgufFile f, String key, float fallback) {
+        if (!f.has(key)) return fallback;
+        float v = f.getFloat(key, fallback);
+        if (!(v > 0) || Float.isInfinite(v)) throw new HearthException(f.path() + ": metadata " + key + " = " + v + " is not valid (a positive number expected)");
+        return v;
+    }
+}

@@ -1,0 +1,42 @@
+package dev.hearth.llama.arch;
+
+import dev.hearth.llama.Architecture;
+import dev.hearth.llama.ModelConfig;
+import dev.hearth.llama.ModelGraph;
+import dev.hearth.llama.ModelWeights;
+import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
+import dev.hearth.runtime.gguf.GgufFile;
+
+/**
+ * Qwen3 (dense): LLaMA's blocks with an RMS norm over each head of q and k before rope, rope over
+ * halves (NEOX), and a head size of its own ({@code attention.key_length}, so q is not dim wide).
+ */
+public final class Qwen3 implements Architecture {
+    @Override
+    public String name() {
+        return "qwen3";
+    }
+
+    @Override
+    public ModelConfig config(GgufFile f) {
+        ModelConfig.req(f, "qwen3.feed_forward_length");
+        return ModelConfig.read(f, this, "attention.layer_norm_rms_epsilon", Op.RopeMode.NEOX);
+    }
+
+    @Override
+    public void weights(ModelConfig c, ModelWeights.Table t) {
+        t.embeddingAndHead();
+        for (int l = 0; l < c.layers(); l++) {
+            Blocks.norms(t, l, "attn_norm", "ffn_norm");
+            Blocks.attentionWeights(t, l);
+            Blocks.headNorms(t, l);
+            Blocks.ffnWeights(t, l);
+        }
+    }
+
+    @Override
+    public Node forward(ModelGraph.Builder b) {
+        return Blocks.preNormDecoder(b, true);
+    }
+}
