@@ -1,8 +1,12 @@
 /*
  * attention.cl: causal grouped-query attention over the KV cache, in one pass with an online
  * softmax (running max m, running sum l, rescaled accumulators), so scores are never stored.
- *   for token t, head h: kv head g = h / (heads / kvHeads), keys j = 0 .. min(pos[t], ctx-1)
+ *   for token t, head h: kv head g = h / (heads / kvHeads), keys j = first .. min(pos[t], ctx-1)
  *   s_j = scale * dot(q[t,h], k[j,g]);  out[t,h] = sum_j softmax(s)_j * v[j,g]
+ * Sliding window (window > 0): first = max(0, pos[t] - window + 1), so token t sees itself and
+ * the window - 1 rows before it; the rows before first are never read. window = 0: first = 0.
+ * Soft-capped scores (softcap > 0): s_j = softcap * tanh(s_j / softcap) before the softmax;
+ * softcap = 0 leaves the scores as they are (the branch is uniform, no tanh on the plain path).
  * q f32 [heads * headDim, T]; k and v caches [kvHeads * headDim, ctx], each f32 or f16
  * (k_f16, v_f16); out f32 [heads * headDim, T].
  *
@@ -21,7 +25,8 @@
  * directly.
  *
  * Checked against: a scalar two-pass softmax attention in double in RopeAttentionTest
- * (GQA, f32 and f16 caches, several positions).
+ * (GQA, f32 and f16 caches, several positions, split and not; with a window and soft cap too),
+ * and ReferenceOps.attention in the conformance cases (window and softcap alone and together).
  */
 #include "common.h"
 
@@ -39,7 +44,7 @@ kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
 void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong k_off, int k_f16,
                global const uchar* v, ulong v_off, int v_f16, global const uchar* pos, ulong pos_off,
                global uchar* out, ulong out_off, uint heads, uint kvHeads, uint headDim, uint ctx,
-               float scale, uint splits, global uchar* part, ulong part_off)
+               float scale, uint window, float softcap, uint splits, global uchar* part, ulong part_off)
 {
     local float qs[ATT_WG * ATT_DPT];
     local float ps[ATT_WG];
@@ -58,8 +63,9 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
 
     int p = CI32_AT(pos, pos_off)[t];
     uint keys = (uint) clamp(p + 1, 0, (int) ctx);
-    uint per = ((keys + splits - 1) / splits + ATT_WG - 1) / ATT_WG * ATT_WG;
-    uint begin = min(slice * per, keys);
+    uint first = window > 0 ? (uint) clamp(p - (int) window + 1, 0, (int) keys) : 0;
+    uint per = ((keys - first + splits - 1) / splits + ATT_WG - 1) / ATT_WG * ATT_WG;
+    uint begin = min(first + slice * per, keys);
     uint end = min(begin + per, keys);
     float m = -INFINITY;
     float l = 0.0f;
@@ -82,7 +88,9 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
             }
             barrier(CLK_LOCAL_MEM_FENCE);
         }
-        float s = j < end ? dot * scale : -INFINITY;
+        float s = dot * scale;
+        if (softcap > 0.0f) s = softcap * tanh(s / softcap);
+        s = j < end ? s : -INFINITY;
         float mNew = fmax(m, wg_max(s, scratch));
         float pj = j < end ? exp(s - mNew) : 0.0f;
         ps[lid] = pj;

@@ -13,9 +13,12 @@ import java.util.Set;
  *   <li>mul_mat: weights F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K,
  *       Q5_K, Q6_K; activations F32</li>
  *   <li>get_rows: tables of the same types; convert: from those types to F32, F16 or BF16</li>
- *   <li>rms_norm (F32 weight or none), rope (F32 frequency factors or none, even headDim),
- *       swiglu, add, mul, scale, softmax: F32</li>
- *   <li>kv_store and attention: F32 or F16 caches; attention with headDim up to 512</li>
+ *   <li>rms_norm (F32 weight or none), layer_norm (F32 weight and bias, each or none), rope (F32
+ *       frequency factors or none, even headDim), swiglu, geglu, softcap, add, mul, scale,
+ *       softmax: F32</li>
+ *   <li>kv_store and attention: F32 or F16 caches; attention with headDim up to 512, with or
+ *       without a sliding window and soft-capped scores</li>
+ *   <li>reshape: a view, nothing to launch</li>
  * </ul>
  * Every count a kernel indexes with 32 bits is checked to fit.
  */
@@ -56,7 +59,8 @@ final class OpenClSupport {
                 yield why != null ? why : f32(name, k.src());
             }
             case Op.Attention a -> {
-                if (!a.plain()) yield name + " with a sliding window or soft-capped scores (not yet in the OpenCL kernels)";
+                if (a.window() < 0) yield name + " with a negative window " + a.window();
+                if (a.softcap() < 0) yield name + " with a negative softcap " + a.softcap();
                 if (a.headDim() > MAX_HEAD_DIM) yield name + " with headDim " + a.headDim() + " (at most " + MAX_HEAD_DIM + ")";
                 String why = cache(name, a.kCache());
                 if (why == null) why = cache(name, a.vCache());
@@ -67,9 +71,13 @@ final class OpenClSupport {
             case Op.Mul m -> f32(name, m.a(), m.b());
             case Op.Scale s -> f32(name, s.x());
             case Op.Softmax s -> f32(name, s.x());
-            case Op.Geglu g -> name + " (not yet in the OpenCL kernels)";
-            case Op.Softcap s -> name + " (not yet in the OpenCL kernels)";
-            case Op.LayerNorm l -> name + " (not yet in the OpenCL kernels)";
+            case Op.Geglu g -> f32(name, g.gate(), g.up());
+            case Op.Softcap s -> f32(name, s.x());
+            case Op.LayerNorm l -> {
+                if (l.weight() != null && l.weight().desc().type() != DType.F32) yield name + " with a " + l.weight().desc().type() + " weight (F32 only)";
+                if (l.bias() != null && l.bias().desc().type() != DType.F32) yield name + " with a " + l.bias().desc().type() + " bias (F32 only)";
+                yield f32(name, l.x());
+            }
             case Op.Reshape r -> null; // a view: nothing to launch
             case Op.Leaf l -> null;
         };

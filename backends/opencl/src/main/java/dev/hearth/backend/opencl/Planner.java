@@ -93,9 +93,9 @@ final class Planner {
             case Op.Mul m -> binary(n, "mul", m.a(), m.b());
             case Op.Scale s -> scale(n, s);
             case Op.Swiglu s -> swiglu(n, s);
-            case Op.Geglu g -> throw new IllegalStateException("no OpenCL kernel for " + n);
-            case Op.Softcap s -> throw new IllegalStateException("no OpenCL kernel for " + n);
-            case Op.LayerNorm l -> throw new IllegalStateException("no OpenCL kernel for " + n);
+            case Op.Geglu g -> geglu(n, g);
+            case Op.Softcap s -> softcap(n, s);
+            case Op.LayerNorm l -> layerNorm(n, l);
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }
@@ -186,6 +186,17 @@ final class Planner {
         out.add(a.launch(n, kn, new long[] {n.desc().rows() * wg}, new long[] {wg}));
     }
 
+    private void layerNorm(Node n, Op.LayerNorm l) {
+        cl_kernel kn = kernel("layer_norm.cl", "layer_norm");
+        int wg = rowGroup(kn);
+        TensorRef x = ref(l.x());
+        TensorRef w = l.weight() != null ? ref(l.weight()) : x;
+        TensorRef b = l.bias() != null ? ref(l.bias()) : x;
+        Launch.Args a = args().tensor(x).tensor(w).i32(l.weight() != null ? 1 : 0).tensor(b).i32(l.bias() != null ? 1 : 0)
+                .tensor(ref(n)).u32(n.desc().ne(0)).f32(l.eps()).local(4L * wg);
+        out.add(a.launch(n, kn, new long[] {n.desc().rows() * wg}, new long[] {wg}));
+    }
+
     private void softmax(Node n, Op.Softmax s) {
         cl_kernel kn = kernel("softmax.cl", "softmax");
         int wg = rowGroup(kn);
@@ -251,7 +262,9 @@ final class Planner {
             throw new HearthException(device.name() + ": the attention kernel needs work-groups of " + wg + ", the device allows " + device.kernelLimit(kn));
         }
         long tokens = at.q().desc().rows();
-        int splits = attentionSplits(at.heads(), tokens, at.kCache().desc().rows());
+        long ctx = at.kCache().desc().rows();
+        // with a sliding window each token reads at most window rows
+        int splits = attentionSplits(at.heads(), tokens, at.window() > 0 ? Math.min(ctx, at.window()) : ctx);
         OpenClBuffer part = null;
         if (splits > 1) {
             part = (OpenClBuffer) device.allocate(4L * at.heads() * tokens * splits * (at.headDim() + 2), dev.hearth.runtime.backend.BufferUsage.COMPUTE);
@@ -262,7 +275,7 @@ final class Planner {
                 .tensor(ref(at.vCache())).i32(at.vCache().desc().type() == DType.F16 ? 1 : 0)
                 .tensor(ref(at.pos())).tensor(ref(n))
                 .u32(at.heads()).u32(at.kvHeads()).u32(at.headDim()).u32(at.kCache().desc().rows()).f32(at.scale())
-                .u32(splits);
+                .u32(at.window()).f32(at.softcap()).u32(splits);
         if (part != null) a.buffer(part, 0); else a.tensor(ref(n));
         out.add(a.launch(n, kn, new long[] {(long) at.heads() * splits * wg, tokens}, new long[] {wg, 1}));
         if (part != null) {
@@ -288,10 +301,27 @@ final class Planner {
     }
 
     private void swiglu(Node n, Op.Swiglu s) {
-        cl_kernel kn = kernel("elementwise.cl", "swiglu");
+        gated(n, "swiglu", s.gate(), s.up());
+    }
+
+    private void geglu(Node n, Op.Geglu g) {
+        gated(n, "geglu", g.gate(), g.up());
+    }
+
+    /** act(gate) * up, elementwise (swiglu, geglu). */
+    private void gated(Node n, String name, Node gate, Node up) {
+        cl_kernel kn = kernel("elementwise.cl", name);
         int wg = device.workGroup(kn, 256);
         long count = n.desc().elements();
-        Launch.Args a = args().tensor(ref(s.gate())).tensor(ref(s.up())).tensor(ref(n)).u32(count);
+        Launch.Args a = args().tensor(ref(gate)).tensor(ref(up)).tensor(ref(n)).u32(count);
+        out.add(a.launch(n, kn, new long[] {roundUp(count, wg)}, new long[] {wg}));
+    }
+
+    private void softcap(Node n, Op.Softcap s) {
+        cl_kernel kn = kernel("elementwise.cl", "softcap");
+        int wg = device.workGroup(kn, 256);
+        long count = n.desc().elements();
+        Launch.Args a = args().tensor(ref(s.x())).tensor(ref(n)).u32(count).f32(s.cap());
         out.add(a.launch(n, kn, new long[] {roundUp(count, wg)}, new long[] {wg}));
     }
 }

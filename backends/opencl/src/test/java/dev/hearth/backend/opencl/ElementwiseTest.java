@@ -8,8 +8,9 @@ import org.junit.jupiter.api.Test;
 import static dev.hearth.backend.opencl.OpenClTesting.assertMatchesReference;
 
 /**
- * rms_norm (with and without weight), softmax, add and mul (full and one broadcast row), scale
- * and swiglu against the reference backend, on rows longer than a work-group and of odd length.
+ * rms_norm (with and without weight), layer_norm (with and without weight and bias), softmax, add
+ * and mul (full and one broadcast row), scale, swiglu, geglu and softcap against the reference
+ * backend, on rows longer than a work-group and of odd length.
  */
 @Tag("opencl")
 class ElementwiseTest {
@@ -20,6 +21,14 @@ class ElementwiseTest {
             Node w = c.weight("w", DType.F32, 75, 1, 1f);
             c.out(c.graph.rmsNorm("norm_w", x, w, 1e-5f));
             c.out(c.graph.rmsNorm("norm", x, null, 1e-6f));
+            Node b = c.weight("b", DType.F32, 75, 1, 1f);
+            Node shifted = c.input("shifted", DType.F32, 300, 3, 2f);
+            Node bs = c.weight("bs", DType.F32, 300, 1, 1f);
+            c.out(c.graph.layerNorm("ln", x, null, null, 1e-5f));
+            c.out(c.graph.layerNorm("ln_w", x, w, null, 1e-5f));
+            c.out(c.graph.layerNorm("ln_b", x, null, b, 1e-5f));
+            c.out(c.graph.layerNorm("ln_wb", x, w, b, 1e-5f));
+            c.out(c.graph.layerNorm("ln_long", c.graph.add("offset", shifted, bs), null, bs, 1e-6f));
             Node logits = c.input("logits", DType.F32, 300, 3, 4f);
             c.out(c.graph.softmax("soft", logits));
             c.out(c.graph.softmax("soft_short", x));
@@ -39,6 +48,10 @@ class ElementwiseTest {
             c.out(c.graph.mul("mul_row", a, row));
             c.out(c.graph.scale("scaled", a, -0.37f));
             c.out(c.graph.swiglu("swiglu", a, b));
+            Node big = c.graph.scale("big", a, 6f); // tanh's tails, past its saturation
+            c.out(c.graph.geglu("geglu", big, b));
+            c.out(c.graph.softcap("softcap", big, 5f));
+            c.out(c.graph.softcap("softcap_wide", a, 30f));
             assertMatchesReference(c, 1e-5);
         }
     }

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * rope (both modes, with and without frequency factors, ropeDims below headDim), kv_store into
  * f32 and f16 caches, and attention over them with grouped heads, against the reference
  * backend. The cache starts full of other values, so stray writes and reads past pos show.
- * Attention runs in one pass and split over slices of the cache with a merge.
+ * Attention runs in one pass and split over slices of the cache with a merge, plain, with a
+ * sliding window (narrower and wider than the positions), soft-capped scores, and both.
  * Also the rope + kv_store fusion: taken where it is safe, refused where a node between reads
  * the cache.
  */
@@ -135,6 +136,12 @@ class RopeAttentionTest {
             Node one = c.ints("pos1", 2);
             Node q1 = c.input("q1", DType.F32, heads * headDim, 1, 2f);
             c.out(c.graph.attention("att1", q1, ks, vs, one, heads, kvHeads, headDim, 0.3f));
+            float scale = (float) (1 / Math.sqrt(headDim));
+            c.out(c.graph.attention("att_window", q, ks, vs, pos, heads, kvHeads, headDim, scale, 9, 0f));
+            c.out(c.graph.attention("att_wide_window", q, ks, vs, pos, heads, kvHeads, headDim, scale, 67, 0f));
+            c.out(c.graph.attention("att_softcap", q, ks, vs, pos, heads, kvHeads, headDim, 1f, 0, 3f));
+            c.out(c.graph.attention("att_both", q, ks, vs, pos, heads, kvHeads, headDim, 1f, 20, 3f));
+            c.out(c.graph.attention("att1_window", q1, ks, vs, one, heads, kvHeads, headDim, 0.3f, 2, 1f));
             assertMatchesReference(c, 1e-5);
         }
     }
