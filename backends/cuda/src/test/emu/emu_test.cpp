@@ -13,6 +13,7 @@
 #include "mul_mat_tiled.cu"
 #include "get_rows.cu"
 #include "rms_norm.cu"
+#include "layer_norm.cu"
 #include "rope.cu"
 #include "kv_store.cu"
 #include "attention.cu"
@@ -170,7 +171,7 @@ static void test_get_rows(int type, int K, int V) {
     report(std::string("get_rows ") + type_name(type), out, want, 1e-14);
 }
 
-static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std::vector<int> pos) {
+static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std::vector<int> pos, int window = 0, float softcap = 0) {
     int T = (int)pos.size(), kvDim = kvHeads * D;
     std::vector<float> q(heads * D * T), kf(kvDim * ctx), vf(kvDim * ctx), out(heads * D * T, NAN);
     std::vector<unsigned short> kh(kvDim * ctx), vh(kvDim * ctx);
@@ -184,35 +185,38 @@ static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std
     for (int t = 0; t < T; t++)
         for (int h = 0; h < heads; h++) {
             int kvo = (h / (heads / kvHeads)) * D, n = pos[t] + 1;
+            int first = window > 0 ? std::max(0, pos[t] - window + 1) : 0;
             std::vector<double> s(n);
             double mx = -INFINITY, sum = 0;
-            for (int j = 0; j < n; j++) {
+            for (int j = first; j < n; j++) {
                 double d = 0;
                 for (int i = 0; i < D; i++) d += (double)q[(t * heads + h) * D + i] * kf[j * kvDim + kvo + i];
                 s[j] = scale * d;
+                if (softcap > 0) s[j] = softcap * std::tanh(s[j] / softcap);
                 mx = std::max(mx, s[j]);
             }
-            for (int j = 0; j < n; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
+            for (int j = first; j < n; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
             for (int i = 0; i < D; i++) {
                 double a = 0;
-                for (int j = 0; j < n; j++) a += s[j] * vf[j * kvDim + kvo + i];
+                for (int j = first; j < n; j++) a += s[j] * vf[j * kvDim + kvo + i];
                 want[(t * heads + h) * D + i] = a / sum;
             }
         }
-    int tokens = T;
-    long long byRows = (ctx + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)tokens * heads));
+    int tokens = T, span = window > 0 ? std::min(ctx, window) : ctx;
+    long long byRows = (span + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)tokens * heads));
     int splits = (int)std::max(1LL, std::min(64LL, std::min(byRows, byBlocks)));
-    int chunk = (ctx + splits - 1) / splits;
+    int chunk = (span + splits - 1) / splits;
     std::vector<float> part((size_t)T * heads * splits * (D + 2) + 1);
     if (f16)
         emu_launch(attention_partial_f16, heads, T, splits, 128, (const float*)q.data(), (const __half*)kh.data(), (const __half*)vh.data(),
-                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits);
+                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap);
     else
         emu_launch(attention_partial_f32, heads, T, splits, 128, (const float*)q.data(), (const float*)kf.data(), (const float*)vf.data(),
-                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits);
+                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap);
     if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits);
     report("attention " + std::string(f16 ? "f16" : "f32") + " heads=" + std::to_string(heads) + "/" + std::to_string(kvHeads) + " d=" +
-           std::to_string(D) + " ctx=" + std::to_string(ctx) + " t=" + std::to_string(T) + " splits=" + std::to_string(splits), out, want, 1e-10);
+           std::to_string(D) + " ctx=" + std::to_string(ctx) + " t=" + std::to_string(T) + " window=" + std::to_string(window) + " softcap=" +
+           std::to_string((int)softcap) + " splits=" + std::to_string(splits), out, want, 1e-10);
 }
 
 static void test_rope(int mode, int ropeDims, bool factors) {
@@ -262,6 +266,45 @@ static void test_small_ops() {
     emu_launch(softmax, R, 1, 1, 256, (const float*)x.data(), y.data(), K);
     report("softmax k=100 rows=3", y, want, 1e-12);
 
+    std::vector<float> bias(K);
+    for (auto& v : bias) v = uni(1);
+    for (int variant = 0; variant < 3; variant++) {
+        bool weighted = variant >= 1, biased = variant == 2;
+        for (int r = 0; r < R; r++) {
+            double mean = 0, var = 0;
+            for (int k = 0; k < K; k++) mean += x[r * K + k];
+            mean /= K;
+            for (int k = 0; k < K; k++) var += (x[r * K + k] - mean) * (x[r * K + k] - mean);
+            double inv = 1 / std::sqrt(var / K + 1e-5);
+            for (int k = 0; k < K; k++) {
+                double o = (x[r * K + k] - mean) * inv;
+                if (weighted) o *= w[k];
+                if (biased) o += bias[k];
+                want[r * K + k] = o;
+            }
+        }
+        std::fill(y.begin(), y.end(), NAN);
+        emu_launch(layer_norm, R, 1, 1, 256, (const float*)x.data(), weighted ? (const float*)w.data() : (const float*)nullptr,
+                   biased ? (const float*)bias.data() : (const float*)nullptr, y.data(), K, 1e-5f);
+        report("layer_norm k=100 rows=3 weight=" + std::to_string(weighted) + " bias=" + std::to_string(biased), y, want, 1e-12);
+    }
+    {
+        /* a row longer than the block, with a large mean: the two-pass variance */
+        int K2 = 700;
+        std::vector<float> x2(K2 * 2), y2(K2 * 2, NAN);
+        for (auto& v : x2) v = 100 + uni(1);
+        std::vector<double> want2(K2 * 2);
+        for (int r = 0; r < 2; r++) {
+            double mean = 0, var = 0;
+            for (int k = 0; k < K2; k++) mean += x2[r * K2 + k];
+            mean /= K2;
+            for (int k = 0; k < K2; k++) var += (x2[r * K2 + k] - mean) * (x2[r * K2 + k] - mean);
+            for (int k = 0; k < K2; k++) want2[r * K2 + k] = (x2[r * K2 + k] - mean) / std::sqrt(var / K2 + 1e-5);
+        }
+        emu_launch(layer_norm, 2, 1, 1, 256, (const float*)x2.data(), (const float*)nullptr, (const float*)nullptr, y2.data(), K2, 1e-5f);
+        report("layer_norm k=700 rows=2 mean=100", y2, want2, 1e-9);
+    }
+
     for (int i = 0; i < K * R; i++) want[i] = x[i] + w[i % K];
     emu_launch(add, 2, 1, 1, 256, (const float*)x.data(), (const float*)w.data(), y.data(), (long long)K * R, K, 1);
     report("add repeat", y, want, 0);
@@ -270,6 +313,21 @@ static void test_small_ops() {
     for (int i = 0; i < K * R; i++) up[i] = x[(i + 7) % (K * R)];
     emu_launch(swiglu, 2, 1, 1, 256, (const float*)x.data(), (const float*)up.data(), y.data(), (long long)K * R);
     report("swiglu", y, want, 1e-12);
+    for (int i = 0; i < K * R; i++) {
+        double g = x[i];
+        want[i] = 0.5 * g * (1 + std::tanh(std::sqrt(2 / M_PI) * (g + 0.044715 * g * g * g))) * up[i];
+    }
+    std::fill(y.begin(), y.end(), NAN);
+    emu_launch(geglu, 2, 1, 1, 256, (const float*)x.data(), (const float*)up.data(), y.data(), (long long)K * R);
+    report("geglu", y, want, 1e-12);
+    for (float cap : {30.0f, 2.0f}) {
+        for (int i = 0; i < K * R; i++) want[i] = cap * std::tanh(x[i] * 3 / (double)cap);
+        std::vector<float> x3(K * R);
+        for (int i = 0; i < K * R; i++) x3[i] = x[i] * 3;
+        std::fill(y.begin(), y.end(), NAN);
+        emu_launch(softcap, 1, 1, 1, 256, (const float*)x3.data(), y.data(), (long long)K * R, cap);
+        report("softcap cap=" + std::to_string((int)cap), y, want, 1e-12);
+    }
 
     int kvDim = 96, ctx = 20;
     std::vector<unsigned short> cache(kvDim * ctx, 0x3c00);
@@ -302,6 +360,13 @@ int main() {
     test_attention(true, 4, 2, 80, 600, {597, 598, 599});
     test_attention(false, 8, 2, 128, 600, {599});
     test_attention(true, 4, 4, 64, 600, {3, 4});
+    test_attention(false, 4, 2, 64, 64, {3}, 8, 0);
+    test_attention(true, 4, 2, 64, 64, {40}, 8, 0);
+    test_attention(false, 4, 2, 64, 64, {17, 18, 19, 20, 21, 22}, 8, 5);
+    test_attention(true, 4, 2, 64, 64, {40}, 0, 8);
+    test_attention(false, 4, 2, 80, 1500, {1499}, 600, 0);
+    test_attention(true, 4, 2, 80, 1500, {1200, 1499}, 600, 30);
+    test_attention(false, 8, 2, 128, 600, {0, 599}, 0, 20);
     for (int mode : {0, 1}) for (int dims : {64, 32}) for (bool f : {false, true}) test_rope(mode, dims, f);
     test_small_ops();
     std::printf("%d failed\n", failures);

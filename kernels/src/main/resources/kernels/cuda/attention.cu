@@ -5,22 +5,29 @@
  * q is F32 [headDim * heads, T]; kCache and vCache are [headDim * kvHeads, ctx], both F32
  * (attention_*_f32) or both F16 (attention_*_f16); pos is I32 [T], read from device memory so a
  * recorded CUDA graph stays valid. Token t, head h attends to cache rows 0..pos[t] of KV head
- * h / (heads / kvHeads): out = sum_j softmax_j(scale * q.k_j) v_j, F32 [headDim * heads, T].
+ * h / (heads / kvHeads): out = sum_j softmax_j(s_j) v_j, F32 [headDim * heads, T], where the
+ * score s_j = scale * q.k_j, or softcap * tanh(scale * q.k_j / softcap) where softcap > 0.
+ * Where window > 0 (sliding-window attention) the token sees only rows j with pos[t] - j < window,
+ * that is rows lo..pos[t] with lo = max(0, pos[t] - window + 1); otherwise lo = 0. window = 0
+ * and softcap = 0 give plain causal attention: the first row is then 0 and the cap test, one
+ * uniform branch per row, is never taken.
  *
  * attention_partial: grid (heads, T, splits), 128 threads. Split s covers rows
- *   [s*chunk, min((s+1)*chunk, pos[t]+1)). Each warp walks every fourth row of the split: the
+ *   [lo + s*chunk, min(lo + (s+1)*chunk, pos[t]+1)); the host sizes chunk * splits to cover
+ *   min(ctx, window) rows (ctx without a window). Each warp walks every fourth row of the split: the
  *   lanes hold dimensions lane + 32i (headDim <= 256), score = warp-shuffle sum, and keep a
  *   running max m, denominator l and weighted sum of V rows. The four warps merge in shared
  *   memory. With one split the block writes the normalized result; otherwise (m, l, acc[headDim])
  *   goes to a scratch buffer of T * heads * splits * (headDim + 2) floats.
  * attention_combine: grid (heads, T), merges the splits: M = max m_s, L = sum l_s e^(m_s - M),
  *   out = sum acc_s e^(m_s - M) / L.
- * A position outside the cache attends to the whole cache (pos >= ctx) or gives zeros (pos < 0);
- * the host keeps positions inside the context.
+ * A position outside the cache attends to the whole cache (pos >= ctx; with a window, to the rows
+ * of the cache inside it, zeros if none is) or gives zeros (pos < 0); the host keeps positions
+ * inside the context.
  *
  * Checked against: ReferenceOps.attention (sums in double) in CudaOpsGpuTest: F32 and F16
  * caches, GQA (heads/kvHeads = 1, 2, 4), headDim 64, 80 and 128, one token and several, one
- * split and many.
+ * split and many; sliding windows and soft-capped scores, alone and together, with several splits.
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
  * double-precision references.
  */
@@ -48,7 +55,7 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
                                                   const C* __restrict__ vc, const int* __restrict__ pos,
                                                   float* __restrict__ part, float* __restrict__ out,
                                                   int heads, int kvHeads, int D, float scale, int ctx,
-                                                  int chunk, int splits) {
+                                                  int chunk, int splits, int window, float softcap) {
     __shared__ float qs[ATT_MAX_DIM];
     __shared__ float wm[ATT_WARPS], wl[ATT_WARPS];
     __shared__ float wacc[ATT_WARPS][ATT_MAX_DIM];
@@ -56,8 +63,10 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int kvh = h / (heads / kvHeads);
     long long kvRow = (long long)kvHeads * D;
-    int n = min(pos[t] + 1, ctx);
-    int start = s * chunk, end = min(start + chunk, n);
+    int pt = pos[t];
+    int n = min(pt + 1, ctx);
+    int lo = window > 0 ? max(0, pt - window + 1) : 0;
+    int start = lo + s * chunk, end = min(start + chunk, n);
 
     const float* qr = q + ((long long)t * heads + h) * D;
     for (int d = threadIdx.x; d < D; d += blockDim.x) qs[d] = qr[d] * scale;
@@ -80,6 +89,7 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
             if (d < D) dot += qv[i] * cache_at<C>(kr, d);
         }
         dot = warp_sum(dot);
+        if (softcap > 0.0f) dot = softcap * tanhf(dot / softcap);
         float mNew = fmaxf(m, dot);
         float corr = expf(m - mNew);
         float p = expf(dot - mNew);
@@ -137,14 +147,14 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
 
 extern "C" __global__ void __launch_bounds__(128) attention_partial_f32(
         const float* q, const float* kc, const float* vc, const int* pos, float* part, float* out,
-        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits) {
-    attention_partial<float>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits);
+        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits, int window, float softcap) {
+    attention_partial<float>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap);
 }
 
 extern "C" __global__ void __launch_bounds__(128) attention_partial_f16(
         const float* q, const __half* kc, const __half* vc, const int* pos, float* part, float* out,
-        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits) {
-    attention_partial<__half>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits);
+        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits, int window, float softcap) {
+    attention_partial<__half>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap);
 }
 
 extern "C" __global__ void attention_combine(const float* __restrict__ part, float* __restrict__ out,

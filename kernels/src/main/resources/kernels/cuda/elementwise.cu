@@ -5,11 +5,15 @@
  *   mul      y = a * b        the same broadcast
  *   scale    y = x * s
  *   swiglu   y = silu(gate) * up, silu(g) = g / (1 + e^-g)
+ *   geglu    y = gelu(gate) * up, gelu in its tanh form:
+ *            gelu(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))
+ *   softcap  y = cap * tanh(x / cap)
  *
  * All tensors are contiguous F32 of n elements; y may be an input.
  *
  * Checked against: ReferenceOps.add, mul, scale and swiglu in CudaOpsGpuTest (add, mul and scale
- * bit-exact; swiglu within float rounding of exp).
+ * bit-exact; swiglu within float rounding of exp), and ReferenceOps.geglu and softcap (within float
+ * rounding of tanh).
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
  * double-precision references.
  */
@@ -35,4 +39,16 @@ extern "C" __global__ void swiglu(const float* gate, const float* up, float* y, 
         float g = gate[i];
         y[i] = g / (1.0f + expf(-g)) * up[i];
     }
+}
+
+extern "C" __global__ void geglu(const float* gate, const float* up, float* y, long long n) {
+    GRID_STRIDE(i, n) {
+        float g = gate[i];
+        float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g); /* sqrt(2/pi) */
+        y[i] = 0.5f * g * (1.0f + tanhf(inner)) * up[i];
+    }
+}
+
+extern "C" __global__ void softcap(const float* x, float* y, long long n, float cap) {
+    GRID_STRIDE(i, n) y[i] = cap * tanhf(x[i] / cap);
 }

@@ -48,8 +48,7 @@ final class CudaSupport {
                     r.freqFactors() != null ? f32(op, r.freqFactors()) : null,
                     r.ropeDims() > MAX_ROPE_DIMS ? op + ": " + r.ropeDims() + " rotated dimensions (at most " + MAX_ROPE_DIMS + ")" : null);
             case Op.KvStore k -> first(cache(op, k.cache()), f32(op, k.src()), i32(op, k.pos()));
-            case Op.Attention a -> first(a.plain() ? null : op + ": a sliding window or soft-capped scores (not yet in the CUDA kernels)",
-                    f32(op, a.q()), cache(op, a.kCache()), cache(op, a.vCache()), i32(op, a.pos()),
+            case Op.Attention a -> first(f32(op, a.q()), cache(op, a.kCache()), cache(op, a.vCache()), i32(op, a.pos()),
                     a.kCache().desc().type() != a.vCache().desc().type()
                             ? op + ": K cache " + a.kCache().desc().type() + " and V cache " + a.vCache().desc().type() + " differ" : null,
                     a.headDim() > MAX_HEAD_DIM ? op + ": head dimension " + a.headDim() + " (at most " + MAX_HEAD_DIM + ")" : null);
@@ -60,9 +59,10 @@ final class CudaSupport {
             case Op.Softmax s -> f32(op, s.x());
             case Op.Convert c -> first(type(op, c.x(), FLOAT_TYPES),
                     FLOAT_TYPES.contains(c.to()) ? null : op + ": cannot convert to " + c.to());
-            case Op.Geglu g -> op + " (not yet in the CUDA kernels)";
-            case Op.Softcap s -> op + " (not yet in the CUDA kernels)";
-            case Op.LayerNorm l -> op + " (not yet in the CUDA kernels)";
+            case Op.Geglu g -> first(f32(op, g.gate()), f32(op, g.up()));
+            case Op.Softcap s -> f32(op, s.x());
+            case Op.LayerNorm l -> first(f32(op, l.x()), l.weight() != null ? f32(op, l.weight()) : null,
+                    l.bias() != null ? f32(op, l.bias()) : null);
             case Op.Reshape r -> null; // a view: nothing to launch
             case Op.Leaf l -> null;
         };

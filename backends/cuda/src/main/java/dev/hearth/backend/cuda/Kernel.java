@@ -23,6 +23,7 @@ enum Kernel {
     MUL_MAT_TILED_Q4_K("mul_mat_tiled", "mul_mat_tiled_q4_k"),
     MUL_MAT_TILED_Q6_K("mul_mat_tiled", "mul_mat_tiled_q6_k"),
     RMS_NORM("rms_norm", "rms_norm"),
+    LAYER_NORM("layer_norm", "layer_norm"),
     ROPE("rope", "rope"),
     KV_STORE_F32("kv_store", "kv_store_f32"),
     KV_STORE_F16("kv_store", "kv_store_f16"),
@@ -33,12 +34,14 @@ enum Kernel {
     MUL("elementwise", "mul"),
     SCALE("elementwise", "scale"),
     SWIGLU("elementwise", "swiglu"),
+    GEGLU("elementwise", "geglu"),
+    SOFTCAP("elementwise", "softcap"),
     SOFTMAX("softmax", "softmax"),
     CONVERT("convert", "convert");
 
     /** The PTX modules, in the order of their files. */
     static final java.util.List<String> MODULES = java.util.List.of(
-            "attention", "convert", "elementwise", "get_rows", "kv_store", "mul_mat_tiled", "mul_mat_vec",
+            "attention", "convert", "elementwise", "get_rows", "kv_store", "layer_norm", "mul_mat_tiled", "mul_mat_vec",
             "rms_norm", "rope", "softmax");
 
     final String module;

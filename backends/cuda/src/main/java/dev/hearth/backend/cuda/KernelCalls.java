@@ -45,6 +45,15 @@ final class KernelCalls {
         return (int) Math.max(1, Math.min(ATT_MAX_SPLITS, Math.min(byRows, byBlocks)));
     }
 
+    /**
+     * The most cache rows one token of {@code a} attends to: the cache's rows, or the window where
+     * that is smaller. The splits divide this span, which the kernel starts at the window's first row.
+     */
+    static int attentionSpan(Op.Attention a) {
+        int ctx = (int) a.kCache().desc().rows();
+        return a.window() > 0 ? Math.min(ctx, a.window()) : ctx;
+    }
+
     /** Scratch bytes the node's launches need (0 for most ops). */
     static long scratchBytes(Node n) {
         return switch (n.op()) {
@@ -55,7 +64,7 @@ final class KernelCalls {
             }
             case Op.Attention a -> {
                 int t = (int) a.q().desc().rows();
-                int splits = attentionSplits(t, a.heads(), (int) a.kCache().desc().rows());
+                int splits = attentionSplits(t, a.heads(), attentionSpan(a));
                 yield splits == 1 ? 0 : (long) t * a.heads() * splits * (a.headDim() + 2) * 4L;
             }
             default -> 0;
@@ -108,9 +117,20 @@ final class KernelCalls {
             }
             case Op.Softmax sm -> out.add(launch(modules, Kernel.SOFTMAX, (int) sm.x().desc().rows(), 1, 1, 256, new Launch.Args()
                     .ptr(addr.apply(sm.x())).ptr(addr.apply(n)).i32(sm.x().desc().rowLength())));
-            case Op.Geglu g -> throw new IllegalStateException("no CUDA kernel for " + n);
-            case Op.Softcap sc -> throw new IllegalStateException("no CUDA kernel for " + n);
-            case Op.LayerNorm ln -> throw new IllegalStateException("no CUDA kernel for " + n);
+            case Op.Geglu g -> {
+                long count = n.desc().elements();
+                out.add(launch(modules, Kernel.GEGLU, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                        .ptr(addr.apply(g.gate())).ptr(addr.apply(g.up())).ptr(addr.apply(n)).i64(count)));
+            }
+            case Op.Softcap sc -> {
+                long count = n.desc().elements();
+                out.add(launch(modules, Kernel.SOFTCAP, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                        .ptr(addr.apply(sc.x())).ptr(addr.apply(n)).i64(count).f32(sc.cap())));
+            }
+            case Op.LayerNorm ln -> out.add(launch(modules, Kernel.LAYER_NORM, (int) ln.x().desc().rows(), 1, 1, 256, new Launch.Args()
+                    .ptr(addr.apply(ln.x())).ptr(ln.weight() != null ? addr.apply(ln.weight()) : 0)
+                    .ptr(ln.bias() != null ? addr.apply(ln.bias()) : 0).ptr(addr.apply(n))
+                    .i32(ln.x().desc().rowLength()).f32(ln.eps())));
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }
@@ -166,13 +186,15 @@ final class KernelCalls {
     private static void attention(Op.Attention a, Node n, Function<Node, Long> addr, CudaModules modules, long scratch, List<Launch> out) {
         int t = (int) a.q().desc().rows();
         int ctx = (int) a.kCache().desc().rows();
-        int splits = attentionSplits(t, a.heads(), ctx);
-        int chunk = ceilDiv(ctx, splits);
+        int span = attentionSpan(a);
+        int splits = attentionSplits(t, a.heads(), span);
+        int chunk = ceilDiv(span, splits);
         Kernel kernel = a.kCache().desc().type() == DType.F16 ? Kernel.ATTENTION_PARTIAL_F16 : Kernel.ATTENTION_PARTIAL_F32;
         out.add(launch(modules, kernel, a.heads(), t, splits, 128, new Launch.Args()
                 .ptr(addr.apply(a.q())).ptr(addr.apply(a.kCache())).ptr(addr.apply(a.vCache())).ptr(addr.apply(a.pos()))
                 .ptr(splits > 1 ? scratch : 0).ptr(addr.apply(n))
-                .i32(a.heads()).i32(a.kvHeads()).i32(a.headDim()).f32(a.scale()).i32(ctx).i32(chunk).i32(splits)));
+                .i32(a.heads()).i32(a.kvHeads()).i32(a.headDim()).f32(a.scale()).i32(ctx).i32(chunk).i32(splits)
+                .i32(a.window()).f32(a.softcap())));
         if (splits > 1) {
             out.add(launch(modules, Kernel.ATTENTION_COMBINE, a.heads(), t, 1, 128, new Launch.Args()
                     .ptr(scratch).ptr(addr.apply(n)).i32(a.heads()).i32(a.headDim()).i32(splits)));

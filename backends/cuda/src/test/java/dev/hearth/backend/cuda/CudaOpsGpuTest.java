@@ -95,6 +95,17 @@ class CudaOpsGpuTest {
                 }));
             }
         }
+        for (int[] kr : new int[][]{{256, 5}, {100, 3}, {33, 1}}) {
+            for (int variant = 0; variant < 3; variant++) {
+                boolean weighted = variant >= 1, biased = variant == 2;
+                specs.add(new Spec("layer_norm k=" + kr[0] + " rows=" + kr[1] + " weight=" + weighted + " bias=" + biased, MATH, c -> {
+                    Node x = c.input("x", DType.F32, 3f, kr[0], kr[1]);
+                    Node w = weighted ? c.weight("w", DType.F32, 2f, kr[0]) : null;
+                    Node b = biased ? c.weight("b", DType.F32, 1f, kr[0]) : null;
+                    c.output(c.graph.layerNorm("y", x, w, b, 1e-5f));
+                }));
+            }
+        }
         for (int[] kr : new int[][]{{256, 3}, {1000, 2}, {7, 5}}) {
             specs.add(new Spec("softmax k=" + kr[0] + " rows=" + kr[1], MATH, c ->
                     c.output(c.graph.softmax("y", c.input("x", DType.F32, 8f, kr[0], kr[1])))));
@@ -167,11 +178,43 @@ class CudaOpsGpuTest {
         return specs.stream().map(CudaOpsGpuTest::check).toList();
     }
 
+    /** Sliding windows and soft-capped scores, alone and together: inside and past the window, one split and several. */
+    @TestFactory
+    List<DynamicTest> attentionWindowAndSoftcap() {
+        List<Spec> specs = new ArrayList<>();
+        int[][] variants = {{8, 0}, {0, 8}, {8, 5}, {300, 0}, {300, 30}, {0, 50}}; // window, softcap
+        for (DType cache : new DType[]{DType.F32, DType.F16}) {
+            for (int[] wc : variants) {
+                for (int ctx : new int[]{40, 1000}) {
+                    for (int[] pos : new int[][]{{3}, {ctx - 1}, {17, 18, 19, 20, 21, 22}, {ctx - 4, ctx - 3, ctx - 2, ctx - 1}}) {
+                        String name = "attention " + cache + " heads=4 kv_heads=2 head_dim=64 ctx=" + ctx + " window=" + wc[0]
+                                + " softcap=" + wc[1] + " pos=" + java.util.Arrays.toString(pos);
+                        specs.add(new Spec(name, 1e-5, c -> {
+                            Node q = c.input("q", DType.F32, 3f, 4 * 64, pos.length);
+                            Node k = c.state("k", cache, 1f, 2 * 64, ctx);
+                            Node v = c.state("v", cache, 1f, 2 * 64, ctx);
+                            c.output(c.graph.attention("att", q, k, v, c.ints("pos", pos), 4, 2, 64, 0.125f, wc[0], wc[1]));
+                        }));
+                    }
+                }
+            }
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
     @TestFactory
     List<DynamicTest> elementwise() {
         List<Spec> specs = new ArrayList<>();
         specs.add(new Spec("swiglu k=256 t=7", MATH, c ->
                 c.output(c.graph.swiglu("y", c.input("g", DType.F32, 6f, 256, 7), c.input("u", DType.F32, 2f, 256, 7)))));
+        specs.add(new Spec("geglu k=256 t=7", MATH, c ->
+                c.output(c.graph.geglu("y", c.input("g", DType.F32, 4f, 256, 7), c.input("u", DType.F32, 2f, 256, 7)))));
+        specs.add(new Spec("geglu k=3000000 t=1", MATH, c ->
+                c.output(c.graph.geglu("y", c.input("g", DType.F32, 4f, 3_000_000, 1), c.input("u", DType.F32, 2f, 3_000_000, 1)))));
+        for (float cap : new float[]{30f, 2f}) {
+            specs.add(new Spec("softcap k=512 t=3 cap=" + cap, MATH, c ->
+                    c.output(c.graph.softcap("y", c.input("x", DType.F32, 8f, 512, 3), cap))));
+        }
         for (int bRows : new int[]{7, 1}) {
             specs.add(new Spec("add k=100 t=7 b_rows=" + bRows, EXACT, c ->
                     c.output(c.graph.add("y", c.input("a", DType.F32, 2f, 100, 7), c.input("b", DType.F32, 2f, 100, bRows)))));

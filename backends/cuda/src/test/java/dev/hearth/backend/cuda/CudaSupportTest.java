@@ -72,6 +72,37 @@ class CudaSupportTest {
     }
 
     @Test
+    void attentionWithWindowAndSoftcap() {
+        for (int[] wc : new int[][]{{8, 0}, {0, 30}, {4096, 50}}) {
+            Graph g = new Graph();
+            Node k = g.state(TensorDesc.of("k", DType.F16, 128, 16));
+            Node pos = g.input("pos", DType.I32, 2);
+            Node att = g.attention("att", g.input("q", DType.F32, 256, 2), k, k, pos, 4, 2, 64, 0.125f, wc[0], wc[1]);
+            assertNull(CudaSupport.whyNot(att), "window=" + wc[0] + " softcap=" + wc[1]);
+        }
+    }
+
+    @Test
+    void gegluSoftcapAndLayerNormNeedF32() {
+        Graph g = new Graph();
+        Node h = g.input("h", DType.F16, 64, 2);
+        Node f = g.input("f", DType.F32, 64, 2);
+        Node w = g.weight(TensorDesc.of("w", DType.F32, 64));
+        Node b = g.weight(TensorDesc.of("b", DType.F32, 64));
+        Node wh = g.weight(TensorDesc.of("wh", DType.F16, 64));
+        assertNull(CudaSupport.whyNot(g.geglu("gg", f, f)));
+        assertNotNull(CudaSupport.whyNot(g.geglu("gh", h, h)));
+        assertNull(CudaSupport.whyNot(g.softcap("sc", f, 30f)));
+        assertNotNull(CudaSupport.whyNot(g.softcap("sh", h, 30f)));
+        assertNull(CudaSupport.whyNot(g.layerNorm("ln0", f, null, null, 1e-5f)));
+        assertNull(CudaSupport.whyNot(g.layerNorm("ln1", f, w, null, 1e-5f)));
+        assertNull(CudaSupport.whyNot(g.layerNorm("ln2", f, w, b, 1e-5f)));
+        assertNull(CudaSupport.whyNot(g.layerNorm("ln3", f, null, b, 1e-5f)));
+        assertNotNull(CudaSupport.whyNot(g.layerNorm("ln4", h, w, b, 1e-5f)));
+        assertNotNull(CudaSupport.whyNot(g.layerNorm("ln5", f, wh, b, 1e-5f)));
+    }
+
+    @Test
     void attentionCachesOfDifferentTypes() {
         Graph g = new Graph();
         Node k = g.state(TensorDesc.of("k", DType.F16, 64, 8));
@@ -130,5 +161,11 @@ class CudaSupportTest {
         Node pos = g.input("pos", DType.I32, 1);
         Node att = g.attention("att", g.input("q", DType.F32, 256, 1), k, k, pos, 4, 2, 64, 0.125f);
         assertEquals(1L * 4 * 3 * (64 + 2) * 4, KernelCalls.scratchBytes(att));
+        Node windowed = g.attention("att_w", g.input("qw", DType.F32, 256, 1), k, k, pos, 4, 2, 64, 0.125f, 200, 0f);
+        assertEquals(200, KernelCalls.attentionSpan((Op.Attention) windowed.op()), "the window, where smaller than the cache");
+        assertEquals(0, KernelCalls.scratchBytes(windowed), "a window of 200 rows: one split");
+        Node wide = g.attention("att_wide", g.input("qx", DType.F32, 256, 1), k, k, pos, 4, 2, 64, 0.125f, 4096, 30f);
+        assertEquals(600, KernelCalls.attentionSpan((Op.Attention) wide.op()), "the cache, where smaller than the window");
+        assertEquals(1L * 4 * 3 * (64 + 2) * 4, KernelCalls.scratchBytes(wide));
     }
 }
