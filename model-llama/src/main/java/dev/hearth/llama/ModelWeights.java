@@ -42,63 +42,84 @@ public final class ModelWeights {
         if (file.tensors().isEmpty()) {
             throw new HearthException(file.path() + ": has no tensors (a vocabulary-only file?); give a model file with weights");
         }
-        c.architecture().weights(c, new Table());
+        c.architecture().weights(c, new Binder());
     }
 
-    /** What an architecture declares its weights with. */
-    public final class Table {
-        private Table() {
+    /**
+     * What an architecture declares its weights with: the one list of a model's tensors and their
+     * shapes, which binding checks against a file and {@code hearth synth} writes.
+     */
+    public interface Table {
+        ModelConfig config();
+
+        /** A tensor the model cannot run without, of shape {@code ne}. */
+        void need(String name, long... ne);
+
+        /** A tensor used where the file has it (a bias, say); true where it does. */
+        boolean optional(String name, long... ne);
+
+        /** True where the file holds a tensor of that name. */
+        boolean has(String name);
+
+        /**
+         * Rows {@code first..first+rows} of the fused matrix {@code source} [k, totalRows] as the
+         * weight {@code name} [k, rows]: a view of the file's bytes.
+         */
+        void slice(String name, String source, long k, long totalRows, long first, long rows);
+
+        /**
+         * The embedding, the output norm, the output head (the embedding bound a second time
+         * where the file ties them) and Llama 3.1's rope factors where present.
+         */
+        default void embeddingAndHead() {
+            ModelConfig c = config();
+            need(EMBED, c.dim(), c.vocabSize());
+            need(OUT_NORM, c.dim());
+            if (!c.tiedEmbeddings()) need(OUTPUT, c.dim(), c.vocabSize());
+            else tiedHead();
+            if (c.hasRopeFreqs()) need(ROPE_FREQS, c.ropeDims() / 2);
         }
 
+        /** The output head read from the embedding matrix. */
+        void tiedHead();
+    }
+
+    /** The table that binds each weight from the file, checking it. */
+    private final class Binder implements Table {
+        @Override
         public ModelConfig config() {
             return config;
         }
 
-        /** A tensor the model cannot run without, of shape {@code ne}. */
+        @Override
         public void need(String name, long... ne) {
             bind(name, check(name, ne), name, 0);
         }
 
-        /** A tensor bound where the file has it (a bias, say); true where it does. */
+        @Override
         public boolean optional(String name, long... ne) {
             if (file.tensor(name) == null) return false;
             need(name, ne);
             return true;
         }
 
-        /** True where the file holds a tensor of that name. */
+        @Override
         public boolean has(String name) {
             return file.tensor(name) != null;
         }
 
-        /**
-         * Rows {@code first..first+rows} of the fused matrix {@code source} [k, totalRows] as the
-         * weight {@code name} [k, rows]: a view of the file's bytes.
-         */
+        @Override
         public void slice(String name, String source, long k, long totalRows, long first, long rows) {
             TensorDesc src = check(source, k, totalRows);
-            if (src.type().blockSize > 1 && k % src.type().blockSize != 0) {
-                throw new HearthException(file.path() + ": " + source + " rows are not whole blocks of " + src.type());
-            }
             bind(name, new TensorDesc(name, src.type(), new long[]{k, rows}), source, first * src.rowBytes());
         }
 
-        /**
-         * The embedding, the output norm, the output head (the embedding bound a second time
-         * where the file ties them) and Llama 3.1's rope factors where present.
-         */
-        public void embeddingAndHead() {
-            need(EMBED, config.dim(), config.vocabSize());
-            need(OUT_NORM, config.dim());
-            if (!config.tiedEmbeddings()) {
-                need(OUTPUT, config.dim(), config.vocabSize());
-            } else {
-                // Tied embeddings: the output head reads the embedding matrix. It is bound a second time
-                // under the head's name, so that the head can live on the GPU while the row lookups stay
-                // on the CPU (as llama.cpp duplicates it); on the CPU both are the same mapped bytes.
-                bind(OUTPUT, descs.get(EMBED).withName(OUTPUT), EMBED, 0);
-            }
-            if (config.hasRopeFreqs()) need(ROPE_FREQS, config.ropeDims() / 2);
+        @Override
+        public void tiedHead() {
+            // Tied embeddings: the output head reads the embedding matrix. It is bound a second time
+            // under the head's name, so that the head can live on the GPU while the row lookups stay
+            // on the CPU (as llama.cpp duplicates it); on the CPU both are the same mapped bytes.
+            bind(OUTPUT, descs.get(EMBED).withName(OUTPUT), EMBED, 0);
         }
     }
 

@@ -1,6 +1,11 @@
 package dev.hearth.llama.synth;
 
+import dev.hearth.llama.Architecture;
+import dev.hearth.llama.Architectures;
+import dev.hearth.llama.ModelConfig;
+import dev.hearth.llama.ModelWeights;
 import dev.hearth.runtime.HearthException;
+import dev.hearth.runtime.graph.Op;
 import dev.hearth.runtime.dtype.Codecs;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.gguf.GgufArray;
@@ -21,24 +26,48 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Writes LLaMA models of real shapes with seeded random weights, for benchmarks (speed does not
- * depend on the values). Matrices are filled from a pool of blocks quantized from Gaussian
- * values with the type's own codec, so every block is a valid one of its type; norms are 1.
+ * Writes models of real shapes, of any registered architecture, with seeded random weights, for
+ * benchmarks (speed does not depend on the values). The tensors are those the architecture lists
+ * ({@link Architecture#weights}), so a synthetic file has exactly what a real one of that shape
+ * has. Matrices are filled from a pool of blocks quantized from Gaussian values with the type's
+ * own codec, so every block is a valid one of its type; norms are 1.
  */
 public final class SyntheticModel {
-    /** A model shape. */
-    public record Shape(String name, int dim, int layers, int ffn, int heads, int kvHeads, int vocab, boolean tied,
-                        int context, float ropeBase) {
+    /**
+     * A model shape: the architecture, its sizes, and any other metadata the architecture reads
+     * ({@code extra}, keys without the architecture's prefix).
+     */
+    public record Shape(String name, String arch, int dim, int layers, int ffn, int heads, int kvHeads, int headDim, int vocab,
+                        boolean tied, int context, float ropeBase, Map<String, GgufValue> extra) {
+        Shape(String name, int dim, int layers, int ffn, int heads, int kvHeads, int vocab, boolean tied, int context, float ropeBase) {
+            this(name, "llama", dim, layers, ffn, heads, kvHeads, dim / heads, vocab, tied, context, ropeBase, Map.of());
+        }
     }
 
     public static final Map<String, Shape> SHAPES = new LinkedHashMap<>();
 
     static {
+        Map<String, GgufValue> gemma2 = Map.of("attn_logit_softcapping", GgufValue.f32(50f), "final_logit_softcapping", GgufValue.f32(30f),
+                "attention.sliding_window", GgufValue.u32(4096));
         for (Shape s : List.of(
                 new Shape("tiny", 64, 2, 192, 4, 2, 512, true, 512, 10000f),
                 new Shape("llama-3.2-1b", 2048, 16, 8192, 32, 8, 128256, true, 131072, 500000f),
                 new Shape("llama-3.2-3b", 3072, 28, 8192, 24, 8, 128256, true, 131072, 500000f),
-                new Shape("llama-3-8b", 4096, 32, 14336, 32, 8, 128256, false, 8192, 500000f))) {
+                new Shape("llama-3-8b", 4096, 32, 14336, 32, 8, 128256, false, 8192, 500000f),
+                new Shape("qwen2.5-1.5b", "qwen2", 1536, 28, 8960, 12, 2, 128, 151936, true, 32768, 1e6f, Map.of()),
+                new Shape("qwen2.5-7b", "qwen2", 3584, 28, 18944, 28, 4, 128, 152064, false, 32768, 1e6f, Map.of()),
+                new Shape("qwen3-0.6b", "qwen3", 1024, 28, 3072, 16, 8, 128, 151936, true, 40960, 1e6f, Map.of()),
+                new Shape("qwen3-8b", "qwen3", 4096, 36, 12288, 32, 8, 128, 151936, false, 40960, 1e6f, Map.of()),
+                new Shape("gemma-2-2b", "gemma2", 2304, 26, 9216, 8, 4, 256, 256000, true, 8192, 1e4f, gemma2),
+                new Shape("gemma-3-1b", "gemma3", 1152, 26, 6912, 4, 1, 256, 262144, true, 32768, 1e6f,
+                        Map.of("attention.sliding_window", GgufValue.u32(512), "attention.sliding_window_pattern", GgufValue.u32(6),
+                                "rope.freq_base_swa", GgufValue.f32(1e4f))),
+                new Shape("gemma-3-4b", "gemma3", 2560, 34, 10240, 8, 4, 256, 262208, true, 131072, 1e6f,
+                        Map.of("attention.sliding_window", GgufValue.u32(1024), "attention.sliding_window_pattern", GgufValue.u32(6),
+                                "rope.freq_base_swa", GgufValue.f32(1e4f))),
+                new Shape("phi-3-mini", "phi3", 3072, 32, 8192, 32, 32, 96, 32064, false, 4096, 1e4f, Map.of()),
+                new Shape("command-r-35b", "command-r", 8192, 40, 22528, 64, 64, 128, 256000, true, 131072, 8e6f,
+                        Map.of("logit_scale", GgufValue.f32(0.0625f))))) {
             SHAPES.put(s.name(), s);
         }
     }
@@ -72,9 +101,11 @@ public final class SyntheticModel {
      * shape's size (byte tokens plus fillers) where null.
      */
     public static void write(Shape shape, DType type, Path vocab, long seed, Path out) {
+        Architecture arch = Architectures.get(shape.arch());
+        if (arch == null) throw new HearthException("shape " + shape.name() + ": architecture " + shape.arch() + " is not registered");
         GgufWriter w = new GgufWriter();
-        String a = "llama.";
-        w.put("general.architecture", GgufValue.of("llama"));
+        String a = shape.arch() + ".";
+        w.put("general.architecture", GgufValue.of(shape.arch()));
         w.put("general.name", GgufValue.of("synthetic " + shape.name() + " " + type.name().toLowerCase()));
         w.put("general.file_type", GgufValue.u32(fileType(type)));
         w.put(a + "context_length", GgufValue.u32(shape.context()));
@@ -83,29 +114,67 @@ public final class SyntheticModel {
         w.put(a + "feed_forward_length", GgufValue.u32(shape.ffn()));
         w.put(a + "attention.head_count", GgufValue.u32(shape.heads()));
         w.put(a + "attention.head_count_kv", GgufValue.u32(shape.kvHeads()));
-        w.put(a + "rope.freq_base", GgufValue.f32(shape.ropeBase()));
-        w.put(a + "attention.layer_norm_rms_epsilon", GgufValue.f32(1e-5f));
-        w.put(a + "rope.dimension_count", GgufValue.u32(shape.dim() / shape.heads()));
-        w.put(a + "vocab_size", GgufValue.u32(shape.vocab()));
-        vocabulary(w, shape, vocab);
-        int kv = shape.dim() / shape.heads() * shape.kvHeads();
-        Pool pool = new Pool(type, seed);
-        matrix(w, "token_embd.weight", type, pool, shape.dim(), shape.vocab());
-        for (int l = 0; l < shape.layers(); l++) {
-            String p = "blk." + l + ".";
-            ones(w, p + "attn_norm.weight", shape.dim());
-            matrix(w, p + "attn_q.weight", type, pool, shape.dim(), shape.dim());
-            matrix(w, p + "attn_k.weight", type, pool, shape.dim(), kv);
-            matrix(w, p + "attn_v.weight", type, pool, shape.dim(), kv);
-            matrix(w, p + "attn_output.weight", type, pool, shape.dim(), shape.dim());
-            ones(w, p + "ffn_norm.weight", shape.dim());
-            matrix(w, p + "ffn_gate.weight", type, pool, shape.dim(), shape.ffn());
-            matrix(w, p + "ffn_up.weight", type, pool, shape.dim(), shape.ffn());
-            matrix(w, p + "ffn_down.weight", shape.ffn() % type.blockSize == 0 ? type : DType.F16, pool, shape.ffn(), shape.dim());
+        if (shape.headDim() != shape.dim() / shape.heads()) {
+            w.put(a + "attention.key_length", GgufValue.u32(shape.headDim()));
+            w.put(a + "attention.value_length", GgufValue.u32(shape.headDim()));
         }
-        ones(w, "output_norm.weight", shape.dim());
-        if (!shape.tied()) matrix(w, "output.weight", type, pool, shape.dim(), shape.vocab());
+        w.put(a + "rope.freq_base", GgufValue.f32(shape.ropeBase()));
+        w.put(a + (shape.arch().equals("command-r") ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"), GgufValue.f32(1e-5f));
+        w.put(a + "rope.dimension_count", GgufValue.u32(shape.headDim()));
+        w.put(a + "vocab_size", GgufValue.u32(shape.vocab()));
+        for (var e : shape.extra().entrySet()) w.put(a + e.getKey(), e.getValue());
+        vocabulary(w, shape, vocab);
+        Pool pool = new Pool(type, seed);
+        ModelConfig c = new ModelConfig(arch, shape.dim(), shape.layers(), shape.ffn(), shape.heads(), shape.kvHeads(), shape.headDim(),
+                shape.headDim(), shape.context(), shape.vocab(), 1e-5f, shape.ropeBase(), 1f, Op.RopeMode.NORMAL, shape.tied(), false,
+                ModelConfig.Features.NONE);
+        for (var t : tensors(c).entrySet()) {
+            long[] ne = t.getValue();
+            if (ne.length == 1) ones(w, t.getKey(), (int) ne[0]);
+            else matrix(w, t.getKey(), type, pool, (int) ne[0], (int) ne[1]);
+        }
         w.write(out);
+    }
+
+    /** The file tensors of a model of config {@code c} and their shapes, as its architecture lists them (fused tensors whole). */
+    static Map<String, long[]> tensors(ModelConfig c) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        c.architecture().weights(c, new ModelWeights.Table() {
+            @Override
+            public ModelConfig config() {
+                return c;
+            }
+
+            @Override
+            public void need(String name, long... ne) {
+                out.put(name, ne);
+            }
+
+            @Override
+            public boolean optional(String name, long... ne) {
+                return false; // what real files of these shapes leave out
+            }
+
+            @Override
+            public boolean has(String name) {
+                return true; // fused tensors are written fused, as in real files
+            }
+
+            @Override
+            public void slice(String name, String source, long k, long totalRows, long first, long rows) {
+                out.put(source, new long[]{k, totalRows});
+            }
+
+            @Override
+            public void tiedHead() {
+            }
+        });
+        // the embedding and the output norm first, as converters write them
+        Map<String, long[]> ordered = new LinkedHashMap<>();
+        for (String n : List.of(ModelWeights.EMBED)) if (out.containsKey(n)) ordered.put(n, out.get(n));
+        for (var e : out.entrySet()) if (!e.getKey().equals(ModelWeights.OUT_NORM) && !e.getKey().equals(ModelWeights.OUTPUT)) ordered.putIfAbsent(e.getKey(), e.getValue());
+        for (String n : List.of(ModelWeights.OUT_NORM, ModelWeights.OUTPUT)) if (out.containsKey(n)) ordered.put(n, out.get(n));
+        return ordered;
     }
 
     private static int fileType(DType t) {
