@@ -41,6 +41,8 @@ final class Vocabulary {
     int bos, eos, eot = NONE, eom = NONE, unk, sep = NONE, pad = NONE, mask = NONE;
     int fimPre = NONE, fimSuf = NONE, fimMid = NONE, fimPad = NONE, fimRep = NONE, fimSep = NONE;
     boolean addBos, addEos, addSpacePrefix, ignoreMerges, cleanSpaces;
+    /** BPE on raw UTF-8 with spaces written as '▁' and byte tokens {@code <0xXX>} (Gemma 4), not GPT-2 byte characters. */
+    boolean escapeWhitespaces;
     final Set<Integer> endOfGeneration;
     /** Control, user-defined and unknown tokens, longest text first: matched in text before tokenizing. */
     final int[] specialTokens;
@@ -84,11 +86,24 @@ final class Vocabulary {
                     }
                     case QWEN2 -> cleanSpaces = p.equals("stablelm2") || p.equals("megrez");
                     case GPT2 -> cleanSpaces = !p.equals("trillion");
+                    case COMMAND_R -> cleanSpaces = !p.equals("command-r") && !p.equals("smollm");
+                    case GEMMA4 -> escapeWhitespaces = true;
                     case DEFAULT -> { }
                 }
             }
+            case "gemma4" -> {
+                // SentencePiece-style BPE: merges on raw UTF-8 with ' ' written as '▁', byte tokens <0xXX>
+                kind = Kind.BPE;
+                bos = NONE;
+                eos = NONE;
+                unk = NONE;
+                preTokenizer = PreTokenizer.GEMMA4;
+                escapeWhitespaces = true;
+                addSpacePrefix = false;
+                cleanSpaces = true;
+            }
             default -> throw new HearthException(gguf.path() + ": unsupported tokenizer model tokenizer.ggml.model = '"
-                    + model + "'; supported: 'llama' (SentencePiece) and 'gpt2' (byte-level BPE)");
+                    + model + "'; supported: 'llama' (SentencePiece), 'gpt2' (byte-level BPE) and 'gemma4' (SentencePiece-style BPE)");
         }
         addSpacePrefix = gguf.getBool("tokenizer.ggml.add_space_prefix", addSpacePrefix);
 
@@ -140,6 +155,7 @@ final class Vocabulary {
         readSpecialIds(gguf, n);
         addBos = gguf.getBool("tokenizer.ggml.add_bos_token", addBos);
         addEos = gguf.getBool("tokenizer.ggml.add_eos_token", addEos);
+        if (preTokenizer == PreTokenizer.GEMMA4) addBos = true; // as llama.cpp, whatever the file says
         if (addBos && bos == NONE) throw new HearthException(gguf.path() + ": tokenizer.ggml.add_bos_token is true, but tokenizer.ggml.bos_token_id is not set");
         if (addEos && eos == NONE) throw new HearthException(gguf.path() + ": tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set");
 
@@ -301,7 +317,7 @@ final class Vocabulary {
         String text = texts[id];
         if ((attr & (TokenAttr.UNKNOWN | TokenAttr.CONTROL | TokenAttr.USER_DEFINED)) != 0) return utf8(text);
         if ((attr & TokenAttr.NORMAL) != 0) {
-            return kind == Kind.SPM ? utf8(text.replace('\u2581', ' ')) : ByteLevel.decode(text);
+            return kind == Kind.SPM || escapeWhitespaces ? utf8(text.replace('\u2581', ' ')) : ByteLevel.decode(text);
         }
         if ((attr & TokenAttr.BYTE) != 0) return new byte[]{byteOf(text)};
         return new byte[0];

@@ -9,10 +9,18 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Every one of llama.cpp's tokenizer test vectors for the LLaMA 2 (SPM) and Llama 3 (BPE) vocabularies. */
+/**
+ * Every one of llama.cpp's tokenizer test vectors for the LLaMA 2 (SPM), Llama 3 (BPE), Qwen2
+ * (BPE, qwen2 pre-tokenizer), Phi-3 (SPM), Command R (BPE, command-r pre-tokenizer) and Gemma 4
+ * (SentencePiece-style BPE on raw UTF-8 with byte fallback) vocabularies.
+ */
 class VocabVectorsTest {
     static final String SPM = "ggml-vocab-llama-spm.gguf";
     static final String BPE = "ggml-vocab-llama-bpe.gguf";
+    static final String QWEN2 = "ggml-vocab-qwen2.gguf";
+    static final String PHI3 = "ggml-vocab-phi-3.gguf";
+    static final String COMMAND_R = "ggml-vocab-command-r.gguf";
+    static final String GEMMA4 = "ggml-vocab-gemma-4.gguf";
 
     @Test
     void spmEncodesEveryVectorLikeLlamaCpp() {
@@ -22,6 +30,26 @@ class VocabVectorsTest {
     @Test
     void bpeEncodesEveryVectorLikeLlamaCpp() {
         checkAll(BPE);
+    }
+
+    @Test
+    void qwen2EncodesEveryVectorLikeLlamaCpp() {
+        checkAll(QWEN2);
+    }
+
+    @Test
+    void phi3EncodesEveryVectorLikeLlamaCpp() {
+        checkAll(PHI3);
+    }
+
+    @Test
+    void commandREncodesEveryVectorLikeLlamaCpp() {
+        checkAll(COMMAND_R);
+    }
+
+    @Test
+    void gemma4EncodesEveryVectorLikeLlamaCpp() {
+        checkAll(GEMMA4);
     }
 
     private static void checkAll(String vocab) {
