@@ -169,6 +169,8 @@ final class Vocabulary {
         special.sort(Comparator.comparingInt((Integer id) -> -texts[id].length()).thenComparingInt(id -> id));
         specialTokens = special.stream().mapToInt(Integer::intValue).toArray();
 
+        setStripAttrs(gguf);
+
         for (int b = 0; b < 256; b++) {
             int id = id(String.format("<0x%02X>", b));
             if (id == NONE && b < 0x80) id = id(String.valueOf((char) b));
@@ -304,6 +306,37 @@ final class Vocabulary {
             attrs[s] = TokenAttr.NORMAL;
         }
         return Set.copyOf(eog);
+    }
+
+    /**
+     * llama.cpp's per-model strip attributes, chosen by general.name, tokenizer.ggml.pre and
+     * general.architecture: Phi-3 drops whitespace after its special tokens (but not after
+     * &lt;unk&gt;, &lt;s&gt; and &lt;|endoftext|&gt;); some BERT-like vocabularies drop it before their mask token.
+     */
+    private void setStripAttrs(GgufFile gguf) {
+        String name = gguf.getString("general.name", "").toLowerCase(java.util.Locale.ROOT);
+        String pre = gguf.getString("tokenizer.ggml.pre", "");
+        String arch = gguf.getString("general.architecture", "");
+        if (containsAny(pre, "jina-v2-de", "jina-v2-es", "jina-v2-code") || containsAny(arch, "nomic-bert-moe", "jina-bert-v3")) {
+            setAttr("<mask>", TokenAttr.LSTRIP, true);
+        } else if (containsAny(name, "phi-3", "phi3")) {
+            for (int id : specialTokens) attrs[id] |= TokenAttr.RSTRIP;
+            setAttr("</s>", TokenAttr.RSTRIP, true);
+            for (String t : List.of("<unk>", "<s>", "<|endoftext|>")) setAttr(t, TokenAttr.RSTRIP, false);
+        } else if (name.contains("modern-bert")) {
+            setAttr("[MASK]", TokenAttr.LSTRIP, true);
+        }
+    }
+
+    private static boolean containsAny(String s, String... parts) {
+        for (String p : parts) if (s.contains(p)) return true;
+        return false;
+    }
+
+    private void setAttr(String text, int attr, boolean on) {
+        int id = id(text);
+        if (id == NONE) return;
+        attrs[id] = on ? attrs[id] | attr : attrs[id] & ~attr;
     }
 
     private boolean eogHas(Set<Integer> eog, String text) {

@@ -74,17 +74,32 @@ class VocabVectorsTest {
     }
 
     @Test
+    void decodeRoundTripsEveryVectorWithoutSpaceCleanUp() {
+        // Qwen2 and Command R do not clean up spaces; Phi-3 is SentencePiece like LLaMA 2
+        for (String vocab : new String[]{QWEN2, COMMAND_R, PHI3}) {
+            Tokenizer tok = TestFiles.tokenizer(vocab);
+            for (TestFiles.Vector v : TestFiles.vectors(vocab)) {
+                assertEquals(v.input(), tok.decode(v.expected()), () -> vocab + ": decode of " + v);
+            }
+        }
+    }
+
+    @Test
     void bpeDecodeRoundTripsWhereNoSpacesAreCleanedUp() {
-        Tokenizer tok = TestFiles.tokenizer(BPE);
+        for (String vocab : new String[]{BPE, GEMMA4}) roundTripUncleaned(vocab);
+    }
+
+    private static void roundTripUncleaned(String vocab) {
+        Tokenizer tok = TestFiles.tokenizer(vocab);
         int checked = 0;
-        for (TestFiles.Vector v : TestFiles.vectors(BPE)) {
+        for (TestFiles.Vector v : TestFiles.vectors(vocab)) {
             String x = v.input();
             boolean cleaned = x.contains(" ?") || x.contains(" !") || x.contains(" .") || x.contains(" ,") || x.contains(" '");
             if (cleaned) continue;
-            assertEquals(x, tok.decode(v.expected()), () -> "decode of " + v);
+            assertEquals(x, tok.decode(v.expected()), () -> vocab + ": decode of " + v);
             checked++;
         }
-        assertTrue(checked >= 40, "round-tripped only " + checked + " vectors");
+        assertTrue(checked >= 40, vocab + ": round-tripped only " + checked + " vectors");
     }
 
     @Test
