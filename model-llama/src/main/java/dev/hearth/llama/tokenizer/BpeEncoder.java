@@ -11,7 +11,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * pair with the lowest merge rank in tokenizer.ggml.merges is merged (ties: leftmost) until no
  * pair has a rank. Symbols are tracked by token id where the merge table allows (every merge line
  * made of tokens), by text otherwise; both give the same result. Results are cached per word.
- * Checked against llama.cpp's test vectors for the Llama 3 vocabulary.
+ * With {@link Vocabulary#escapeWhitespaces} (Gemma 4) the same loop runs SentencePiece-style: on
+ * the raw text with ' ' written as '▁', one symbol per code point, byte tokens {@code <0xXX>} for
+ * what no token spells. Checked against llama.cpp's test vectors for the Llama 3, Qwen2, Command R
+ * and Gemma 4 vocabularies.
  */
 final class BpeEncoder {
     private static final int CACHE_LIMIT = 1 << 16;

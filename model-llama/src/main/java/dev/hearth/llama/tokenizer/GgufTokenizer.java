@@ -229,7 +229,9 @@ final class GgufTokenizer implements Tokenizer {
 
     @Override
     public String toString() {
-        return (vocab.kind == Vocabulary.Kind.SPM ? "SentencePiece" : "byte-level BPE (" + vocab.preTokenizer + ")")
+        return (vocab.kind == Vocabulary.Kind.SPM ? "SentencePiece"
+                : vocab.escapeWhitespaces ? "SentencePiece-style BPE (" + vocab.preTokenizer + ")"
+                : "byte-level BPE (" + vocab.preTokenizer + ")")
                 + " tokenizer, " + vocab.size() + " tokens";
     }
 }
