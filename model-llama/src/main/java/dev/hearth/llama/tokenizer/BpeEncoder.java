@@ -11,33 +11,126 @@ import java.util.concurrent.ConcurrentHashMap;
  * pair with the lowest merge rank in tokenizer.ggml.merges is merged (ties: leftmost) until no
  * pair has a rank. Symbols are tracked by token id where the merge table allows (every merge line
  * made of tokens), by text otherwise; both give the same result. Results are cached per word.
- * Checked against llama.cpp's test vectors for the Llama 3 vocabulary.
+ * With {@link Vocabulary#escapeWhitespaces} (Gemma 4) the same loop runs SentencePiece-style: on
+ * the raw text with ' ' written as '▁', one symbol per code point, byte tokens {@code <0xXX>} for
+ * what no token spells. Checked against llama.cpp's test vectors for the Llama 3, Qwen2, Command R
+ * and Gemma 4 vocabularies.
  */
 final class BpeEncoder {
     private static final int CACHE_LIMIT = 1 << 16;
+    /** Longer words are not cached (Gemma 4's words are whole lines). */
+    private static final int CACHED_WORD_LIMIT = 256;
 
     private final Vocabulary vocab;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
     /** Token id of each byte's single-character token, -1 where there is none. */
     private final int[] byteIds = new int[256];
+    /** Token id of each byte's token {@code <0xXX>}, -1 where there is none (for {@link Vocabulary#escapeWhitespaces}). */
+    private final int[] rawByteIds = new int[256];
 
     BpeEncoder(Vocabulary vocab) {
         this.vocab = vocab;
-        for (int b = 0; b < 256; b++) byteIds[b] = vocab.id(String.valueOf(ByteLevel.charOf(b)));
+        for (int b = 0; b < 256; b++) {
+            byteIds[b] = vocab.id(String.valueOf(ByteLevel.charOf(b)));
+            rawByteIds[b] = vocab.id(String.format("<0x%02X>", b));
+        }
     }
 
     void encode(String text, IntList out) {
+        if (vocab.escapeWhitespaces) text = text.replace(' ', '\u2581');
         for (String word : vocab.preTokenizer.split(text)) out.addAll(word(word));
     }
 
     private int[] word(String word) {
         int[] ids = cache.get(word);
         if (ids == null) {
-            ids = merge(ByteLevel.encode(word));
-            if (cache.size() >= CACHE_LIMIT) cache.clear();
-            cache.put(word, ids);
+            ids = vocab.escapeWhitespaces ? mergeRaw(word) : merge(ByteLevel.encode(word));
+            if (word.length() <= CACHED_WORD_LIMIT) {
+                if (cache.size() >= CACHE_LIMIT) cache.clear();
+                cache.put(word, ids);
+            }
         }
         return ids;
+    }
+
+    /**
+     * SentencePiece-style BPE (Gemma 4): one symbol per code point of the raw text, merged by
+     * rank as for byte-level BPE; a symbol left that is not a token becomes the byte tokens
+     * {@code <0xXX>} of its UTF-8 bytes. A run of line feeds that is itself a token is taken whole.
+     */
+    private int[] mergeRaw(String word) {
+        if (vocab.ignoreMerges || isLineFeeds(word)) {
+            int whole = vocab.id(word);
+            if (whole != Vocabulary.NONE) return new int[]{whole};
+        }
+        return vocab.merges != null ? mergeCodepointsByIds(word) : mergeByText(word, true);
+    }
+
+    private static boolean isLineFeeds(String word) {
+        for (int i = 0; i < word.length(); i++) if (word.charAt(i) != '\n') return false;
+        return true;
+    }
+
+    /**
+     * Symbols start at each code point: {@code len} its length in chars (0 inside a code point and
+     * for symbols merged away), {@code prev}/{@code next} the neighbouring symbols' starts.
+     */
+    private static void initSymbols(String word, boolean codepoints, int[] len, int[] prev, int[] next) {
+        int n = word.length(), last = -1;
+        for (int i = 0; i < n; ) {
+            int c = codepoints ? Character.charCount(word.codePointAt(i)) : 1;
+            if (i + c > n) c = n - i;
+            len[i] = c;
+            prev[i] = last;
+            if (last >= 0) next[last] = i;
+            last = i;
+            i += c;
+        }
+        if (last >= 0) next[last] = -1;
+    }
+
+    /** {@link #mergeByIds} over code points; a code point that is not a token takes part in no merge. */
+    private int[] mergeCodepointsByIds(String word) {
+        int n = word.length();
+        int[] id = new int[n], len = new int[n], next = new int[n], prev = new int[n];
+        initSymbols(word, true, len, prev, next);
+        LongHeap queue = new LongHeap(n);
+        for (int i = 0; i < n; i += len[i]) id[i] = vocab.index.find(word, i, i + len[i]);
+        for (int i = 0; next[i] >= 0; i = next[i]) pushIfTokens(queue, id, i, next[i]);
+        while (!queue.isEmpty()) {
+            long top = queue.pop();
+            int l = (int) top;
+            int rank = (int) (top >>> 32);
+            int r = next[l];
+            if (len[l] == 0 || r < 0 || id[l] < 0 || id[r] < 0) continue;
+            long m = vocab.merges.get(id[l], id[r]);
+            if (m < 0 || (int) (m >>> 32) != rank) continue;
+            id[l] = (int) m;
+            len[l] += len[r];
+            len[r] = 0;
+            next[l] = next[r];
+            if (next[r] >= 0) prev[next[r]] = l;
+            if (prev[l] >= 0) pushIfTokens(queue, id, prev[l], l);
+            if (next[l] >= 0) pushIfTokens(queue, id, l, next[l]);
+        }
+        IntList out = new IntList(4);
+        for (int i = 0; i >= 0; i = next[i]) {
+            if (id[i] >= 0) out.add(id[i]);
+            else addRawBytes(word, i, i + len[i], out);
+        }
+        return out.toArray();
+    }
+
+    private void pushIfTokens(LongHeap queue, int[] id, int left, int right) {
+        if (id[left] >= 0 && id[right] >= 0) push(queue, id, left, right);
+    }
+
+    /** The byte tokens {@code <0xXX>} of the UTF-8 bytes of {@code word[from, to)}; bytes without one are left out, as llama.cpp does. */
+    private void addRawBytes(String word, int from, int to, IntList out) {
+        for (byte b : Vocabulary.utf8(word.substring(from, to))) {
+            int t = rawByteIds[b & 0xFF];
+            if (t != Vocabulary.NONE) out.add(t);
+        }
     }
 
     /** Merges the byte characters of one word into tokens. */
@@ -50,7 +143,7 @@ final class BpeEncoder {
             int[] ids = mergeByIds(word);
             if (ids != null) return ids;
         }
-        return mergeByText(word);
+        return mergeByText(word, false);
     }
 
     /**
@@ -103,17 +196,16 @@ final class BpeEncoder {
         return c != 0 ? c : Integer.compare(a.left, b.left);
     };
 
-    /** The merge loop on symbol texts, for vocabularies whose merge lines are not all made of tokens. */
-    private int[] mergeByText(String word) {
+    /**
+     * The merge loop on symbol texts, for vocabularies whose merge lines are not all made of
+     * tokens; the first symbols are the word's characters, or with {@code raw} its code points.
+     */
+    private int[] mergeByText(String word, boolean raw) {
         int n = word.length();
         int[] len = new int[n], prev = new int[n], next = new int[n];
-        for (int i = 0; i < n; i++) {
-            len[i] = 1;
-            prev[i] = i - 1;
-            next[i] = i + 1 < n ? i + 1 : -1;
-        }
+        initSymbols(word, raw, len, prev, next);
         PriorityQueue<Bigram> queue = new PriorityQueue<>(ORDER);
-        for (int i = 1; i < n; i++) tryAdd(word, len, i - 1, i, queue);
+        for (int i = 0; next[i] >= 0; i = next[i]) tryAdd(word, len, i, next[i], queue);
         while (!queue.isEmpty()) {
             Bigram b = queue.poll();
             int l = b.left, r = b.right;
@@ -132,6 +224,10 @@ final class BpeEncoder {
             int id = vocab.index.find(word, i, i + len[i]);
             if (id != Vocabulary.NONE) {
                 out.add(id);
+                continue;
+            }
+            if (raw) {
+                addRawBytes(word, i, i + len[i], out);
                 continue;
             }
             // as llama.cpp: fall back to single-byte tokens, which exist only for ASCII characters

@@ -12,7 +12,8 @@ import java.util.Set;
  * detokenize: special token texts are cut out of the input first (tokenizer_st_partition), then
  * each stretch of plain text goes to the SentencePiece or byte-level BPE encoder. For
  * SentencePiece, a stretch that starts the text or follows a special token gets a space in front
- * (add_space_prefix).
+ * (add_space_prefix). Tokens with the LSTRIP/RSTRIP attribute (Phi-3's) take the whitespace
+ * before/after them out of the neighbouring text.
  */
 final class GgufTokenizer implements Tokenizer {
     private final Vocabulary vocab;
@@ -73,6 +74,7 @@ final class GgufTokenizer implements Tokenizer {
             String special = vocab.texts[id];
             int hit = text.indexOf(special);
             if (hit < 0) continue;
+            boolean lstrip = vocab.has(id, TokenAttr.LSTRIP), rstrip = vocab.has(id, TokenAttr.RSTRIP);
             List<Fragment> next = new ArrayList<>(fragments.size() + 2);
             for (Fragment f : fragments) {
                 if (!f.isText()) {
@@ -83,15 +85,23 @@ final class GgufTokenizer implements Tokenizer {
                 while (true) {
                     if (hit >= 0 && hit < from) hit = text.indexOf(special, from);
                     if (hit < 0 || hit + special.length() > f.end) break;
-                    if (hit > from) next.add(new Fragment(-1, from, hit));
+                    int leftEnd = hit;
+                    if (lstrip) while (leftEnd > from && isSpace(text.charAt(leftEnd - 1))) leftEnd--;
+                    if (leftEnd > from) next.add(new Fragment(-1, from, leftEnd));
                     next.add(new Fragment(id, 0, 0));
                     from = hit + special.length();
+                    if (rstrip) while (from < f.end && isSpace(text.charAt(from))) from++;
                 }
                 if (from < f.end) next.add(new Fragment(-1, from, f.end));
             }
             fragments = next;
         }
         return fragments;
+    }
+
+    /** C's isspace: the whitespace llama.cpp strips around tokens with the LSTRIP/RSTRIP attribute. */
+    private static boolean isSpace(char c) {
+        return c == ' ' || (c >= '\t' && c <= '\r');
     }
 
     @Override
@@ -219,7 +229,9 @@ final class GgufTokenizer implements Tokenizer {
 
     @Override
     public String toString() {
-        return (vocab.kind == Vocabulary.Kind.SPM ? "SentencePiece" : "byte-level BPE (" + vocab.preTokenizer + ")")
+        return (vocab.kind == Vocabulary.Kind.SPM ? "SentencePiece"
+                : vocab.escapeWhitespaces ? "SentencePiece-style BPE (" + vocab.preTokenizer + ")"
+                : "byte-level BPE (" + vocab.preTokenizer + ")")
                 + " tokenizer, " + vocab.size() + " tokens";
     }
 }

@@ -15,6 +15,10 @@ import java.util.function.IntPredicate;
  * <li>GPT2: {@code 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)}</li>
  * <li>DEFAULT: llama.cpp's fallback chain: runs of punctuation and {@code $+<=>^~|}, then GPT2, then
  * runs of digits, then groups of three ASCII digits.</li>
+ * <li>COMMAND_R (command-r, starcoder, refact, smollm, ...): every digit on its own ({@code \p{N}}),
+ * then GPT2 on the rest.</li>
+ * <li>GEMMA4: only runs of line feeds and runs of everything else ({@code [^\n]+|[\n]+}); the
+ * SentencePiece-style BPE of Gemma 4 merges across spaces, which it sees as '▁'.</li>
  * </ul>
  * The patterns are hand-coded rather than given to java.util.regex: Java's {@code \s} is ASCII
  * only, and llama.cpp itself runs hand-coded versions of the LLAMA3 and GPT2 patterns whose
@@ -23,7 +27,7 @@ import java.util.function.IntPredicate;
  * vocabulary.
  */
 enum PreTokenizer {
-    LLAMA3, QWEN2, GPT2, DEFAULT;
+    LLAMA3, QWEN2, GPT2, DEFAULT, COMMAND_R, GEMMA4;
 
     private static final int OUT_OF_RANGE = -1;
 
@@ -37,8 +41,10 @@ enum PreTokenizer {
             case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "stablelm2", "hunyuan", "megrez" -> QWEN2;
             case "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0", "mellum",
                  "modern-bert", "mpt", "olmo", "jais", "trillion", "exaone4" -> GPT2;
+            case "command-r", "starcoder", "refact", "smollm", "codeshell", "exaone", "minerva-7b", "mellum2" -> COMMAND_R;
+            case "gemma4", "granite-embed-multi-311m" -> GEMMA4;
             default -> throw new HearthException("unsupported pre-tokenizer tokenizer.ggml.pre = '" + pre
-                    + "'; supported: llama-bpe/llama3 family, qwen2 family, gpt-2 family, default");
+                    + "'; supported: llama-bpe/llama3 family, qwen2 family, gpt-2 family, command-r family, gemma4, default");
         };
     }
 
@@ -54,10 +60,11 @@ enum PreTokenizer {
             case DEFAULT -> {
                 lengths = splitRuns(cps, lengths, CodepointFlags::isDefaultPunctuation);
                 lengths = splitGpt2(cps, lengths);
-                lengths = splitRuns(cps, lengths, cp -> (cp < 0x80 ? cp >= '0' && cp <= '9'
-                        : (CodepointFlags.of(cp) & (CodepointFlags.NUMBER | CodepointFlags.WHITESPACE)) == CodepointFlags.NUMBER));
+                lengths = splitRuns(cps, lengths, PreTokenizer::isNumber);
                 lengths = splitAsciiDigitTriples(cps, lengths);
             }
+            case COMMAND_R -> lengths = splitGpt2(cps, splitSingles(cps, lengths, PreTokenizer::isNumber));
+            case GEMMA4 -> lengths = splitRuns(cps, lengths, cp -> cp == '\n');
         }
         List<String> words = new ArrayList<>(lengths.size());
         int start = 0;
@@ -296,6 +303,32 @@ enum PreTokenizer {
             start = end;
         }
         return out;
+    }
+
+    /** Splits off every code point matching {@code member} as a word of its own. */
+    private static IntList splitSingles(int[] cps, IntList lengths, IntPredicate member) {
+        IntList out = new IntList(lengths.size() * 2);
+        int start = 0;
+        for (int li = 0; li < lengths.size(); li++) {
+            int end = start + lengths.get(li);
+            int gap = start;
+            for (int pos = start; pos < end; pos++) {
+                if (member.test(cps[pos])) {
+                    if (pos > gap) out.add(pos - gap);
+                    out.add(1);
+                    gap = pos + 1;
+                }
+            }
+            if (end > gap) out.add(end - gap);
+            start = end;
+        }
+        return out;
+    }
+
+    /** {@code \p{N}} as llama.cpp's pre-tokenizers test it. */
+    private static boolean isNumber(int cp) {
+        return cp < 0x80 ? cp >= '0' && cp <= '9'
+                : (CodepointFlags.of(cp) & (CodepointFlags.NUMBER | CodepointFlags.WHITESPACE)) == CodepointFlags.NUMBER;
     }
 
     /** Splits off every group of three ASCII digits, left to right ({@code [0-9][0-9][0-9]}). */

@@ -13,6 +13,10 @@ final class TokenAttr {
     static final int CONTROL = 1 << 3;
     static final int USER_DEFINED = 1 << 4;
     static final int BYTE = 1 << 5;
+    /** Whitespace to the left of the token's text is dropped when the text is matched in the input. */
+    static final int LSTRIP = 1 << 7;
+    /** Whitespace to the right of the token's text is dropped when the text is matched in the input. */
+    static final int RSTRIP = 1 << 8;
 
     private TokenAttr() {
     }

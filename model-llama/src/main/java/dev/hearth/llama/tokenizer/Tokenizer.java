@@ -7,9 +7,11 @@ import java.util.Set;
 
 /**
  * Text to token ids and back, for a vocabulary stored in GGUF metadata, agreeing with llama.cpp's
- * llama_tokenize / llama_token_to_piece / llama_detokenize. Two kinds, by tokenizer.ggml.model:
- * "llama" (SentencePiece-style, e.g. LLaMA 2, TinyStories) and "gpt2" (byte-level BPE, e.g. Llama 3,
- * with the pre-tokenizer named by tokenizer.ggml.pre). Instances are immutable and thread-safe.
+ * llama_tokenize / llama_token_to_piece / llama_detokenize. Three kinds, by tokenizer.ggml.model:
+ * "llama" (SentencePiece-style, e.g. LLaMA 2, Phi-3, TinyStories), "gpt2" (byte-level BPE, e.g.
+ * Llama 3, Qwen2, Command R, with the pre-tokenizer named by tokenizer.ggml.pre) and "gemma4"
+ * (BPE on raw UTF-8 with spaces as '▁' and byte tokens, Gemma 4). Instances are immutable and
+ * thread-safe.
  */
 public interface Tokenizer {
 

@@ -41,6 +41,8 @@ final class Vocabulary {
     int bos, eos, eot = NONE, eom = NONE, unk, sep = NONE, pad = NONE, mask = NONE;
     int fimPre = NONE, fimSuf = NONE, fimMid = NONE, fimPad = NONE, fimRep = NONE, fimSep = NONE;
     boolean addBos, addEos, addSpacePrefix, ignoreMerges, cleanSpaces;
+    /** BPE on raw UTF-8 with spaces written as '▁' and byte tokens {@code <0xXX>} (Gemma 4), not GPT-2 byte characters. */
+    boolean escapeWhitespaces;
     final Set<Integer> endOfGeneration;
     /** Control, user-defined and unknown tokens, longest text first: matched in text before tokenizing. */
     final int[] specialTokens;
@@ -84,11 +86,24 @@ final class Vocabulary {
                     }
                     case QWEN2 -> cleanSpaces = p.equals("stablelm2") || p.equals("megrez");
                     case GPT2 -> cleanSpaces = !p.equals("trillion");
+                    case COMMAND_R -> cleanSpaces = !p.equals("command-r") && !p.equals("smollm");
+                    case GEMMA4 -> escapeWhitespaces = true;
                     case DEFAULT -> { }
                 }
             }
+            case "gemma4" -> {
+                // SentencePiece-style BPE: merges on raw UTF-8 with ' ' written as '▁', byte tokens <0xXX>
+                kind = Kind.BPE;
+                bos = NONE;
+                eos = NONE;
+                unk = NONE;
+                preTokenizer = PreTokenizer.GEMMA4;
+                escapeWhitespaces = true;
+                addSpacePrefix = false;
+                cleanSpaces = true;
+            }
             default -> throw new HearthException(gguf.path() + ": unsupported tokenizer model tokenizer.ggml.model = '"
-                    + model + "'; supported: 'llama' (SentencePiece) and 'gpt2' (byte-level BPE)");
+                    + model + "'; supported: 'llama' (SentencePiece), 'gpt2' (byte-level BPE) and 'gemma4' (SentencePiece-style BPE)");
         }
         addSpacePrefix = gguf.getBool("tokenizer.ggml.add_space_prefix", addSpacePrefix);
 
@@ -140,6 +155,7 @@ final class Vocabulary {
         readSpecialIds(gguf, n);
         addBos = gguf.getBool("tokenizer.ggml.add_bos_token", addBos);
         addEos = gguf.getBool("tokenizer.ggml.add_eos_token", addEos);
+        if (preTokenizer == PreTokenizer.GEMMA4) addBos = true; // as llama.cpp, whatever the file says
         if (addBos && bos == NONE) throw new HearthException(gguf.path() + ": tokenizer.ggml.add_bos_token is true, but tokenizer.ggml.bos_token_id is not set");
         if (addEos && eos == NONE) throw new HearthException(gguf.path() + ": tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set");
 
@@ -152,6 +168,8 @@ final class Vocabulary {
         }
         special.sort(Comparator.comparingInt((Integer id) -> -texts[id].length()).thenComparingInt(id -> id));
         specialTokens = special.stream().mapToInt(Integer::intValue).toArray();
+
+        setStripAttrs(gguf);
 
         for (int b = 0; b < 256; b++) {
             int id = id(String.format("<0x%02X>", b));
@@ -290,6 +308,37 @@ final class Vocabulary {
         return Set.copyOf(eog);
     }
 
+    /**
+     * llama.cpp's per-model strip attributes, chosen by general.name, tokenizer.ggml.pre and
+     * general.architecture: Phi-3 drops whitespace after its special tokens (but not after
+     * &lt;unk&gt;, &lt;s&gt; and &lt;|endoftext|&gt;); some BERT-like vocabularies drop it before their mask token.
+     */
+    private void setStripAttrs(GgufFile gguf) {
+        String name = gguf.getString("general.name", "").toLowerCase(java.util.Locale.ROOT);
+        String pre = gguf.getString("tokenizer.ggml.pre", "");
+        String arch = gguf.getString("general.architecture", "");
+        if (containsAny(pre, "jina-v2-de", "jina-v2-es", "jina-v2-code") || containsAny(arch, "nomic-bert-moe", "jina-bert-v3")) {
+            setAttr("<mask>", TokenAttr.LSTRIP, true);
+        } else if (containsAny(name, "phi-3", "phi3")) {
+            for (int id : specialTokens) attrs[id] |= TokenAttr.RSTRIP;
+            setAttr("</s>", TokenAttr.RSTRIP, true);
+            for (String t : List.of("<unk>", "<s>", "<|endoftext|>")) setAttr(t, TokenAttr.RSTRIP, false);
+        } else if (name.contains("modern-bert")) {
+            setAttr("[MASK]", TokenAttr.LSTRIP, true);
+        }
+    }
+
+    private static boolean containsAny(String s, String... parts) {
+        for (String p : parts) if (s.contains(p)) return true;
+        return false;
+    }
+
+    private void setAttr(String text, int attr, boolean on) {
+        int id = id(text);
+        if (id == NONE) return;
+        attrs[id] = on ? attrs[id] | attr : attrs[id] & ~attr;
+    }
+
     private boolean eogHas(Set<Integer> eog, String text) {
         int id = id(text);
         return id != NONE && eog.contains(id);
@@ -301,7 +350,7 @@ final class Vocabulary {
         String text = texts[id];
         if ((attr & (TokenAttr.UNKNOWN | TokenAttr.CONTROL | TokenAttr.USER_DEFINED)) != 0) return utf8(text);
         if ((attr & TokenAttr.NORMAL) != 0) {
-            return kind == Kind.SPM ? utf8(text.replace('\u2581', ' ')) : ByteLevel.decode(text);
+            return kind == Kind.SPM || escapeWhitespaces ? utf8(text.replace('\u2581', ' ')) : ByteLevel.decode(text);
         }
         if ((attr & TokenAttr.BYTE) != 0) return new byte[]{byteOf(text)};
         return new byte[0];

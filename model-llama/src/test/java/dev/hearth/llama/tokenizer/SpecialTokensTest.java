@@ -117,4 +117,76 @@ class SpecialTokensTest {
         assertEquals(" Hello world", str(tok.decodeBytes(new int[]{1, 15043, 3186}, true, false)));
         assertEquals("<s> Hello world", str(tok.decodeBytes(new int[]{1, 15043, 3186}, false, true)));
     }
+
+    @Test
+    void qwen2ChatTokens() {
+        Tokenizer tok = TestFiles.tokenizer(VocabVectorsTest.QWEN2);
+        assertEquals(151936, tok.vocabSize());
+        assertEquals(151645, tok.eot(), "<|im_end|> found by its text");
+        assertTrue(tok.isEndOfGeneration(151643) && tok.isEndOfGeneration(151645));
+        assertFalse(tok.addsBos());
+        String chat = "<|im_start|>user\nHello world<|im_end|>\n";
+        int[] expected = concat(new int[]{151644}, tok.encode("user\nHello world", false), new int[]{151645},
+                tok.encode("\n", false));
+        assertArrayEquals(expected, tok.encode(chat, false, true));
+        assertArrayEquals(expected, tok.encode(chat, true, true), "qwen2 adds no BOS");
+        int[] plain = tok.encode(chat, false, false);
+        assertTrue(IntStream.of(plain).allMatch(id -> id < 151643), "without parse_special, special texts are plain text");
+        assertEquals(chat, tok.decode(plain));
+        assertEquals("<|im_start|>user", str(tok.decodeBytes(concat(new int[]{151644}, tok.encode("user", false)), false, true)));
+    }
+
+    @Test
+    void phi3SpecialTokensTakeTheWhitespaceAfterThem() {
+        // llama.cpp gives Phi-3's special tokens the RSTRIP attribute (not <unk>, <s>, <|endoftext|>)
+        Tokenizer tok = TestFiles.tokenizer(VocabVectorsTest.PHI3);
+        assertEquals(32064, tok.vocabSize());
+        assertEquals(32007, tok.eot(), "<|end|> found by its text");
+        assertEquals(32000, tok.eos());
+        int[] hello = tok.encode("Hello", false);
+        assertArrayEquals(concat(new int[]{1, 32010}, hello, new int[]{32007, 32001}),
+                tok.encode("<|user|>\nHello<|end|>\n<|assistant|>", true, true));
+        assertArrayEquals(concat(new int[]{32000}, tok.encode(" x", false)), tok.encode("<|endoftext|> x", false, true),
+                "<|endoftext|> keeps the space after it");
+        // </s> (user-defined in the file, made a control token as an end of generation) strips too
+        assertArrayEquals(concat(hello, new int[]{2}, tok.encode("x", false)), tok.encode("Hello</s>  x", false, true));
+        assertTrue(IntStream.of(tok.encode("Hello</s>  x", false, false)).noneMatch(id -> id == 2));
+        assertEquals("Hello world", tok.decode(tok.encode("Hello world", false)));
+    }
+
+    @Test
+    void commandRTurnTokens() {
+        Tokenizer tok = TestFiles.tokenizer(VocabVectorsTest.COMMAND_R);
+        assertEquals(256000, tok.vocabSize());
+        assertEquals(5, tok.bos());
+        assertEquals(255001, tok.eos());
+        assertTrue(tok.addsBos());
+        String chat = "<|START_OF_TURN_TOKEN|><|USER_TOKEN|>Hello 2024<|END_OF_TURN_TOKEN|>";
+        int[] expected = concat(new int[]{5, 255000, 255006}, tok.encode("Hello 2024", false), new int[]{255001});
+        assertArrayEquals(expected, tok.encode(chat, true, true));
+        // user-defined tokens (<|START_OF_TURN_TOKEN|>, <|USER_TOKEN|>) are matched even without parse_special
+        assertArrayEquals(concat(new int[]{255000, 255006}, tok.encode("Hi", false)), tok.encode("<|START_OF_TURN_TOKEN|><|USER_TOKEN|>Hi", false, false));
+        assertEquals("Hello 2024 , ok", tok.decode(tok.encode("Hello 2024 , ok", false)), "command-r does not clean up spaces");
+    }
+
+    @Test
+    void gemma4TurnTokensAndBytes() {
+        Tokenizer tok = TestFiles.tokenizer(VocabVectorsTest.GEMMA4);
+        assertEquals(262144, tok.vocabSize());
+        assertEquals(2, tok.bos());
+        assertEquals(1, tok.eos());
+        assertTrue(tok.addsBos());
+        assertTrue(tok.isEndOfGeneration(1) && tok.isEndOfGeneration(106), "<eos> and <turn|> end generation");
+        String chat = "<|turn>user\nHello world<turn|>\n";
+        int[] expected = concat(new int[]{2, 105}, tok.encode("user\nHello world", false), new int[]{106}, tok.encode("\n", false));
+        assertArrayEquals(expected, tok.encode(chat, true, true));
+        int[] plain = tok.encode(chat, false, false);
+        assertTrue(IntStream.of(plain).noneMatch(id -> id == 105 || id == 106));
+        assertEquals(chat, tok.decode(plain));
+        int[] hello = tok.encode(" Hello world", false);
+        assertEquals(" Hello world", tok.decode(hello));
+        assertTrue(tok.piece(hello[0]).startsWith("\u2581"), "spaces are stored as '\u2581'");
+        assertEquals(" ", str(tok.tokenBytes(tok.tokenId("\u2581"))));
+        assertArrayEquals(new byte[]{(byte) 0xF0}, tok.tokenBytes(tok.tokenId("<0xF0>")));
+    }
 }
