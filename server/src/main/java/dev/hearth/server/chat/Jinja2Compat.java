@@ -25,6 +25,11 @@ import java.util.regex.Pattern;
  * separators=.., sort_keys=..)}: Python's spacing (", " and ": "), no HTML escaping.</li>
  * <li>{@code indent(width, first=false, blank=false)} as Jinja2's (Jinjava calls it indentfirst).</li>
  * <li>{@code is iterable} is true of a string, as in Python.</li>
+ * <li>{@code not a in b} likewise becomes {@code not (a in b)}.</li>
+ * <li>{@code loop.previtem} and {@code loop.nextitem}, which Jinjava lacks, become subscripts of
+ * the loop's iterable (where the loop has no filter).</li>
+ * <li>{@code x[::-1]} (Jinjava has no slice step) becomes {@code (x|reverse|list)}.</li>
+ * <li>{@code mapping|items}: the filter Jinjava lacks, pairs for {@code for k, v in ...}.</li>
  * </ul>
  */
 final class Jinja2Compat {
@@ -33,16 +38,41 @@ final class Jinja2Compat {
     private static final Pattern NOT_IS = Pattern.compile(
             "\\bnot(\\s+)([A-Za-z_][\\w]*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*)(\\s+is\\s+(?:not\\s+)?[A-Za-z_]\\w*)\\b(?!\\s*\\()");
 
+    /** {@code not EXPR in EXPR}: Jinja2 reads not (a in b). */
+    private static final Pattern NOT_IN = Pattern.compile(
+            "\\bnot(\\s+)([A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*|'[^']*'|\"[^\"]*\")(\\s+in\\s+[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*)(?![\\w.(\\[|])");
+    private static final Pattern FOR = Pattern.compile("\\{%[-+]?\\s*for\\s+[\\w\\s,()]+?\\s+in\\s+(.+?)\\s*[-+]?%}", Pattern.DOTALL);
+    private static final Pattern ENDFOR = Pattern.compile("\\{%[-+]?\\s*endfor\\s*[-+]?%}");
+    private static final Pattern PREVITEM = Pattern.compile("\\bloop\\.previtem\\b");
+    private static final Pattern NEXTITEM = Pattern.compile("\\bloop\\.nextitem\\b");
+    /** {@code x[::-1]}: Jinjava has no slice steps. */
+    private static final Pattern REVERSED = Pattern.compile("\\b([A-Za-z_][\\w.]*)\\[\\s*:\\s*:\\s*-1\\s*]");
+
     private Jinja2Compat() {
     }
 
     static String rewrite(String source) {
         Matcher tags = TAG.matcher(source);
         StringBuilder out = new StringBuilder();
+        java.util.ArrayDeque<String> loops = new java.util.ArrayDeque<>(); // the iterables of the open for loops ("" where unknown)
         while (tags.find()) {
             String tag = tags.group();
             tag = NOT_IS.matcher(tag).replaceAll("not$1($2$3)");
+            tag = NOT_IN.matcher(tag).replaceAll("not$1($2$3)");
+            tag = REVERSED.matcher(tag).replaceAll("($1|reverse|list)");
             tag = parenthesizeKeywordValues(tag);
+            Matcher f = FOR.matcher(tag);
+            if (f.matches()) {
+                String iterable = f.group(1).strip();
+                loops.push(iterable.matches(".*\\s(if|recursive)\\b.*") ? "" : iterable);
+            } else if (ENDFOR.matcher(tag).matches()) {
+                if (!loops.isEmpty()) loops.pop();
+            }
+            if (!loops.isEmpty() && !loops.peek().isEmpty() && tag.contains("loop.")) {
+                String it = loops.peek();
+                tag = PREVITEM.matcher(tag).replaceAll(Matcher.quoteReplacement("((" + it + ")[loop.index0 - 1] if loop.index0 > 0 else none)"));
+                tag = NEXTITEM.matcher(tag).replaceAll(Matcher.quoteReplacement("((" + it + ")[loop.index0 + 1] if not loop.last else none)"));
+            }
             tags.appendReplacement(out, Matcher.quoteReplacement(tag));
         }
         tags.appendTail(out);
@@ -187,6 +217,19 @@ final class Jinja2Compat {
                 boolean blank = truthy(kwargs.getOrDefault("blank", args.length > 2 ? args[2] : false));
                 String indention = width instanceof Number n ? " ".repeat(n.intValue()) : String.valueOf(width);
                 return indent(var == null ? "None" : var.toString(), indention, first, blank);
+            }
+        });
+        j.registerFilter(new Filter() {
+            @Override
+            public String getName() {
+                return "items";
+            }
+
+            @Override
+            public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+                if (var == null) return List.of();
+                if (var instanceof Map<?, ?> m) return new java.util.ArrayList<>(m.entrySet());
+                throw new IllegalArgumentException("Can only get item pairs from a mapping.");
             }
         });
         j.getGlobalContext().registerExpTest(new ExpTest() {
