@@ -80,6 +80,11 @@ CONVERSATIONS = {
               "add_generation_prompt": True},
     "tools_no_system": {"messages": [{"role": "user", "content": "Search for jinja2."}], "tools": TOOLS,
                         "add_generation_prompt": True},
+    "thinking_history": {"messages": [{"role": "user", "content": "2+2?"},
+                                      {"role": "assistant", "content": "<think>\nSimple sum.\n</think>\n\nFour."},
+                                      {"role": "user", "content": "And 3+3?"}], "add_generation_prompt": True},
+    "thinking_off": {"messages": [{"role": "user", "content": "2+2?"}], "add_generation_prompt": True,
+                     "kwargs": {"enable_thinking": False}},
     "tool_call": {"messages": [SYSTEM, {"role": "user", "content": "What's the weather in Paris?"},
                                {"role": "assistant", "content": "", "tool_calls": [
                                    {"id": "call00001", "type": "function",
@@ -89,6 +94,9 @@ CONVERSATIONS = {
 }
 
 def takes(name, source, conversation):
+    for k in conversation.get("kwargs", {}):
+        if k not in source:
+            return False
     # A "-tool_use" template is the one transformers picks when there are tools (a model's
     # second, named template): it is rendered only for those.
     if name.endswith("-tool_use") and "tools" not in conversation:
@@ -115,7 +123,8 @@ for file in sorted(os.listdir(os.path.join(here, "templates"))):
             continue
         try:
             text = tpl.render(messages=c["messages"], tools=c.get("tools"), documents=None,
-                              add_generation_prompt=c["add_generation_prompt"], bos_token=bos, eos_token=eos)
+                              add_generation_prompt=c["add_generation_prompt"], bos_token=bos, eos_token=eos,
+                              **c.get("kwargs", {}))
             results[cname] = {"output": text}
         except TemplateError as e:
             results[cname] = {"error": str(e)}

@@ -49,6 +49,9 @@ class RealChatTemplatesTest {
     static Map<String, Object> extra(Map<String, Object> conversation) {
         Map<String, Object> extra = new HashMap<>();
         if (conversation.containsKey("tools")) extra.put("tools", conversation.get("tools"));
+        if (conversation.get("kwargs") instanceof Map<?, ?> kwargs) {
+            for (var e : kwargs.entrySet()) extra.put((String) e.getKey(), e.getValue());
+        }
         return extra;
     }
 
