@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
  * use, made to agree: some by rewriting the template's tags before Jinjava parses them, the rest
  * by filters and tests registered in place of Jinjava's.
  * <ul>
+ * <li>lstrip_blocks: Jinja2 strips the whitespace before a block tag only where it begins a line
+ * (done here; Jinjava's own is off).</li>
  * <li>{@code not x is defined} is {@code not (x is defined)} in Jinja2; Jinjava reads
  * {@code (not x) is defined}. The tags are rewritten with the parentheses.</li>
  * <li>A keyword argument whose value has a filter, {@code namespace(n=messages|length - 1)}:
@@ -52,7 +54,7 @@ final class Jinja2Compat {
     }
 
     static String rewrite(String source) {
-        Matcher tags = TAG.matcher(source);
+        Matcher tags = TAG.matcher(lstripBlocks(source));
         StringBuilder out = new StringBuilder();
         java.util.ArrayDeque<String> loops = new java.util.ArrayDeque<>(); // the iterables of the open for loops ("" where unknown)
         while (tags.find()) {
@@ -77,6 +79,66 @@ final class Jinja2Compat {
         }
         tags.appendTail(out);
         return out.toString();
+    }
+
+    /**
+     * Jinja2's lstrip_blocks, which Jinjava's differs from: the spaces and tabs between the start
+     * of a line and a block tag or comment are removed (Jinjava removes them before a tag
+     * anywhere on a line). {@code {%+} keeps them; the text of a raw block is left alone.
+     */
+    static String lstripBlocks(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        int i = 0;
+        int n = s.length();
+        boolean raw = false;
+        while (i < n) {
+            char c = s.charAt(i);
+            if (c == '{' && i + 1 < n && (s.charAt(i + 1) == '%' || s.charAt(i + 1) == '#' || s.charAt(i + 1) == '{')) {
+                char kind = s.charAt(i + 1);
+                int end = tagEnd(s, i, kind);
+                String tag = s.substring(i, end);
+                if (raw) {
+                    if (kind == '%' && RAW_END.matcher(tag).matches()) {
+                        raw = false;
+                    } else {
+                        out.append(c);
+                        i++;
+                        continue;
+                    }
+                }
+                if (kind != '{' && !(i + 2 < n && s.charAt(i + 2) == '+')) {
+                    int k = out.length();
+                    while (k > 0 && (out.charAt(k - 1) == ' ' || out.charAt(k - 1) == '\t')) k--;
+                    if (k == 0 || out.charAt(k - 1) == '\n') out.setLength(k);
+                }
+                if (kind == '%' && RAW_START.matcher(tag).matches()) raw = true;
+                out.append(tag);
+                i = end;
+                continue;
+            }
+            out.append(c);
+            i++;
+        }
+        return out.toString();
+    }
+
+    private static final Pattern RAW_START = Pattern.compile("\\{%[-+]?\\s*raw\\s*[-+]?%}");
+    private static final Pattern RAW_END = Pattern.compile("\\{%[-+]?\\s*endraw\\s*[-+]?%}");
+
+    /** The index just past the tag opening at {@code i} ("{%", "{{" or "{#"), string literals skipped in the first two. */
+    private static int tagEnd(String s, int i, char kind) {
+        String close = kind == '%' ? "%}" : kind == '#' ? "#}" : "}}";
+        int j = i + 2;
+        while (j < s.length()) {
+            char c = s.charAt(j);
+            if (kind != '#' && (c == '\'' || c == '"')) {
+                j = skipString(s, j);
+                continue;
+            }
+            if (s.startsWith(close, j)) return j + 2;
+            j++;
+        }
+        return s.length();
     }
 
     /** {@code f(a=x|g, b=y)} becomes {@code f(a=(x|g), b=y)}: only values with a filter at their top level change. */

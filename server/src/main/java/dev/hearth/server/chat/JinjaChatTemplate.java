@@ -60,7 +60,8 @@ public final class JinjaChatTemplate {
         this.eosToken = eosToken == null ? "" : eosToken;
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                .withLstripBlocks(false) // Jinja2's lstrip_blocks is done by Jinja2Compat.rewrite
+
                 .withNestedInterpretationEnabled(false)
                 .withFailOnUnknownTokens(false)
                 .withMaxOutputSize(64L << 20)
