@@ -42,7 +42,7 @@ final class Jinja2Compat {
 
     /** {@code not EXPR in EXPR}: Jinja2 reads not (a in b). */
     private static final Pattern NOT_IN = Pattern.compile(
-            "\\bnot(\\s+)([A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*|'[^']*'|\"[^\"]*\")(\\s+in\\s+[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*)(?![\\w.(\\[|])");
+            "\\bnot(\\s+)([A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*)(\\s+in\\s+[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*)(?![\\w.(\\[|])");
     private static final Pattern FOR = Pattern.compile("\\{%[-+]?\\s*for\\s+[\\w\\s,()]+?\\s+in\\s+(.+?)\\s*[-+]?%}", Pattern.DOTALL);
     private static final Pattern ENDFOR = Pattern.compile("\\{%[-+]?\\s*endfor\\s*[-+]?%}");
     private static final Pattern PREVITEM = Pattern.compile("\\bloop\\.previtem\\b");
@@ -58,7 +58,8 @@ final class Jinja2Compat {
         StringBuilder out = new StringBuilder();
         java.util.ArrayDeque<String> loops = new java.util.ArrayDeque<>(); // the iterables of the open for loops ("" where unknown)
         while (tags.find()) {
-            String tag = tags.group();
+            List<String> literals = new java.util.ArrayList<>();
+            String tag = maskStrings(tags.group(), literals);
             tag = NOT_IS.matcher(tag).replaceAll("not$1($2$3)");
             tag = NOT_IN.matcher(tag).replaceAll("not$1($2$3)");
             tag = REVERSED.matcher(tag).replaceAll("($1|reverse|list)");
@@ -66,7 +67,7 @@ final class Jinja2Compat {
             Matcher f = FOR.matcher(tag);
             if (f.matches()) {
                 String iterable = f.group(1).strip();
-                loops.push(iterable.matches(".*\\s(if|recursive)\\b.*") ? "" : iterable);
+                loops.push(iterable.matches(".*\\s(if|recursive)\\b.*") ? "" : unmaskStrings(iterable, literals));
             } else if (ENDFOR.matcher(tag).matches()) {
                 if (!loops.isEmpty()) loops.pop();
             }
@@ -75,10 +76,41 @@ final class Jinja2Compat {
                 tag = PREVITEM.matcher(tag).replaceAll(Matcher.quoteReplacement("((" + it + ")[loop.index0 - 1] if loop.index0 > 0 else none)"));
                 tag = NEXTITEM.matcher(tag).replaceAll(Matcher.quoteReplacement("((" + it + ")[loop.index0 + 1] if not loop.last else none)"));
             }
-            tags.appendReplacement(out, Matcher.quoteReplacement(tag));
+            tags.appendReplacement(out, Matcher.quoteReplacement(unmaskStrings(tag, literals)));
         }
         tags.appendTail(out);
         return out.toString();
+    }
+
+    private static final String MASK = "__hearth_str_";
+    private static final Pattern MASKED = Pattern.compile(MASK + "(\\d+)__");
+
+    /** The tag with each string literal replaced by a name (so that no rewrite touches the text of a literal). */
+    private static String maskStrings(String tag, List<String> literals) {
+        StringBuilder sb = new StringBuilder(tag.length());
+        int i = 0;
+        while (i < tag.length()) {
+            char c = tag.charAt(i);
+            if (c == '\'' || c == '"') {
+                int end = skipString(tag, i);
+                sb.append(MASK).append(literals.size()).append("__");
+                literals.add(tag.substring(i, end));
+                i = end;
+            } else {
+                sb.append(c);
+                i++;
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String unmaskStrings(String tag, List<String> literals) {
+        if (literals.isEmpty()) return tag;
+        Matcher m = MASKED.matcher(tag);
+        StringBuilder sb = new StringBuilder();
+        while (m.find()) m.appendReplacement(sb, Matcher.quoteReplacement(literals.get(Integer.parseInt(m.group(1)))));
+        m.appendTail(sb);
+        return sb.toString();
     }
 
     /**

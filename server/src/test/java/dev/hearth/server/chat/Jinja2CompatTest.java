@@ -49,6 +49,9 @@ class Jinja2CompatTest {
         assertEquals("yes", render("{% if not 'a' in xs %}yes{% endif %}", Map.of("xs", List.of("b"))));
         assertEquals("", render("{% if not 'a' in xs %}yes{% endif %}", Map.of("xs", List.of("a"))));
         assertEquals("", render("{% if not x.y is none %}yes{% endif %}", Map.of("x", new LinkedHashMap<>())));
+        assertEquals("not a is defined, not b in c, d[::-1], loop.previtem", render("{{ 'not a is defined, not b in c, d[::-1], loop.previtem' }}", Map.of()),
+                "string literals are not rewritten");
+        assertEquals("b", render("{% for m in xs %}{% if m == 'b' %}{{ loop.previtem }}{% endif %}{% endfor %}", Map.of("xs", List.of("b", "b"))));
     }
 
     @Test
