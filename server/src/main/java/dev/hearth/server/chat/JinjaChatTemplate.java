@@ -7,6 +7,7 @@ import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 
+import java.time.Clock;
 import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,11 +26,13 @@ import java.util.Map;
  */
 public final class JinjaChatTemplate {
     private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
+    private static final ThreadLocal<LocalDateTime> NOW = new ThreadLocal<>();
 
     private final String source;
     private final String bosToken;
     private final String eosToken;
     private final Jinjava jinjava;
+    private final Clock clock;
 
     /** The template called raise_exception: the conversation is not one the template accepts. */
     public static final class Rejected extends RuntimeException {
@@ -46,12 +49,19 @@ public final class JinjaChatTemplate {
     }
 
     public JinjaChatTemplate(String source, String bosToken, String eosToken) {
-        this.source = PyStringMethods.rewrite(source);
+        this(source, bosToken, eosToken, Clock.systemDefaultZone());
+    }
+
+    /** With {@code clock} for strftime_now (tests fix the date). */
+    public JinjaChatTemplate(String source, String bosToken, String eosToken, Clock clock) {
+        this.clock = clock;
+        this.source = PyStringMethods.rewrite(Jinja2Compat.rewrite(source));
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                .withLstripBlocks(false) // Jinja2's lstrip_blocks is done by Jinja2Compat.rewrite
+
                 .withNestedInterpretationEnabled(false)
                 .withFailOnUnknownTokens(false)
                 .withMaxOutputSize(64L << 20)
@@ -68,6 +78,7 @@ public final class JinjaChatTemplate {
         this.jinjava = new Jinjava(config);
         jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", JinjaChatTemplate.class, "raiseException", Object.class));
         PyStringMethods.register(jinjava);
+        Jinja2Compat.register(jinjava);
         jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", JinjaChatTemplate.class, "strftimeNow", String.class));
     }
 
@@ -83,7 +94,23 @@ public final class JinjaChatTemplate {
      * @throws Failed   when the template cannot be rendered
      */
     public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt) {
+        return render(messages, addGenerationPrompt, Map.of());
+    }
+
+    /**
+     * As {@link #render(List, boolean)}, with more variables for the template: {@code tools} (a
+     * list of OpenAI-style function definitions, as maps), {@code documents}, or a template's own
+     * options ({@code enable_thinking}, ...). Transformers passes {@code tools} and
+     * {@code documents} always, as None where there are none: so does this.
+     */
+    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
         Map<String, Object> vars = new HashMap<>();
+        // Jinja2's globals are variables too: templates ask "strftime_now is defined".
+        vars.put("strftime_now", "strftime_now");
+        vars.put("raise_exception", "raise_exception");
+        vars.put("tools", null);
+        vars.put("documents", null);
+        vars.putAll(extra);
         List<Map<String, Object>> copy = new ArrayList<>();
         for (Map<String, Object> m : messages) copy.add(new LinkedHashMap<>(m));
         vars.put("messages", copy);
@@ -91,15 +118,18 @@ public final class JinjaChatTemplate {
         vars.put("bos_token", bosToken);
         vars.put("eos_token", eosToken);
         RAISED.remove();
+        NOW.set(LocalDateTime.now(clock));
         RenderResult r;
         try {
             r = jinjava.renderForResult(source, vars);
         } catch (RuntimeException e) {
+            NOW.remove();
             String raised = RAISED.get();
             RAISED.remove();
             if (raised != null) throw new Rejected(raised);
             throw new Failed(String.valueOf(e.getMessage()));
         }
+        NOW.remove();
         String raised = RAISED.get();
         RAISED.remove();
         if (raised != null) throw new Rejected(raised);
@@ -120,6 +150,7 @@ public final class JinjaChatTemplate {
 
     /** The current local time formatted with a Python strftime pattern (Llama 3.x templates use it for the date). */
     public static String strftimeNow(String format) {
-        return Strftime.format(format, LocalDateTime.now());
+        LocalDateTime now = NOW.get();
+        return Strftime.format(format, now != null ? now : LocalDateTime.now());
     }
 }
