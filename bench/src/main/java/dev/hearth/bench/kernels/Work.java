@@ -57,6 +57,15 @@ public record Work(long bytes, long flops) {
                     continue;
                 }
                 case Op.MulMat m -> flops += 2 * m.w().desc().ne(0) * m.w().desc().rows() * m.x().desc().rows();
+                case Op.MulMatId m -> {
+                    // only the selected experts are read: count the distinct ones
+                    int[] ids = ints.get(m.ids().name());
+                    long experts = ids == null ? m.w().desc().ne(2) : java.util.Arrays.stream(ids).distinct().count();
+                    long slots = m.ids().desc().elements();
+                    flops += 2 * m.w().desc().ne(0) * m.w().desc().ne(1) * slots;
+                    if (read.add(m.w())) bytes += m.w().desc().bytes() / m.w().desc().ne(2) * experts;
+                }
+                case Op.WeightedSum s -> flops += 2 * s.y().desc().elements();
                 case Op.Attention a -> {
                     int[] pos = ints.get(a.pos().name());
                     if (pos == null) throw new IllegalArgumentException("attention positions " + a.pos().name() + " unknown");

@@ -172,6 +172,15 @@ public final class OpCase {
             return graph.input(name, DType.I32, values.length);
         }
 
+        /** An I32 input of shape {@code ne} holding {@code values} (each token's experts). */
+        public Node ints(String name, long[] ne, int... values) {
+            if (TensorDesc.of(name, DType.I32, ne).elements() != values.length) throw new IllegalArgumentException(values.length + " ids for " + java.util.Arrays.toString(ne));
+            MemorySegment s = arena.allocate(4L * values.length, 64);
+            MemorySegment.copy(values, 0, s, I32, 0, values.length);
+            inputs.put(name, s);
+            return graph.input(name, DType.I32, ne);
+        }
+
         /** A weight of values in [-1, 1), quantized with the codec of {@code type}. */
         public Node weight(String name, DType type, long... ne) {
             return weight(name, type, uniform(Math.toIntExact(TensorDesc.of(name, type, ne).elements()), 1), ne);

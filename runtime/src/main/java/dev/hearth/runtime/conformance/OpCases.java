@@ -47,6 +47,7 @@ public final class OpCases {
         cases.addAll(attentionVariants());
         cases.addAll(elementwise());
         cases.addAll(norms());
+        cases.addAll(experts());
         cases.addAll(convert());
         cases.addAll(LlamaLayerCase.all());
         return List.copyOf(cases);
@@ -251,6 +252,43 @@ public final class OpCases {
                 b.output(g.reshape("y", normed, 256, t));
             }));
         }
+        return cases;
+    }
+
+    /** The mixture-of-experts ops: top_k, gather, mul_mat_id in every weight type (one token and several), weighted_sum. */
+    static List<OpCase> experts() {
+        List<OpCase> cases = new ArrayList<>();
+        for (int[] ekt : new int[][]{{8, 2, 5}, {64, 8, 3}, {4, 4, 1}}) {
+            int e = ekt[0], k = ekt[1], t = ekt[2];
+            cases.add(new OpCase("top_k", null, "top_k e=" + e + " k=" + k + " t=" + t, EXACT, b ->
+                    b.output(b.graph().topK("ids", b.input("x", DType.F32, 4, e, t), k))));
+        }
+        cases.add(new OpCase("gather", null, "gather e=8 k=3 t=4", EXACT, b -> {
+            Node x = b.input("x", DType.F32, 4, 8, 4);
+            Node ids = b.ints("ids", new long[]{3, 4}, 7, 0, 3, 1, 1, 2, 6, 5, 4, 0, 7, 2);
+            b.output(b.graph().gather("y", x, ids));
+        }));
+        for (DType type : weightTypes()) {
+            int kk = type.blockSize >= 256 ? 256 : type.blockSize > 1 ? 96 : 100;
+            for (int t : new int[]{1, 5}) {
+                for (boolean perSlot : new boolean[]{false, true}) {
+                    String weights = "mul_mat_id type=" + lower(type) + " k=" + kk + " n=40 experts=6";
+                    String name = weights + " used=2 t=" + t + " x=" + (perSlot ? "per_expert" : "per_token");
+                    cases.add(new OpCase("mul_mat_id", type, name, weights, MATMUL, b -> {
+                        Node w = b.weight("w", type, kk, 40, 6);
+                        int[] ids = new int[2 * t];
+                        for (int i = 0; i < ids.length; i++) ids[i] = (i * 5 + 3 + i / 2) % 6;
+                        Node x = b.input("x", kk, perSlot ? 2L * t : t);
+                        b.output(b.graph().mulMatId("y", w, x, b.ints("ids", new long[]{2, t}, ids)));
+                    }));
+                }
+            }
+        }
+        cases.add(new OpCase("weighted_sum", null, "weighted_sum n=128 k=3 t=5", MATH, b -> {
+            Node y = b.input("y", 128, 15);
+            Node w = b.input("w", DType.F32, 1, 3, 5);
+            b.output(b.graph().weightedSum("out", y, w));
+        }));
         return cases;
     }
 

@@ -121,6 +121,35 @@ public final class Graph {
         return add(new Op.LayerNorm(x, weight, bias, eps), f32Like(name, x));
     }
 
+    public Node topK(String name, Node x, int k) {
+        need(k >= 1 && k <= x.desc().ne(0), "top_k: k = " + k + " must be in 1.." + x.desc().ne(0));
+        need(x.desc().type() == DType.F32, "top_k: F32 values only: " + x);
+        return add(new Op.TopK(x, k), TensorDesc.of(name, DType.I32, k, x.desc().rows()));
+    }
+
+    public Node gather(String name, Node x, Node ids) {
+        need(ids.desc().type() == DType.I32, "gather: ids must be I32");
+        need(ids.desc().rows() == x.desc().rows(), "gather: one row of ids per row of " + x);
+        return add(new Op.Gather(x, ids), TensorDesc.of(name, DType.F32, ids.desc().ne(0), x.desc().rows()));
+    }
+
+    /** {@code w} [K, N, E] of any type, {@code x} F32 [K, T] or [K, k * T], {@code ids} I32 [k, T]: F32 [N, k * T]. */
+    public Node mulMatId(String name, Node w, Node x, Node ids) {
+        need(w.desc().rank() == 3, "mul_mat_id: experts must be a 3-D tensor [K, N, E]: " + w);
+        need(ids.desc().type() == DType.I32, "mul_mat_id: ids must be I32");
+        need(x.desc().type() == DType.F32, "mul_mat_id activations must be F32: " + x);
+        need(w.desc().ne(0) == x.desc().ne(0), "mul_mat_id inner dimensions differ: " + w + " x " + x);
+        long k = ids.desc().ne(0), t = ids.desc().rows();
+        need(x.desc().rows() == t || x.desc().rows() == k * t, "mul_mat_id: " + x + " must have T or k * T rows for ids " + ids);
+        return add(new Op.MulMatId(w, x, ids), TensorDesc.of(name, DType.F32, w.desc().ne(1), k * t));
+    }
+
+    public Node weightedSum(String name, Node y, Node weights) {
+        long k = weights.desc().ne(0), t = weights.desc().rows();
+        need(y.desc().rows() == k * t, "weighted_sum: " + y + " must have k * T rows for weights " + weights);
+        return add(new Op.WeightedSum(y, weights), TensorDesc.of(name, DType.F32, y.desc().ne(0), t));
+    }
+
     /** {@code x} (F32, computed by the graph) seen with the shape {@code ne}: no copy. */
     public Node reshape(String name, Node x, long... ne) {
         need(x.desc().type() == DType.F32, "reshape: F32 values only: " + x);

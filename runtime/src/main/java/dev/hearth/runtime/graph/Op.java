@@ -209,4 +209,46 @@ public sealed interface Op {
             return of(x);
         }
     }
+
+    /**
+     * The indices of the {@code k} largest values of each row of {@code x} [E, T], largest first
+     * (the lower index first among equal values): I32 [k, T]. The router of mixture-of-experts
+     * layers picks each token's experts with it.
+     */
+    record TopK(Node x, int k) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(x);
+        }
+    }
+
+    /** Per row t, the values of {@code x} [E, T] at the I32 indices {@code ids} [k, T]: F32 [k, T]. */
+    record Gather(Node x, Node ids) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(x, ids);
+        }
+    }
+
+    /**
+     * The expert-indexed matrix product (ggml's mul_mat_id). {@code w} [K, N, E] holds E matrices of
+     * N rows; {@code ids} [k, T] each token's k experts. {@code x} is [K, T] (every selected expert
+     * of token t reads row t) or [K, k * T] (expert j of token t reads row t * k + j). Out: F32
+     * [N, k * T], row t * k + j = w[ids[t][j]] times the row it reads. Only the selected experts'
+     * weights are read.
+     */
+    record MulMatId(Node w, Node x, Node ids) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(w, x, ids);
+        }
+    }
+
+    /** Per token t, the sum over j of weights[t][j] times row t * k + j of {@code y} [N, k * T]; weights [k, T]. Out: F32 [N, T]. */
+    record WeightedSum(Node y, Node weights) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(y, weights);
+        }
+    }
 }

@@ -76,7 +76,7 @@ public final class ReferenceDevice implements Device {
     private String whyNotOrNull(Node node) {
         String op = node.op().getClass().getSimpleName();
         if (node.isLeaf()) return null;
-        if (!Codecs.has(node.desc().type())) return name + ": " + op + " cannot write " + node.desc().type() + " (no reference codec)";
+        if (!(node.op() instanceof Op.TopK) && !Codecs.has(node.desc().type())) return name + ": " + op + " cannot write " + node.desc().type() + " (no reference codec)";
         for (Node in : node.inputs()) {
             DType t = in.desc().type();
             if (isIndex(node.op(), in)) {
@@ -102,6 +102,8 @@ public final class ReferenceDevice implements Device {
             case Op.Rope r -> in == r.pos();
             case Op.KvStore k -> in == k.pos();
             case Op.Attention a -> in == a.pos();
+            case Op.Gather g -> in == g.ids();
+            case Op.MulMatId m -> in == m.ids();
             default -> false;
         };
     }

@@ -203,4 +203,44 @@ public final class ReferenceOps {
         }
         return out;
     }
+
+    /** top_k: per row of {@code e}, the indices of the k largest values, largest first, the lower index first among equals. */
+    public static int[] topK(float[] x, int e, int k) {
+        int rows = x.length / e;
+        int[] out = new int[rows * k];
+        boolean[] taken = new boolean[e];
+        for (int r = 0; r < rows; r++) {
+            java.util.Arrays.fill(taken, false);
+            for (int j = 0; j < k; j++) {
+                int best = -1;
+                for (int i = 0; i < e; i++) {
+                    if (!taken[i] && (best < 0 || x[r * e + i] > x[r * e + best])) best = i;
+                }
+                taken[best] = true;
+                out[r * k + j] = best;
+            }
+        }
+        return out;
+    }
+
+    /** gather: out[t][j] = x[t][ids[t][j]], rows of {@code e} in x and of {@code k} in ids. */
+    public static float[] gather(float[] x, int e, int[] ids, int k) {
+        float[] out = new float[ids.length];
+        for (int i = 0; i < ids.length; i++) out[i] = x[(i / k) * e + ids[i]];
+        return out;
+    }
+
+    /** weighted_sum: out[t] = sum over j of weights[t][j] * y[t * k + j], rows of {@code n}. */
+    public static float[] weightedSum(float[] y, int n, float[] weights, int k) {
+        int tokens = weights.length / k;
+        float[] out = new float[tokens * n];
+        for (int t = 0; t < tokens; t++) {
+            for (int i = 0; i < n; i++) {
+                double s = 0;
+                for (int j = 0; j < k; j++) s += (double) weights[t * k + j] * y[(t * k + j) * n + i];
+                out[t * n + i] = (float) s;
+            }
+        }
+        return out;
+    }
 }

@@ -54,6 +54,12 @@ final class ReferenceStream implements Stream {
             case Op.Softcap sc -> write(out, ReferenceOps.softcap(read(s.ref(sc.x())), sc.cap()));
             case Op.LayerNorm ln -> write(out, ReferenceOps.layerNorm(read(s.ref(ln.x())), k,
                     ln.weight() != null ? read(s.ref(ln.weight())) : null, ln.bias() != null ? read(s.ref(ln.bias())) : null, ln.eps()));
+            case Op.TopK tk -> writeInts(out, ReferenceOps.topK(read(s.ref(tk.x())), (int) tk.x().desc().rowLength(), tk.k()));
+            case Op.Gather ga -> write(out, ReferenceOps.gather(read(s.ref(ga.x())), (int) ga.x().desc().rowLength(),
+                    readInts(s.ref(ga.ids())), (int) ga.ids().desc().rowLength()));
+            case Op.MulMatId m -> mulMatId(m, s, out);
+            case Op.WeightedSum ws -> write(out, ReferenceOps.weightedSum(read(s.ref(ws.y())), (int) ws.y().desc().rowLength(),
+                    read(s.ref(ws.weights())), (int) ws.weights().desc().rowLength()));
             case Op.Reshape r -> {
                 // a view: the scheduler gave it its input's memory
             }
@@ -88,6 +94,33 @@ final class ReferenceStream implements Stream {
             for (int t = 0; t < tokens; t++) y[t * n + r] = (float) ReferenceOps.dot(row, 0, x, t * k, k);
         }
         write(out, y);
+    }
+
+    /** mul_mat_id: row t * k + j of the result is expert ids[t][j]'s matrix times x row t (or t * k + j). */
+    private static void mulMatId(Op.MulMatId m, Subgraph s, TensorRef out) {
+        TensorRef w = s.ref(m.w());
+        int kk = (int) w.desc().ne(0), n = (int) w.desc().ne(1), experts = (int) w.desc().ne(2);
+        int[] ids = readInts(s.ref(m.ids()));
+        int k = (int) m.ids().desc().rowLength();
+        float[] x = read(s.ref(m.x()));
+        boolean perSlot = m.x().desc().rows() == ids.length;
+        QuantCodec codec = Codecs.of(w.desc().type());
+        float[] row = new float[kk];
+        float[] y = new float[ids.length * n];
+        for (int i = 0; i < ids.length; i++) {
+            int e = ids[i];
+            if (e < 0 || e >= experts) throw new HearthException("mul_mat_id: expert " + e + " is outside " + w.desc().name() + " (" + experts + " experts)");
+            int xo = (perSlot ? i : i / k) * kk;
+            for (int r = 0; r < n; r++) {
+                codec.dequantizeRow(host(w), w.offset() + ((long) e * n + r) * w.desc().rowBytes(), row, 0, kk);
+                y[i * n + r] = (float) ReferenceOps.dot(row, 0, x, xo, kk);
+            }
+        }
+        write(out, y);
+    }
+
+    private static void writeInts(TensorRef r, int[] values) {
+        MemorySegment.copy(values, 0, host(r), I32, r.offset(), values.length);
     }
 
     /** kv_store: row pos[t] of the cache becomes row t of src, in the cache's type. */

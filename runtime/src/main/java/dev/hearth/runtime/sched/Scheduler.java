@@ -95,6 +95,7 @@ public final class Scheduler {
     static Node ownWeight(Node n) {
         return switch (n.op()) {
             case Op.MulMat m -> m.w();
+            case Op.MulMatId m -> m.w();
             case Op.GetRows g -> g.table();
             case Op.RmsNorm r -> r.weight();
             case Op.KvStore k -> k.cache();

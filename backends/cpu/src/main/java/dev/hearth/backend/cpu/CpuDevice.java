@@ -162,6 +162,8 @@ public final class CpuDevice implements Device {
             case Op.Leaf leaf -> null;
             case Op.MulMat m -> WEIGHT_TYPES.contains(m.w().desc().type()) ? null
                     : "cpu: MulMat does not support weights of type " + m.w().desc().type() + " (supported: " + WEIGHT_TYPES + ")";
+            case Op.MulMatId m -> WEIGHT_TYPES.contains(m.w().desc().type()) ? null
+                    : "cpu: MulMatId does not support experts of type " + m.w().desc().type() + " (supported: " + WEIGHT_TYPES + ")";
             case Op.GetRows g -> WEIGHT_TYPES.contains(g.table().desc().type()) ? null
                     : "cpu: GetRows does not support tables of type " + g.table().desc().type() + " (supported: " + WEIGHT_TYPES + ")";
             case Op.KvStore k -> cache(op, k.cache());

@@ -283,6 +283,52 @@ final class CpuStream implements Stream {
                 };
             }
             case Op.Reshape r -> throw new IllegalStateException("a reshape is a view, not a step: " + n);
+            case Op.TopK tk -> {
+                Input x = input(tk.x(), g);
+                int e = (int) tk.x().desc().rowLength(), kk = tk.k(), rows = elements / kk;
+                int[] ids = new int[elements];
+                yield (pool, s) -> {
+                    Experts.topK(x.load(s.a(e * rows)), e, rows, kk, ids);
+                    MemorySegment.copy(ids, 0, out, Mem.I32, 0, elements);
+                };
+            }
+            case Op.Gather ga -> {
+                Input x = input(ga.x(), g);
+                MemorySegment idSeg = Mem.segment(g.ref(ga.ids()));
+                int e = (int) ga.x().desc().rowLength(), kk = (int) ga.ids().desc().rowLength();
+                int xn = Math.toIntExact(ga.x().desc().elements());
+                yield (pool, s) -> {
+                    float[] xv = x.load(s.a(xn));
+                    int[] id = ints(idSeg, elements);
+                    float[] c = s.c(elements);
+                    for (int i = 0; i < elements; i++) {
+                        if (id[i] < 0 || id[i] >= e) throw new HearthException("gather: index " + id[i] + " is outside 0.." + (e - 1));
+                        c[i] = xv[(i / kk) * e + id[i]];
+                    }
+                    store(c, elements, out);
+                };
+            }
+            case Op.MulMatId m -> {
+                TensorRef wr = g.ref(m.w());
+                DType type = m.w().desc().type();
+                int kk = (int) m.w().desc().ne(0), rows = (int) m.w().desc().ne(1), experts = (int) m.w().desc().ne(2);
+                MemorySegment repacked = Repack.repacks(type) && rows % 8 == 0 && device.repack() && wr.buffer() instanceof CpuBuffer cb
+                        && cb.usage() == BufferUsage.WEIGHTS ? cb.packed(type, wr.offset(), kk, rows * experts, device.pool()) : null;
+                if (repacked != null) planScopes.add(repacked.scope());
+                Experts.MulMatId op = new Experts.MulMatId(type, Mem.segment(wr), repacked != null ? Mem.view(repacked) : null, kk, rows,
+                        experts, Mem.segment(g.ref(m.x())), m.x().desc().rows(), Mem.segment(g.ref(m.ids())),
+                        (int) m.ids().desc().rowLength(), (int) m.ids().desc().rows(), out, m.w().desc().name());
+                yield (pool, s) -> op.run(pool, s);
+            }
+            case Op.WeightedSum ws -> {
+                Input y = input(ws.y(), g), w = input(ws.weights(), g);
+                int kk = (int) ws.weights().desc().rowLength();
+                yield (pool, s) -> {
+                    float[] c = s.c(elements);
+                    Experts.weightedSum(y.load(s.a(elements * kk)), k, w.load(s.b(elements / k * kk)), kk, elements / k, c);
+                    store(c, elements, out);
+                };
+            }
             case Op.Convert cv -> {
                 Input x = input(cv.x(), g);
                 DType to = cv.to();

@@ -64,6 +64,10 @@ final class CudaSupport {
             case Op.LayerNorm l -> first(f32(op, l.x()), l.weight() != null ? f32(op, l.weight()) : null,
                     l.bias() != null ? f32(op, l.bias()) : null);
             case Op.Reshape r -> null; // a view: nothing to launch
+            case Op.TopK t -> op + " (not yet in the CUDA kernels)";
+            case Op.Gather g -> op + " (not yet in the CUDA kernels)";
+            case Op.MulMatId m -> op + " (not yet in the CUDA kernels)";
+            case Op.WeightedSum w -> op + " (not yet in the CUDA kernels)";
             case Op.Leaf l -> null;
         };
     }

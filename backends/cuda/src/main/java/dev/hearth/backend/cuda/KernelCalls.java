@@ -131,6 +131,10 @@ final class KernelCalls {
                     .ptr(addr.apply(ln.x())).ptr(ln.weight() != null ? addr.apply(ln.weight()) : 0)
                     .ptr(ln.bias() != null ? addr.apply(ln.bias()) : 0).ptr(addr.apply(n))
                     .i32(ln.x().desc().rowLength()).f32(ln.eps())));
+            case Op.TopK t -> throw new IllegalStateException("no CUDA kernel for " + n);
+            case Op.Gather g -> throw new IllegalStateException("no CUDA kernel for " + n);
+            case Op.MulMatId m -> throw new IllegalStateException("no CUDA kernel for " + n);
+            case Op.WeightedSum w -> throw new IllegalStateException("no CUDA kernel for " + n);
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }

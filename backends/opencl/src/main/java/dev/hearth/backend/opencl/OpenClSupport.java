@@ -79,6 +79,10 @@ final class OpenClSupport {
                 yield f32(name, l.x());
             }
             case Op.Reshape r -> null; // a view: nothing to launch
+            case Op.TopK t -> name + " (not yet in the OpenCL kernels)";
+            case Op.Gather g -> name + " (not yet in the OpenCL kernels)";
+            case Op.MulMatId m -> name + " (not yet in the OpenCL kernels)";
+            case Op.WeightedSum w -> name + " (not yet in the OpenCL kernels)";
             case Op.Leaf l -> null;
         };
     }
@@ -101,6 +105,10 @@ final class OpenClSupport {
             case Op.Softcap s -> "softcap";
             case Op.LayerNorm l -> "layer_norm";
             case Op.Reshape r -> "reshape";
+            case Op.TopK t -> "top_k";
+            case Op.Gather g -> "gather";
+            case Op.MulMatId m -> "mul_mat_id";
+            case Op.WeightedSum w -> "weighted_sum";
             case Op.Leaf l -> "leaf";
         };
     }

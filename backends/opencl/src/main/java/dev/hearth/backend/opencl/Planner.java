@@ -96,6 +96,10 @@ final class Planner {
             case Op.Geglu g -> geglu(n, g);
             case Op.Softcap s -> softcap(n, s);
             case Op.LayerNorm l -> layerNorm(n, l);
+            case Op.TopK t -> throw new IllegalStateException("no OpenCL kernel for " + n);
+            case Op.Gather g -> throw new IllegalStateException("no OpenCL kernel for " + n);
+            case Op.MulMatId m -> throw new IllegalStateException("no OpenCL kernel for " + n);
+            case Op.WeightedSum w -> throw new IllegalStateException("no OpenCL kernel for " + n);
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }
