@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Tag("model")
 class ArchitecturesTest {
-    static final List<String> MODELS = List.of("qwen2", "qwen3", "gemma2", "gemma3", "phi3", "command-r");
+    static final List<String> MODELS = List.of("qwen2", "qwen3", "gemma2", "gemma3", "phi3", "command-r", "llama-moe", "qwen3moe");
 
     static Path dir() {
         Path p = Path.of(System.getProperty("hearth.testdata", "../testdata")).resolve("arch");

@@ -7,6 +7,7 @@ import dev.hearth.llama.arch.Llama;
 import dev.hearth.llama.arch.Phi3;
 import dev.hearth.llama.arch.Qwen2;
 import dev.hearth.llama.arch.Qwen3;
+import dev.hearth.llama.arch.Qwen3Moe;
 import dev.hearth.runtime.HearthException;
 import dev.hearth.runtime.gguf.GgufFile;
 
@@ -20,7 +21,7 @@ public final class Architectures {
 
     static {
         for (Architecture a : new Architecture[]{new Llama("llama"), new Llama("mistral"), new Qwen2(), new Qwen3(),
-                new Gemma2(), new Gemma3(), new Phi3(), new CommandR()}) {
+                new Qwen3Moe(), new Gemma2(), new Gemma3(), new Phi3(), new CommandR()}) {
             BY_NAME.put(a.name(), a);
         }
     }

@@ -32,10 +32,29 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
      * @param attnSoftcap   soft-capping of the attention scores (Gemma 2)
      * @param finalSoftcap  soft-capping of the logits (Gemma 2)
      * @param logitScale    the factor the logits are multiplied by (Command R)
+     * @param experts       experts per layer of a mixture-of-experts model ({@code expert_count}), 0 for a dense one
+     * @param expertsUsed   experts each token uses ({@code expert_used_count})
+     * @param expertFfn     the feed-forward size of one expert ({@code expert_feed_forward_length}, else {@code feed_forward_length})
      */
     public record Features(float attnScale, float embedScale, int slidingWindow, int swaPattern, float ropeBaseSwa,
-                           float attnSoftcap, float finalSoftcap, float logitScale) {
-        public static final Features NONE = new Features(0, 0, 0, 0, 0, 0, 0, 0);
+                           float attnSoftcap, float finalSoftcap, float logitScale, int experts, int expertsUsed, int expertFfn) {
+        public static final Features NONE = new Features(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+        public Features(float attnScale, float embedScale, int slidingWindow, int swaPattern, float ropeBaseSwa,
+                        float attnSoftcap, float finalSoftcap, float logitScale) {
+            this(attnScale, embedScale, slidingWindow, swaPattern, ropeBaseSwa, attnSoftcap, finalSoftcap, logitScale, 0, 0, 0);
+        }
+
+        /** These features with the expert counts of {@code other}. */
+        public Features withExperts(Features other) {
+            return new Features(attnScale, embedScale, slidingWindow, swaPattern, ropeBaseSwa, attnSoftcap, finalSoftcap, logitScale,
+                    other.experts, other.expertsUsed, other.expertFfn);
+        }
+    }
+
+    /** True for a mixture-of-experts model. */
+    public boolean moe() {
+        return features.experts() > 0;
     }
 
     /** The architecture's name, as {@code general.architecture} gives it. */
@@ -82,7 +101,9 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
         return features.attnScale() > 0 ? features.attnScale() : (float) (1.0 / Math.sqrt(headDim));
     }
 
+    /** This config with {@code f} as its features (the expert counts read from the file are kept). */
     public ModelConfig withFeatures(Features f) {
+        f = f.withExperts(features);
         return new ModelConfig(architecture, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, contextLength, vocabSize,
                 normEps, ropeBase, ropeFreqScale, ropeMode, tiedEmbeddings, hasRopeFreqs, f);
     }
@@ -141,8 +162,20 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
         if (vocab <= 0) throw new HearthException(f.path() + ": the vocabulary size is unknown (no " + p + "vocab_size, tokens or embedding)");
         boolean tied = f.tensor("output.weight") == null;
         boolean freqs = f.tensor("rope_freqs.weight") != null;
+        Features experts = Features.NONE;
+        if (f.has(p + "expert_count") && f.getInt(p + "expert_count", 0) != 0) {
+            int count = f.getInt(p + "expert_count", 0);
+            int used = f.getInt(p + "expert_used_count", 0);
+            int size = f.has(p + "expert_feed_forward_length") ? req(f, p + "expert_feed_forward_length") : ffn;
+            if (count < 0 || count > 4096) throw new HearthException(f.path() + ": metadata " + p + "expert_count = " + count + " is not valid (1..4096 expected)");
+            if (used <= 0 || used > count) {
+                throw new HearthException(f.path() + ": metadata " + p + "expert_used_count = " + used + " is not valid (1.." + count + " expected: the experts each token uses)");
+            }
+            if (size <= 0) throw new HearthException(f.path() + ": the expert size is unknown (no " + p + "expert_feed_forward_length or feed_forward_length)");
+            experts = new Features(0, 0, 0, 0, 0, 0, 0, 0, count, used, size);
+        }
         return new ModelConfig(architecture, dim, layers, ffn, heads, kvHeads, headDim, ropeDims, ctx, vocab, eps, base, scale,
-                ropeMode, tied, freqs, Features.NONE);
+                ropeMode, tied, freqs, experts);
     }
 
     /** A positive integer under {@code key}; a one-line error where it is missing or not positive. */

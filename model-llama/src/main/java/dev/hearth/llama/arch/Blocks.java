@@ -40,6 +40,41 @@ final class Blocks {
         t.need(blk(l, "ffn_down"), c.ffnDim(), c.dim());
     }
 
+    /** The router ffn_gate_inp [dim, experts] and the experts ffn_{gate,up}_exps [dim, expertFfn, experts], ffn_down_exps [expertFfn, dim, experts]. */
+    static void expertWeights(ModelWeights.Table t, int l) {
+        ModelConfig c = t.config();
+        int e = c.features().experts(), f = c.features().expertFfn();
+        t.need(blk(l, "ffn_gate_inp"), c.dim(), e);
+        t.need(blk(l, "ffn_gate_exps"), c.dim(), f, e);
+        t.need(blk(l, "ffn_up_exps"), c.dim(), f, e);
+        t.need(blk(l, "ffn_down_exps"), f, c.dim(), e);
+    }
+
+    /**
+     * The mixture-of-experts feed-forward of layer {@code l} on the normed input {@code h}: the
+     * router's logits, each token's top experts, their weights as the softmax of the chosen logits
+     * (the softmax over all experts renormalised over the chosen, as Mixtral and Qwen3-MoE do), the
+     * SiLU-gated feed-forward of each chosen expert, and the weighted sum.
+     */
+    static Node moeFfn(ModelGraph.Builder b, int l, Node h) {
+        String p = "l" + l + ".";
+        int used = b.c.features().expertsUsed();
+        Node logits = b.g.mulMat(p + "router", b.weight(l, "ffn_gate_inp"), h);
+        Node ids = b.g.topK(p + "experts", logits, used);
+        Node weights = b.g.softmax(p + "expert_weights", b.g.gather(p + "chosen_logits", logits, ids));
+        Node gate = b.g.mulMatId(p + "gate_exps", b.weight(l, "ffn_gate_exps"), h, ids);
+        Node up = b.g.mulMatId(p + "up_exps", b.weight(l, "ffn_up_exps"), h, ids);
+        Node act = b.g.swiglu(p + "swiglu_exps", gate, up);
+        Node down = b.g.mulMatId(p + "down_exps", b.weight(l, "ffn_down_exps"), act, ids);
+        return b.g.weightedSum(p + "moe_out", down, weights);
+    }
+
+    /** The feed-forward weights of layer {@code l}: the experts and their router in a mixture-of-experts model, else the dense three. */
+    static void ffnOrExperts(ModelWeights.Table t, int l) {
+        if (t.config().moe()) expertWeights(t, l);
+        else ffnWeights(t, l);
+    }
+
     /** One [dim] norm weight per name. */
     static void norms(ModelWeights.Table t, int l, String... names) {
         for (String n : names) t.need(blk(l, n), t.config().dim());
@@ -83,7 +118,8 @@ final class Blocks {
             String p = "l" + l + ".";
             Node a = selfAttention(b, l, b.rmsNorm(l, "attn_norm", x), headNorms);
             x = b.g.add(p + "attn_res", x, a);
-            Node f = gatedFfn(b, l, b.rmsNorm(l, "ffn_norm", x), false);
+            Node hn = b.rmsNorm(l, "ffn_norm", x);
+            Node f = b.c.moe() ? moeFfn(b, l, hn) : gatedFfn(b, l, hn, false);
             x = b.g.add(p + "ffn_res", x, f);
         }
         x = b.lastRows(x);

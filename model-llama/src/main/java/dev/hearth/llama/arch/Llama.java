@@ -11,7 +11,9 @@ import dev.hearth.runtime.gguf.GgufFile;
 /**
  * LLaMA 2 and 3 (3.1 with its rope factors, 3.2 with tied embeddings), TinyLlama, Mistral:
  * pre-norm blocks of RMS norm, attention with adjacent-pair rope, SiLU-gated feed-forward.
- * Biases on q, k and v are used where a file has them.
+ * Biases on q, k and v are used where a file has them. With experts ({@code expert_count}:
+ * Mixtral) the feed-forward is a mixture of experts, the router's softmax renormalised over each
+ * token's chosen experts.
  */
 public final class Llama implements Architecture {
     private final String name;
@@ -28,7 +30,7 @@ public final class Llama implements Architecture {
     @Override
     public ModelConfig config(GgufFile f) {
         ModelConfig c = ModelConfig.read(f, this, "attention.layer_norm_rms_epsilon", Op.RopeMode.NORMAL);
-        ModelConfig.req(f, f.getString("general.architecture", name) + ".feed_forward_length");
+        if (!c.moe()) ModelConfig.req(f, f.getString("general.architecture", name) + ".feed_forward_length");
         return c;
     }
 
@@ -39,7 +41,7 @@ public final class Llama implements Architecture {
             Blocks.norms(t, l, "attn_norm", "ffn_norm");
             Blocks.attentionWeights(t, l);
             Blocks.qkvBiases(t, l, false);
-            Blocks.ffnWeights(t, l);
+            Blocks.ffnOrExperts(t, l);
         }
     }
 

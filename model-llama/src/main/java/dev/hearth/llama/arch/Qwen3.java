@@ -11,8 +11,9 @@ import dev.hearth.runtime.gguf.GgufFile;
 /**
  * Qwen3 (dense): LLaMA's blocks with an RMS norm over each head of q and k before rope, rope over
  * halves (NEOX), and a head size of its own ({@code attention.key_length}, so q is not dim wide).
+ * With experts ({@code expert_count}) its feed-forward is a mixture of experts: see {@link Qwen3Moe}.
  */
-public final class Qwen3 implements Architecture {
+public class Qwen3 implements Architecture {
     @Override
     public String name() {
         return "qwen3";
@@ -20,8 +21,9 @@ public final class Qwen3 implements Architecture {
 
     @Override
     public ModelConfig config(GgufFile f) {
-        ModelConfig.req(f, "qwen3.feed_forward_length");
-        return ModelConfig.read(f, this, "attention.layer_norm_rms_epsilon", Op.RopeMode.NEOX);
+        ModelConfig c = ModelConfig.read(f, this, "attention.layer_norm_rms_epsilon", Op.RopeMode.NEOX);
+        if (!c.moe()) ModelConfig.req(f, name() + ".feed_forward_length");
+        return c;
     }
 
     @Override
@@ -31,7 +33,7 @@ public final class Qwen3 implements Architecture {
             Blocks.norms(t, l, "attn_norm", "ffn_norm");
             Blocks.attentionWeights(t, l);
             Blocks.headNorms(t, l);
-            Blocks.ffnWeights(t, l);
+            Blocks.ffnOrExperts(t, l);
         }
     }
 
