@@ -24,7 +24,7 @@ import java.util.List;
 /** The options every command that loads a model takes, and the loading itself. */
 final class ModelOptions {
     static final String[] SPEC = {"m|model", "t|threads", "c|ctx|ctx-size", "backend", "cache-type|ctk", "b|batch|batch-size",
-            "ngl|gpu-layers|n-gpu-layers", "vram-budget", "devices", "split"};
+            "ngl|gpu-layers|n-gpu-layers", "vram-budget", "devices", "split", "cpu-moe|cmoe!", "n-cpu-moe|ncmoe"};
 
     /** A model file opened and placed on its devices. */
     record Loaded(GgufFile file, ModelConfig config, ModelWeights weights, Tokenizer tokenizer, Engine engine)
@@ -144,15 +144,31 @@ final class ModelOptions {
         List<PlanRequest.GpuInfo> infos = new ArrayList<>();
         for (Device g : gpus) infos.add(new PlanRequest.GpuInfo(g.name(), g.memory().free()));
         long margin = Long.getLong("hearth.vram.margin", 256L << 20);
-        PlanRequest req = new PlanRequest(profile, infos, ctx, Math.min(ctx, 256), margin, gpuLayers, budgets, split, cpu.memory().free());
+        int cpuMoe = cpuMoe(a, c);
+        PlanRequest req = new PlanRequest(profile, infos, ctx, Math.min(ctx, 256), margin, gpuLayers, budgets, split, cpu.memory().free(), cpuMoe);
         Plan plan = Planner.plan(req);
         Device[] layer = new Device[c.layers() + 2];
         layer[0] = cpu;
         for (int l = 0; l < c.layers(); l++) layer[l + 1] = plan.layerDevice()[l] < 0 ? cpu : gpus.get(plan.layerDevice()[l]);
         layer[c.layers() + 1] = plan.headDevice() < 0 ? cpu : gpus.get(plan.headDevice());
+        Device[] experts = new Device[c.layers()];
+        for (int l = 0; l < c.layers(); l++) if (plan.expertsOnCpu()[l]) experts[l] = cpu;
         List<Device> fb = new ArrayList<>(gpus);
         for (Device d : fallbacks(cpu)) if (!fb.contains(d)) fb.add(d);
-        return new Placed(new Placement(layer, fb), plan, gpus);
+        return new Placed(new Placement(layer, fb, experts), plan, gpus);
+    }
+
+    /** --cpu-moe (every block's experts on the CPU), --n-cpu-moe N (those of blocks 0..N-1), or auto (-1). */
+    static int cpuMoe(Args a, ModelConfig c) {
+        if (a.has("cpu-moe") && a.has("n-cpu-moe")) throw new Args.UsageException("give --cpu-moe or --n-cpu-moe N, not both");
+        if ((a.has("cpu-moe") || a.has("n-cpu-moe")) && !c.moe()) {
+            System.err.println("note: --cpu-moe/--n-cpu-moe have no effect: " + c.arch() + " model without experts");
+        }
+        if (a.flag("cpu-moe")) return c.layers();
+        if (!a.has("n-cpu-moe")) return PlanRequest.AUTO;
+        int n = a.getInt("n-cpu-moe", 0);
+        if (n < 0) throw new Args.UsageException("--n-cpu-moe takes a count of 0 or more layers, not " + n);
+        return n;
     }
 
     static Device cpuDevice() {

@@ -9,7 +9,11 @@ import dev.hearth.runtime.gguf.GgufFile;
 final class PlanCommand {
     static final String HELP = """
             usage: hearth plan -m MODEL [--ctx N] [--backend B] [--gpu-layers auto|N|all] [--vram-budget SIZE] [--devices D1,D2 --split 3,1]
+                               [--cpu-moe | --n-cpu-moe N]
               prints the placement table (device, layers, weights, KV, compute, free after) and exits
+              --cpu-moe        a mixture-of-experts model's experts stay on the CPU, the rest of each layer on the GPU
+              --n-cpu-moe N    the experts of the first N layers stay on the CPU (default with --gpu-layers auto:
+                               as many as needed for every layer's attention and dense weights to fit on the GPU)
             """;
 
     static int run(String[] argv) {

@@ -26,6 +26,7 @@ final class RunCommand {
               --backend B            cpu, opencl, cuda, reference or auto (default auto)
               --cache-type T         KV cache type: f16 or f32 (default f16)
               -b, --batch N          prompt tokens per step (default 512)
+              --cpu-moe, --n-cpu-moe N   keep a mixture-of-experts model's experts (of every layer, of the first N) on the CPU
               --no-display-prompt    (accepted; the prompt is never echoed)
             """;
 

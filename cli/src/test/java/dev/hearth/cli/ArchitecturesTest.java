@@ -71,6 +71,17 @@ class ArchitecturesTest {
         return HybridTest.split(c, HybridTest.opencl(), c.layers() - 2);
     }
 
+    /** Every layer on OpenCL but the experts, which stay on the CPU (as --cpu-moe places them). */
+    static Placement expertsOnCpu(ModelConfig c) {
+        Device gpu = HybridTest.opencl();
+        Device[] layers = new Device[c.layers() + 2];
+        java.util.Arrays.fill(layers, gpu);
+        layers[0] = cpu();
+        Device[] experts = new Device[c.layers()];
+        java.util.Arrays.fill(experts, cpu());
+        return new Placement(layers, List.of(gpu, cpu(), reference()), experts);
+    }
+
     static Engine engine(GgufFile f, BiFunction<ModelConfig, GgufFile, Placement> where) {
         ModelConfig c = ModelConfig.fromGguf(f);
         return new Engine(new ModelWeights(f, c), where.apply(c, f), 256, 32, DType.F32, null);
@@ -94,62 +105,35 @@ class ArchitecturesTest {
     }
 
     /**
-     * Q8_0 and Q4_0 copies of each model (every matrix quantized with Hearth's codecs; norms and
-     * biases stay F32) on the CPU, teacher-forced along llama.cpp's F32 greedy ids: the argmax
-     * agrees at 97% of the steps or more (Q8_0) or 85% (Q4_0: 4-bit weights move a random model's
-     * close calls), and never differs where llama.cpp's top-1 beats its top-2 by more than 0.25
-     * (Q8_0: 0.05).
+     * The Q8_0 and Q4_0 copies of each model ({@code llama-quantize --pure}) on the CPU, against
+     * llama.cpp's greedy ids on the same files ({@code quantized-reference.json}), teacher-forced
+     * the way llama.cpp made them (the prompt in one batch, then a token at a time): the argmax
+     * agrees at 90% of the steps or more and never differs where llama.cpp's top-1 beats its top-2
+     * by more than 0.1. Looser than the stories260K criterion (97%, 0.05) because random weights
+     * amplify rounding: llama.cpp rounds the activations of quantized products to 8 bits, and even
+     * Hearth's reference backend (exact arithmetic on the same dequantized weights) differs from it by
+     * 0.01-0.02 in the mean top-5 probability on these files, 1e-4 on the F32 ones. For the
+     * mixture-of-experts models only the agreement counts (85%): where such a difference flips a
+     * router's near tie, the token takes another expert and its output moves by more than any margin.
      */
     @TestFactory
     List<DynamicTest> quantizedCopies() {
         List<DynamicTest> tests = new ArrayList<>();
         for (String m : MODELS) {
-            for (DType type : List.of(DType.Q8_0, DType.Q4_0)) {
-                tests.add(DynamicTest.dynamicTest(m + " " + type.name().toLowerCase() + " on cpu", () -> {
-                    Path dir = Files.createTempDirectory("hearth-arch");
-                    Path copy = dir.resolve(m + "-" + type.name().toLowerCase() + ".gguf");
-                    try (GgufFile f32 = GgufFile.open(dir().resolve(m + "-tiny-f32.gguf"))) {
-                        quantizedCopy(f32, type, copy);
-                    }
-                    try {
-                        teacherForced(m, copy, type == DType.Q8_0 ? 0.97 : 0.85, type == DType.Q8_0 ? 0.05 : 0.25);
-                    } finally {
-                        Files.deleteIfExists(copy);
-                        Files.deleteIfExists(dir);
-                    }
-                }));
+            for (String type : List.of("q8_0", "q4_0")) {
+                tests.add(DynamicTest.dynamicTest(m + " " + type + " on cpu", () -> teacherForced(m + "-tiny-" + type + ".gguf", m.contains("moe") ? 0.85 : 0.90, m.contains("moe") ? Double.MAX_VALUE : 0.1)));
             }
         }
         return tests;
     }
 
-    /** {@code f} with every 2-D matrix whose rows are whole blocks of {@code type} quantized to it. */
-    static void quantizedCopy(GgufFile f, DType type, Path out) {
-        dev.hearth.runtime.gguf.GgufWriter w = new dev.hearth.runtime.gguf.GgufWriter(f.metadata());
-        for (var t : f.tensorList()) {
-            var d = t.desc();
-            if (d.rank() == 2 && d.type() == DType.F32 && d.ne(0) % type.blockSize == 0) {
-                var q = new dev.hearth.runtime.tensor.TensorDesc(d.name(), type, d.ne());
-                float[] row = new float[(int) d.ne(0)];
-                var src = f.data(t);
-                w.add(q, o -> {
-                    var seg = java.lang.foreign.Arena.ofAuto().allocate(q.rowBytes());
-                    for (long r = 0; r < d.rows(); r++) {
-                        java.lang.foreign.MemorySegment.copy(src, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, r * d.rowBytes(), row, 0, row.length);
-                        dev.hearth.runtime.dtype.Codecs.of(type).quantizeRow(row, 0, seg, 0, row.length);
-                        o.write(seg);
-                    }
-                });
-            } else {
-                w.add(d, f.data(t));
-            }
-        }
-        w.write(out);
-    }
-
-    static void teacherForced(String model, Path file, double minAgreement, double clearMargin) throws Exception {
-        List<Map<String, Object>> cases = reference(model);
-        try (GgufFile f = GgufFile.open(file); Engine e = engine(f, (c, g) -> onCpu(c))) {
+    @SuppressWarnings("unchecked")
+    static void teacherForced(String file, double minAgreement, double clearMargin) throws Exception {
+        Map<String, Object> all = (Map<String, Object>) Json.parse(Files.readString(dir().resolve("quantized-reference.json")));
+        List<Map<String, Object>> cases = (List<Map<String, Object>>) ((Map<String, Object>) all.get("models")).get(file);
+        assertTrue(cases != null && !cases.isEmpty(), "no references for " + file);
+        String model = file;
+        try (GgufFile f = GgufFile.open(dir().resolve(file)); Engine e = engine(f, (c, g) -> onCpu(c))) {
             int vocab = e.config().vocabSize();
             int steps = 0, agree = 0;
             List<String> clearMisses = new ArrayList<>();
@@ -161,9 +145,11 @@ class ArchitecturesTest {
                 int[] seq = new int[prompt.length + gen.length - 1];
                 System.arraycopy(prompt, 0, seq, 0, prompt.length);
                 System.arraycopy(gen, 0, seq, prompt.length, gen.length - 1);
-                float[] logits = e.eval(seq, 0, true).clone();
+                // as llama.cpp made them: the prompt in one batch, then one token at a time
+                float[] last = e.eval(prompt, 0, false).clone();
                 for (int i = 0; i < gen.length; i++) {
-                    float[] row = Arrays.copyOfRange(logits, (prompt.length - 1 + i) * vocab, (prompt.length + i) * vocab);
+                    if (i > 0) last = e.eval(new int[]{gen[i - 1]}, prompt.length + i - 1, false).clone();
+                    float[] row = last;
                     int mine = Sampler.argmax(row, vocab);
                     steps++;
                     if (mine == gen[i]) {
@@ -174,9 +160,31 @@ class ArchitecturesTest {
                     }
                 }
             }
-            assertTrue(clearMisses.isEmpty(), model + " " + file.getFileName() + ": disagreements where llama.cpp's margin exceeds " + clearMargin + ": " + clearMisses);
-            assertTrue(agree >= minAgreement * steps, model + " " + file.getFileName() + ": agreement " + agree + "/" + steps);
+            assertTrue(clearMisses.isEmpty(), model + ": disagreements where llama.cpp's margin exceeds " + clearMargin + ": " + clearMisses);
+            assertTrue(agree >= minAgreement * steps, model + ": agreement " + agree + "/" + steps);
         }
+    }
+
+    @Tag("opencl")
+    @TestFactory
+    List<DynamicTest> expertsOnTheCpu() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (String m : List.of("llama-moe", "qwen3moe")) {
+            tests.add(DynamicTest.dynamicTest(m + " with the experts on cpu, the rest on opencl", () -> {
+                try (GgufFile f = GgufFile.open(dir().resolve(m + "-tiny-f32.gguf")); Engine e = engine(f, (c, g) -> expertsOnCpu(c))) {
+                    // the placement holds: experts in host memory, the rest on the OpenCL device
+                    var sched = e.schedule(1, false);
+                    for (var split : sched.splits()) {
+                        for (var n : split.nodes()) {
+                            if (n.op() instanceof dev.hearth.runtime.graph.Op.MulMatId) assertEquals(cpu(), split.device(), n.toString());
+                            if (n.op() instanceof dev.hearth.runtime.graph.Op.Attention) assertEquals(HybridTest.opencl(), split.device(), n.toString());
+                        }
+                    }
+                }
+                check(m, (c, g) -> expertsOnCpu(c));
+            }));
+        }
+        return tests;
     }
 
     private static List<DynamicTest> tests(String where, BiFunction<ModelConfig, GgufFile, Placement> placement) {

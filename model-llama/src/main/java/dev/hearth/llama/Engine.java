@@ -82,13 +82,13 @@ public final class Engine implements AutoCloseable {
         GgufFile f = weights.file();
         long total = 0;
         for (var e : weights.all().entrySet()) {
-            if (!placement.device(weights.layerOf(e.getKey())).isHost()) total += e.getValue().bytes();
+            if (!placement.device(e.getKey(), weights.layerOf(e.getKey())).isHost()) total += e.getValue().bytes();
         }
         long done = 0;
         for (var e : weights.all().entrySet()) {
             String name = e.getKey();
             TensorDesc desc = e.getValue();
-            Device d = placement.device(weights.layerOf(name));
+            Device d = placement.device(name, weights.layerOf(name));
             MemorySegment data = f.data(weights.source(name)).asSlice(weights.offset(name), desc.bytes());
             Buffer b = d.wrapHost(data, BufferUsage.WEIGHTS);
             if (b == null) {
@@ -118,7 +118,7 @@ public final class Engine implements AutoCloseable {
         long done = 0, reported = -1;
         for (String name : names) {
             TensorRef ref = leaves.get(name);
-            long prepared = placement.device(weights.layerOf(name)).prepareWeight(ref);
+            long prepared = placement.device(name, weights.layerOf(name)).prepareWeight(ref);
             done += ref.desc().bytes();
             if (prepared > 0) {
                 if (reported < 0) progress.phase("preparing weights");

@@ -127,6 +127,11 @@ public final class ModelWeights {
         return "blk." + layer + "." + name + ".weight";
     }
 
+    /** True for the expert tensors of a mixture-of-experts layer ({@code blk.L.ffn_*_exps.*}), which may live apart from the rest of their block. */
+    public static boolean isExpert(String name) {
+        return name.contains("_exps.");
+    }
+
     /** The bias of a layer's tensor: {@code blk.L.NAME.bias}. */
     public static String bias(int layer, String name) {
         return "blk." + layer + "." + name + ".bias";

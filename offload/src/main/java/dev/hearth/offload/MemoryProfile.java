@@ -10,16 +10,23 @@ import dev.hearth.runtime.sched.Scheduler;
 import java.util.List;
 
 /**
- * What a model needs in memory, by layer: weight bytes of each block (index 0..n-1), of the
+ * What a model needs in memory, by layer: weight bytes of each block (index 0..n-1; of which
+ * {@code layerExperts} are a mixture-of-experts model's expert tensors), of the
  * embedding and of the output head; KV-cache bytes per token per block for the cache type; and
  * the compute-buffer bytes the scheduler lays out for the worst-case graph (a full batch) on a
  * device that holds the whole model. Pure numbers: the planner takes them as they are.
  */
 public record MemoryProfile(int layers, long[] layerWeights, long embeddingWeights, long headWeights,
-                            long kvBytesPerTokenPerLayer, long computeBytes) {
+                            long kvBytesPerTokenPerLayer, long computeBytes, long[] layerExperts) {
+    public MemoryProfile(int layers, long[] layerWeights, long embeddingWeights, long headWeights, long kvBytesPerTokenPerLayer,
+                         long computeBytes) {
+        this(layers, layerWeights, embeddingWeights, headWeights, kvBytesPerTokenPerLayer, computeBytes, new long[layers]);
+    }
+
     public static MemoryProfile of(ModelWeights w, DType cacheType, int ctx, int batch) {
         int n = w.config().layers();
         long[] per = new long[n];
+        long[] experts = new long[n];
         long embd = 0;
         long head = 0;
         for (var d : w.all().values()) {
@@ -32,10 +39,11 @@ public record MemoryProfile(int layers, long[] layerWeights, long embeddingWeigh
                 head += d.bytes();
             } else {
                 per[l] += d.bytes();
+                if (ModelWeights.isExpert(d.name())) experts[l] += d.bytes();
             }
         }
         long kv = 2L * cacheType.bytesFor(w.config().kvDim());
-        return new MemoryProfile(n, per, embd, head, kv, computeBytes(w, cacheType, ctx, batch));
+        return new MemoryProfile(n, per, embd, head, kv, computeBytes(w, cacheType, ctx, batch), experts);
     }
 
     /** Compute-buffer bytes of the largest graph (a full batch, last-token logits) on one device. */

@@ -7,9 +7,14 @@ import java.util.Locale;
 /**
  * Where each part of a model goes. {@code layerDevice[l]} for blocks 0..n-1 is -1 for the CPU or
  * the index of a GPU in the request; {@code headDevice} likewise for the output head. The
- * embedding stays on the CPU (a row lookup per token). {@code rows} is the table to print.
+ * embedding stays on the CPU (a row lookup per token). {@code expertsOnCpu[l]} is true where block
+ * l is on a GPU but its experts stay on the CPU. {@code rows} is the table to print.
  */
-public record Plan(int[] layerDevice, int headDevice, int ctx, List<Row> rows, List<String> notes) {
+public record Plan(int[] layerDevice, int headDevice, int ctx, List<Row> rows, List<String> notes, boolean[] expertsOnCpu) {
+    public Plan(int[] layerDevice, int headDevice, int ctx, List<Row> rows, List<String> notes) {
+        this(layerDevice, headDevice, ctx, rows, notes, new boolean[layerDevice.length]);
+    }
+
     /** One line of the placement table. */
     public record Row(String device, String layers, long weights, long kv, long compute, long freeAfter) {
     }
