@@ -11,14 +11,19 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import java.util.List;
+import java.util.Map;
+
 import static dev.hearth.backend.opencl.OpenClTesting.assertMatchesReference;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The mixture-of-experts kernels against the reference backend: top_k (with ties, so the
  * order among equal values counts), gather, weighted_sum, and mul_mat_id for every weight type
  * on both paths (one matrix-vector product per slot, and the slots sorted by expert for the
  * tiled kernel), with x per token and per slot, row counts that fill no tile evenly and an
- * expert with more than 64 slots.
+ * expert with more than 64 slots; and that a slot whose expert id is out of range gets a row
+ * of zeros (the reference refuses such ids).
  */
 @Tag("opencl")
 class ExpertsTest {
@@ -69,9 +74,7 @@ class ExpertsTest {
                 int[] ids = new int[used * t];
                 // expert 1 takes most slots of the batch (more than one 64-slot tile), expert 3 none
                 for (int i = 0; i < ids.length; i++) ids[i] = i % used == 0 ? 1 : (i / used) % 3 == 0 ? 2 : 0;
-                MemorySegment s = c.arena.allocate(4L * ids.length, 64);
-                MemorySegment.copy(ids, 0, s, ValueLayout.JAVA_INT_UNALIGNED, 0, ids.length);
-                c.inputs.put("ids" + t, s);
+                c.inputs.put("ids" + t, ints(c, ids));
                 Node id = c.graph.input("ids" + t, DType.I32, used, t);
                 Node xt = c.input("xt" + t, DType.F32, k, t, 1f);
                 Node xs = c.input("xs" + t, DType.F32, k, used * t, 1f);
@@ -80,5 +83,53 @@ class ExpertsTest {
             }
             assertMatchesReference(c, type.isQuantized() ? 1e-4 : 1e-5);
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"F32", "Q4_0", "Q6_K"})
+    void outOfRangeExpertsGiveZeroRows(DType type) {
+        for (int tiled : new int[] {0, 1}) {
+            Planner.forcedMulMatIdTiled = tiled;
+            try {
+                outOfRange(type);
+            } finally {
+                Planner.forcedMulMatIdTiled = -1;
+            }
+        }
+    }
+
+    private static void outOfRange(DType type) {
+        int k = 256, n = 70, experts = 3, used = 2, t = 40;
+        try (var c = new OpenClTesting.Case(type.ordinal() + 200)) {
+            c.leaves.put("w", c.encode(type, c.randoms(k * n * experts, 0.5f), k));
+            Node w = c.graph.weight(TensorDesc.of("w", type, k, n, experts));
+            int[] valid = new int[used * t];
+            int[] some = new int[used * t];
+            for (int i = 0; i < valid.length; i++) {
+                valid[i] = i % experts;
+                some[i] = i % 5 == 1 ? -1 : i % 5 == 3 ? experts : valid[i];
+            }
+            c.inputs.put("ids", ints(c, valid));
+            Node ids = c.graph.input("ids", DType.I32, used, t);
+            Node x = c.input("x", DType.F32, k, t, 1f);
+            c.out(c.graph.mulMatId("y", w, x, ids));
+            float[] want = OpenClTesting.run(c, OpenClTesting.REFERENCE)[0];
+            // the first run fills every row; in the second, the rows of out-of-range ids must become zeros
+            List<float[][]> got = OpenClTesting.run(c, OpenClTesting.device(), List.of(Map.of(), Map.of("ids", ints(c, some))));
+            assertEquals(0, OpenClTesting.nmse(got.get(0)[0], want), 1e-5);
+            for (int s = 0; s < some.length; s++) {
+                for (int r = 0; r < n; r++) {
+                    float g = got.get(1)[0][s * n + r];
+                    if (some[s] == valid[s]) assertEquals(want[s * n + r], g, 1e-3f * (1 + Math.abs(want[s * n + r])), "slot " + s);
+                    else assertEquals(0f, g, "slot " + s + " (expert " + some[s] + ")");
+                }
+            }
+        }
+    }
+
+    private static MemorySegment ints(OpenClTesting.Case c, int... v) {
+        MemorySegment s = c.arena.allocate(4L * v.length, 64);
+        MemorySegment.copy(v, 0, s, ValueLayout.JAVA_INT_UNALIGNED, 0, v.length);
+        return s;
     }
 }
