@@ -25,6 +25,7 @@
 #define F32_AT(buf, off) ((global float*)((buf) + (off)))
 #define CF32_AT(buf, off) ((global const float*)((buf) + (off)))
 #define CI32_AT(buf, off) ((global const int*)((buf) + (off)))
+#define I32_AT(buf, off) ((global int*)((buf) + (off)))
 #define HALF_AT(buf, off) ((global half*)((buf) + (off)))
 #define CHALF_AT(buf, off) ((global const half*)((buf) + (off)))
 

@@ -18,6 +18,8 @@ import java.util.Set;
  *       softmax: F32</li>
  *   <li>kv_store and attention: F32 or F16 caches; attention with headDim up to 512, with or
  *       without a sliding window and soft-capped scores</li>
+ *   <li>mul_mat_id: experts' weights of the mul_mat types, F32 activations, I32 ids; top_k,
+ *       gather (I32 ids), weighted_sum: F32</li>
  *   <li>reshape: a view, nothing to launch</li>
  * </ul>
  * Every count a kernel indexes with 32 bits is checked to fit.
@@ -39,7 +41,8 @@ final class OpenClSupport {
         if (n.isLeaf()) return null;
         if (n.desc().elements() > MAX_ELEMENTS) return name + " of more than 2^32 elements";
         for (Node in : n.inputs()) {
-            if (in.desc().elements() > MAX_ELEMENTS && !(n.op() instanceof Op.MulMat) && !(n.op() instanceof Op.GetRows)) {
+            if (in.desc().elements() > MAX_ELEMENTS && !(n.op() instanceof Op.MulMat)
+                    && !(n.op() instanceof Op.MulMatId) && !(n.op() instanceof Op.GetRows)) {
                 return name + " reading more than 2^32 elements";
             }
         }
@@ -79,10 +82,17 @@ final class OpenClSupport {
                 yield f32(name, l.x());
             }
             case Op.Reshape r -> null; // a view: nothing to launch
-            case Op.TopK t -> name + " (not yet in the OpenCL kernels)";
-            case Op.Gather g -> name + " (not yet in the OpenCL kernels)";
-            case Op.MulMatId m -> name + " (not yet in the OpenCL kernels)";
-            case Op.WeightedSum w -> name + " (not yet in the OpenCL kernels)";
+            case Op.TopK t -> f32(name, t.x());
+            case Op.Gather g -> {
+                String why = i32(name, g.ids());
+                yield why != null ? why : f32(name, g.x());
+            }
+            case Op.MulMatId m -> {
+                String why = weightType(name, m.w());
+                if (why == null) why = i32(name, m.ids());
+                yield why != null ? why : f32(name, m.x());
+            }
+            case Op.WeightedSum w -> f32(name, w.y(), w.weights());
             case Op.Leaf l -> null;
         };
     }
@@ -121,6 +131,11 @@ final class OpenClSupport {
     private static String cache(String name, Node c) {
         DType t = c.desc().type();
         return t == DType.F32 || t == DType.F16 ? null : name + " with a " + t + " cache (F32 or F16 only)";
+    }
+
+    private static String i32(String name, Node ids) {
+        DType t = ids.desc().type();
+        return t == DType.I32 ? null : name + " with " + t + " ids " + ids.name() + " (I32 only)";
     }
 
     private static String f32(String name, Node... xs) {

@@ -33,6 +33,9 @@ final class Planner {
     /** Attention splits to use instead of the automatic choice (tests); 0 for automatic. */
     static volatile int forcedAttentionSplits;
 
+    /** 1 to make mul_mat_id use the grouped tiled kernel, 0 the matrix-vector one, -1 to choose (tests). */
+    static volatile int forcedMulMatIdTiled = -1;
+
     /** From this many tokens on, mul_mat uses the tiled kernel. */
     static final int TILED_MIN_TOKENS = 8;
     private static final int TILED_WG = 256;
@@ -96,10 +99,10 @@ final class Planner {
             case Op.Geglu g -> geglu(n, g);
             case Op.Softcap s -> softcap(n, s);
             case Op.LayerNorm l -> layerNorm(n, l);
-            case Op.TopK t -> throw new IllegalStateException("no OpenCL kernel for " + n);
-            case Op.Gather g -> throw new IllegalStateException("no OpenCL kernel for " + n);
-            case Op.MulMatId m -> throw new IllegalStateException("no OpenCL kernel for " + n);
-            case Op.WeightedSum w -> throw new IllegalStateException("no OpenCL kernel for " + n);
+            case Op.TopK t -> topK(n, t);
+            case Op.Gather g -> gather(n, g);
+            case Op.MulMatId m -> mulMatId(n, m);
+            case Op.WeightedSum w -> weightedSum(n, w);
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }
@@ -327,5 +330,75 @@ final class Planner {
         long count = n.desc().elements();
         Launch.Args a = args().tensor(ref(s.x())).tensor(ref(n)).u32(count).f32(s.cap());
         out.add(a.launch(n, kn, new long[] {roundUp(count, wg)}, new long[] {wg}));
+    }
+
+    private void topK(Node n, Op.TopK t) {
+        cl_kernel kn = kernel("experts.cl", "top_k");
+        int wg = device.workGroup(kn, 64);
+        TensorDesc x = t.x().desc();
+        long rows = x.rows();
+        Launch.Args a = args().tensor(ref(t.x())).tensor(ref(n)).u32(x.ne(0)).u32(t.k()).u32(rows);
+        out.add(a.launch(n, kn, new long[] {roundUp(rows, wg)}, new long[] {wg}));
+    }
+
+    private void gather(Node n, Op.Gather g) {
+        cl_kernel kn = kernel("experts.cl", "gather");
+        TensorDesc ids = g.ids().desc();
+        long k = ids.ne(0);
+        long rows = ids.rows();
+        Launch.Args a = args().tensor(ref(g.x())).tensor(ref(g.ids())).tensor(ref(n)).u32(g.x().desc().ne(0)).u32(k).u32(rows);
+        out.add(a.launch(n, kn, new long[] {k, rows}, null));
+    }
+
+    private void weightedSum(Node n, Op.WeightedSum w) {
+        cl_kernel kn = kernel("experts.cl", "weighted_sum");
+        int wg = device.workGroup(kn, 64);
+        long len = w.y().desc().ne(0);
+        long k = w.weights().desc().ne(0);
+        long rows = n.desc().rows();
+        Launch.Args a = args().tensor(ref(w.y())).tensor(ref(w.weights())).tensor(ref(n)).u32(len).u32(k).u32(rows);
+        out.add(a.launch(n, kn, new long[] {roundUp(len, wg), rows}, new long[] {wg, 1}));
+    }
+
+    /**
+     * mul_mat_id: for a batch whose slots average at least TILED_MIN_TOKENS / 2 per expert, the
+     * slots are sorted by expert on the device and the tiled kernel reads each selected expert's
+     * rows once per 64 of its slots; otherwise one matrix-vector product per slot.
+     */
+    private void mulMatId(Node n, Op.MulMatId m) {
+        TensorDesc w = m.w().desc();
+        long k = w.ne(0);
+        long rows = w.ne(1);
+        long experts = w.ne(2);
+        TensorDesc ids = m.ids().desc();
+        long used = ids.ne(0);
+        long slots = ids.elements();
+        int perSlot = m.x().desc().rows() == slots ? 1 : 0;
+        String type = suffix(w.type());
+        int forced = forcedMulMatIdTiled;
+        boolean tiled = forced >= 0 ? forced == 1 : slots * 2 >= TILED_MIN_TOKENS * experts && slots >= TILED_MIN_TOKENS;
+        if (tiled) {
+            cl_kernel kn = kernel("experts.cl", "mul_mat_id_tiled_" + type);
+            if (device.kernelLimit(kn) >= TILED_WG) {
+                long maxTiles = slots / 64 + Math.min(experts, slots) + 1;
+                long ints = 1 + 2 * experts + 3 * maxTiles + slots;
+                OpenClBuffer g = (OpenClBuffer) device.allocate(4 * ints, dev.hearth.runtime.backend.BufferUsage.COMPUTE);
+                scratch.add(g);
+                cl_kernel group = kernel("experts.cl", "mul_mat_id_group");
+                int gwg = device.workGroup(group, 256);
+                Launch.Args ga = args().tensor(ref(m.ids())).buffer(g, 0).u32(slots).u32(experts).u32(maxTiles)
+                        .tensor(ref(n)).u32(rows);
+                out.add(ga.launch(n, group, new long[] {gwg}, new long[] {gwg}));
+                Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).tensor(ref(m.x())).tensor(ref(n)).buffer(g, 0)
+                        .u32(k).u32(rows).u32(experts).u32(maxTiles).u32(used).u32(perSlot);
+                out.add(a.launch(n, kn, new long[] {(rows + 63) / 64 * 16, maxTiles * 16}, new long[] {16, 16}));
+                return;
+            }
+        }
+        cl_kernel vec = kernel("experts.cl", "mul_mat_id_vec_" + type);
+        int wg = device.workGroup(vec, device.isGpu() ? 64 : 32);
+        Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).tensor(ref(m.x())).tensor(ref(m.ids())).tensor(ref(n))
+                .u32(k).u32(rows).u32(experts).u32(used).u32(perSlot).local(4L * wg);
+        out.add(a.launch(n, vec, new long[] {rows * wg, slots}, new long[] {wg, 1}));
     }
 }

@@ -153,6 +153,10 @@ final class OpenClTesting {
                         ex.read(n, raw);
                         int k = (int) n.desc().rowLength();
                         out[o] = new float[Math.toIntExact(n.desc().elements())];
+                        if (n.desc().type() == DType.I32) { // indices, as floats
+                            for (int i = 0; i < out[o].length; i++) out[o][i] = raw.getAtIndex(ValueLayout.JAVA_INT, i);
+                            continue;
+                        }
                         for (int r = 0; r < n.desc().rows(); r++) {
                             Codecs.of(n.desc().type()).dequantizeRow(raw, r * n.desc().rowBytes(), out[o], r * k, k);
                         }
