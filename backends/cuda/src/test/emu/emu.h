@@ -31,6 +31,7 @@ struct EmuBlock {
     std::unique_ptr<std::barrier<>> block;
     std::vector<std::unique_ptr<std::barrier<>>> warps;
     float exchange[1024];
+    int exchange_i[1024];
 };
 inline EmuBlock* emu_block;
 
@@ -41,6 +42,15 @@ inline float __shfl_xor_sync(unsigned, float v, int o) {
     emu_block->exchange[t] = v;
     emu_block->warps[w]->arrive_and_wait();
     float r = emu_block->exchange[(w << 5) | (lane ^ o)];
+    emu_block->warps[w]->arrive_and_wait();
+    return r;
+}
+
+inline int __shfl_xor_sync(unsigned, int v, int o) {
+    unsigned t = threadIdx.x, w = t >> 5, lane = t & 31;
+    emu_block->exchange_i[t] = v;
+    emu_block->warps[w]->arrive_and_wait();
+    int r = emu_block->exchange_i[(w << 5) | (lane ^ o)];
     emu_block->warps[w]->arrive_and_wait();
     return r;
 }

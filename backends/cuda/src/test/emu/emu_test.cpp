@@ -20,6 +20,7 @@
 #include "elementwise.cu"
 #include "softmax.cu"
 #include "convert.cu"
+#include "experts.cu"
 
 static std::mt19937 rng(42);
 static int failures = 0;
@@ -348,6 +349,105 @@ static void test_small_ops() {
     report("convert f32 to bf16", got, exp, 0);
 }
 
+/* top_k as ReferenceOps.topK: values from a few levels, so that rows have ties (and a row of -inf). */
+static void test_top_k(int E, int k, int T) {
+    std::vector<float> x(E * T);
+    for (auto& v : x) v = std::round(uni(3));
+    if (T > 2) for (int i = 0; i < E; i++) x[2 * E + i] = -INFINITY;
+    std::vector<int> out(k * T, -7);
+    std::vector<float> got(k * T);
+    std::vector<double> want(k * T);
+    for (int t = 0; t < T; t++) {
+        std::vector<bool> taken(E);
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            for (int i = 0; i < E; i++)
+                if (!taken[i] && (best < 0 || x[t * E + i] > x[t * E + best])) best = i;
+            taken[best] = true;
+            want[t * k + j] = best;
+        }
+    }
+    emu_launch(top_k, (T + 3) / 4, 1, 1, 128, (const float*)x.data(), out.data(), E, k, T);
+    for (int i = 0; i < k * T; i++) got[i] = (float)out[i];
+    report("top_k e=" + std::to_string(E) + " k=" + std::to_string(k) + " t=" + std::to_string(T), got, want, 0);
+}
+
+static void test_gather() {
+    int E = 8, k = 3, T = 4;
+    std::vector<float> x(E * T), y(k * T, NAN);
+    for (auto& v : x) v = uni(4);
+    int ids[] = {7, 0, 3, 1, 1, 2, 6, 5, 4, 0, 7, 2};
+    std::vector<double> want(k * T);
+    for (int i = 0; i < k * T; i++) want[i] = x[(i / k) * E + ids[i]];
+    emu_launch(gather, 1, 1, 1, 256, (const float*)x.data(), (const int*)ids, y.data(), (long long)k * T, k, E);
+    report("gather e=8 k=3 t=4", y, want, 0);
+}
+
+static void test_weighted_sum(int N, int k, int T, unsigned grid) {
+    std::vector<float> y(N * k * T), w(k * T), out(N * T, NAN);
+    for (auto& v : y) v = uni(2);
+    for (auto& v : w) v = uni(1);
+    std::vector<double> want(N * T);
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < N; i++) {
+            double s = 0;
+            for (int j = 0; j < k; j++) s += (double)w[t * k + j] * y[(t * k + j) * N + i];
+            want[t * N + i] = s;
+        }
+    emu_launch(weighted_sum, grid, 1, 1, 256, (const float*)y.data(), (const float*)w.data(), out.data(), (long long)N * T, N, k);
+    report("weighted_sum n=" + std::to_string(N) + " k=" + std::to_string(k) + " t=" + std::to_string(T) + " grid=" + std::to_string(grid),
+           out, want, 1e-12);
+}
+
+typedef void (*IdKernel)(const u8*, const void*, const int*, float*, int, int, int, int, int, int);
+
+/* mul_mat_id against dequantized rows in double; gyCap < slots runs the kernel's slot loop. */
+static void test_mul_mat_id(int type, int K, int N, int E, int k, int T, bool perSlot, unsigned gyCap, bool badId = false) {
+    auto w = random_rows(type, K, N * E);
+    int S = k * T, xRows = perSlot ? S : T;
+    std::vector<int> ids(S);
+    for (int i = 0; i < S; i++) ids[i] = (i * 5 + 3 + i / 2) % E;
+    if (badId) ids[S - 1] = E;
+    std::vector<float> x(K * xRows), y(N * S, NAN);
+    for (auto& v : x) v = uni(1);
+    std::vector<double> want(N * S), row(K);
+    for (int s = 0; s < S; s++) {
+        int xr = perSlot ? s : s / k;
+        for (int n = 0; n < N; n++) {
+            if (ids[s] >= E) { want[s * N + n] = NAN; continue; }
+            dequant_row(type, w.data() + ((size_t)ids[s] * N + n) * row_size(type, K), K, row.data());
+            double acc = 0;
+            for (int i = 0; i < K; i++) acc += row[i] * x[xr * K + i];
+            want[s * N + n] = acc;
+        }
+    }
+    bool dp4a = type == T_Q4_0 || type == T_Q8_0;
+    std::vector<block_q8_1> q((size_t)xRows * K / 32 + 1);
+    const void* xin = x.data();
+    if (dp4a) {
+        emu_launch(quantize_q8_1, (xRows * (K / 32) + 7) / 8, 1, 1, 256, x.data(), q.data(), K, xRows);
+        xin = q.data();
+    }
+    IdKernel kernel = type == T_F32 ? (IdKernel)mul_mat_id_f32 : type == T_F16 ? (IdKernel)mul_mat_id_f16
+            : type == T_BF16 ? (IdKernel)mul_mat_id_bf16 : type == T_Q4_0 ? (IdKernel)mul_mat_id_q4_0
+            : type == T_Q8_0 ? (IdKernel)mul_mat_id_q8_0 : type == T_Q4_K ? (IdKernel)mul_mat_id_q4_k : (IdKernel)mul_mat_id_q6_k;
+    emu_launch(kernel, (N + 3) / 4, std::min<unsigned>(S, gyCap), 1, 128, (const u8*)w.data(), xin, (const int*)ids.data(), y.data(),
+               K, N, E, k, S, perSlot ? 1 : 0);
+    std::string name = std::string("mul_mat_id ") + type_name(type) + " k=" + std::to_string(K) + " n=" + std::to_string(N) + " e=" +
+                       std::to_string(E) + " used=" + std::to_string(k) + " t=" + std::to_string(T) + (perSlot ? " per_slot" : " per_token") +
+                       " gy=" + std::to_string(std::min<unsigned>(S, gyCap));
+    if (badId) {
+        /* the last slot's id is out of range: its row is NaN, the others are computed */
+        bool nan = true;
+        for (int n = 0; n < N; n++) nan = nan && std::isnan(y[(S - 1) * N + n]);
+        y.resize((S - 1) * N);
+        want.resize((S - 1) * N);
+        if (!nan) { failures++; std::printf("FAIL %s: the row of an id outside [0, E) is not NaN\n", name.c_str()); }
+        name += " bad_id";
+    }
+    report(name, y, want, dp4a ? 5e-4 : 1e-9);
+}
+
 int main() {
     int types[] = {T_F32, T_F16, T_BF16, T_Q4_0, T_Q8_0, T_Q4_K, T_Q6_K};
     for (int type : types) {
@@ -369,6 +469,21 @@ int main() {
     test_attention(false, 8, 2, 128, 600, {0, 599}, 0, 20);
     for (int mode : {0, 1}) for (int dims : {64, 32}) for (bool f : {false, true}) test_rope(mode, dims, f);
     test_small_ops();
+    for (int* ekt : (int[][3]){{8, 2, 5}, {64, 8, 3}, {4, 4, 1}, {256, 8, 6}, {40, 3, 9}, {32, 32, 2}}) test_top_k(ekt[0], ekt[1], ekt[2]);
+    test_gather();
+    test_weighted_sum(128, 3, 5, 1);
+    test_weighted_sum(100, 8, 3, 1);
+    test_weighted_sum(1000, 2, 3, 2);
+    for (int type : types) {
+        int K = block_size(type) == 256 ? 256 : block_size(type) == 32 ? 96 : 100;
+        test_mul_mat_id(type, K, 40, 6, 2, 1, false, 65535);
+        test_mul_mat_id(type, K, 40, 6, 2, 5, false, 65535);
+        test_mul_mat_id(type, K, 37, 6, 2, 5, true, 3);
+        if (block_size(type) == 1) test_mul_mat_id(type, 33, 5, 3, 3, 2, true, 65535);
+    }
+    test_mul_mat_id(T_Q4_K, 512, 9, 16, 8, 1, false, 65535);
+    test_mul_mat_id(T_Q8_0, 256, 9, 16, 8, 2, true, 65535, true);
+    test_mul_mat_id(T_F32, 64, 9, 4, 2, 2, false, 65535, true);
     std::printf("%d failed\n", failures);
     return failures == 0 ? 0 : 1;
 }

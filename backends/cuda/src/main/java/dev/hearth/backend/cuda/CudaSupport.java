@@ -11,7 +11,8 @@ import java.util.Set;
  * answers (and is tested) on machines without a GPU.
  *
  * <ul>
- *   <li>mul_mat and get_rows: weights of F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K;</li>
+ *   <li>mul_mat, mul_mat_id and get_rows: weights of F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K;</li>
+ *   <li>top_k, gather, mul_mat_id: I32 expert ids;</li>
  *   <li>kv_store and attention: F32 or F16 caches (attention: both caches of one type, head
  *       dimension at most 256);</li>
  *   <li>rope: at most 1024 rotated dimensions; convert: between F32, F16 and BF16;</li>
@@ -64,10 +65,10 @@ final class CudaSupport {
             case Op.LayerNorm l -> first(f32(op, l.x()), l.weight() != null ? f32(op, l.weight()) : null,
                     l.bias() != null ? f32(op, l.bias()) : null);
             case Op.Reshape r -> null; // a view: nothing to launch
-            case Op.TopK t -> op + " (not yet in the CUDA kernels)";
-            case Op.Gather g -> op + " (not yet in the CUDA kernels)";
-            case Op.MulMatId m -> op + " (not yet in the CUDA kernels)";
-            case Op.WeightedSum w -> op + " (not yet in the CUDA kernels)";
+            case Op.TopK t -> f32(op, t.x());
+            case Op.Gather g -> first(f32(op, g.x()), i32(op, g.ids()));
+            case Op.MulMatId m -> first(type(op, m.w(), WEIGHT_TYPES), f32(op, m.x()), i32(op, m.ids()));
+            case Op.WeightedSum w -> first(f32(op, w.y()), f32(op, w.weights()));
             case Op.Leaf l -> null;
         };
     }

@@ -37,11 +37,21 @@ enum Kernel {
     GEGLU("elementwise", "geglu"),
     SOFTCAP("elementwise", "softcap"),
     SOFTMAX("softmax", "softmax"),
-    CONVERT("convert", "convert");
+    CONVERT("convert", "convert"),
+    TOP_K("experts", "top_k"),
+    GATHER("experts", "gather"),
+    WEIGHTED_SUM("experts", "weighted_sum"),
+    MUL_MAT_ID_F32("experts", "mul_mat_id_f32"),
+    MUL_MAT_ID_F16("experts", "mul_mat_id_f16"),
+    MUL_MAT_ID_BF16("experts", "mul_mat_id_bf16"),
+    MUL_MAT_ID_Q4_0("experts", "mul_mat_id_q4_0"),
+    MUL_MAT_ID_Q8_0("experts", "mul_mat_id_q8_0"),
+    MUL_MAT_ID_Q4_K("experts", "mul_mat_id_q4_k"),
+    MUL_MAT_ID_Q6_K("experts", "mul_mat_id_q6_k");
 
     /** The PTX modules, in the order of their files. */
     static final java.util.List<String> MODULES = java.util.List.of(
-            "attention", "convert", "elementwise", "get_rows", "kv_store", "layer_norm", "mul_mat_tiled", "mul_mat_vec",
+            "attention", "convert", "elementwise", "experts", "get_rows", "kv_store", "layer_norm", "mul_mat_tiled", "mul_mat_vec",
             "rms_norm", "rope", "softmax");
 
     final String module;

@@ -13,7 +13,7 @@ import java.util.function.Function;
 /**
  * How each op maps onto kernel launches: which kernel, grid, block and arguments. The numbers
  * here must agree with the kernels' header comments. Also the scratch memory an op needs (q8_1
- * activations, attention splits), which the plan allocates once.
+ * activations of mul_mat and mul_mat_id, attention splits), which the plan allocates once.
  */
 final class KernelCalls {
     /** Token counts up to this use the matrix-vector kernels; more use the tiled ones. */
@@ -24,6 +24,8 @@ final class KernelCalls {
     static final int ATT_MIN_CHUNK = 256;
     /** Splits are the grid's z dimension, which CUDA limits to 64. */
     static final int ATT_MAX_SPLITS = 64;
+    /** CUDA's limit on a grid's y dimension. */
+    static final int MAX_GRID_Y = 65535;
     private static final int EW_BLOCK = 256;
     private static final int EW_MAX_GRID = 8192;
 
@@ -61,6 +63,10 @@ final class KernelCalls {
                 long k = m.w().desc().rowLength();
                 long t = m.x().desc().rows();
                 yield t <= VEC_MAX_TOKENS && dp4a(m.w().desc().type()) ? t * (k / 32) * Q8_1_BYTES : 0;
+            }
+            case Op.MulMatId m -> {
+                long k = m.w().desc().rowLength();
+                yield dp4a(m.w().desc().type()) ? m.x().desc().rows() * (k / 32) * Q8_1_BYTES : 0;
             }
             case Op.Attention a -> {
                 int t = (int) a.q().desc().rows();
@@ -131,10 +137,24 @@ final class KernelCalls {
                     .ptr(addr.apply(ln.x())).ptr(ln.weight() != null ? addr.apply(ln.weight()) : 0)
                     .ptr(ln.bias() != null ? addr.apply(ln.bias()) : 0).ptr(addr.apply(n))
                     .i32(ln.x().desc().rowLength()).f32(ln.eps())));
-            case Op.TopK t -> throw new IllegalStateException("no CUDA kernel for " + n);
-            case Op.Gather g -> throw new IllegalStateException("no CUDA kernel for " + n);
-            case Op.MulMatId m -> throw new IllegalStateException("no CUDA kernel for " + n);
-            case Op.WeightedSum w -> throw new IllegalStateException("no CUDA kernel for " + n);
+            case Op.TopK tk -> {
+                int t = (int) tk.x().desc().rows();
+                out.add(launch(modules, Kernel.TOP_K, ceilDiv(t, 4), 1, 1, 128, new Launch.Args()
+                        .ptr(addr.apply(tk.x())).ptr(addr.apply(n)).i32(tk.x().desc().rowLength()).i32(tk.k()).i32(t)));
+            }
+            case Op.Gather g -> {
+                long count = n.desc().elements();
+                out.add(launch(modules, Kernel.GATHER, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                        .ptr(addr.apply(g.x())).ptr(addr.apply(g.ids())).ptr(addr.apply(n)).i64(count)
+                        .i32(g.ids().desc().rowLength()).i32(g.x().desc().rowLength())));
+            }
+            case Op.MulMatId m -> mulMatId(m, n, addr, modules, scratch, out);
+            case Op.WeightedSum ws -> {
+                long count = n.desc().elements();
+                out.add(launch(modules, Kernel.WEIGHTED_SUM, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                        .ptr(addr.apply(ws.y())).ptr(addr.apply(ws.weights())).ptr(addr.apply(n)).i64(count)
+                        .i32(ws.y().desc().rowLength()).i32(ws.weights().desc().rowLength())));
+            }
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }
@@ -185,6 +205,40 @@ final class KernelCalls {
             out.add(launch(modules, kernel, ceilDiv(rows, 64), ceilDiv(t, 64), 1, 256,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         }
+    }
+
+    /**
+     * mul_mat_id: one launch of the matrix-vector design for every slot (t, j) of ids [k, T]; grid
+     * ceil(N / 4) x min(slots, 65535), the kernel looping over the slots past the grid. Q4_0 and
+     * Q8_0 first quantize x's rows (T or k*T of them) to q8_1 in the scratch.
+     */
+    private static void mulMatId(Op.MulMatId m, Node n, Function<Node, Long> addr, CudaModules modules, long scratch, List<Launch> out) {
+        var wd = m.w().desc();
+        DType type = wd.type();
+        int k = (int) wd.ne(0), rows = (int) wd.ne(1), experts = (int) wd.ne(2);
+        int used = (int) m.ids().desc().rowLength();
+        int slots = (int) m.ids().desc().elements();
+        int xRows = (int) m.x().desc().rows();
+        boolean perSlot = xRows == slots;
+        long x = addr.apply(m.x());
+        if (dp4a(type)) {
+            int blocks = ceilDiv((long) xRows * (k / 32), 8);
+            out.add(launch(modules, Kernel.QUANTIZE_Q8_1, blocks, 1, 1, 256, new Launch.Args().ptr(x).ptr(scratch).i32(k).i32(xRows)));
+            x = scratch;
+        }
+        Kernel kernel = switch (type) {
+            case F32 -> Kernel.MUL_MAT_ID_F32;
+            case F16 -> Kernel.MUL_MAT_ID_F16;
+            case BF16 -> Kernel.MUL_MAT_ID_BF16;
+            case Q4_0 -> Kernel.MUL_MAT_ID_Q4_0;
+            case Q8_0 -> Kernel.MUL_MAT_ID_Q8_0;
+            case Q4_K -> Kernel.MUL_MAT_ID_Q4_K;
+            case Q6_K -> Kernel.MUL_MAT_ID_Q6_K;
+            default -> throw new IllegalStateException("mul_mat_id of " + type);
+        };
+        out.add(launch(modules, kernel, ceilDiv(rows, 4), Math.min(slots, MAX_GRID_Y), 1, 128, new Launch.Args()
+                .ptr(addr.apply(m.w())).ptr(x).ptr(addr.apply(m.ids())).ptr(addr.apply(n))
+                .i32(k).i32(rows).i32(experts).i32(used).i32(slots).i32(perSlot ? 1 : 0)));
     }
 
     private static void attention(Op.Attention a, Node n, Function<Node, Long> addr, CudaModules modules, long scratch, List<Launch> out) {

@@ -233,4 +233,76 @@ class CudaOpsGpuTest {
         }
         return specs.stream().map(CudaOpsGpuTest::check).toList();
     }
+
+    /**
+     * The mixture-of-experts ops: top_k on rows with ties, gather, mul_mat_id in every weight type
+     * (x per token and per slot, one token and several, more slots than a grid's y dimension) and
+     * weighted_sum; and the four together as a mixture-of-experts layer's routing.
+     */
+    @TestFactory
+    List<DynamicTest> experts() {
+        List<Spec> specs = new ArrayList<>();
+        for (int[] ekt : new int[][]{{8, 2, 5}, {64, 8, 3}, {4, 4, 1}, {256, 8, 6}, {40, 3, 9}}) {
+            int e = ekt[0], k = ekt[1], t = ekt[2];
+            specs.add(new Spec("top_k e=" + e + " k=" + k + " t=" + t + " (ties)", 0, c -> {
+                float[] v = GpuTesting.uniform(c.random, e * t, 3f);
+                for (int i = 0; i < v.length; i++) v[i] = Math.round(v[i]);
+                c.output(c.graph.topK("ids", c.floats("x", v, e, t), k));
+            }));
+            specs.add(new Spec("top_k e=" + e + " k=" + k + " t=" + t, 0, c ->
+                    c.output(c.graph.topK("ids", c.input("x", DType.F32, 4f, e, t), k))));
+        }
+        specs.add(new Spec("gather e=8 k=3 t=4", 0, c -> {
+            Node x = c.input("x", DType.F32, 4f, 8, 4);
+            c.output(c.graph.gather("y", x, c.ints("ids", new long[]{3, 4}, 7, 0, 3, 1, 1, 2, 6, 5, 4, 0, 7, 2)));
+        }));
+        DType[] types = {DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K};
+        for (DType type : types) {
+            int kk = type.blockSize == 256 ? 256 : type.blockSize == 32 ? 96 : 100;
+            boolean int8 = type == DType.Q4_0 || type == DType.Q8_0;
+            for (int[] eut : new int[][]{{6, 2, 1}, {6, 2, 5}, {16, 8, 1}, {16, 8, 3}}) {
+                int experts = eut[0], used = eut[1], t = eut[2];
+                for (boolean perSlot : new boolean[]{false, true}) {
+                    String name = "mul_mat_id " + type + " k=" + kk + " n=37 experts=" + experts + " used=" + used + " t=" + t
+                            + " x=" + (perSlot ? "per_slot" : "per_token");
+                    specs.add(new Spec(name, int8 ? INT8_ACTIVATIONS : MATH, c -> {
+                        Node w = c.weight("w", type, 1f, kk, 37, experts);
+                        int[] ids = new int[used * t];
+                        for (int i = 0; i < ids.length; i++) ids[i] = (i * 5 + 3 + i / used) % experts;
+                        Node x = c.input("x", DType.F32, 1f, kk, perSlot ? (long) used * t : t);
+                        c.output(c.graph.mulMatId("y", w, x, c.ints("ids", new long[]{used, t}, ids)));
+                    }));
+                }
+            }
+        }
+        int manyTokens = KernelCalls.MAX_GRID_Y / 2 + 100;
+        specs.add(new Spec("mul_mat_id F32 k=32 n=5 experts=3 used=2 t=" + manyTokens + " (slots past the grid)", MATH, c -> {
+            Node w = c.weight("w", DType.F32, 1f, 32, 5, 3);
+            int[] ids = new int[2 * manyTokens];
+            for (int i = 0; i < ids.length; i++) ids[i] = (i * 7 + i / 5) % 3;
+            Node x = c.input("x", DType.F32, 1f, 32, manyTokens);
+            c.output(c.graph.mulMatId("y", w, x, c.ints("ids", new long[]{2, manyTokens}, ids)));
+        }));
+        for (int[] nkt : new int[][]{{128, 3, 5}, {1000, 8, 3}, {33, 1, 2}}) {
+            specs.add(new Spec("weighted_sum n=" + nkt[0] + " k=" + nkt[1] + " t=" + nkt[2], MATH, c -> {
+                Node y = c.input("y", DType.F32, 2f, nkt[0], (long) nkt[1] * nkt[2]);
+                Node w = c.input("w", DType.F32, 1f, nkt[1], nkt[2]);
+                c.output(c.graph.weightedSum("out", y, w));
+            }));
+        }
+        for (DType type : new DType[]{DType.Q4_K, DType.Q8_0}) {
+            for (int t : new int[]{1, 4}) {
+                specs.add(new Spec("moe routing " + type + " experts=16 used=4 t=" + t, type == DType.Q8_0 ? INT8_ACTIVATIONS : MATH, c -> {
+                    Node logits = c.input("logits", DType.F32, 4f, 16, t);
+                    Node ids = c.graph.topK("ids", logits, 4);
+                    Node weights = c.graph.gather("weights", c.graph.softmax("p", logits), ids);
+                    Node x = c.input("x", DType.F32, 1f, 256, t);
+                    Node y = c.graph.mulMatId("y", c.weight("w", type, 1f, 256, 64, 16), x, ids);
+                    c.output(ids);
+                    c.output(c.graph.weightedSum("out", y, weights));
+                }));
+            }
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
 }

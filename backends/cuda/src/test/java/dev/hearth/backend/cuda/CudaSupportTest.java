@@ -132,6 +132,32 @@ class CudaSupportTest {
     }
 
     @Test
+    void expertOps() {
+        for (DType t : CudaSupport.WEIGHT_TYPES) {
+            Graph g = new Graph();
+            Node w = g.weight(TensorDesc.of("w", t, 256, 10, 4));
+            Node ids = g.input("ids", DType.I32, 2, 3);
+            assertNull(CudaSupport.whyNot(g.mulMatId("y", w, g.input("x", DType.F32, 256, 3), ids)), t.name());
+            assertNull(CudaSupport.whyNot(g.mulMatId("y2", w, g.input("x2", DType.F32, 256, 6), ids)), t.name() + " x per slot");
+        }
+        for (DType t : new DType[]{DType.Q4_1, DType.Q5_K, DType.IQ4_NL}) {
+            Graph g = new Graph();
+            Node w = g.weight(TensorDesc.of("w", t, 256, 10, 4));
+            String why = CudaSupport.whyNot(g.mulMatId("y", w, g.input("x", DType.F32, 256, 3), g.input("ids", DType.I32, 2, 3)));
+            assertNotNull(why, t.name());
+            assertTrue(why.contains(t.name()) && why.contains("MulMatId"), why);
+        }
+        Graph g = new Graph();
+        Node logits = g.input("logits", DType.F32, 8, 3);
+        Node ids = g.topK("ids", logits, 2);
+        assertNull(CudaSupport.whyNot(ids));
+        Node weights = g.gather("weights", g.softmax("p", logits), ids);
+        assertNull(CudaSupport.whyNot(weights));
+        assertNull(CudaSupport.whyNot(g.weightedSum("out", g.input("y", DType.F32, 64, 6), weights)));
+        assertNotNull(CudaSupport.whyNot(g.weightedSum("out_h", g.input("yh", DType.F16, 64, 6), weights)));
+    }
+
+    @Test
     void deviceWhyNotNamesTheDevice() {
         // The same logic backs CudaDevice.supports/whyNot; without a device only the pure part is checked here.
         String why = CudaSupport.whyNot(mulMat(DType.IQ4_NL));
@@ -167,5 +193,13 @@ class CudaSupportTest {
         Node wide = g.attention("att_wide", g.input("qx", DType.F32, 256, 1), k, k, pos, 4, 2, 64, 0.125f, 4096, 30f);
         assertEquals(600, KernelCalls.attentionSpan((Op.Attention) wide.op()), "the cache, where smaller than the window");
         assertEquals(1L * 4 * 3 * (64 + 2) * 4, KernelCalls.scratchBytes(wide));
+        Node ids = g.input("ids", DType.I32, 2, 3);
+        Node experts = g.weight(TensorDesc.of("experts", DType.Q8_0, 256, 10, 4));
+        assertEquals(3L * 8 * KernelCalls.Q8_1_BYTES, KernelCalls.scratchBytes(g.mulMatId("e1", experts, g.input("xe1", DType.F32, 256, 3), ids)),
+                "mul_mat_id: q8_1 activations of x's rows");
+        assertEquals(6L * 8 * KernelCalls.Q8_1_BYTES, KernelCalls.scratchBytes(g.mulMatId("e2", experts, g.input("xe2", DType.F32, 256, 6), ids)),
+                "mul_mat_id: x per slot");
+        Node expertsK = g.weight(TensorDesc.of("experts_k", DType.Q4_K, 256, 10, 4));
+        assertEquals(0, KernelCalls.scratchBytes(g.mulMatId("e3", expertsK, g.input("xe3", DType.F32, 256, 3), ids)));
     }
 }

@@ -62,11 +62,15 @@ final class GpuTesting {
         return s;
     }
 
-    /** Decodes a tensor's raw bytes to floats with its type's codec. */
+    /** Decodes a tensor's raw bytes to floats with its type's codec (I32: each int as a float). */
     static float[] decode(TensorDesc d, MemorySegment raw) {
         int k = (int) d.rowLength();
         int rows = (int) d.rows();
         float[] v = new float[k * rows];
+        if (d.type() == DType.I32) {
+            for (int i = 0; i < v.length; i++) v[i] = raw.getAtIndex(I32, i);
+            return v;
+        }
         var codec = Codecs.of(d.type());
         for (int r = 0; r < rows; r++) codec.dequantizeRow(raw, r * d.rowBytes(), v, r * k, k);
         return v;
@@ -112,6 +116,18 @@ final class GpuTesting {
         Node ints(String name, int... values) {
             data.put(name, GpuTesting.ints(values));
             return graph.input(name, DType.I32, values.length);
+        }
+
+        /** An I32 input of shape {@code ne}. */
+        Node ints(String name, long[] ne, int... values) {
+            data.put(name, GpuTesting.ints(values));
+            return graph.input(name, DType.I32, ne);
+        }
+
+        /** An F32 input with the given values. */
+        Node floats(String name, float[] values, long... ne) {
+            data.put(name, encode(DType.F32, values));
+            return graph.input(name, DType.F32, ne);
         }
 
         Node weight(String name, DType type, float range, long... ne) {
