@@ -9,8 +9,9 @@ final class SynthCommand {
     static final String HELP = """
             usage: hearth synth [--arch ARCH] --shape NAME --type TYPE [--vocab VOCAB.gguf] [--seed S] -o OUT.gguf
               --arch    the shape's architecture (checked; each shape names its own)
-              --shape   tiny, llama-3.2-1b, llama-3.2-3b, llama-3-8b, qwen2.5-1.5b, qwen2.5-7b, qwen3-0.6b,
-                        qwen3-8b, gemma-2-2b, gemma-3-1b, gemma-3-4b, phi-3-mini, command-r-35b
+              --shape   tiny, llama-3.2-1b, llama-3.2-3b, llama-3-8b, mixtral-8x7b, qwen2.5-1.5b, qwen2.5-7b, qwen3-0.6b,
+                        qwen3-8b, qwen3-30b-a3b, qwen3moe-16l-64e (a mixture of experts for small machines),
+                        gemma-2-2b, gemma-3-1b, gemma-3-4b, phi-3-mini, command-r-35b
               --type    q4_0, q8_0, q4_k, q6_k, f16, f32 (the type of every matrix)
               --vocab   copy the tokenizer from this GGUF file (its size must match the shape's)
             """;

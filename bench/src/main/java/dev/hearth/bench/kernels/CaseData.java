@@ -75,6 +75,17 @@ public final class CaseData {
         return graph.input(name, DType.I32, values.length);
     }
 
+    /** An I32 input of shape {@code ne} (each token's experts). */
+    public Node ints(String name, long[] ne, int... values) {
+        ints.put(name, values.clone());
+        if (withData) {
+            MemorySegment s = arena.allocate(4L * values.length, 64);
+            MemorySegment.copy(values, 0, s, I32, 0, values.length);
+            inputs.put(name, s);
+        }
+        return graph.input(name, DType.I32, ne);
+    }
+
     /** A weight of {@code type}: a quantized tile of seeded rows, repeated. */
     public Node weight(String name, DType type, long... ne) {
         TensorDesc d = TensorDesc.of(name, type, ne);

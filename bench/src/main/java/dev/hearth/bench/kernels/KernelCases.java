@@ -23,6 +23,9 @@ import java.util.Map;
  * <li>rms_norm over the embedding, rope over the query heads, swiglu over the feed-forward width,
  * at T = 1 and 512.</li>
  * </ul>
+ * For the mixture-of-experts shapes of Mixtral-8x7B ("mixtral") and Qwen3-30B-A3B
+ * ("qwen3-30b-a3b"): mul_mat_id over the stacked experts (gate/up and down) at T = 1 and 512, each
+ * token with its own distinct experts, so that a generated token reads only the experts it uses.
  */
 public final class KernelCases {
     /** A model's shapes: embedding, feed-forward width, KV width, vocabulary, heads. */
@@ -41,6 +44,14 @@ public final class KernelCases {
     public static final ModelShape LLAMA_3_2_1B = new ModelShape("1b", 2048, 8192, 512, 128256, 32, 8, 64);
     public static final ModelShape LLAMA_3_8B = new ModelShape("8b", 4096, 14336, 1024, 128256, 32, 8, 128);
     public static final List<ModelShape> MODELS = List.of(LLAMA_3_2_1B, LLAMA_3_8B);
+
+    /** A mixture-of-experts layer's shapes: embedding, one expert's feed-forward width, experts, experts used per token. */
+    public record MoeShape(String family, int embd, int expertFfn, int experts, int used) {
+    }
+
+    public static final MoeShape MIXTRAL = new MoeShape("mixtral", 4096, 14336, 8, 2);
+    public static final MoeShape QWEN3_30B_A3B = new MoeShape("qwen3-30b-a3b", 2048, 768, 128, 8);
+    public static final List<MoeShape> MOE_MODELS = List.of(MIXTRAL, QWEN3_30B_A3B);
 
     /** Token counts of the model cases: one (generation) and a prompt batch. */
     public static final int[] TOKENS = {1, 512};
@@ -63,6 +74,7 @@ public final class KernelCases {
         if (a == null) {
             List<KernelCase> cases = new ArrayList<>();
             for (ModelShape m : MODELS) cases.addAll(model(m));
+            for (MoeShape m : MOE_MODELS) cases.addAll(experts(m));
             for (OpCase c : OpCases.all()) cases.add(KernelCase.conformance(c));
             Map<String, KernelCase> names = new HashMap<>();
             for (KernelCase c : cases) {
@@ -100,6 +112,46 @@ public final class KernelCases {
             cases.add(swiglu(m, t));
         }
         return cases;
+    }
+
+    /** mul_mat_id over the experts of one layer: gate/up [embd, expertFfn, experts] and down [expertFfn, embd, experts]. */
+    public static List<KernelCase> experts(MoeShape m) {
+        List<KernelCase> cases = new ArrayList<>();
+        Matrix[] ms = {new Matrix("ffn_up_exps", m.embd(), m.expertFfn()), new Matrix("ffn_down_exps", m.expertFfn(), m.embd())};
+        for (Matrix w : ms) {
+            for (DType type : OpCases.weightTypes()) {
+                if (w.k() % type.blockSize != 0) continue;
+                for (int t : TOKENS) {
+                    String shape = w.role() + " k=" + w.k() + " n=" + w.n() + " experts=" + m.experts() + " used=" + m.used() + " t=" + t;
+                    cases.add(KernelCase.model("mul_mat_id", type, m.family(), shape, t, b -> {
+                        Node wn = b.weight("w", type, w.k(), w.n(), m.experts());
+                        Node x = b.input("x", 1, w.k(), w.role().equals("ffn_down_exps") ? (long) m.used() * t : t);
+                        Node ids = b.ints("ids", new long[]{m.used(), t}, expertIds(m.experts(), m.used(), t));
+                        b.output(b.graph().mulMatId("y", wn, x, ids));
+                    }));
+                }
+            }
+        }
+        return cases;
+    }
+
+    /** Each token's {@code used} distinct experts, spread over all of them (a fixed pseudo-random draw). */
+    static int[] expertIds(int experts, int used, int tokens) {
+        int[] ids = new int[used * tokens];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(used * 31L + experts);
+        for (int t = 0; t < tokens; t++) {
+            for (int j = 0; j < used; j++) {
+                int e;
+                boolean taken;
+                do {
+                    e = r.nextInt(experts);
+                    taken = false;
+                    for (int i = 0; i < j; i++) taken |= ids[t * used + i] == e;
+                } while (taken);
+                ids[t * used + j] = e;
+            }
+        }
+        return ids;
     }
 
     static KernelCase mulMat(String family, Matrix m, DType type, int t) {

@@ -10,7 +10,8 @@ import java.util.TreeSet;
 
 /**
  * Which kernel cases a run takes: ops, types, shape families and token counts, each a set where
- * null means the default. By default: the "1b" and "8b" families, every op, one token (the
+ * null means the default. By default: the "1b" and "8b" families (the mixture-of-experts families
+ * "mixtral" and "qwen3-30b-a3b" when named), every op, one token (the
  * bandwidth-bound generation step; the 512-token cases take seconds a run on a small CPU, and
  * a whole sweep of them a quarter of an hour), and for mul_mat the {@link KernelCases#DEFAULT_TYPES}. "all" among the types, families or
  * tokens lifts that limit ("ops" adds the conformance cases).
@@ -46,7 +47,9 @@ public record Selection(Set<String> ops, Set<String> types, Set<String> families
         }
         if (f != null) {
             for (String fam : f) {
-                if (!Set.of("1b", "8b", "ops", "all").contains(fam)) throw new HearthException("--shape " + fam + ": use 1b, 8b, ops or all");
+                if (!Set.of("1b", "8b", "mixtral", "qwen3-30b-a3b", "ops", "all").contains(fam)) {
+                    throw new HearthException("--shape " + fam + ": use 1b, 8b, mixtral, qwen3-30b-a3b, ops or all");
+                }
             }
         }
         if (tokens != null && !tokens.trim().equalsIgnoreCase("all")) {
@@ -77,7 +80,7 @@ public record Selection(Set<String> ops, Set<String> types, Set<String> families
         Set<Integer> tk = tokens == null ? DEFAULT_TOKENS : tokens;
         if (!tk.isEmpty() && c.tokens() >= 0 && !tk.contains(c.tokens())) return false;
         if (types == null) {
-            return !c.op().equals("mul_mat") || c.family().equals("ops") || KernelCases.DEFAULT_TYPES.contains(c.type());
+            return !c.op().startsWith("mul_mat") || c.family().equals("ops") || KernelCases.DEFAULT_TYPES.contains(c.type());
         }
         return types.contains("all") || types.contains(c.typeLabel());
     }

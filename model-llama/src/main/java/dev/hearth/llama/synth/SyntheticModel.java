@@ -66,6 +66,11 @@ public final class SyntheticModel {
                         Map.of("attention.sliding_window", GgufValue.u32(1024), "attention.sliding_window_pattern", GgufValue.u32(6),
                                 "rope.freq_base_swa", GgufValue.f32(1e4f))),
                 new Shape("phi-3-mini", "phi3", 3072, 32, 8192, 32, 32, 96, 32064, false, 4096, 1e4f, Map.of()),
+                new Shape("mixtral-8x7b", "llama", 4096, 32, 14336, 32, 8, 128, 32000, false, 32768, 1e6f,
+                        Map.of("expert_count", GgufValue.u32(8), "expert_used_count", GgufValue.u32(2))),
+                new Shape("qwen3-30b-a3b", "qwen3moe", 2048, 48, 6144, 32, 4, 128, 151936, false, 40960, 1e6f, qwen3moe(128)),
+                // Qwen3-30B-A3B's width with 16 layers and 64 experts: a mixture of experts that fits a small machine
+                new Shape("qwen3moe-16l-64e", "qwen3moe", 2048, 16, 6144, 32, 4, 128, 151936, false, 40960, 1e6f, qwen3moe(64)),
                 new Shape("command-r-35b", "command-r", 8192, 40, 22528, 64, 64, 128, 256000, true, 131072, 8e6f,
                         Map.of("logit_scale", GgufValue.f32(0.0625f))))) {
             SHAPES.put(s.name(), s);
@@ -73,6 +78,16 @@ public final class SyntheticModel {
     }
 
     private SyntheticModel() {
+    }
+
+    private static Map<String, GgufValue> qwen3moe(int experts) {
+        return Map.of("expert_count", GgufValue.u32(experts), "expert_used_count", GgufValue.u32(8),
+                "expert_feed_forward_length", GgufValue.u32(768));
+    }
+
+    private static int extraInt(Shape s, String key) {
+        GgufValue v = s.extra().get(key);
+        return v == null ? 0 : ((Number) v.value()).intValue();
     }
 
     public static Shape shape(String name) {
@@ -127,11 +142,13 @@ public final class SyntheticModel {
         Pool pool = new Pool(type, seed);
         ModelConfig c = new ModelConfig(arch, shape.dim(), shape.layers(), shape.ffn(), shape.heads(), shape.kvHeads(), shape.headDim(),
                 shape.headDim(), shape.context(), shape.vocab(), 1e-5f, shape.ropeBase(), 1f, Op.RopeMode.NORMAL, shape.tied(), false,
-                ModelConfig.Features.NONE);
+                new ModelConfig.Features(0, 0, 0, 0, 0, 0, 0, 0, extraInt(shape, "expert_count"), extraInt(shape, "expert_used_count"),
+                        extraInt(shape, "expert_feed_forward_length") > 0 ? extraInt(shape, "expert_feed_forward_length") : shape.ffn()));
         for (var t : tensors(c).entrySet()) {
             long[] ne = t.getValue();
             if (ne.length == 1) ones(w, t.getKey(), (int) ne[0]);
-            else matrix(w, t.getKey(), type, pool, (int) ne[0], (int) ne[1]);
+            else if (t.getKey().endsWith("ffn_gate_inp.weight")) matrix(w, t.getKey(), DType.F32, new Pool(DType.F32, 7), (int) ne[0], (int) ne[1]);
+            else matrix(w, t.getKey(), type, pool, ne);
         }
         w.write(out);
     }
@@ -200,8 +217,14 @@ public final class SyntheticModel {
     }
 
     private static void matrix(GgufWriter w, String name, DType type, Pool pool, int k, int n) {
+        matrix(w, name, type, pool, new long[]{k, n});
+    }
+
+    /** A matrix, or a stack of expert matrices [k, n, experts], filled from the pool. */
+    private static void matrix(GgufWriter w, String name, DType type, Pool pool, long[] ne) {
+        long k = ne[0];
         DType t = k % type.blockSize == 0 ? type : DType.F16;
-        TensorDesc d = TensorDesc.of(name, t, k, n);
+        TensorDesc d = TensorDesc.of(name, t, ne);
         Pool p = t == type ? pool : new Pool(t, name.hashCode());
         long seed = name.hashCode();
         w.add(d, o -> p.fill(o, seed));

@@ -31,14 +31,21 @@ class SyntheticArchTest {
             // the same architecture and metadata at a small size: 2 layers, dim 128, 512 tokens
             int heads = 4, kv = s.kvHeads() == s.heads() ? 4 : s.kvHeads() == 1 ? 1 : 2;
             int headDim = s.headDim() == s.dim() / s.heads() ? 32 : 64;
+            var extra = new HashMap<>(s.extra());
+            if (extra.containsKey("expert_count")) { // 4 experts of 64, 2 used
+                extra.put("expert_count", dev.hearth.runtime.gguf.GgufValue.u32(4));
+                extra.put("expert_used_count", dev.hearth.runtime.gguf.GgufValue.u32(2));
+                if (extra.containsKey("expert_feed_forward_length")) extra.put("expert_feed_forward_length", dev.hearth.runtime.gguf.GgufValue.u32(64));
+            }
             SyntheticModel.Shape small = new SyntheticModel.Shape("small-" + s.name(), s.arch(), 128, 2, 256, heads, kv, headDim, 512,
-                    s.tied(), 256, s.ropeBase(), new HashMap<>(s.extra()));
+                    s.tied(), 256, s.ropeBase(), extra);
             Path out = dir.resolve(s.arch() + ".gguf");
             SyntheticModel.write(small, DType.Q8_0, null, 1, out);
             try (GgufFile f = GgufFile.open(out)) {
                 ModelConfig c = ModelConfig.fromGguf(f);
                 assertEquals(s.arch(), c.arch());
                 assertEquals(headDim, c.headDim());
+                assertEquals(extra.containsKey("expert_count"), c.moe(), s.name() + ": experts");
                 ModelWeights w = new ModelWeights(f, c);
                 assertEquals(f.tensors().size(), countSources(w), s.arch() + ": every tensor of the file is a weight's source");
             }
