@@ -66,6 +66,8 @@ public record Work(long bytes, long flops) {
                     if (read.add(m.w())) bytes += m.w().desc().bytes() / m.w().desc().ne(2) * experts;
                 }
                 case Op.WeightedSum s -> flops += 2 * s.y().desc().elements();
+                case Op.SwigluOai s -> flops += 8 * s.gate().desc().elements();
+                case Op.AddId a -> flops += a.y().desc().elements();
                 case Op.Attention a -> {
                     int[] pos = ints.get(a.pos().name());
                     if (pos == null) throw new IllegalArgumentException("attention positions " + a.pos().name() + " unknown");

@@ -48,6 +48,7 @@ public final class OpCases {
         cases.addAll(elementwise());
         cases.addAll(norms());
         cases.addAll(experts());
+        cases.addAll(gptOss());
         cases.addAll(convert());
         cases.addAll(LlamaLayerCase.all());
         return List.copyOf(cases);
@@ -288,6 +289,47 @@ public final class OpCases {
             Node y = b.input("y", 128, 15);
             Node w = b.input("w", DType.F32, 1, 3, 5);
             b.output(b.graph().weightedSum("out", y, w));
+        }));
+        return cases;
+    }
+
+    /** What gpt-oss adds: attention sinks (with and without a window), YaRN rope, the clamped SwiGLU and per-expert biases. */
+    static List<OpCase> gptOss() {
+        List<OpCase> cases = new ArrayList<>();
+        int heads = 4, kvHeads = 2, headDim = 64;
+        for (int window : new int[]{0, 8}) {
+            for (int[] tp : new int[][]{{1, 3}, {1, 40}, {6, 17}}) {
+                int t = tp[0], first = tp[1];
+                String name = "attention heads=4 kv_heads=2 head_dim=64 cache=f32 window=" + window + " sinks=yes t=" + t + " pos=" + first;
+                cases.add(new OpCase("attention", DType.F32, name, MATMUL, b -> {
+                    int[] pos = new int[t];
+                    for (int i = 0; i < t; i++) pos[i] = first + i;
+                    Node q = b.input("q", DType.F32, 3, (long) heads * headDim, t);
+                    Node k = b.state("k_cache", DType.F32, (long) kvHeads * headDim, 64);
+                    Node v = b.state("v_cache", DType.F32, (long) kvHeads * headDim, 64);
+                    float[] sinks = {3f, -1f, 0.5f, 6f};
+                    Node sk = b.weight("sinks", DType.F32, sinks, heads);
+                    b.output(b.graph().attention("out", q, k, v, b.ints("pos", pos), heads, kvHeads, headDim, 0.125f, window, 0f, sk));
+                }));
+            }
+        }
+        for (RopeMode mode : RopeMode.values()) {
+            var yarn = new dev.hearth.runtime.graph.Op.Yarn(4096, 1f, 1f, 32f, 1f);
+            cases.add(new OpCase("rope", null, "rope mode=" + mode.name().toLowerCase() + " head_dim=32 yarn=32x base=150000 t=5", MATH, b -> {
+                Node x = b.input("x", DType.F32, 2, 32 * 4, 5);
+                Node pos = b.ints("pos", 0, 1, 7, 100, 2047);
+                b.output(b.graph().rope("y", x, pos, 32, 32, mode, 150000f, 1f / 32, null, yarn));
+            }));
+        }
+        cases.add(new OpCase("swiglu_oai", null, "swiglu_oai k=256 t=7 alpha=1.702 limit=7", MATH, b -> {
+            Node g = b.input("gate", DType.F32, 12, 256, 7);
+            Node u = b.input("up", DType.F32, 12, 256, 7);
+            b.output(b.graph().swigluOai("y", g, u, 1.702f, 7f));
+        }));
+        cases.add(new OpCase("add_id", null, "add_id n=64 experts=6 used=2 t=3", EXACT, b -> {
+            Node y = b.input("y", 64, 6);
+            Node bias = b.weight("bias", DType.F32, 64, 6);
+            b.output(b.graph().addId("out", y, bias, b.ints("ids", new long[]{2, 3}, 5, 0, 2, 3, 1, 5)));
         }));
         return cases;
     }

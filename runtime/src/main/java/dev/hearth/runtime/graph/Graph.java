@@ -77,11 +77,17 @@ public final class Graph {
 
     public Node rope(String name, Node x, Node pos, int headDim, int ropeDims, Op.RopeMode mode, float base,
                      float freqScale, Node freqFactors) {
+        return rope(name, x, pos, headDim, ropeDims, mode, base, freqScale, freqFactors, null);
+    }
+
+    /** Rope with YaRN scaling where {@code yarn} is not null. */
+    public Node rope(String name, Node x, Node pos, int headDim, int ropeDims, Op.RopeMode mode, float base,
+                     float freqScale, Node freqFactors, Op.Yarn yarn) {
         need(x.desc().ne(0) % headDim == 0, "rope: row of " + x.desc().ne(0) + " is not whole heads of " + headDim);
         need(ropeDims <= headDim && ropeDims % 2 == 0, "rope: ropeDims " + ropeDims + " must be even and at most headDim");
         need(pos.desc().elements() == x.desc().rows(), "rope: one position per row");
         if (freqFactors != null) need(freqFactors.desc().elements() >= ropeDims / 2, "rope: frequency factors too short");
-        return add(new Op.Rope(x, pos, headDim, ropeDims, mode, base, freqScale, freqFactors), f32Like(name, x));
+        return add(new Op.Rope(x, pos, headDim, ropeDims, mode, base, freqScale, freqFactors, yarn), f32Like(name, x));
     }
 
     public Node kvStore(String name, Node cache, Node src, Node pos) {
@@ -97,12 +103,32 @@ public final class Graph {
     /** Attention with a sliding window ({@code window} > 0) and/or soft-capped scores ({@code softcap} > 0). */
     public Node attention(String name, Node q, Node k, Node v, Node pos, int heads, int kvHeads, int headDim, float scale,
                           int window, float softcap) {
+        return attention(name, q, k, v, pos, heads, kvHeads, headDim, scale, window, softcap, null);
+    }
+
+    /** Attention with, besides, a sink logit per head ({@code sinks} F32 [heads]; null for none). */
+    public Node attention(String name, Node q, Node k, Node v, Node pos, int heads, int kvHeads, int headDim, float scale,
+                          int window, float softcap, Node sinks) {
         need(q.desc().ne(0) == (long) heads * headDim, "attention: q row is not heads * headDim");
         need(k.desc().ne(0) == (long) kvHeads * headDim && v.desc().ne(0) == (long) kvHeads * headDim, "attention: cache row is not kvHeads * headDim");
         need(heads % kvHeads == 0, "attention: heads must be a multiple of kvHeads");
         need(pos.desc().elements() == q.desc().rows(), "attention: one position per row");
         need(window >= 0 && softcap >= 0 && Float.isFinite(softcap), "attention: window and softcap must be >= 0");
-        return add(new Op.Attention(q, k, v, pos, heads, kvHeads, headDim, scale, window, softcap), f32Like(name, q));
+        if (sinks != null) need(sinks.desc().elements() == heads && sinks.desc().type() == DType.F32, "attention: sinks must be F32 [heads]: " + sinks);
+        return add(new Op.Attention(q, k, v, pos, heads, kvHeads, headDim, scale, window, softcap, sinks), f32Like(name, q));
+    }
+
+    public Node swigluOai(String name, Node gate, Node up, float alpha, float limit) {
+        sameShape(gate, up);
+        return add(new Op.SwigluOai(gate, up, alpha, limit), f32Like(name, gate));
+    }
+
+    /** {@code y} [N, k * T] plus, per row t * k + j, row ids[t][j] of {@code bias} [N, E]. */
+    public Node addId(String name, Node y, Node bias, Node ids) {
+        need(ids.desc().type() == DType.I32, "add_id: ids must be I32");
+        need(bias.desc().ne(0) == y.desc().ne(0), "add_id: bias rows of " + bias.desc().ne(0) + " for " + y);
+        need(y.desc().rows() == ids.desc().elements(), "add_id: one row of " + y + " per id of " + ids);
+        return add(new Op.AddId(y, bias, ids), f32Like(name, y));
     }
 
     public Node geglu(String name, Node gate, Node up) {

@@ -77,13 +77,53 @@ public sealed interface Op {
     /**
      * Rotary position embedding of {@code x} [headDim * heads, T] at the I32 positions {@code pos} [T].
      * The first {@code ropeDims} of each head rotate; theta_i = pos * freqScale * base^(-2i/ropeDims),
-     * divided by {@code freqFactors[i]} where given (Llama 3.1 scaling).
+     * divided by {@code freqFactors[i]} where given (Llama 3.1 scaling). With {@code yarn} (not null)
+     * the angle and magnitude follow YaRN ({@link Yarn}).
      */
     record Rope(Node x, Node pos, int headDim, int ropeDims, RopeMode mode, float base, float freqScale,
-                Node freqFactors) implements Op {
+                Node freqFactors, Yarn yarn) implements Op {
+        public Rope(Node x, Node pos, int headDim, int ropeDims, RopeMode mode, float base, float freqScale, Node freqFactors) {
+            this(x, pos, headDim, ropeDims, mode, base, freqScale, freqFactors, null);
+        }
+
         @Override
         public List<Node> inputs() {
             return of(x, pos, freqFactors);
+        }
+    }
+
+    /**
+     * YaRN rope scaling (as ggml computes it). For pair i, with theta_e = pos * base^(-2i/ropeDims)
+     * (the extrapolated angle) and theta_i = freqScale * theta_e (the interpolated one), the angle is
+     * theta_i * (1 - r) + theta_e * r with r = ramp(i) * extFactor, where ramp(i) = 1 - clamp((i - low)
+     * / max(0.001, high - low), 0, 1) and low/high are the pairs whose wavelength is origCtx / betaFast
+     * and origCtx / betaSlow turns (floor and ceiling, within 0..ropeDims-1). Both rotated values are
+     * multiplied by attnFactor, times 1 + 0.1 ln(1 / freqScale) where extFactor is not 0.
+     */
+    record Yarn(int origCtx, float extFactor, float attnFactor, float betaFast, float betaSlow) {
+        /** The correction range {low, high} for {@code ropeDims} rotated dimensions and {@code base}. */
+        public double[] corrDims(int ropeDims, float base) {
+            double low = Math.floor(corrDim(ropeDims, betaFast, base));
+            double high = Math.ceil(corrDim(ropeDims, betaSlow, base));
+            return new double[]{Math.max(0, low), Math.min(ropeDims - 1, high)};
+        }
+
+        private double corrDim(int ropeDims, float rotations, float base) {
+            return ropeDims * Math.log(origCtx / (rotations * 2 * Math.PI)) / (2 * Math.log(base));
+        }
+
+        /** The angle of pair {@code i} from its extrapolated angle. */
+        public double theta(double thetaExtrap, float freqScale, double[] corr, int i) {
+            double interp = freqScale * thetaExtrap;
+            if (extFactor == 0) return interp;
+            double y = (i - corr[0]) / Math.max(0.001, corr[1] - corr[0]);
+            double mix = (1 - Math.min(1, Math.max(0, y))) * extFactor;
+            return interp * (1 - mix) + thetaExtrap * mix;
+        }
+
+        /** The factor both rotated values are multiplied by. */
+        public double mscale(float freqScale) {
+            return extFactor == 0 ? attnFactor : attnFactor * (1 + 0.1 * Math.log(1.0 / freqScale));
         }
     }
 
@@ -102,24 +142,31 @@ public sealed interface Op {
      * Causal grouped-query attention: for each token t and head h, softmax of the scores over cache
      * rows j of KV head h / (heads / kvHeads) with j in 0..pos[t] (and, where {@code window} > 0,
      * pos[t] - j < window: sliding-window attention), weighting the V rows. A score is
-     * scale * q·k, soft-capped to softcap * tanh(score / softcap) where {@code softcap} > 0.
+     * scale * q·k, soft-capped to softcap * tanh(score / softcap) where {@code softcap} > 0. Where
+     * {@code sinks} (F32 [heads]) is given, head h's softmax has one more logit, sinks[h], in its
+     * denominator only (an attention sink: gpt-oss), so its weights sum to less than 1.
      * q [headDim * heads, T]; kCache and vCache [headDim * kvHeads, ctx]. Out: F32 [headDim * heads, T].
      */
     record Attention(Node q, Node kCache, Node vCache, Node pos, int heads, int kvHeads, int headDim,
-                     float scale, int window, float softcap) implements Op {
+                     float scale, int window, float softcap, Node sinks) implements Op {
         /** Full causal attention without soft-capping. */
         public Attention(Node q, Node kCache, Node vCache, Node pos, int heads, int kvHeads, int headDim, float scale) {
-            this(q, kCache, vCache, pos, heads, kvHeads, headDim, scale, 0, 0f);
+            this(q, kCache, vCache, pos, heads, kvHeads, headDim, scale, 0, 0f, null);
         }
 
-        /** True where the plain causal form applies: no window and no soft-capping. */
+        public Attention(Node q, Node kCache, Node vCache, Node pos, int heads, int kvHeads, int headDim, float scale, int window,
+                         float softcap) {
+            this(q, kCache, vCache, pos, heads, kvHeads, headDim, scale, window, softcap, null);
+        }
+
+        /** True where the plain causal form applies: no window, no soft-capping, no sinks. */
         public boolean plain() {
-            return window == 0 && softcap == 0f;
+            return window == 0 && softcap == 0f && sinks == null;
         }
 
         @Override
         public List<Node> inputs() {
-            return of(q, kCache, vCache, pos);
+            return of(q, kCache, vCache, pos, sinks);
         }
     }
 
@@ -249,6 +296,25 @@ public sealed interface Op {
         @Override
         public List<Node> inputs() {
             return of(y, weights);
+        }
+    }
+
+    /**
+     * gpt-oss's clamped SwiGLU, elementwise: g = min(gate, limit), u = clamp(up, -limit, limit),
+     * out = g * sigmoid(alpha * g) * (u + 1).
+     */
+    record SwigluOai(Node gate, Node up, float alpha, float limit) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(gate, up);
+        }
+    }
+
+    /** Row t * k + j of {@code y} [N, k * T] plus row ids[t][j] of {@code bias} [N, E]: each expert's bias. */
+    record AddId(Node y, Node bias, Node ids) implements Op {
+        @Override
+        public List<Node> inputs() {
+            return of(y, bias, ids);
         }
     }
 }

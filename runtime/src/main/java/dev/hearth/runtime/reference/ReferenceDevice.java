@@ -104,6 +104,7 @@ public final class ReferenceDevice implements Device {
             case Op.Attention a -> in == a.pos();
             case Op.Gather g -> in == g.ids();
             case Op.MulMatId m -> in == m.ids();
+            case Op.AddId a -> in == a.ids();
             default -> false;
         };
     }

@@ -42,16 +42,29 @@ public final class ReferenceOps {
      */
     public static float[] rope(float[] x, int rowLength, int[] pos, int headDim, int ropeDims, Op.RopeMode mode,
                                float base, float freqScale, float[] freqFactors) {
+        return rope(x, rowLength, pos, headDim, ropeDims, mode, base, freqScale, freqFactors, null);
+    }
+
+    /** rope as above, with YaRN's angles and magnitude where {@code yarn} is not null ({@link Op.Yarn}). */
+    public static float[] rope(float[] x, int rowLength, int[] pos, int headDim, int ropeDims, Op.RopeMode mode,
+                               float base, float freqScale, float[] freqFactors, Op.Yarn yarn) {
         float[] out = x.clone();
         int half = ropeDims / 2;
         double[] cos = new double[half];
         double[] sin = new double[half];
+        double[] corr = yarn != null ? yarn.corrDims(ropeDims, base) : null;
+        double mscale = yarn != null ? yarn.mscale(freqScale) : 1;
         for (int t = 0; t < pos.length; t++) {
             for (int i = 0; i < half; i++) {
-                double theta = pos[t] * (double) freqScale * Math.pow(base, -2.0 * i / ropeDims);
+                double theta;
+                if (yarn != null) {
+                    theta = yarn.theta(pos[t] * Math.pow(base, -2.0 * i / ropeDims), freqScale, corr, i);
+                } else {
+                    theta = pos[t] * (double) freqScale * Math.pow(base, -2.0 * i / ropeDims);
+                }
                 if (freqFactors != null) theta /= freqFactors[i];
-                cos[i] = Math.cos(theta);
-                sin[i] = Math.sin(theta);
+                cos[i] = Math.cos(theta) * mscale;
+                sin[i] = Math.sin(theta) * mscale;
             }
             for (int head = 0; head < rowLength / headDim; head++) {
                 int o = t * rowLength + head * headDim;
@@ -86,6 +99,12 @@ public final class ReferenceOps {
      */
     public static float[] attention(float[] q, float[] k, float[] v, int[] pos, int heads, int kvHeads, int headDim, float scale,
                                     int window, float softcap) {
+        return attention(q, k, v, pos, heads, kvHeads, headDim, scale, window, softcap, null);
+    }
+
+    /** Attention as above, where head h's softmax also counts exp(sinks[h]) in its denominator when {@code sinks} is not null. */
+    public static float[] attention(float[] q, float[] k, float[] v, int[] pos, int heads, int kvHeads, int headDim, float scale,
+                                    int window, float softcap, float[] sinks) {
         int qRow = heads * headDim;
         int kvRow = kvHeads * headDim;
         int group = heads / kvHeads;
@@ -105,7 +124,8 @@ public final class ReferenceOps {
                     score[j] = sc;
                     max = Math.max(max, sc);
                 }
-                double sum = 0;
+                if (sinks != null) max = Math.max(max, sinks[h]);
+                double sum = sinks != null ? Math.exp(sinks[h] - max) : 0;
                 java.util.Arrays.fill(acc, 0);
                 for (int j = first; j < n; j++) {
                     double e = Math.exp(score[j] - max);
@@ -240,6 +260,26 @@ public final class ReferenceOps {
                 for (int j = 0; j < k; j++) s += (double) weights[t * k + j] * y[(t * k + j) * n + i];
                 out[t * n + i] = (float) s;
             }
+        }
+        return out;
+    }
+
+    /** swiglu_oai: g = min(gate, limit), u = clamp(up, -limit, limit), g * sigmoid(alpha g) * (u + 1). */
+    public static float[] swigluOai(float[] gate, float[] up, float alpha, float limit) {
+        float[] out = new float[gate.length];
+        for (int i = 0; i < out.length; i++) {
+            double g = Math.min(gate[i], limit);
+            double u = Math.max(-limit, Math.min(limit, up[i]));
+            out[i] = (float) (g / (1 + Math.exp(-alpha * g)) * (u + 1));
+        }
+        return out;
+    }
+
+    /** add_id: row r of {@code y} (rows of {@code n}) plus row ids[r] of {@code bias}. */
+    public static float[] addId(float[] y, int n, float[] bias, int[] ids) {
+        float[] out = y.clone();
+        for (int r = 0; r < ids.length; r++) {
+            for (int i = 0; i < n; i++) out[r * n + i] += bias[ids[r] * n + i];
         }
         return out;
     }

@@ -41,7 +41,7 @@ final class ReferenceStream implements Stream {
             case Op.RmsNorm r -> write(out, ReferenceOps.rmsNorm(read(s.ref(r.x())), k,
                     r.weight() != null ? read(s.ref(r.weight())) : null, r.eps()));
             case Op.Rope r -> write(out, ReferenceOps.rope(read(s.ref(r.x())), k, readInts(s.ref(r.pos())), r.headDim(),
-                    r.ropeDims(), r.mode(), r.base(), r.freqScale(), r.freqFactors() != null ? read(s.ref(r.freqFactors())) : null));
+                    r.ropeDims(), r.mode(), r.base(), r.freqScale(), r.freqFactors() != null ? read(s.ref(r.freqFactors())) : null, r.yarn()));
             case Op.KvStore kv -> kvStore(s.ref(kv.cache()), read(s.ref(kv.src())), readInts(s.ref(kv.pos())), out);
             case Op.Attention a -> attention(a, s, out);
             case Op.Swiglu sw -> write(out, ReferenceOps.swiglu(read(s.ref(sw.gate())), read(s.ref(sw.up()))));
@@ -60,6 +60,15 @@ final class ReferenceStream implements Stream {
             case Op.MulMatId m -> mulMatId(m, s, out);
             case Op.WeightedSum ws -> write(out, ReferenceOps.weightedSum(read(s.ref(ws.y())), (int) ws.y().desc().rowLength(),
                     read(s.ref(ws.weights())), (int) ws.weights().desc().rowLength()));
+            case Op.SwigluOai sw -> write(out, ReferenceOps.swigluOai(read(s.ref(sw.gate())), read(s.ref(sw.up())), sw.alpha(), sw.limit()));
+            case Op.AddId ai -> {
+                int[] ids = readInts(s.ref(ai.ids()));
+                long experts = ai.bias().desc().rows();
+                for (int id : ids) {
+                    if (id < 0 || id >= experts) throw new HearthException("add_id: expert " + id + " is outside " + ai.bias().desc().name());
+                }
+                write(out, ReferenceOps.addId(read(s.ref(ai.y())), k, read(s.ref(ai.bias())), ids));
+            }
             case Op.Reshape r -> {
                 // a view: the scheduler gave it its input's memory
             }
@@ -148,7 +157,7 @@ final class ReferenceStream implements Stream {
             rows = Math.max(rows, p + 1);
         }
         write(out, ReferenceOps.attention(read(s.ref(a.q())), readRows(k, rows), readRows(v, rows), pos,
-                a.heads(), a.kvHeads(), a.headDim(), a.scale(), a.window(), a.softcap()));
+                a.heads(), a.kvHeads(), a.headDim(), a.scale(), a.window(), a.softcap(), a.sinks() != null ? read(s.ref(a.sinks())) : null));
     }
 
     private static void checkPosition(int p, TensorRef cache) {

@@ -14,7 +14,8 @@ import static dev.hearth.backend.cpu.Mem.F256;
  * them. Scores scale * q·k, softmax (minus the max, vector exp), then the probability-weighted
  * sum of V rows with the sums in registers, 32 dimensions at a time. The pool takes (t, g)
  * pairs. With a sliding window only the rows pos[t] - window + 1..pos[t] are read; with a soft
- * cap each score becomes cap * tanh(score / cap). Checked against ReferenceOps.attention in OpsTest.
+ * cap each score becomes cap * tanh(score / cap); with sinks, each head's sink logit joins its
+ * softmax's denominator. Checked against ReferenceOps.attention in OpsTest and the conformance cases.
  */
 final class Attention {
     private Attention() {
@@ -26,17 +27,17 @@ final class Attention {
     }
 
     static void run(CpuPool pool, float[][] buffers, float[] q, MemorySegment k, DType kType, MemorySegment v, DType vType, int[] pos,
-                    int tokens, int heads, int kvHeads, int headDim, float scale, int window, float softcap, float[] out) {
+                    int tokens, int heads, int kvHeads, int headDim, float scale, int window, float softcap, float[] sinks, float[] out) {
         int ctx = 0;
         for (int t = 0; t < tokens; t++) ctx = Math.max(ctx, pos[t] + 1);
         int n = ctx;
         pool.run(tokens * kvHeads, (i, w) -> task(i / kvHeads, i % kvHeads, buffers[w], n, q, k, kType, v, vType, pos,
-                heads, kvHeads, headDim, scale, window, softcap, out));
+                heads, kvHeads, headDim, scale, window, softcap, sinks, out));
     }
 
     private static void task(int t, int g, float[] buf, int ctx, float[] q, MemorySegment kc, DType kType, MemorySegment vc,
                              DType vType, int[] pos, int heads, int kvHeads, int headDim, float scale, int window, float softcap,
-                             float[] out) {
+                             float[] sinks, float[] out) {
         int first = window > 0 ? Math.max(0, pos[t] - window + 1) : 0;
         int n = pos[t] + 1 - first; // rows first..pos[t], at 0..n-1 in the buffer
         int group = heads / kvHeads;
@@ -64,7 +65,14 @@ final class Attention {
                 for (int j = 0; j < n; j++) buf[sc + j] = softcap * (float) Math.tanh(buf[sc + j] * inv);
             }
             float max = Elementwise.max(buf, sc, n);
-            buf[sums + h] = 1f / Elementwise.expShift(buf, sc, n, max, buf, sc);
+            if (sinks == null) {
+                buf[sums + h] = 1f / Elementwise.expShift(buf, sc, n, max, buf, sc);
+            } else {
+                // the head's sink joins the softmax's denominator only
+                float sink = sinks[g * group + h];
+                max = Math.max(max, sink);
+                buf[sums + h] = 1f / (Elementwise.expShift(buf, sc, n, max, buf, sc) + (float) Math.exp(sink - max));
+            }
         }
         // out = sum_j p_j v_j, 32 dimensions at a time with the sums in registers
         for (int h = 0; h < group; h++) {

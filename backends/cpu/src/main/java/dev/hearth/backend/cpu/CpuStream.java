@@ -174,7 +174,7 @@ final class CpuStream implements Stream {
                     float[] a = x.load(s.a(elements));
                     float[] f = ff != null ? ff.load(s.b(Math.toIntExact(ff.node.desc().elements()))) : null;
                     float[] c = s.c(elements);
-                    rope.apply(a, k, ints(pos, tokens), tokens, r.headDim(), r.ropeDims(), r.mode(), r.base(), r.freqScale(), f, c);
+                    rope.apply(a, k, ints(pos, tokens), tokens, r.headDim(), r.ropeDims(), r.mode(), r.base(), r.freqScale(), f, r.yarn(), c);
                     store(c, elements, out);
                 };
             }
@@ -207,6 +207,8 @@ final class CpuStream implements Stream {
                 MemorySegment pos = Mem.segment(g.ref(a.pos()));
                 int tokens = elements / k;
                 String kName = a.kCache().desc().name(), vName = a.vCache().desc().name();
+                Input sinkIn = a.sinks() != null ? input(a.sinks(), g) : null;
+                float[] sinks = a.sinks() != null ? new float[a.heads()] : null; // this step's own, loaded each compute
                 yield (pool, s) -> {
                     int[] p = ints(pos, tokens);
                     int ctx = 0;
@@ -218,8 +220,9 @@ final class CpuStream implements Stream {
                     float[][] bufs = attentionBuffers(pool.threads(), a.heads() / a.kvHeads(), ctx, a.headDim());
                     float[] qa = q.load(s.a(elements));
                     float[] c = s.c(elements);
+                    if (sinkIn != null) sinkIn.load(sinks);
                     Attention.run(pool, bufs, qa, kc, kt, vc, vt, p, tokens, a.heads(), a.kvHeads(), a.headDim(), a.scale(),
-                            a.window(), a.softcap(), c);
+                            a.window(), a.softcap(), sinks, c);
                     store(c, elements, out);
                 };
             }
@@ -283,6 +286,32 @@ final class CpuStream implements Stream {
                 };
             }
             case Op.Reshape r -> throw new IllegalStateException("a reshape is a view, not a step: " + n);
+            case Op.SwigluOai sw -> {
+                Input gate = input(sw.gate(), g), up = input(sw.up(), g);
+                float alpha = sw.alpha(), limit = sw.limit();
+                yield (pool, s) -> {
+                    float[] c = s.c(elements);
+                    Elementwise.swigluOai(gate.load(s.a(elements)), up.load(s.b(elements)), alpha, limit, elements, c);
+                    store(c, elements, out);
+                };
+            }
+            case Op.AddId ai -> {
+                Input y = input(ai.y(), g), bias = input(ai.bias(), g);
+                MemorySegment idSeg = Mem.segment(g.ref(ai.ids()));
+                int slots = elements / k;
+                long experts = ai.bias().desc().rows();
+                int bn = Math.toIntExact(ai.bias().desc().elements());
+                yield (pool, s) -> {
+                    float[] c = y.load(s.c(elements));
+                    float[] b = bias.load(s.b(bn));
+                    int[] id = ints(idSeg, slots);
+                    for (int r = 0; r < slots; r++) {
+                        if (id[r] < 0 || id[r] >= experts) throw new HearthException("add_id: expert " + id[r] + " is outside " + ai.bias().desc().name());
+                        for (int i = 0; i < k; i++) c[r * k + i] += b[id[r] * k + i];
+                    }
+                    store(c, elements, out);
+                };
+            }
             case Op.TopK tk -> {
                 Input x = input(tk.x(), g);
                 int e = (int) tk.x().desc().rowLength(), kk = tk.k(), rows = elements / kk;

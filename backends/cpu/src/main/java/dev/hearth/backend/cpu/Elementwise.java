@@ -87,6 +87,21 @@ final class Elementwise {
         }
     }
 
+    /** gpt-oss's clamped SwiGLU: g = min(gate, limit), u = clamp(up, -limit, limit), g * sigmoid(alpha g) * (u + 1). */
+    static void swigluOai(float[] gate, float[] up, float alpha, float limit, int n, float[] out) {
+        int i = 0;
+        for (; i + FL <= n; i += FL) {
+            FloatVector g = FloatVector.fromArray(F, gate, i).min(limit);
+            FloatVector u = FloatVector.fromArray(F, up, i).max(-limit).min(limit);
+            FloatVector e = g.mul(-alpha).lanewise(VectorOperators.EXP).add(1f);
+            g.div(e).mul(u.add(1f)).intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            float g = Math.min(gate[i], limit), u = Math.max(-limit, Math.min(limit, up[i]));
+            out[i] = (float) (g / (1 + Math.exp(-alpha * g)) * (u + 1));
+        }
+    }
+
     /** cap * tanh(x / cap). */
     static void softcap(float[] x, float cap, int n, float[] out) {
         float inv = 1f / cap;

@@ -20,6 +20,7 @@ import static dev.hearth.backend.cpu.Mem.FL;
 final class Rope {
     private int dims = -1;
     private float base, freqScale;
+    private Op.Yarn yarn;
     private float[] factors;
     private int[] positions = new int[0];
     private int count;
@@ -27,8 +28,14 @@ final class Rope {
 
     void apply(float[] x, int rowLength, int[] pos, int tokens, int headDim, int ropeDims, Op.RopeMode mode,
                float base, float freqScale, float[] freqFactors, float[] out) {
+        apply(x, rowLength, pos, tokens, headDim, ropeDims, mode, base, freqScale, freqFactors, null, out);
+    }
+
+    /** With YaRN's angles and magnitude where {@code yarn} is not null (computed as {@link Op.Yarn} says). */
+    void apply(float[] x, int rowLength, int[] pos, int tokens, int headDim, int ropeDims, Op.RopeMode mode,
+               float base, float freqScale, float[] freqFactors, Op.Yarn yarn, float[] out) {
         int half = ropeDims / 2;
-        tables(pos, tokens, ropeDims, base, freqScale, freqFactors);
+        tables(pos, tokens, ropeDims, base, freqScale, freqFactors, yarn);
         System.arraycopy(x, 0, out, 0, rowLength * tokens);
         for (int t = 0; t < tokens; t++) {
             int c = t * half;
@@ -55,9 +62,9 @@ final class Rope {
         out[b] = x0 * s + x1 * c;
     }
 
-    private void tables(int[] pos, int tokens, int ropeDims, float base, float freqScale, float[] freqFactors) {
+    private void tables(int[] pos, int tokens, int ropeDims, float base, float freqScale, float[] freqFactors, Op.Yarn yarn) {
         int half = ropeDims / 2;
-        if (ropeDims == dims && base == this.base && freqScale == this.freqScale && tokens == count
+        if (ropeDims == dims && base == this.base && freqScale == this.freqScale && tokens == count && java.util.Objects.equals(yarn, this.yarn)
                 && Arrays.equals(positions, 0, tokens, pos, 0, tokens)
                 && (freqFactors == null ? factors == null : factors != null && Arrays.equals(factors, 0, half, freqFactors, 0, half))) {
             return;
@@ -66,14 +73,18 @@ final class Rope {
             cos = new float[tokens * half];
             sin = new float[tokens * half];
         }
+        double[] corr = yarn != null ? yarn.corrDims(ropeDims, base) : null;
+        double mscale = yarn != null ? yarn.mscale(freqScale) : 1;
         for (int t = 0; t < tokens; t++) {
             for (int i = 0; i < half; i++) {
-                double theta = pos[t] * (double) freqScale * Math.pow(base, -2.0 * i / ropeDims);
+                double theta = yarn != null ? yarn.theta(pos[t] * Math.pow(base, -2.0 * i / ropeDims), freqScale, corr, i)
+                        : pos[t] * (double) freqScale * Math.pow(base, -2.0 * i / ropeDims);
                 if (freqFactors != null) theta /= freqFactors[i];
-                cos[t * half + i] = (float) Math.cos(theta);
-                sin[t * half + i] = (float) Math.sin(theta);
+                cos[t * half + i] = (float) (Math.cos(theta) * mscale);
+                sin[t * half + i] = (float) (Math.sin(theta) * mscale);
             }
         }
+        this.yarn = yarn;
         dims = ropeDims;
         this.base = base;
         this.freqScale = freqScale;

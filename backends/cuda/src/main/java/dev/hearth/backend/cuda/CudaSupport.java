@@ -45,11 +45,12 @@ final class CudaSupport {
             case Op.GetRows g -> first(type(op, g.table(), WEIGHT_TYPES), i32(op, g.ids()));
             case Op.MulMat m -> first(type(op, m.w(), WEIGHT_TYPES), f32(op, m.x()));
             case Op.RmsNorm r -> first(f32(op, r.x()), r.weight() != null ? f32(op, r.weight()) : null);
-            case Op.Rope r -> first(f32(op, r.x()), i32(op, r.pos()),
+            case Op.Rope r -> first(r.yarn() != null ? op + ": YaRN scaling (not yet in the CUDA kernels)" : null, f32(op, r.x()), i32(op, r.pos()),
                     r.freqFactors() != null ? f32(op, r.freqFactors()) : null,
                     r.ropeDims() > MAX_ROPE_DIMS ? op + ": " + r.ropeDims() + " rotated dimensions (at most " + MAX_ROPE_DIMS + ")" : null);
             case Op.KvStore k -> first(cache(op, k.cache()), f32(op, k.src()), i32(op, k.pos()));
-            case Op.Attention a -> first(f32(op, a.q()), cache(op, a.kCache()), cache(op, a.vCache()), i32(op, a.pos()),
+            case Op.Attention a -> first(a.sinks() != null ? op + ": attention sinks (not yet in the CUDA kernels)" : null,
+                    f32(op, a.q()), cache(op, a.kCache()), cache(op, a.vCache()), i32(op, a.pos()),
                     a.kCache().desc().type() != a.vCache().desc().type()
                             ? op + ": K cache " + a.kCache().desc().type() + " and V cache " + a.vCache().desc().type() + " differ" : null,
                     a.headDim() > MAX_HEAD_DIM ? op + ": head dimension " + a.headDim() + " (at most " + MAX_HEAD_DIM + ")" : null);
@@ -65,6 +66,8 @@ final class CudaSupport {
             case Op.LayerNorm l -> first(f32(op, l.x()), l.weight() != null ? f32(op, l.weight()) : null,
                     l.bias() != null ? f32(op, l.bias()) : null);
             case Op.Reshape r -> null; // a view: nothing to launch
+            case Op.SwigluOai s -> op + " (not yet in the CUDA kernels)";
+            case Op.AddId a -> op + " (not yet in the CUDA kernels)";
             case Op.TopK t -> f32(op, t.x());
             case Op.Gather g -> first(f32(op, g.x()), i32(op, g.ids()));
             case Op.MulMatId m -> first(type(op, m.w(), WEIGHT_TYPES), f32(op, m.x()), i32(op, m.ids()));

@@ -155,6 +155,8 @@ final class KernelCalls {
                         .ptr(addr.apply(ws.y())).ptr(addr.apply(ws.weights())).ptr(addr.apply(n)).i64(count)
                         .i32(ws.y().desc().rowLength()).i32(ws.weights().desc().rowLength())));
             }
+            case Op.SwigluOai so -> throw new IllegalStateException("no CUDA kernel for " + n);
+            case Op.AddId ai -> throw new IllegalStateException("no CUDA kernel for " + n);
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }

@@ -54,6 +54,7 @@ final class OpenClSupport {
                     ? name + " with a " + r.weight().desc().type() + " weight (F32 only)" : f32(name, r.x());
             case Op.Rope r -> {
                 if (r.headDim() % 2 != 0) yield name + " with an odd headDim " + r.headDim();
+                if (r.yarn() != null) yield name + " with YaRN scaling (not yet in the OpenCL kernels)";
                 if (r.freqFactors() != null && r.freqFactors().desc().type() != DType.F32) yield name + " with non-F32 frequency factors";
                 yield f32(name, r.x());
             }
@@ -63,6 +64,7 @@ final class OpenClSupport {
             }
             case Op.Attention a -> {
                 if (a.window() < 0) yield name + " with a negative window " + a.window();
+                if (a.sinks() != null) yield name + " with attention sinks (not yet in the OpenCL kernels)";
                 if (a.softcap() < 0) yield name + " with a negative softcap " + a.softcap();
                 if (a.headDim() > MAX_HEAD_DIM) yield name + " with headDim " + a.headDim() + " (at most " + MAX_HEAD_DIM + ")";
                 String why = cache(name, a.kCache());
@@ -93,6 +95,8 @@ final class OpenClSupport {
                 yield why != null ? why : f32(name, m.x());
             }
             case Op.WeightedSum w -> f32(name, w.y(), w.weights());
+            case Op.SwigluOai s -> name + " (not yet in the OpenCL kernels)";
+            case Op.AddId a -> name + " (not yet in the OpenCL kernels)";
             case Op.Leaf l -> null;
         };
     }
@@ -119,6 +123,8 @@ final class OpenClSupport {
             case Op.Gather g -> "gather";
             case Op.MulMatId m -> "mul_mat_id";
             case Op.WeightedSum w -> "weighted_sum";
+            case Op.SwigluOai s -> "swiglu_oai";
+            case Op.AddId a -> "add_id";
             case Op.Leaf l -> "leaf";
         };
     }

@@ -103,6 +103,8 @@ final class Planner {
             case Op.Gather g -> gather(n, g);
             case Op.MulMatId m -> mulMatId(n, m);
             case Op.WeightedSum w -> weightedSum(n, w);
+            case Op.SwigluOai s -> throw new IllegalStateException("no OpenCL kernel for " + n);
+            case Op.AddId a -> throw new IllegalStateException("no OpenCL kernel for " + n);
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }
