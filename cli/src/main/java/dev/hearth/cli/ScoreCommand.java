@@ -39,6 +39,7 @@ final class ScoreCommand {
                 if (id < 0 || id >= vocab) throw new HearthException("--tokens: id " + id + " is outside the vocabulary (0.." + (vocab - 1) + ")");
             }
             float[] logits = m.engine().eval(ids, 0, true);
+            JsonNumbers nums = new JsonNumbers("score");
             StringBuilder sb = new StringBuilder("[");
             float[] probs = new float[vocab];
             for (int i = 0; i < ids.length; i++) {
@@ -48,11 +49,12 @@ final class ScoreCommand {
                 int[] best = topK(probs, top);
                 for (int j = 0; j < best.length; j++) {
                     if (j > 0) sb.append(", ");
-                    sb.append(String.format(Locale.ROOT, "{\"id\": %d, \"p\": %.8g}", best[j], probs[best[j]]));
+                    sb.append("{\"id\": ").append(best[j]).append(", \"p\": ").append(nums.num("p", "%.8g", probs[best[j]])).append('}');
                 }
                 sb.append(']');
             }
             System.out.println(sb.append("]"));
+            nums.warn();
         }
         return 0;
     }
