@@ -30,7 +30,11 @@ final class BenchCommand {
               --no-probe  skip the memory bandwidth probe that generation's GB/s is set against
             without -m, a synthetic model is written once to $HEARTH_CACHE (default ~/.cache/hearth)
             and every backend found is benchmarked
-            """;
+            kernels:
+              --kernels   each kernel at real model shapes, with GB/s (hearth bench --kernels --help)
+              --list      with --kernels: print the selected cases, run nothing
+              --compare A.json B.json   B's speed over A's per kernel case
+            """ + ModelOptions.HELP;
 
     static int run(String[] argv) {
         if (java.util.Arrays.asList(argv).contains("--kernels") || java.util.Arrays.asList(argv).contains("--compare")) {

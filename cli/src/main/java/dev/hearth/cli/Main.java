@@ -30,6 +30,11 @@ public final class Main {
         add("plan", "where each layer of a model goes (GPU or CPU), as a table", PlanCommand::run);
     }
 
+    /** The names of the commands. */
+    static java.util.Set<String> commands() {
+        return java.util.Collections.unmodifiableSet(COMMANDS.keySet());
+    }
+
     static void add(String name, String help, Command c) {
         HELP.put(name, help);
         COMMANDS.put(name, c);

@@ -26,6 +26,22 @@ final class ModelOptions {
     static final String[] SPEC = {"m|model", "t|threads", "c|ctx|ctx-size", "backend", "cache-type|ctk", "b|batch|batch-size",
             "ngl|gpu-layers|n-gpu-layers", "vram-budget", "devices", "split"};
 
+    /** The help of {@link #SPEC}, which every command that loads a model ends its own help with. */
+    static final String HELP = """
+            model and backend options:
+              -m, --model FILE       GGUF model
+              -t, --threads N        CPU threads (default: all cores)
+              -c, --ctx N            context length (default: the model's, at most 4096)
+              --backend B            cpu, opencl, cuda, reference or auto (default auto)
+              --cache-type T         KV cache type: f16 or f32 (default f16)
+              -b, --batch N          prompt tokens per step (default 512)
+              --gpu-layers N         layers on the GPU: auto (default: as many as its free memory holds),
+                                     a number (as llama.cpp's -ngl) or all
+              --vram-budget SIZE     GPU memory the layers may take, e.g. 6G (one per device, or one for all)
+              --devices D1,D2        spread the layers over several devices, e.g. opencl:0,cuda:0
+              --split 3,1            the devices' shares of the layers (one per device in --devices)
+            """;
+
     /** A model file opened and placed on its devices. */
     record Loaded(GgufFile file, ModelConfig config, ModelWeights weights, Tokenizer tokenizer, Engine engine)
             implements AutoCloseable {

@@ -10,7 +10,7 @@ final class PlanCommand {
     static final String HELP = """
             usage: hearth plan -m MODEL [--ctx N] [--backend B] [--gpu-layers auto|N|all] [--vram-budget SIZE] [--devices D1,D2 --split 3,1]
               prints the placement table (device, layers, weights, KV, compute, free after) and exits
-            """;
+            """ + ModelOptions.HELP;
 
     static int run(String[] argv) {
         if (Main.help(argv, HELP)) return 0;

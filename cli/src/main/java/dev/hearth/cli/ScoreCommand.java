@@ -13,8 +13,11 @@ final class ScoreCommand {
     static final String HELP = """
             usage: hearth score -m MODEL --tokens ID,ID,... [--top K] [model options]
               prints, for each position i, the K (default 3) most probable next tokens after
-              tokens[0..i] with their probabilities: [[{"id":..,"p":..},...],...]
-            """;
+              tokens[0..i] with their probabilities: [[{"id":..,"p":..},...],...]; a probability
+              that is not a finite number (a damaged model) is null, with a warning on stderr
+              --tokens ID,ID,...     the token ids
+              --top K                how many of the most probable tokens per position (default 3)
+            """ + ModelOptions.HELP;
 
     static int run(String[] argv) {
         if (Main.help(argv, HELP)) return 0;
