@@ -79,7 +79,7 @@ final class PullCommand {
         err.println("hearth pull: " + uri + " -> " + target);
         Downloader.Options o = Downloader.Options.defaults().withRetries(retries, Duration.ofSeconds(2)).withSha256(sha).withToken(token)
                 .withCheck(PullCommand::ggufProblem);
-        Bar bar = new Bar(err, target.getFileName().toString());
+        Bar bar = new Bar(err, target.getFileName().toString(), err == System.err && Terminal.stderr());
         Path p;
         try {
             p = new Downloader(o, bar).download(uri, target);
@@ -123,17 +123,24 @@ final class PullCommand {
         }
     }
 
-    /** One line of progress on stderr, rewritten in place: percent, MiB, speed, time left. */
+    /**
+     * Progress on stderr: percent, MiB, speed, time left. On a terminal one line rewritten in place;
+     * elsewhere a line at the start, at each quarter and at the end.
+     */
     static final class Bar implements Downloader.Listener {
         private final PrintStream err;
         private final String name;
+        private final boolean terminal;
         private final long start = System.nanoTime();
         private long firstDone = -1;
         private boolean open;
+        private int lastQuarter = -1;
+        private String pending; // the latest line not yet printed (not a terminal)
 
-        Bar(PrintStream err, String name) {
+        Bar(PrintStream err, String name, boolean terminal) {
             this.err = err;
             this.name = name;
+            this.terminal = terminal;
         }
 
         @Override
@@ -141,7 +148,7 @@ final class PullCommand {
             if (firstDone < 0) firstDone = done;
             double secs = Math.max(1e-3, (System.nanoTime() - start) / 1e9);
             double rate = (done - firstDone) / secs;
-            StringBuilder sb = new StringBuilder("\r").append(name).append(' ');
+            StringBuilder sb = new StringBuilder(terminal ? "\r" : "").append(name).append(' ');
             if (total > 0) {
                 sb.append(String.format("%3d%% %.1f/%.1f MiB", done * 100 / total, done / 1048576.0, total / 1048576.0));
                 if (rate > 0 && done < total) sb.append(String.format(" %.1f MiB/s, %ds left", rate / 1048576.0, (long) ((total - done) / rate)));
@@ -149,6 +156,17 @@ final class PullCommand {
                 sb.append(String.format("%.1f MiB", done / 1048576.0));
             }
             if (rate > 0 && (total <= 0 || done >= total)) sb.append(String.format(" %.1f MiB/s", rate / 1048576.0));
+            if (!terminal) {
+                int quarter = total > 0 ? (int) Math.min(4, done * 4 / total) : 0;
+                if (quarter != lastQuarter) {
+                    lastQuarter = quarter;
+                    err.println(sb);
+                    pending = null;
+                } else {
+                    pending = sb.toString();
+                }
+                return;
+            }
             err.print(sb.append("   "));
             err.flush();
             open = true;
@@ -156,6 +174,8 @@ final class PullCommand {
 
         /** Ends the progress line. */
         void end() {
+            if (pending != null) err.println(pending);
+            pending = null;
             if (open) err.println();
             open = false;
         }
