@@ -99,7 +99,7 @@ final class ModelOptions {
                 default -> throw new Args.UsageException("--cache-type takes f16 or f32, not '" + a.get("cache-type", "") + "'");
             };
             Placed placed = place(a, w, ctx, batch, cacheType);
-            if (placed.plan() != null && printPlan) System.err.print(placed.plan().table());
+            if (printPlan) System.err.print((placed.plan() != null ? placed.plan() : hostPlan(placed, w, cacheType, ctx, batch)).table());
             Engine e = new Engine(w, placed.placement(), placed.plan() != null ? placed.plan().ctx() : ctx, batch, cacheType,
                     new Progress("uploading weights"));
             return new Loaded(f, c, w, tok, e);
@@ -107,6 +107,18 @@ final class ModelOptions {
             f.close();
             throw e;
         }
+    }
+
+    /** The table of a placement on one host device: every layer and the head there, what they take. */
+    static Plan hostPlan(Placed placed, ModelWeights w, DType cacheType, int ctx, int batch) {
+        int n = w.config().layers();
+        MemoryProfile profile = MemoryProfile.of(w, cacheType, ctx, batch);
+        int[] layers = new int[n];
+        java.util.Arrays.fill(layers, -1);
+        String range = (n == 1 ? "0" : "0-" + (n - 1)) + " +head";
+        Plan.Row row = new Plan.Row(placed.placement().device(0).name(), range, profile.totalWeights(), profile.kvBytes(ctx),
+                MemoryProfile.computeBytes(w, cacheType, ctx, batch), Long.MIN_VALUE);
+        return new Plan(layers, -1, ctx, List.of(row), List.of());
     }
 
     /** A placement and the plan it came from (null where everything runs on one host device). */

@@ -22,7 +22,8 @@ final class PlanCommand {
             DType cache = a.get("cache-type", "f16").equalsIgnoreCase("f32") ? DType.F32 : DType.F16;
             ModelOptions.Placed p = ModelOptions.place(a, w, ctx, a.getInt("b", 512), cache);
             if (p.plan() == null) {
-                System.out.printf("every layer on %s (context %d; no GPU device chosen)%n", p.placement().device(0).name(), ctx);
+                System.out.print(ModelOptions.hostPlan(p, w, cache, ctx, a.getInt("b", 512)).table());
+                System.out.println("note: every layer on " + p.placement().device(0).name() + " (no GPU device chosen)");
             } else {
                 System.out.print(p.plan().table());
             }
