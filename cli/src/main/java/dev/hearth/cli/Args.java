@@ -17,6 +17,13 @@ final class Args {
     private final String command;
     private final Map<String, String> values = new LinkedHashMap<>();
     private final List<String> positional = new ArrayList<>();
+    /** The spec of the last Args made on this thread: what a command accepts, which its --help must list (a test checks). */
+    private static final ThreadLocal<List<String>> LAST_SPEC = new ThreadLocal<>();
+
+    /** The options the last Args made on this thread accepts, as given to its constructor. */
+    static List<String> lastSpec() {
+        return LAST_SPEC.get();
+    }
 
     /**
      * @param spec the options this command takes, each "name" for one with a value or "name!" for a
@@ -24,6 +31,7 @@ final class Args {
      */
     Args(String command, String[] argv, int from, String... spec) {
         this.command = command;
+        LAST_SPEC.set(List.of(spec));
         Map<String, String> keyOf = new LinkedHashMap<>();
         Set<String> flags = new java.util.HashSet<>();
         for (String s : spec) {

@@ -30,7 +30,11 @@ final class BenchCommand {
               --no-probe  skip the memory bandwidth probe that generation's GB/s is set against
             without -m, a synthetic model is written once to $HEARTH_CACHE (default ~/.cache/hearth)
             and every backend found is benchmarked
-            """;
+            kernels:
+              --kernels   each kernel at real model shapes, with GB/s (hearth bench --kernels --help)
+              --list      with --kernels: print the selected cases, run nothing
+              --compare A.json B.json   B's speed over A's per kernel case
+            """ + ModelOptions.HELP;
 
     static int run(String[] argv) {
         if (java.util.Arrays.asList(argv).contains("--kernels") || java.util.Arrays.asList(argv).contains("--compare")) {
@@ -70,6 +74,7 @@ final class BenchCommand {
         }
         if (backends.isEmpty()) backends.add(a.get("backend", "auto"));
         List<String> rows = new ArrayList<>();
+        JsonNumbers nums = new JsonNumbers("bench");
         if (format.equals("md")) {
             System.out.println("| model | size | params | backend | threads | test | t/s | GB/s | probe GB/s | % of probe |");
             System.out.println("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |");
@@ -112,22 +117,32 @@ final class BenchCommand {
                                 share ? String.format(Locale.ROOT, "%.1f", probe) : "", share ? String.format(Locale.ROOT, "%.0f%%", 100 * gbps / probe) : "");
                         System.out.flush();
                     } else {
-                        rows.add(String.format(Locale.ROOT,
-                                "{\"model_type\": \"%s\", \"model_size\": %d, \"model_n_params\": %d, \"backends\": \"%s\", \"device\": \"%s\", "
-                                        + "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"test\": \"%s\", \"avg_ts\": %.4f, \"stddev_ts\": %.4f, \"gbps\": %.3f, "
-                                        + "\"probe_gbps\": %.3f}",
-                                json(modelType), size, m.weights().parameters(), json(b), json(d.name()), threads, r.nPrompt(), r.nGen(), r.test(),
+                        rows.add(jsonRow(nums, modelType, size, m.weights().parameters(), b, d.name(), threads, r.nPrompt(), r.nGen(), r.test(),
                                 r.avgTs(), r.stddevTs(), gbps, share ? probe : 0));
                     }
                 }
             }
         }
         if (format.equals("json")) System.out.println("[\n  " + String.join(",\n  ", rows) + "\n]");
+        nums.warn();
         return 0;
     }
 
+    /** One row of {@code -o json}, with llama-bench's field names; a rate that is not finite is null. */
+    static String jsonRow(JsonNumbers nums, String modelType, long size, long params, String backend, String device, int threads,
+                          int nPrompt, int nGen, String test, double avgTs, double stddevTs, double gbps, double probeGbps) {
+        return String.format(Locale.ROOT,
+                "{\"model_type\": %s, \"model_size\": %d, \"model_n_params\": %d, \"backends\": %s, \"device\": %s, "
+                        + "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"test\": %s, \"avg_ts\": %s, \"stddev_ts\": %s, \"gbps\": %s, "
+                        + "\"probe_gbps\": %s}",
+                json(modelType), size, params, json(backend), json(device), threads, nPrompt, nGen, json(test),
+                nums.num("avg_ts", "%.4f", avgTs), nums.num("stddev_ts", "%.4f", stddevTs), nums.num("gbps", "%.3f", gbps),
+                nums.num("probe_gbps", "%.3f", probeGbps));
+    }
+
+    /** {@code s} as a JSON string, quotes included. */
     static String json(String s) {
-        return s.replace("\\", "\\\\").replace("\"", "\\\"");
+        return dev.hearth.runtime.json.Json.quote(s);
     }
 
     static Path cacheDir() {

@@ -22,7 +22,9 @@ final class ChatCommand {
             usage: hearth chat -m MODEL [--system TEXT] [-n MAX_REPLY_TOKENS] [sampling and model options as for run]
               type a message and press Enter; Ctrl-C stops a reply; Ctrl-D or Ctrl-C at the prompt quits
               formats: Llama 3, ChatML, Llama 2 / Mistral [INST], Zephyr, Gemma; plain User:/Assistant: otherwise
-            """;
+              --system TEXT          a system message to start the conversation with
+              -n, --n-predict N      most tokens of one reply
+            """ + RunCommand.SAMPLING_HELP + ModelOptions.HELP;
 
     static int run(String[] argv) throws Exception {
         if (Main.help(argv, HELP)) return 0;

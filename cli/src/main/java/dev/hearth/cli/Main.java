@@ -30,13 +30,45 @@ public final class Main {
         add("plan", "where each layer of a model goes (GPU or CPU), as a table", PlanCommand::run);
     }
 
+    /** The names of the commands. */
+    static java.util.Set<String> commands() {
+        return java.util.Collections.unmodifiableSet(COMMANDS.keySet());
+    }
+
     static void add(String name, String help, Command c) {
         HELP.put(name, help);
         COMMANDS.put(name, c);
     }
 
     public static void main(String[] args) {
+        restoreStderr();
         System.exit(run(args));
+    }
+
+    /**
+     * The launcher passes the JVM's stderr through a filter that drops the incubator warning the JVM
+     * prints before main, and keeps the real stderr as the descriptor {@code hearth.stderr.fd}: put it
+     * back on descriptor 2, so that what the program writes is not held up or reordered by the filter
+     * (which then sees its input end). Where that fails, stderr stays as it is.
+     */
+    static void restoreStderr() {
+        String fd = System.getProperty("hearth.stderr.fd");
+        if (fd == null) return;
+        try {
+            int kept = Integer.parseInt(fd);
+            java.lang.foreign.Linker l = java.lang.foreign.Linker.nativeLinker();
+            var desc = java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
+                    java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.JAVA_INT);
+            var dup2 = l.downcallHandle(l.defaultLookup().find("dup2").orElseThrow(), desc);
+            var close = l.downcallHandle(l.defaultLookup().find("close").orElseThrow(),
+                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.JAVA_INT));
+            System.err.flush();
+            if ((int) dup2.invokeExact(kept, 2) == 2) {
+                int ignored = (int) close.invokeExact(kept);
+            }
+        } catch (Throwable t) {
+            // not Linux or macOS, or no such descriptor: the filter stays in the way
+        }
     }
 
     static int run(String[] args) {

@@ -26,6 +26,25 @@ final class ModelOptions {
     static final String[] SPEC = {"m|model", "t|threads", "c|ctx|ctx-size", "backend", "cache-type|ctk", "b|batch|batch-size",
             "ngl|gpu-layers|n-gpu-layers", "vram-budget", "devices", "split", "cpu-moe|cmoe!", "n-cpu-moe|ncmoe"};
 
+    /** The help of {@link #SPEC}, which every command that loads a model ends its own help with. */
+    static final String HELP = """
+            model and backend options:
+              -m, --model FILE       GGUF model
+              -t, --threads N        CPU threads (default: all cores)
+              -c, --ctx N            context length (default: the model's, at most 4096)
+              --backend B            cpu, opencl, cuda, reference or auto (default auto)
+              --cache-type T         KV cache type: f16 or f32 (default f16)
+              -b, --batch N          prompt tokens per step (default 512)
+              --gpu-layers N         layers on the GPU: auto (default: as many as its free memory holds),
+                                     a number (as llama.cpp's -ngl) or all
+              --vram-budget SIZE     GPU memory the layers may take, e.g. 6G (one per device, or one for all)
+              --devices D1,D2        spread the layers over several devices, e.g. opencl:0,cuda:0
+              --split 3,1            the devices' shares of the layers (one per device in --devices)
+              --cpu-moe              a mixture-of-experts model's experts stay on the CPU, the rest of each layer on the GPU
+              --n-cpu-moe N          the experts of the first N layers stay on the CPU (default with --gpu-layers auto:
+                                     as many as needed for every layer's attention and dense weights to fit on the GPU)
+            """;
+
     /** A model file opened and placed on its devices. */
     record Loaded(GgufFile file, ModelConfig config, ModelWeights weights, Tokenizer tokenizer, Engine engine)
             implements AutoCloseable {
@@ -83,7 +102,7 @@ final class ModelOptions {
                 default -> throw new Args.UsageException("--cache-type takes f16 or f32, not '" + a.get("cache-type", "") + "'");
             };
             Placed placed = place(a, w, ctx, batch, cacheType);
-            if (placed.plan() != null && printPlan) System.err.print(placed.plan().table());
+            if (printPlan) System.err.print((placed.plan() != null ? placed.plan() : hostPlan(placed, w, cacheType, ctx, batch)).table());
             Engine e = new Engine(w, placed.placement(), placed.plan() != null ? placed.plan().ctx() : ctx, batch, cacheType,
                     new Progress("uploading weights"));
             return new Loaded(f, c, w, tok, e);
@@ -91,6 +110,18 @@ final class ModelOptions {
             f.close();
             throw e;
         }
+    }
+
+    /** The table of a placement on one host device: every layer and the head there, what they take. */
+    static Plan hostPlan(Placed placed, ModelWeights w, DType cacheType, int ctx, int batch) {
+        int n = w.config().layers();
+        MemoryProfile profile = MemoryProfile.of(w, cacheType, ctx, batch);
+        int[] layers = new int[n];
+        java.util.Arrays.fill(layers, -1);
+        String range = (n == 1 ? "0" : "0-" + (n - 1)) + " +head";
+        Plan.Row row = new Plan.Row(placed.placement().device(0).name(), range, profile.totalWeights(), profile.kvBytes(ctx),
+                MemoryProfile.computeBytes(w, cacheType, ctx, batch), Long.MIN_VALUE);
+        return new Plan(layers, -1, ctx, List.of(row), List.of());
     }
 
     /** A placement and the plan it came from (null where everything runs on one host device). */

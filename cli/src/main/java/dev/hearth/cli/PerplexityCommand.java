@@ -13,7 +13,9 @@ import java.util.Arrays;
 final class PerplexityCommand {
     static final String HELP = """
             usage: hearth perplexity -m MODEL -f TEXT_FILE [--ctx N (default 512)] [--chunks N] [model options]
-            """;
+              -f, --file FILE        the text whose perplexity is computed
+              --chunks N             only the first N chunks of ctx tokens (default: all)
+            """ + ModelOptions.HELP;
 
     static int run(String[] argv) {
         if (Main.help(argv, HELP)) return 0;

@@ -11,10 +11,7 @@ final class PlanCommand {
             usage: hearth plan -m MODEL [--ctx N] [--backend B] [--gpu-layers auto|N|all] [--vram-budget SIZE] [--devices D1,D2 --split 3,1]
                                [--cpu-moe | --n-cpu-moe N]
               prints the placement table (device, layers, weights, KV, compute, free after) and exits
-              --cpu-moe        a mixture-of-experts model's experts stay on the CPU, the rest of each layer on the GPU
-              --n-cpu-moe N    the experts of the first N layers stay on the CPU (default with --gpu-layers auto:
-                               as many as needed for every layer's attention and dense weights to fit on the GPU)
-            """;
+            """ + ModelOptions.HELP;
 
     static int run(String[] argv) {
         if (Main.help(argv, HELP)) return 0;
@@ -26,7 +23,8 @@ final class PlanCommand {
             DType cache = a.get("cache-type", "f16").equalsIgnoreCase("f32") ? DType.F32 : DType.F16;
             ModelOptions.Placed p = ModelOptions.place(a, w, ctx, a.getInt("b", 512), cache);
             if (p.plan() == null) {
-                System.out.printf("every layer on %s (context %d; no GPU device chosen)%n", p.placement().device(0).name(), ctx);
+                System.out.print(ModelOptions.hostPlan(p, w, cache, ctx, a.getInt("b", 512)).table());
+                System.out.println("note: every layer on " + p.placement().device(0).name() + " (no GPU device chosen)");
             } else {
                 System.out.print(p.plan().table());
             }

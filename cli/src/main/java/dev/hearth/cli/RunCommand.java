@@ -11,24 +11,23 @@ import java.io.PrintStream;
 
 /** {@code hearth run}: streams the generated text, and only it, to stdout; timings to stderr. */
 final class RunCommand {
-    static final String HELP = """
-            usage: hearth run -m MODEL -p PROMPT [options]
-              -m, --model FILE       GGUF model
-              -p, --prompt TEXT      the prompt (or -f FILE)
-              -f, --file FILE        read the prompt from a file
-              -n, --n-predict N      tokens to generate (-1: until the end of text or a full context; default -1)
+    /** The help of {@link #samplingSpec}. */
+    static final String SAMPLING_HELP = """
+            sampling options:
               --temp T               temperature (0: greedy; default 0.8)
               --top-k K, --top-p P, --min-p P   sampling cut-offs (defaults 40, 0.95, 0.05)
               --repeat-penalty R, --repeat-last-n N, --frequency-penalty F, --presence-penalty P
               --seed S               random seed (default: random)
-              -t, --threads N        CPU threads (default: all cores)
-              -c, --ctx N            context length (default: the model's, at most 4096)
-              --backend B            cpu, opencl, cuda, reference or auto (default auto)
-              --cache-type T         KV cache type: f16 or f32 (default f16)
-              -b, --batch N          prompt tokens per step (default 512)
-              --cpu-moe, --n-cpu-moe N   keep a mixture-of-experts model's experts (of every layer, of the first N) on the CPU
-              --no-display-prompt    (accepted; the prompt is never echoed)
             """;
+
+    static final String HELP = """
+            usage: hearth run -m MODEL -p PROMPT [options]
+              -p, --prompt TEXT      the prompt (or -f FILE)
+              -f, --file FILE        read the prompt from a file
+              -n, --n-predict N      tokens to generate (-1: until the end of text or a full context; default -1)
+              --no-display-prompt    (accepted; the prompt is never echoed)
+            the placement (which device holds which layers) is printed to stderr at start
+            """ + SAMPLING_HELP + ModelOptions.HELP;
 
     static String[] samplingSpec() {
         return new String[] {"temp|temperature", "top-k", "top-p", "min-p", "repeat-penalty", "repeat-last-n",

@@ -13,8 +13,11 @@ final class ScoreCommand {
     static final String HELP = """
             usage: hearth score -m MODEL --tokens ID,ID,... [--top K] [model options]
               prints, for each position i, the K (default 3) most probable next tokens after
-              tokens[0..i] with their probabilities: [[{"id":..,"p":..},...],...]
-            """;
+              tokens[0..i] with their probabilities: [[{"id":..,"p":..},...],...]; a probability
+              that is not a finite number (a damaged model) is null, with a warning on stderr
+              --tokens ID,ID,...     the token ids
+              --top K                how many of the most probable tokens per position (default 3)
+            """ + ModelOptions.HELP;
 
     static int run(String[] argv) {
         if (Main.help(argv, HELP)) return 0;
@@ -39,6 +42,7 @@ final class ScoreCommand {
                 if (id < 0 || id >= vocab) throw new HearthException("--tokens: id " + id + " is outside the vocabulary (0.." + (vocab - 1) + ")");
             }
             float[] logits = m.engine().eval(ids, 0, true);
+            JsonNumbers nums = new JsonNumbers("score");
             StringBuilder sb = new StringBuilder("[");
             float[] probs = new float[vocab];
             for (int i = 0; i < ids.length; i++) {
@@ -48,11 +52,12 @@ final class ScoreCommand {
                 int[] best = topK(probs, top);
                 for (int j = 0; j < best.length; j++) {
                     if (j > 0) sb.append(", ");
-                    sb.append(String.format(Locale.ROOT, "{\"id\": %d, \"p\": %.8g}", best[j], probs[best[j]]));
+                    sb.append("{\"id\": ").append(best[j]).append(", \"p\": ").append(nums.num("p", "%.8g", probs[best[j]])).append('}');
                 }
                 sb.append(']');
             }
             System.out.println(sb.append("]"));
+            nums.warn();
         }
         return 0;
     }

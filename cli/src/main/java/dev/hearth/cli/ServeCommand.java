@@ -40,10 +40,9 @@ final class ServeCommand {
             sampling defaults, for requests that set none (requests override them):
               --temp T, --top-k K, --top-p P, --min-p P, --repeat-penalty R, --repeat-last-n N,
               --frequency-penalty F, --presence-penalty P, --seed S   (as for hearth run)
-            model and backend:
-              -c, --ctx N            context length of each slot (default: the model's, at most 4096)
-              -t, --threads N, --backend B, --cache-type T, -b, --batch N, --gpu-layers N
-                                     as for hearth run
+            model and backend (-c, --ctx is the context length of each slot):
+              -t, --threads N, -c, --ctx N, --backend B, --cache-type T, -b, --batch N, --gpu-layers N,
+              --vram-budget SIZE, --devices D1,D2, --split 3,1   as for hearth run
             endpoints: POST /v1/chat/completions, POST /v1/completions (stream true or false),
               GET /v1/models, GET /health. A client that disconnects stops its generation (at once
               when streaming; within about 100 ms otherwise). /health never waits for a slot.

@@ -9,8 +9,12 @@ import java.util.StringJoiner;
 /** {@code hearth tokenize -m MODEL TEXT}: the ids as one JSON array, with BOS where the model adds it. */
 final class TokenizeCommand {
     static final String HELP = """
-            usage: hearth tokenize -m MODEL [--no-bos] [--no-parse-special] TEXT...
+            usage: hearth tokenize -m MODEL [--no-bos] [--no-parse-special] TEXT... | -f FILE
               prints the token ids of TEXT as one JSON array (with BOS where the model adds one)
+              -m, --model FILE       the GGUF file whose tokenizer is used (a vocabulary-only file will do)
+              -f, --file FILE        tokenize the text of FILE instead of the arguments
+              --no-bos               no BOS token at the start
+              --no-parse-special     special tokens' text (<|im_start|>, ...) stays text (default: parsed)
             """;
 
     static int run(String[] argv) {

@@ -12,7 +12,6 @@ import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.gguf.GgufFile;
 import dev.hearth.runtime.json.Json;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
@@ -33,9 +32,12 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 @Tag("model")
 class StoriesTest {
+    /** The repository's test data folder (system property hearth.testdata); fails where it is absent. */
     static Path models() {
-        Path p = Path.of(System.getProperty("hearth.models", "../shared/models"));
-        Assumptions.assumeTrue(Files.isDirectory(p), "no test models at " + p.toAbsolutePath() + " (set -Dhearth.models=DIR)");
+        Path p = Path.of(System.getProperty("hearth.testdata", "../testdata"));
+        if (!Files.isDirectory(p)) {
+            throw new AssertionError("test data folder " + p.toAbsolutePath() + " not found (set -Dhearth.testdata=DIR)");
+        }
         return p;
     }
 

@@ -124,6 +124,7 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
         int layers = req(f, p + "block_count");
         int ffn = f.has(p + "feed_forward_length") ? req(f, p + "feed_forward_length") : 0;
         int heads = req(f, p + "attention.head_count");
+        if (heads > dim) throw bad(f, p + "attention.head_count", heads, "at most " + p + "embedding_length = " + dim);
         int kvHeads = f.getInt(p + "attention.head_count_kv", heads);
         int headDim = f.getInt(p + "attention.key_length", heads > 0 ? dim / heads : 0);
         int valueDim = f.getInt(p + "attention.value_length", headDim);
@@ -135,7 +136,7 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
         String scalingType = f.getString(p + "rope.scaling.type", "none");
         if (scalingType.equals("linear")) {
             float factor = f.getFloat(p + "rope.scaling.factor", 1f);
-            if (factor > 0) scale = 1f / factor;
+            if (factor > 0 && !Float.isInfinite(factor)) scale = 1f / factor;
         }
         int vocab = f.getInt(p + "vocab_size", 0);
         if (vocab == 0) {
@@ -143,23 +144,34 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
             if (toks != null) vocab = toks.size();
             else if (f.tensor("token_embd.weight") != null) vocab = (int) f.tensor("token_embd.weight").desc().ne(1);
         }
-        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
-            throw new HearthException(f.path() + ": head counts " + heads + "/" + kvHeads + " are not valid (heads must be a multiple of KV heads)");
+        if (kvHeads <= 0 || kvHeads > heads || heads % kvHeads != 0) {
+            throw bad(f, p + "attention.head_count_kv", kvHeads, "a divisor of " + p + "attention.head_count = " + heads);
         }
-        if (headDim <= 0 || ropeDims % 2 != 0 || ropeDims > headDim) {
-            throw new HearthException(f.path() + ": head size " + headDim + " / rope dimensions " + ropeDims + " are not valid");
+        if (!f.has(p + "attention.key_length") && dim % heads != 0) {
+            throw bad(f, p + "embedding_length", dim, "a multiple of " + p + "attention.head_count = " + heads
+                    + " where " + p + "attention.key_length is absent");
+        }
+        if (headDim <= 0 || headDim % 2 != 0) throw bad(f, p + "attention.key_length", headDim, "a positive even number");
+        if (ropeDims <= 0 || ropeDims % 2 != 0 || ropeDims > headDim) {
+            throw bad(f, p + "rope.dimension_count", ropeDims, "an even number from 2 to the head size " + headDim);
         }
         if (valueDim != headDim) {
-            throw new HearthException(f.path() + ": " + p + "attention.value_length " + valueDim + " differs from key_length " + headDim
-                    + "; heads of two sizes are not supported");
+            throw bad(f, p + "attention.value_length", valueDim, "the key_length " + headDim + "; heads of two sizes are not supported");
         }
-        if (!(eps > 0 && eps < 1)) {
-            throw new HearthException(f.path() + ": metadata " + p + epsKey + " = " + eps + " is not valid (a small positive number expected)");
+        if (ctx <= 0) throw bad(f, p + "context_length", ctx, "a positive integer");
+        if (!(eps > 0 && eps < 1)) throw bad(f, p + epsKey, eps, "a small positive number");
+        if (!(base > 0) || Float.isInfinite(base)) throw bad(f, p + "rope.freq_base", base, "a positive number");
+        if (scalingType.equals("linear")) {
+            float factor = f.getFloat(p + "rope.scaling.factor", 1f);
+            if (!(factor > 0) || Float.isInfinite(factor)) throw bad(f, p + "rope.scaling.factor", factor, "a positive number");
         }
-        if (!(base > 0) || Float.isInfinite(base)) {
-            throw new HearthException(f.path() + ": metadata " + p + "rope.freq_base = " + base + " is not valid (a positive number expected)");
+        if (vocab < 0) throw bad(f, p + "vocab_size", vocab, "a positive integer");
+        if (vocab == 0) throw new HearthException(f.path() + ": the vocabulary size is unknown (no " + p + "vocab_size, tokens or embedding)");
+        checkBlocks(f, p + "block_count", layers);
+        var embd = f.tensor("token_embd.weight");
+        if (embd != null && embd.desc().ne(0) != dim) {
+            throw bad(f, p + "embedding_length", dim, embd.desc().ne(0) + ", the row size of token_embd.weight");
         }
-        if (vocab <= 0) throw new HearthException(f.path() + ": the vocabulary size is unknown (no " + p + "vocab_size, tokens or embedding)");
         boolean tied = f.tensor("output.weight") == null;
         boolean freqs = f.tensor("rope_freqs.weight") != null;
         Features experts = Features.NONE;
@@ -176,6 +188,41 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
         }
         return new ModelConfig(architecture, dim, layers, ffn, heads, kvHeads, headDim, ropeDims, ctx, vocab, eps, base, scale,
                 ropeMode, tied, freqs, experts);
+    }
+
+    /** The one-line error for a metadata value out of range: the file, the key, its value and what was expected. */
+    public static HearthException bad(GgufFile f, String key, Object value, String expected) {
+        return new HearthException(f.path() + ": metadata " + key + " = " + value + " is not valid (" + expected + " expected)");
+    }
+
+    /**
+     * The blocks whose tensors ({@code blk.N.*}) the file holds must be exactly 0 to {@code layers - 1},
+     * as {@code key} says; a file without tensors (a vocabulary-only file) is left to the loader.
+     */
+    static void checkBlocks(GgufFile f, String key, int layers) {
+        if (f.tensorList().isEmpty()) return;
+        java.util.BitSet seen = new java.util.BitSet();
+        int max = -1;
+        for (var t : f.tensorList()) {
+            String name = t.name();
+            if (!name.startsWith("blk.")) continue;
+            int dot = name.indexOf('.', 4);
+            int n;
+            try {
+                n = Integer.parseInt(name.substring(4, dot < 0 ? name.length() : dot));
+            } catch (NumberFormatException e) {
+                continue;
+            }
+            if (n < 0) continue;
+            max = Math.max(max, n);
+            if (n < layers) seen.set(n);
+        }
+        long count = max + 1L;
+        if (count != layers) throw bad(f, key, layers, count + ", the number of blocks whose tensors (blk.N) the file holds");
+        int missing = seen.nextClearBit(0);
+        if (missing < layers) {
+            throw bad(f, key, layers, "tensors of every block below it, but the file holds none of block " + missing);
+        }
     }
 
     /** A positive integer under {@code key}; a one-line error where it is missing or not positive. */

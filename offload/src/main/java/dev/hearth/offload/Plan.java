@@ -25,12 +25,25 @@ public record Plan(int[] layerDevice, int headDevice, int ctx, List<Row> rows, L
         return n;
     }
 
+    /** The rows as a table whose columns are as wide as their widest cell (a long device name does not push the others). */
     public String table() {
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%-40s %-14s %10s %10s %10s %12s%n", "device", "layers", "weights", "KV", "compute", "free after"));
+        List<String[]> cells = new ArrayList<>();
+        cells.add(new String[] {"device", "layers", "weights", "KV", "compute", "free after"});
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "%-40s %-14s %10s %10s %10s %12s%n", r.device(), r.layers(), mib(r.weights()), mib(r.kv()),
-                    mib(r.compute()), r.freeAfter() == Long.MIN_VALUE ? "-" : mib(r.freeAfter())));
+            cells.add(new String[] {r.device().strip().replaceAll("\\s+", " "), r.layers(), mib(r.weights()), mib(r.kv()), mib(r.compute()),
+                    r.freeAfter() == Long.MIN_VALUE ? "-" : mib(r.freeAfter())});
+        }
+        int[] width = new int[6];
+        for (String[] c : cells) for (int i = 0; i < 6; i++) width[i] = Math.max(width[i], c[i].length());
+        StringBuilder sb = new StringBuilder();
+        for (String[] c : cells) {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < 6; i++) {
+                if (i > 0) line.append("  ");
+                String pad = " ".repeat(width[i] - c[i].length());
+                line.append(i < 2 ? c[i] + pad : pad + c[i]); // names to the left, sizes to the right
+            }
+            sb.append(line.toString().stripTrailing()).append('\n');
         }
         sb.append(String.format(Locale.ROOT, "context: %d tokens%n", ctx));
         for (String n : notes) sb.append("note: ").append(n).append('\n');

@@ -78,10 +78,11 @@ final class OpenAiApi implements Http1Server.Handler {
         }
     }
 
+    /** The request's method must be {@code method}; HEAD is answered wherever GET is (the head of GET's answer). */
     private static void requireMethod(Request req, String method) {
-        if (!req.method().equals(method)) {
-            throw new ApiError(405, "invalid_request_error", null, "method_not_allowed", req.path() + " takes " + method + ", not " + req.method() + ".");
-        }
+        boolean get = method.equals("GET");
+        if (req.method().equals(method) || (get && req.method().equals("HEAD"))) return;
+        throw ApiError.methodNotAllowed(req.path(), req.method(), get ? "GET, HEAD" : method);
     }
 
     private void checkKey(Request req) {

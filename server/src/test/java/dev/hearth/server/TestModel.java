@@ -11,7 +11,6 @@ import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.gguf.GgufFile;
 import dev.hearth.server.http.Limits;
-import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,15 +25,18 @@ final class TestModel implements AutoCloseable {
     final List<Engine> engines = new ArrayList<>();
     final HearthServer server;
 
+    /** The repository's test data folder (system property hearth.testdata); fails where it is absent. */
     static Path models() {
-        Path p = Path.of(System.getProperty("hearth.models", "../shared/models"));
-        Assumptions.assumeTrue(Files.isDirectory(p), "no test models at " + p.toAbsolutePath() + " (set -Dhearth.models=DIR)");
+        Path p = Path.of(System.getProperty("hearth.testdata", "../testdata"));
+        if (!Files.isDirectory(p)) {
+            throw new AssertionError("test data folder " + p.toAbsolutePath() + " not found (set -Dhearth.testdata=DIR)");
+        }
         return p;
     }
 
     static Path stories() {
         Path p = models().resolve("stories260K-f32.gguf");
-        Assumptions.assumeTrue(Files.exists(p), "no " + p);
+        if (!Files.isRegularFile(p)) throw new AssertionError("test data file " + p.toAbsolutePath() + " is missing");
         return p;
     }
 

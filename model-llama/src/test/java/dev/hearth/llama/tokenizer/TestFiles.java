@@ -1,7 +1,6 @@
 package dev.hearth.llama.tokenizer;
 
 import dev.hearth.runtime.gguf.GgufFile;
-import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,19 +13,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** Locates the shared test models and reads llama.cpp's tokenizer test vectors. */
+/** Locates the test data files and reads llama.cpp's tokenizer test vectors. */
 final class TestFiles {
     private static final Map<String, Tokenizer> TOKENIZERS = new ConcurrentHashMap<>();
 
     private TestFiles() {
     }
 
-    /** A file in the shared models folder (system property hearth.models); skips the test where absent. */
+    /** A file of the repository's test data folder (system property hearth.testdata); fails where absent. */
     static Path model(String name) {
-        String dir = System.getProperty("hearth.models");
-        Assumptions.assumeTrue(dir != null, "system property hearth.models is not set");
-        Path p = Path.of(dir, name);
-        Assumptions.assumeTrue(Files.isRegularFile(p), p + " is absent");
+        Path p = Path.of(System.getProperty("hearth.testdata", "../testdata"), name);
+        if (!Files.isRegularFile(p)) {
+            throw new AssertionError("test data file " + p.toAbsolutePath() + " is missing (set -Dhearth.testdata=DIR)");
+        }
         return p;
     }
 

@@ -18,7 +18,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The codecs against llama.cpp's own files of stories260K: every tensor of the F16, Q8_0 and Q4_0
@@ -30,10 +29,11 @@ class ModelFilesTest {
 
     @BeforeAll
     static void open() {
-        Path dir = models();
-        assumeTrue(dir != null && Files.isRegularFile(dir.resolve("stories260K-f32.gguf")),
-                "test models not found (system property hearth.models = " + System.getProperty("hearth.models") + ")");
-        f32 = GgufFile.open(dir.resolve("stories260K-f32.gguf"));
+        Path p = models().resolve("stories260K-f32.gguf");
+        if (!Files.isRegularFile(p)) {
+            throw new AssertionError("test data file " + p.toAbsolutePath() + " is missing (set -Dhearth.testdata=DIR)");
+        }
+        f32 = GgufFile.open(p);
     }
 
     @AfterAll
@@ -42,13 +42,12 @@ class ModelFilesTest {
     }
 
     private static Path models() {
-        String p = System.getProperty("hearth.models");
-        return p == null ? null : Path.of(p);
+        return Path.of(System.getProperty("hearth.testdata", "../testdata"));
     }
 
     private static GgufFile file(String suffix) {
         Path p = models().resolve("stories260K-" + suffix + ".gguf");
-        assumeTrue(Files.isRegularFile(p), p + " not found");
+        if (!Files.isRegularFile(p)) throw new AssertionError("test data file " + p.toAbsolutePath() + " is missing");
         return GgufFile.open(p);
     }
 

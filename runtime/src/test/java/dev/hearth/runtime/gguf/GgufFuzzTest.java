@@ -94,12 +94,8 @@ class GgufFuzzTest {
         w.put("general.alignment", GgufValue.u32(64));
         w.write(small);
         seeds.add(seed("small", small));
-        String models = System.getProperty("hearth.models");
-        if (models != null) {
-            for (String name : List.of("stories260K-f32.gguf", "stories260K-f32-gguf-v1.gguf", "stories260K-q4_0.gguf")) {
-                Path m = Path.of(models, name);
-                if (Files.isRegularFile(m)) seeds.add(seed(name, m));
-            }
+        for (String name : List.of("stories260K-f32.gguf", "stories260K-f32-gguf-v1.gguf", "stories260K-q4_0.gguf")) {
+            seeds.add(seed(name, GgufTestSupport.model(name)));
         }
         return seeds;
     }

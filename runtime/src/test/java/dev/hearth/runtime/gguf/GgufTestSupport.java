@@ -14,7 +14,6 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Shared pieces of the GGUF tests: the shared model folder, small files, content comparison. */
 final class GgufTestSupport {
@@ -25,17 +24,19 @@ final class GgufTestSupport {
     private GgufTestSupport() {
     }
 
-    /** The shared models folder (system property hearth.models); skips the test where it is absent. */
+    /** The repository's test data folder (system property hearth.testdata); fails where it is absent. */
     static Path models() {
-        String dir = System.getProperty("hearth.models");
-        assumeTrue(dir != null && Files.isDirectory(Path.of(dir)),
-                "shared models folder not found (set -Dhearth.models=DIR); was " + dir);
-        return Path.of(dir);
+        Path dir = Path.of(System.getProperty("hearth.testdata", "../testdata"));
+        if (!Files.isDirectory(dir)) {
+            throw new AssertionError("test data folder " + dir.toAbsolutePath() + " not found (set -Dhearth.testdata=DIR)");
+        }
+        return dir;
     }
 
+    /** A file of the test data folder; fails where it is absent. */
     static Path model(String name) {
         Path p = models().resolve(name);
-        assumeTrue(Files.isRegularFile(p), "model file " + p + " not found");
+        if (!Files.isRegularFile(p)) throw new AssertionError("test data file " + p.toAbsolutePath() + " is missing");
         return p;
     }
 

@@ -14,6 +14,7 @@ public final class ApiError extends RuntimeException {
     private final String type;
     private final String param;
     private final String code;
+    private String allow;
 
     public ApiError(int status, String type, String param, String code, String message) {
         super(message);
@@ -21,6 +22,18 @@ public final class ApiError extends RuntimeException {
         this.type = type;
         this.param = param;
         this.code = code;
+    }
+
+    /** 405: {@code path} is answered only for the methods in {@code allow} ("GET, HEAD"), sent back in an Allow header. */
+    public static ApiError methodNotAllowed(String path, String method, String allow) {
+        ApiError e = new ApiError(405, "invalid_request_error", null, "method_not_allowed", path + " takes " + allow + ", not " + method + ".");
+        e.allow = allow;
+        return e;
+    }
+
+    /** The methods the path takes, for the Allow header of a 405; null otherwise. */
+    public String allow() {
+        return allow;
     }
 
     /** 400: the request is wrong; {@code param} names the field where one is at fault. */

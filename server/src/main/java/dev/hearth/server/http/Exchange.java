@@ -50,6 +50,7 @@ public final class Exchange {
         Map<String, String> extra = switch (e.status()) {
             case 401 -> Map.of("WWW-Authenticate", "Bearer");
             case 503 -> Map.of("Retry-After", "1");
+            case 405 -> e.allow() != null ? Map.of("Allow", e.allow()) : Map.of();
             default -> Map.of();
         };
         if (e.status() == 413 || e.status() == 408 || e.status() == 431) closing = true;

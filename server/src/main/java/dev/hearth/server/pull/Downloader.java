@@ -51,26 +51,39 @@ public final class Downloader {
         void note(String line);
     }
 
-    /** retries: further attempts after a dropped or stalled transfer; stall: how long without bytes counts as one. */
-    public record Options(int retries, Duration retryDelay, Duration connectTimeout, Duration stall, String sha256, String token, String userAgent) {
+    /** A check of the whole downloaded file before it takes its final name: null where it is good, else what is wrong. */
+    public interface Check {
+        String problem(Path file);
+    }
+
+    /**
+     * retries: further attempts after a dropped or stalled transfer; stall: how long without bytes counts as one;
+     * check: what the whole file must pass (a file that fails it is removed), or null.
+     */
+    public record Options(int retries, Duration retryDelay, Duration connectTimeout, Duration stall, String sha256, String token, String userAgent,
+                          Check check) {
         public static Options defaults() {
-            return new Options(5, Duration.ofSeconds(2), Duration.ofSeconds(20), Duration.ofSeconds(60), null, null, "hearth");
+            return new Options(5, Duration.ofSeconds(2), Duration.ofSeconds(20), Duration.ofSeconds(60), null, null, "hearth", null);
+        }
+
+        public Options withCheck(Check c) {
+            return new Options(retries, retryDelay, connectTimeout, stall, sha256, token, userAgent, c);
         }
 
         public Options withRetries(int n, Duration delay) {
-            return new Options(n, delay, connectTimeout, stall, sha256, token, userAgent);
+            return new Options(n, delay, connectTimeout, stall, sha256, token, userAgent, check);
         }
 
         public Options withStall(Duration s) {
-            return new Options(retries, retryDelay, connectTimeout, s, sha256, token, userAgent);
+            return new Options(retries, retryDelay, connectTimeout, s, sha256, token, userAgent, check);
         }
 
         public Options withSha256(String s) {
-            return new Options(retries, retryDelay, connectTimeout, stall, s, token, userAgent);
+            return new Options(retries, retryDelay, connectTimeout, stall, s, token, userAgent, check);
         }
 
         public Options withToken(String t) {
-            return new Options(retries, retryDelay, connectTimeout, stall, sha256, t, userAgent);
+            return new Options(retries, retryDelay, connectTimeout, stall, sha256, t, userAgent, check);
         }
     }
 
@@ -162,9 +175,13 @@ public final class Downloader {
                 }
             }
             ch.force(true);
+            if (options.check() != null) {
+                String problem = options.check().problem(part);
+                if (problem != null) throw fail(ch, part, uri + ": " + problem + "; the download was removed");
+            }
             lock.release();
         } catch (IOException e) {
-            throw new HearthException("cannot write " + part + ": " + e.getMessage());
+            throw new HearthException("cannot write " + part + ": " + reason(e));
         } finally {
             if (remove) {
                 try {
@@ -181,9 +198,27 @@ public final class Downloader {
                 Files.move(part, target, StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
-            throw new HearthException("cannot rename " + part + " to " + target + ": " + e.getMessage());
+            throw new HearthException("cannot rename " + part + " to " + target + ": " + reason(e));
         }
         return target;
+    }
+
+    /**
+     * What went wrong in a file operation, in words: the JDK's file exceptions carry only the path
+     * as their message, the reason is in their type.
+     */
+    public static String reason(IOException e) {
+        String r = switch (e) {
+            case java.nio.file.AccessDeniedException x -> "permission denied";
+            case java.nio.file.NoSuchFileException x -> "no such file or folder";
+            case java.nio.file.FileAlreadyExistsException x -> "a file of that name is in the way";
+            case java.nio.file.NotDirectoryException x -> "not a folder";
+            case java.nio.file.DirectoryNotEmptyException x -> "the folder is not empty";
+            case java.nio.file.FileSystemException x when x.getReason() != null -> x.getReason();
+            default -> e.getMessage() == null ? e.toString() : e.getMessage();
+        };
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null && !r.equals(f.getReason())) r += " (" + f.getReason() + ")";
+        return r;
     }
 
     /** Truncates and removes the part file, then gives the error to throw. */
@@ -463,7 +498,12 @@ public final class Downloader {
      * as {@code ENDPOINT/owner/repo/resolve/REVISION/path/file.gguf}.
      */
     public static URI resolve(String spec, String endpoint, String revision) {
-        if (spec.startsWith("http://") || spec.startsWith("https://")) {
+        java.util.regex.Matcher scheme = java.util.regex.Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*):").matcher(spec);
+        if (scheme.find() && !scheme.group(1).equalsIgnoreCase("hf")
+                && !spec.regionMatches(true, 0, "http://", 0, 7) && !spec.regionMatches(true, 0, "https://", 0, 8)) {
+            throw new HearthException("'" + spec + "': only http and https URLs (or HF_REPO/FILE) can be pulled, not " + scheme.group(1) + ":");
+        }
+        if (spec.regionMatches(true, 0, "http://", 0, 7) || spec.regionMatches(true, 0, "https://", 0, 8)) {
             try {
                 return URI.create(spec);
             } catch (IllegalArgumentException e) {
