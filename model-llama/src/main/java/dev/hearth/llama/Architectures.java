@@ -3,6 +3,7 @@ package dev.hearth.llama;
 import dev.hearth.llama.arch.CommandR;
 import dev.hearth.llama.arch.Gemma2;
 import dev.hearth.llama.arch.Gemma3;
+import dev.hearth.llama.arch.GptOss;
 import dev.hearth.llama.arch.Llama;
 import dev.hearth.llama.arch.Phi3;
 import dev.hearth.llama.arch.Qwen2;
@@ -21,7 +22,7 @@ public final class Architectures {
 
     static {
         for (Architecture a : new Architecture[]{new Llama("llama"), new Llama("mistral"), new Qwen2(), new Qwen3(),
-                new Qwen3Moe(), new Gemma2(), new Gemma3(), new Phi3(), new CommandR()}) {
+                new Qwen3Moe(), new Gemma2(), new Gemma3(), new Phi3(), new CommandR(), new GptOss()}) {
             BY_NAME.put(a.name(), a);
         }
     }

@@ -35,20 +35,28 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
      * @param experts       experts per layer of a mixture-of-experts model ({@code expert_count}), 0 for a dense one
      * @param expertsUsed   experts each token uses ({@code expert_used_count})
      * @param expertFfn     the feed-forward size of one expert ({@code expert_feed_forward_length}, else {@code feed_forward_length})
+     * @param yarn          YaRN rope scaling ({@code rope.scaling.type} "yarn"), or null
      */
     public record Features(float attnScale, float embedScale, int slidingWindow, int swaPattern, float ropeBaseSwa,
-                           float attnSoftcap, float finalSoftcap, float logitScale, int experts, int expertsUsed, int expertFfn) {
-        public static final Features NONE = new Features(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                           float attnSoftcap, float finalSoftcap, float logitScale, int experts, int expertsUsed, int expertFfn,
+                           Op.Yarn yarn) {
+        public static final Features NONE = new Features(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null);
 
         public Features(float attnScale, float embedScale, int slidingWindow, int swaPattern, float ropeBaseSwa,
                         float attnSoftcap, float finalSoftcap, float logitScale) {
-            this(attnScale, embedScale, slidingWindow, swaPattern, ropeBaseSwa, attnSoftcap, finalSoftcap, logitScale, 0, 0, 0);
+            this(attnScale, embedScale, slidingWindow, swaPattern, ropeBaseSwa, attnSoftcap, finalSoftcap, logitScale, 0, 0, 0, null);
         }
 
-        /** These features with the expert counts of {@code other}. */
+        public Features(float attnScale, float embedScale, int slidingWindow, int swaPattern, float ropeBaseSwa,
+                        float attnSoftcap, float finalSoftcap, float logitScale, int experts, int expertsUsed, int expertFfn) {
+            this(attnScale, embedScale, slidingWindow, swaPattern, ropeBaseSwa, attnSoftcap, finalSoftcap, logitScale, experts,
+                    expertsUsed, expertFfn, null);
+        }
+
+        /** These features with the expert counts and rope scaling of {@code other} (what {@link #read} found in the file). */
         public Features withExperts(Features other) {
             return new Features(attnScale, embedScale, slidingWindow, swaPattern, ropeBaseSwa, attnSoftcap, finalSoftcap, logitScale,
-                    other.experts, other.expertsUsed, other.expertFfn);
+                    other.experts, other.expertsUsed, other.expertFfn, yarn != null ? yarn : other.yarn);
         }
     }
 
@@ -134,9 +142,16 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
         float base = f.getFloat(p + "rope.freq_base", 10000f);
         float scale = 1f;
         String scalingType = f.getString(p + "rope.scaling.type", "none");
-        if (scalingType.equals("linear")) {
+        Op.Yarn yarn = null;
+        if (scalingType.equals("linear") || scalingType.equals("yarn")) {
             float factor = f.getFloat(p + "rope.scaling.factor", 1f);
             if (factor > 0 && !Float.isInfinite(factor)) scale = 1f / factor;
+            if (scalingType.equals("yarn")) {
+                // llama.cpp's defaults: extrapolation mix 1, magnitude 1, beta_fast 32, beta_slow 1
+                int orig = f.getInt(p + "rope.scaling.original_context_length", f.getInt(p + "context_length", 2048));
+                if (orig <= 0) throw bad(f, p + "rope.scaling.original_context_length", orig, "a positive integer");
+                yarn = new Op.Yarn(orig, 1f, 1f, 32f, 1f);
+            }
         }
         int vocab = f.getInt(p + "vocab_size", 0);
         if (vocab == 0) {
@@ -161,9 +176,11 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
         if (ctx <= 0) throw bad(f, p + "context_length", ctx, "a positive integer");
         if (!(eps > 0 && eps < 1)) throw bad(f, p + epsKey, eps, "a small positive number");
         if (!(base > 0) || Float.isInfinite(base)) throw bad(f, p + "rope.freq_base", base, "a positive number");
-        if (scalingType.equals("linear")) {
+        if (scalingType.equals("linear") || scalingType.equals("yarn")) {
             float factor = f.getFloat(p + "rope.scaling.factor", 1f);
             if (!(factor > 0) || Float.isInfinite(factor)) throw bad(f, p + "rope.scaling.factor", factor, "a positive number");
+        } else if (!scalingType.equals("none")) {
+            throw bad(f, p + "rope.scaling.type", scalingType, "none, linear or yarn");
         }
         if (vocab < 0) throw bad(f, p + "vocab_size", vocab, "a positive integer");
         if (vocab == 0) throw new HearthException(f.path() + ": the vocabulary size is unknown (no " + p + "vocab_size, tokens or embedding)");
@@ -174,7 +191,7 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
         }
         boolean tied = f.tensor("output.weight") == null;
         boolean freqs = f.tensor("rope_freqs.weight") != null;
-        Features experts = Features.NONE;
+        Features experts = yarn != null ? new Features(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, yarn) : Features.NONE;
         if (f.has(p + "expert_count") && f.getInt(p + "expert_count", 0) != 0) {
             int count = f.getInt(p + "expert_count", 0);
             int used = f.getInt(p + "expert_used_count", 0);
@@ -184,7 +201,7 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
                 throw new HearthException(f.path() + ": metadata " + p + "expert_used_count = " + used + " is not valid (1.." + count + " expected: the experts each token uses)");
             }
             if (size <= 0) throw new HearthException(f.path() + ": the expert size is unknown (no " + p + "expert_feed_forward_length or feed_forward_length)");
-            experts = new Features(0, 0, 0, 0, 0, 0, 0, 0, count, used, size);
+            experts = new Features(0, 0, 0, 0, 0, 0, 0, 0, count, used, size, yarn);
         }
         return new ModelConfig(architecture, dim, layers, ffn, heads, kvHeads, headDim, ropeDims, ctx, vocab, eps, base, scale,
                 ropeMode, tied, freqs, experts);

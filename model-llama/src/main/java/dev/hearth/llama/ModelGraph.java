@@ -3,6 +3,7 @@ package dev.hearth.llama;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Graph;
 import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
 import dev.hearth.runtime.tensor.TensorDesc;
 
 import java.util.ArrayList;
@@ -132,18 +133,20 @@ public final class ModelGraph {
         /**
          * Self-attention of layer {@code l} from its projected q [qDim, T], k and v [kvDim, T]:
          * rope on q and k (the layer's base), both stored in the layer's KV cache, then attention
-         * with the layer's window and the model's scale and soft-cap. Out: [qDim, T], before the
-         * output projection.
+         * with the layer's window, the model's scale and soft-cap, and the layer's attention sinks
+         * where the model has them ({@code attn_sinks}). Out: [qDim, T], before the output projection.
          */
         public Node attention(int l, Node q, Node k, Node v) {
             String p = "l" + l + ".";
             float base = c.ropeBase(l);
-            q = g.rope(p + "q_rope", q, pos, c.headDim(), c.ropeDims(), c.ropeMode(), base, c.ropeFreqScale(l), freqs);
-            k = g.rope(p + "k_rope", k, pos, c.headDim(), c.ropeDims(), c.ropeMode(), base, c.ropeFreqScale(l), freqs);
+            Op.Yarn yarn = c.features().yarn();
+            q = g.rope(p + "q_rope", q, pos, c.headDim(), c.ropeDims(), c.ropeMode(), base, c.ropeFreqScale(l), freqs, yarn);
+            k = g.rope(p + "k_rope", k, pos, c.headDim(), c.ropeDims(), c.ropeMode(), base, c.ropeFreqScale(l), freqs, yarn);
             Node kc = g.kvStore(p + "k_store", g.state(cacheDesc(c, cacheK(l), cacheType, ctx)), k, pos);
             Node vc = g.kvStore(p + "v_store", g.state(cacheDesc(c, cacheV(l), cacheType, ctx)), v, pos);
+            String sinks = ModelWeights.blk(l, "attn_sinks");
             return g.attention(p + "attn", q, kc, vc, pos, c.heads(), c.kvHeads(), c.headDim(), c.attnScale(),
-                    c.window(l), c.features().attnSoftcap());
+                    c.window(l), c.features().attnSoftcap(), w.has(sinks) ? weight(sinks) : null);
         }
 
         /** Only the last token's row of {@code x} where the caller wants the last logits only. */
