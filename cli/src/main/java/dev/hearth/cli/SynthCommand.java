@@ -11,7 +11,7 @@ final class SynthCommand {
               --arch    the shape's architecture (checked; each shape names its own)
               --shape   tiny, llama-3.2-1b, llama-3.2-3b, llama-3-8b, mixtral-8x7b, qwen2.5-1.5b, qwen2.5-7b, qwen3-0.6b,
                         qwen3-8b, qwen3-30b-a3b, qwen3moe-16l-64e (a mixture of experts for small machines),
-                        gemma-2-2b, gemma-3-1b, gemma-3-4b, phi-3-mini, command-r-35b
+                        gemma-2-2b, gemma-3-1b, gemma-3-4b, phi-3-mini, command-r-35b, gpt-oss-20b
               --type    q4_0, q8_0, q4_k, q6_k, f16, f32 (the type of every matrix)
               --vocab   copy the tokenizer from this GGUF file (its size must match the shape's)
             """;

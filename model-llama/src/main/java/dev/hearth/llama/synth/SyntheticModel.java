@@ -71,6 +71,11 @@ public final class SyntheticModel {
                 new Shape("qwen3-30b-a3b", "qwen3moe", 2048, 48, 6144, 32, 4, 128, 151936, false, 40960, 1e6f, qwen3moe(128)),
                 // Qwen3-30B-A3B's width with 16 layers and 64 experts: a mixture of experts that fits a small machine
                 new Shape("qwen3moe-16l-64e", "qwen3moe", 2048, 16, 6144, 32, 4, 128, 151936, false, 40960, 1e6f, qwen3moe(64)),
+                new Shape("gpt-oss-20b", "gpt-oss", 2880, 24, 2880, 64, 8, 64, 201088, false, 131072, 150000f,
+                        Map.of("expert_count", GgufValue.u32(32), "expert_used_count", GgufValue.u32(4),
+                                "expert_feed_forward_length", GgufValue.u32(2880), "attention.sliding_window", GgufValue.u32(128),
+                                "rope.scaling.type", GgufValue.of("yarn"), "rope.scaling.factor", GgufValue.f32(32f),
+                                "rope.scaling.original_context_length", GgufValue.u32(4096))),
                 new Shape("command-r-35b", "command-r", 8192, 40, 22528, 64, 64, 128, 256000, true, 131072, 8e6f,
                         Map.of("logit_scale", GgufValue.f32(0.0625f))))) {
             SHAPES.put(s.name(), s);
@@ -147,7 +152,9 @@ public final class SyntheticModel {
         for (var t : tensors(c).entrySet()) {
             long[] ne = t.getValue();
             if (ne.length == 1) ones(w, t.getKey(), (int) ne[0]);
-            else if (t.getKey().endsWith("ffn_gate_inp.weight")) matrix(w, t.getKey(), DType.F32, new Pool(DType.F32, 7), (int) ne[0], (int) ne[1]);
+            else if (t.getKey().endsWith("ffn_gate_inp.weight") || t.getKey().endsWith(".bias")) {
+                matrix(w, t.getKey(), DType.F32, new Pool(DType.F32, 7), ne); // routers and biases stay F32, as converters write them
+            }
             else matrix(w, t.getKey(), type, pool, ne);
         }
         w.write(out);
