@@ -42,7 +42,7 @@ final class ServeCommand {
               --frequency-penalty F, --presence-penalty P, --seed S   (as for hearth run)
             model and backend (-c, --ctx is the context length of each slot):
               -t, --threads N, -c, --ctx N, --backend B, --cache-type T, -b, --batch N, --gpu-layers N,
-              --vram-budget SIZE, --devices D1,D2, --split 3,1   as for hearth run
+              --vram-budget SIZE, --devices D1,D2, --split 3,1, --cpu-moe, --n-cpu-moe N   as for hearth run
             endpoints: POST /v1/chat/completions, POST /v1/completions (stream true or false),
               GET /v1/models, GET /health. A client that disconnects stops its generation (at once
               when streaming; within about 100 ms otherwise). /health never waits for a slot.

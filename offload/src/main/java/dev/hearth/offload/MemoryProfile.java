@@ -11,16 +11,27 @@ import java.util.List;
 
 /**
  * What a model needs in memory, by layer: weight bytes of each block (index 0..n-1; of which
- * {@code layerExperts} are a mixture-of-experts model's expert tensors), of the
+ * {@code layerExperts} are a mixture-of-experts model's expert tensors, of which a generated token
+ * reads {@code expertShare}: experts used / experts present), of the
  * embedding and of the output head; KV-cache bytes per token per block for the cache type; and
  * the compute-buffer bytes the scheduler lays out for the worst-case graph (a full batch) on a
  * device that holds the whole model. Pure numbers: the planner takes them as they are.
  */
 public record MemoryProfile(int layers, long[] layerWeights, long embeddingWeights, long headWeights,
-                            long kvBytesPerTokenPerLayer, long computeBytes, long[] layerExperts) {
+                            long kvBytesPerTokenPerLayer, long computeBytes, long[] layerExperts, double expertShare) {
     public MemoryProfile(int layers, long[] layerWeights, long embeddingWeights, long headWeights, long kvBytesPerTokenPerLayer,
                          long computeBytes) {
-        this(layers, layerWeights, embeddingWeights, headWeights, kvBytesPerTokenPerLayer, computeBytes, new long[layers]);
+        this(layers, layerWeights, embeddingWeights, headWeights, kvBytesPerTokenPerLayer, computeBytes, new long[layers], 1);
+    }
+
+    public MemoryProfile(int layers, long[] layerWeights, long embeddingWeights, long headWeights, long kvBytesPerTokenPerLayer,
+                         long computeBytes, long[] layerExperts) {
+        this(layers, layerWeights, embeddingWeights, headWeights, kvBytesPerTokenPerLayer, computeBytes, layerExperts, 1);
+    }
+
+    /** Weight bytes of block {@code l} one generated token reads: its dense part, and of its experts the share a token uses. */
+    public long tokenBytes(int l) {
+        return layerWeights[l] - layerExperts[l] + Math.round(layerExperts[l] * expertShare);
     }
 
     public static MemoryProfile of(ModelWeights w, DType cacheType, int ctx, int batch) {
@@ -43,7 +54,9 @@ public record MemoryProfile(int layers, long[] layerWeights, long embeddingWeigh
             }
         }
         long kv = 2L * cacheType.bytesFor(w.config().kvDim());
-        return new MemoryProfile(n, per, embd, head, kv, computeBytes(w, cacheType, ctx, batch), experts);
+        var f = w.config().features();
+        double share = f.experts() > 0 ? (double) f.expertsUsed() / f.experts() : 1;
+        return new MemoryProfile(n, per, embd, head, kv, computeBytes(w, cacheType, ctx, batch), experts, share);
     }
 
     /** Compute-buffer bytes of the largest graph (a full batch, last-token logits) on one device. */

@@ -257,6 +257,19 @@ public final class Planner {
         // Weights on the CPU are mapped from the file, so they take page cache, not heap.
         long hostUse = kv + p.computeBytes();
         rows.add(new Plan.Row("cpu", layers, w, kv, p.computeBytes(), r.hostFree() > 0 ? r.hostFree() - hostUse - w : Long.MIN_VALUE));
+        // What one generated token reads where: the figure a device's memory bandwidth turns into speed.
+        long gpuRead = headDev >= 0 ? p.headWeights() : 0, cpuRead = headDev < 0 ? p.headWeights() : 0;
+        for (int l = 0; l < n; l++) {
+            long experts = Math.round(p.layerExperts()[l] * p.expertShare());
+            long dense = p.tokenBytes(l) - experts;
+            if (dev[l] < 0) cpuRead += dense + experts;
+            else if (expertsOnCpu[l]) { gpuRead += dense; cpuRead += experts; }
+            else gpuRead += dense + experts;
+        }
+        if (!r.gpus().isEmpty()) {
+            notes.add(String.format(java.util.Locale.ROOT, "a generated token reads %s of weights on the GPU%s and %s on the CPU",
+                    Plan.mib(gpuRead), r.gpus().size() > 1 ? "s" : "", Plan.mib(cpuRead)));
+        }
         if (r.hostFree() > 0 && r.hostFree() - hostUse - w < 0) {
             notes.add("the CPU part (" + Plan.mib(w + hostUse) + ") is more than the free memory; pages of the model file will be read again as they are needed");
         }
