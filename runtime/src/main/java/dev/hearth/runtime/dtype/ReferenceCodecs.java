@@ -22,6 +22,7 @@ final class ReferenceCodecs {
         l.addAll(FloatCodecs.all());
         l.addAll(LegacyQuants.all());
         l.addAll(KQuants.all());
+        l.addAll(Mxfp4.all());
         return List.copyOf(l);
     }
 

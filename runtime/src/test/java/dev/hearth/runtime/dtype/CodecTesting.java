@@ -15,7 +15,7 @@ final class CodecTesting {
     /** The types this package implements, as the task lists them. */
     static final List<DType> IMPLEMENTED = List.of(DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q4_1,
             DType.Q5_0, DType.Q5_1, DType.Q8_0, DType.Q8_1, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K,
-            DType.Q6_K, DType.Q8_K);
+            DType.Q6_K, DType.Q8_K, DType.MXFP4);
 
     private CodecTesting() {
     }

@@ -33,7 +33,7 @@ public final class CpuDevice implements Device {
 
     /** Types that mul_mat and get_rows read as weights. */
     static final Set<DType> WEIGHT_TYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q4_1,
-            DType.Q5_0, DType.Q5_1, DType.Q8_0, DType.Q4_K, DType.Q5_K, DType.Q6_K);
+            DType.Q5_0, DType.Q5_1, DType.Q8_0, DType.Q4_K, DType.Q5_K, DType.Q6_K, DType.MXFP4);
     /** Types the other ops read and write, besides F32. */
     private static final Set<DType> FLOAT_TYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16);
 

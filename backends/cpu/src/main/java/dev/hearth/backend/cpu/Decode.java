@@ -23,7 +23,7 @@ import static dev.hearth.backend.cpu.Mem.half;
 
 /**
  * Row decoding (dequantization) to F32 for every weight type of the device: F32, F16, BF16,
- * Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K. Block layouts are GGUF's (see the reference
+ * Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, MXFP4 ({@link DotMxfp4#decode}). Block layouts are GGUF's (see the reference
  * codecs in dev.hearth.runtime.dtype); each block is unpacked with 256-bit vectors: nibbles and
  * high bits with byte and int lane operations, then converted to float and scaled. Halves become
  * floats by moving their bits into a float's place (exact, subnormals, infinities and NaNs
@@ -53,6 +53,7 @@ final class Decode {
             case Q4_K -> q4_k(s, off, dst, o, n, false);
             case Q5_K -> q4_k(s, off, dst, o, n, true);
             case Q6_K -> q6_k(s, off, dst, o, n);
+            case MXFP4 -> DotMxfp4.decode(s, off, dst, o, n);
             default -> Codecs.of(t).dequantizeRow(s, off, dst, o, n);
         }
     }

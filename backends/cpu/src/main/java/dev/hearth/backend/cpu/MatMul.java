@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
  * mul_mat: {@code out[t][r] = dot(w row r, x row t)} for weights of any supported type, split
  * over the pool by rows. One or two tokens (generation) take the matrix-vector kernels: integer
  * dot products against activations quantized to int8 blocks for Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0
- * ({@link DotQ4}, {@link DotQ8}, as llama.cpp does), the same per super-block of 256 for Q4_K,
+ * ({@link DotQ4}, {@link DotQ8}, as llama.cpp does), MXFP4 against the Q8_0 layout too ({@link DotMxfp4}), the same per super-block of 256 for Q4_K,
  * Q5_K and Q6_K ({@link DotK}), and float fma for F32, F16 and BF16 ({@link DotF}). Q4_0, Q8_0,
  * Q4_K and Q6_K weights repacked eight rows at a time ({@link Repack}) take the kernels whose
  * lanes are rows ({@link DotQ4x8}, {@link DotQ8#q8_0x8}, {@link DotK#q4_kx8},
@@ -104,6 +104,13 @@ final class MatMul {
                         boolean five = type == DType.Q5_K;
                         rows(pool, from, n, chunk, (r0, r1, wk) -> DotK.q4_k(w, nsb, five, xa, s.kScales[wk], out, outOff, r0, r1));
                     }
+                }
+                case MXFP4 -> {
+                    int nb = k / 32;
+                    short[] xq = s.shorts(k);
+                    float[] xd = s.shortScales(nb);
+                    if (s.quantize(key, -1)) ActQuant.shorts(xf, xo, k, xq, xd);
+                    rows(pool, 0, n, chunk, (r0, r1, wk) -> DotMxfp4.dot(w, nb, xq, xd, out, outOff, r0, r1));
                 }
                 case F32 -> {
                     float[] xt = token(xf, xo, k, s);

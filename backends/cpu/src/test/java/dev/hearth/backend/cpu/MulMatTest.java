@@ -39,11 +39,11 @@ class MulMatTest {
     /**
      * NMSE bound: int8 activations leave about 3e-5 on Gaussian data with a scale per 32 (Q4_0 to
      * Q8_0) and about 6e-5 with one per 256 (the K-quants), averages that a handful of outputs can
-     * exceed several times over; float paths only rounding.
+     * exceed several times over (MXFP4 takes the Q8_0 activations); float paths only rounding.
      */
     private static double tolerance(DType t, int outputs, int tokens) {
         double scale = switch (t) {
-            case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 -> 1e-4;
+            case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4 -> 1e-4;
             case Q4_K, Q5_K, Q6_K -> 2.5e-4;
             default -> 0;
         };
@@ -52,7 +52,7 @@ class MulMatTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "MXFP4"})
     void matchesDequantizedProduct(DType type) {
         int[] ks = type.blockSize == 256 ? new int[]{256, 768} : type.blockSize == 32 ? new int[]{96, 256, 160} : new int[]{100, 256};
         for (int k : ks) {
