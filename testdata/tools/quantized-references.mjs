@@ -1,5 +1,6 @@
 // Writes testdata/arch/quantized-reference.json: llama.cpp's greedy ids and top-5 probabilities for the
-// Q8_0 and Q4_0 copies of the tiny architecture models (made with `llama-quantize --pure`), with the
+// Q8_0 and Q4_0 copies of the tiny architecture models (made with `llama-quantize --pure`) and the MXFP4
+// copy of gpt-oss (`llama-quantize IN OUT MXFP4_MOE`: experts MXFP4, other matrices Q8_0), with the
 // prompts of reference.json, an F32 KV cache and flash attention off, as reference.json was made.
 // Run it from the folder where ../shared/tools/llama-cpp-peer.sh installed node-llama-cpp (node resolves the
 // package from the script's folder, so copy it there):
@@ -16,7 +17,7 @@ const out = {about: "llama.cpp (node-llama-cpp 3.22.1, commit de3ff81, CPU), n_c
     + "generated: 24 greedy ids; top5[i]: the five most probable next tokens with their probabilities at step i", models: {}};
 const steps = 24;
 for (const [file, cases] of Object.entries(ref.models)) {
-  for (const type of ["q8_0", "q4_0"]) {
+  for (const type of ["q8_0", "q4_0", "mxfp4"]) {
     const q = file.replace("-f32.gguf", "-" + type + ".gguf");
     if (!fs.existsSync(path.join(dir, q))) continue;
     const model = await llama.loadModel({modelPath: path.join(dir, q)});

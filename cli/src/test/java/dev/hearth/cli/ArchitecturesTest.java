@@ -108,7 +108,8 @@ class ArchitecturesTest {
     }
 
     /**
-     * The Q8_0 and Q4_0 copies of each model ({@code llama-quantize --pure}) on the CPU, against
+     * The Q8_0 and Q4_0 copies of each model ({@code llama-quantize --pure}), and gpt-oss with MXFP4
+     * experts as its published files have them ({@code MXFP4_MOE}), on the CPU, against
      * llama.cpp's greedy ids on the same files ({@code quantized-reference.json}), teacher-forced
      * the way llama.cpp made them (the prompt in one batch, then a token at a time): the argmax
      * agrees at 90% of the steps or more and never differs where llama.cpp's top-1 beats its top-2
@@ -123,7 +124,7 @@ class ArchitecturesTest {
     List<DynamicTest> quantizedCopies() {
         List<DynamicTest> tests = new ArrayList<>();
         for (String m : MODELS) {
-            for (String type : List.of("q8_0", "q4_0")) {
+            for (String type : m.equals("gpt-oss") ? List.of("q8_0", "q4_0", "mxfp4") : List.of("q8_0", "q4_0")) {
                 tests.add(DynamicTest.dynamicTest(m + " " + type + " on cpu", () -> teacherForced(m + "-tiny-" + type + ".gguf", EXPERTS.contains(m) ? 0.85 : 0.90, EXPERTS.contains(m) ? Double.MAX_VALUE : 0.1)));
             }
         }
