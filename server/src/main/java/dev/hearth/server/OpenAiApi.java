@@ -32,7 +32,7 @@ final class OpenAiApi implements Http1Server.Handler {
         this.model = model;
         this.options = options;
         this.slots = slots;
-        this.prompts = new Prompts(model.tokenizer(), model.chatTemplate(), options.log());
+        this.prompts = new Prompts(model.tokenizer(), model.chatTemplate(), model.engines().getFirst().config().arch(), options.log());
     }
 
     Prompts prompts() {

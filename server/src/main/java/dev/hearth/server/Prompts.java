@@ -26,8 +26,13 @@ final class Prompts {
     private final AtomicBoolean jinjaBroken = new AtomicBoolean();
 
     Prompts(Tokenizer tokenizer, String template, PrintStream log) {
+        this(tokenizer, template, null, log);
+    }
+
+    /** With the model's architecture, which picks the built-in format where the file has no template (Gemma, Phi-3, Qwen). */
+    Prompts(Tokenizer tokenizer, String template, String architecture, PrintStream log) {
         this.tokenizer = tokenizer;
-        this.builtin = ChatTemplate.detect(template);
+        this.builtin = ChatTemplate.detect(template, architecture);
         this.bosText = tokenizer.bos() >= 0 ? tokenizer.piece(tokenizer.bos()) : "";
         String eosText = tokenizer.eos() >= 0 ? tokenizer.piece(tokenizer.eos()) : "";
         this.jinja = template == null || template.isBlank() ? null : new JinjaChatTemplate(template, bosText, eosText);
