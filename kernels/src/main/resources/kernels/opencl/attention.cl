@@ -7,6 +7,9 @@
  * the window - 1 rows before it; the rows before first are never read. window = 0: first = 0.
  * Soft-capped scores (softcap > 0): s_j = softcap * tanh(s_j / softcap) before the softmax;
  * softcap = 0 leaves the scores as they are (the branch is uniform, no tanh on the plain path).
+ * Sinks (has_sinks): head h's softmax counts exp(sinks[h]) in its denominator only: the running
+ * max takes in sinks[h] and the sum gains exp(sinks[h] - max), once per (head, token), after the
+ * keys (in attention_merge where split, never per slice). has_sinks = 0 skips it (uniform branch).
  * q f32 [heads * headDim, T]; k and v caches [kvHeads * headDim, ctx], each f32 or f16
  * (k_f16, v_f16); out f32 [heads * headDim, T].
  *
@@ -26,7 +29,8 @@
  *
  * Checked against: a scalar two-pass softmax attention in double in RopeAttentionTest
  * (GQA, f32 and f16 caches, several positions, split and not; with a window and soft cap too),
- * and ReferenceOps.attention in the conformance cases (window and softcap alone and together).
+ * ReferenceOps.attention with sinks there (split and not), and ReferenceOps.attention in the
+ * conformance cases (window and softcap alone and together; sinks with and without a window).
  */
 #include "common.h"
 
@@ -44,7 +48,8 @@ kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
 void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong k_off, int k_f16,
                global const uchar* v, ulong v_off, int v_f16, global const uchar* pos, ulong pos_off,
                global uchar* out, ulong out_off, uint heads, uint kvHeads, uint headDim, uint ctx,
-               float scale, uint window, float softcap, uint splits, global uchar* part, ulong part_off)
+               float scale, uint window, float softcap, global const uchar* sinks, ulong sinks_off,
+               int has_sinks, uint splits, global uchar* part, ulong part_off)
 {
     local float qs[ATT_WG * ATT_DPT];
     local float ps[ATT_WG];
@@ -120,7 +125,14 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
         return;
     }
     global float* o = F32_AT(out, out_off) + t * qRow + h * headDim;
-    float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    float keep = 1.0f;
+    if (has_sinks) {
+        float sink = CF32_AT(sinks, sinks_off)[h];
+        float mNew = fmax(m, sink);
+        keep = m > -INFINITY ? exp(m - mNew) : 0.0f;
+        l = l * keep + (sink > -INFINITY ? exp(sink - mNew) : 0.0f);
+    }
+    float inv = l > 0.0f ? keep / l : 0.0f;
     for (uint i = 0; i < ATT_DPT; i++) {
         uint d = lid + ATT_WG * i;
         if (d < headDim) o[d] = acc[i] * inv;
@@ -130,7 +142,8 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
 /* Merges the slices of one (head, token): global (heads * ATT_WG, T), local (ATT_WG, 1). */
 kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
 void attention_merge(global const uchar* part, ulong part_off, global uchar* out, ulong out_off,
-                     uint heads, uint headDim, uint splits)
+                     uint heads, uint headDim, global const uchar* sinks, ulong sinks_off, int has_sinks,
+                     uint splits)
 {
     uint h = get_group_id(0);
     uint t = get_group_id(1);
@@ -139,7 +152,9 @@ void attention_merge(global const uchar* part, ulong part_off, global uchar* out
     global const float* rec = CF32_AT(part, part_off) + (ulong) (t * heads + h) * splits * stride;
     float mMax = -INFINITY;
     for (uint s = 0; s < splits; s++) mMax = fmax(mMax, rec[s * stride]);
-    float l = 0.0f;
+    float sink = has_sinks ? CF32_AT(sinks, sinks_off)[h] : -INFINITY;
+    mMax = fmax(mMax, sink);
+    float l = sink > -INFINITY ? exp(sink - mMax) : 0.0f;
     if (mMax > -INFINITY) {
         for (uint s = 0; s < splits; s++) l += rec[s * stride + 1] * exp(rec[s * stride] - mMax);
     }

@@ -7,12 +7,14 @@
  *   geglu:  out[i] = gelu(gate[i]) * up[i], gelu in its tanh form:
  *           gelu(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))
  *   softcap: out[i] = cap * tanh(x[i] / cap)
+ *   swiglu_oai: g = min(gate[i], limit), u = clamp(up[i], -limit, limit),
+ *           out[i] = g * sigmoid(alpha g) * (u + 1)
  *
  * Variants: one kernel each, one work-item per element, global size n rounded up to the
  * work-group. All may run in place.
  *
  * Checked against: scalar loops in ElementwiseTest; geglu and softcap against
- * ReferenceOps.geglu / softcap in ElementwiseTest and the conformance cases.
+ * ReferenceOps.geglu / softcap / swigluOai in ElementwiseTest and the conformance cases.
  */
 #include "common.h"
 
@@ -63,4 +65,14 @@ kernel void softcap(global const uchar* x, ulong x_off, global uchar* out, ulong
     uint i = get_global_id(0);
     if (i >= n) return;
     F32_AT(out, out_off)[i] = cap * tanh(CF32_AT(x, x_off)[i] / cap);
+}
+
+kernel void swiglu_oai(global const uchar* gate, ulong g_off, global const uchar* up, ulong u_off,
+                       global uchar* out, ulong out_off, uint n, float alpha, float limit)
+{
+    uint i = get_global_id(0);
+    if (i >= n) return;
+    float g = fmin(CF32_AT(gate, g_off)[i], limit);
+    float u = clamp(CF32_AT(up, u_off)[i], -limit, limit);
+    F32_AT(out, out_off)[i] = g / (1.0f + exp(-alpha * g)) * (u + 1.0f);
 }

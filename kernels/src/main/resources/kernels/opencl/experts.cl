@@ -11,11 +11,14 @@
  *   selected experts' rows are read; a slot whose id is outside 0..E-1 gets a row of zeros.
  * - weighted_sum: y f32 [N, k*T], weights f32 [k, T] -> f32 [N, T],
  *   out[t] = sum over j of weights[t][j] * y row t*k+j.
+ * - add_id: y f32 [N, k*T], bias f32 [N, E], ids i32 [k, T] -> f32 [N, k*T], row s of y plus
+ *   row ids[s] of bias (y's row unchanged for an id outside 0..E-1). May run in place.
  *
  * Variants:
  * - top_k: one work-item per row; global size (T rounded up to the work-group).
  * - gather: one work-item per (j, t); global size (k, T).
  * - weighted_sum: one work-item per (element, t); global size (N rounded up, T).
+ * - add_id: one work-item per (element, slot); global size (N rounded up, k*T).
  * - mul_mat_id_vec_<type>: one work-group per (row n, slot s), like mul_mat_vec: the work-items
  *   read the slot's expert id and walk that expert's row n by octets. Global size
  *   (N * WG, k*T), local (WG, 1). For few tokens (each slot's expert read once per slot).
@@ -29,7 +32,7 @@
  *   work-group computes 64 rows x 64 slots, so each expert's rows are read once per 64 of its
  *   slots. Global size (ceil(N/64) * 16, MT * 16); the work-groups past the tile count return.
  *
- * Checked against: the reference ops (ReferenceOps.topK, gather, weightedSum and
+ * Checked against: the reference ops (ReferenceOps.topK, gather, weightedSum, addId and
  * ReferenceStream's mul_mat_id) by the conformance cases, and in ExpertsTest (both mul_mat_id
  * paths, every weight type).
  */
@@ -64,6 +67,20 @@ kernel void gather(global const uchar* x, ulong x_off, global const uchar* ids, 
     ulong s = (ulong) t * k + j;
     int id = CI32_AT(ids, ids_off)[s];
     F32_AT(out, out_off)[s] = id >= 0 && (uint) id < E ? CF32_AT(x, x_off)[(ulong) t * E + id] : 0.0f;
+}
+
+kernel void add_id(global const uchar* y, ulong y_off, global const uchar* bias, ulong b_off,
+                   global const uchar* ids, ulong ids_off, global uchar* out, ulong out_off,
+                   uint N, uint E, uint slots)
+{
+    uint i = get_global_id(0);
+    uint s = get_global_id(1);
+    if (i >= N || s >= slots) return;
+    int id = CI32_AT(ids, ids_off)[s];
+    ulong at = (ulong) s * N + i;
+    float v = CF32_AT(y, y_off)[at];
+    if (id >= 0 && (uint) id < E) v += CF32_AT(bias, b_off)[(ulong) id * N + i];
+    F32_AT(out, out_off)[at] = v;
 }
 
 kernel void weighted_sum(global const uchar* y, ulong y_off, global const uchar* wts, ulong w_off,

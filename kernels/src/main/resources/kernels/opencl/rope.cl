@@ -5,6 +5,11 @@
  *   theta_i = pos * freqScale * base^(-2i/ropeDims), divided by freqFactors[i] where has_ff
  *   (x0, x1) -> (x0 cos theta - x1 sin theta, x0 sin theta + x1 cos theta)
  * The other dimensions are copied. May run in place.
+ * YaRN (Op.Yarn), with per-call constants from the host: with ext != 0 the angle is
+ *   theta_i * (1 - r) + theta_e * r, theta_e = pos * base^(-2i/ropeDims) (before freqFactors),
+ *   r = (1 - clamp((i - corr0) / max(0.001, corr1 - corr0), 0, 1)) * ext
+ * and both rotated values are multiplied by mscale (1 without YaRN: the plain path is unchanged
+ * but for that multiply by one, which is exact).
  *
  * Variants: rope. One work-item per pair of a row: global (rowLen / 2 rounded up, T).
  * Fused with kv_store where the host asks (store = 1 for an f32 cache, 2 for f16): the rotated
@@ -12,14 +17,15 @@
  * back (a position outside 0..ctx-1 writes nothing, as in kv_store.cl).
  *
  * Checked against: a scalar rope in double in RopeAttentionTest, both modes, with and without
- * frequency factors, ropeDims < headDim.
+ * frequency factors, ropeDims < headDim; YaRN against ReferenceOps.rope in RopeAttentionTest and
+ * the conformance cases.
  */
 #include "common.h"
 
 kernel void rope(global const uchar* x, ulong x_off, global const uchar* pos, ulong pos_off,
                  global const uchar* ff, ulong ff_off, int has_ff, global uchar* out, ulong out_off,
                  uint rowLen, uint headDim, uint ropeDims, int neox, float base, float freqScale,
-                 uint ntok, int store, global uchar* cache, ulong cache_off, global const uchar* kv_pos,
+                 uint ntok, float ext, float corr0, float corr1, float mscale, int store, global uchar* cache, ulong cache_off, global const uchar* kv_pos,
                  ulong kv_pos_off, uint ctx)
 {
     uint p = get_global_id(0);
@@ -38,10 +44,20 @@ kernel void rope(global const uchar* x, ulong x_off, global const uchar* pos, ul
     if (q < halfRope) {
         i0 = neox ? q : 2 * q;
         i1 = neox ? q + halfRope : 2 * q + 1;
-        float theta = (float) CI32_AT(pos, pos_off)[t] * freqScale * pow(base, -2.0f * (float) q / (float) ropeDims);
+        float theta;
+        if (ext != 0.0f) {
+            float thetaE = (float) CI32_AT(pos, pos_off)[t] * pow(base, -2.0f * (float) q / (float) ropeDims);
+            float y = ((float) q - corr0) / fmax(0.001f, corr1 - corr0);
+            float r = (1.0f - clamp(y, 0.0f, 1.0f)) * ext;
+            theta = freqScale * thetaE * (1.0f - r) + thetaE * r;
+        } else {
+            theta = (float) CI32_AT(pos, pos_off)[t] * freqScale * pow(base, -2.0f * (float) q / (float) ropeDims);
+        }
         if (has_ff) theta /= CF32_AT(ff, ff_off)[q];
         float c;
         float s = sincos(theta, &c);
+        c *= mscale;
+        s *= mscale;
         float x0 = xr[i0];
         float x1 = xr[i1];
         y0 = x0 * c - x1 * s;

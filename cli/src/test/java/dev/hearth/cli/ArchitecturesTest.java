@@ -181,7 +181,7 @@ class ArchitecturesTest {
                     for (var split : sched.splits()) {
                         for (var n : split.nodes()) {
                             if (n.op() instanceof dev.hearth.runtime.graph.Op.MulMatId) assertEquals(cpu(), split.device(), n.toString());
-                            if (n.op() instanceof dev.hearth.runtime.graph.Op.Attention && HybridTest.opencl().supports(n)) {
+                            if (n.op() instanceof dev.hearth.runtime.graph.Op.Attention || n.op() instanceof dev.hearth.runtime.graph.Op.Rope) {
                                 assertEquals(HybridTest.opencl(), split.device(), n.toString());
                             }
                         }

@@ -15,11 +15,11 @@ import java.util.Set;
  *   <li>get_rows: tables of the same types; convert: from those types to F32, F16 or BF16</li>
  *   <li>rms_norm (F32 weight or none), layer_norm (F32 weight and bias, each or none), rope (F32
  *       frequency factors or none, even headDim), swiglu, geglu, softcap, add, mul, scale,
- *       softmax: F32</li>
+ *       softmax, swiglu_oai: F32; rope with YaRN scaling too</li>
  *   <li>kv_store and attention: F32 or F16 caches; attention with headDim up to 512, with or
- *       without a sliding window and soft-capped scores</li>
+ *       without a sliding window, soft-capped scores and (F32) attention sinks</li>
  *   <li>mul_mat_id: experts' weights of the mul_mat types, F32 activations, I32 ids; top_k,
- *       gather (I32 ids), weighted_sum: F32</li>
+ *       gather (I32 ids), weighted_sum, add_id (I32 ids): F32</li>
  *   <li>reshape: a view, nothing to launch</li>
  * </ul>
  * Every count a kernel indexes with 32 bits is checked to fit.
@@ -54,7 +54,6 @@ final class OpenClSupport {
                     ? name + " with a " + r.weight().desc().type() + " weight (F32 only)" : f32(name, r.x());
             case Op.Rope r -> {
                 if (r.headDim() % 2 != 0) yield name + " with an odd headDim " + r.headDim();
-                if (r.yarn() != null) yield name + " with YaRN scaling (not yet in the OpenCL kernels)";
                 if (r.freqFactors() != null && r.freqFactors().desc().type() != DType.F32) yield name + " with non-F32 frequency factors";
                 yield f32(name, r.x());
             }
@@ -64,7 +63,7 @@ final class OpenClSupport {
             }
             case Op.Attention a -> {
                 if (a.window() < 0) yield name + " with a negative window " + a.window();
-                if (a.sinks() != null) yield name + " with attention sinks (not yet in the OpenCL kernels)";
+                if (a.sinks() != null && a.sinks().desc().type() != DType.F32) yield name + " with " + a.sinks().desc().type() + " sinks (F32 only)";
                 if (a.softcap() < 0) yield name + " with a negative softcap " + a.softcap();
                 if (a.headDim() > MAX_HEAD_DIM) yield name + " with headDim " + a.headDim() + " (at most " + MAX_HEAD_DIM + ")";
                 String why = cache(name, a.kCache());
@@ -95,8 +94,11 @@ final class OpenClSupport {
                 yield why != null ? why : f32(name, m.x());
             }
             case Op.WeightedSum w -> f32(name, w.y(), w.weights());
-            case Op.SwigluOai s -> name + " (not yet in the OpenCL kernels)";
-            case Op.AddId a -> name + " (not yet in the OpenCL kernels)";
+            case Op.SwigluOai s -> f32(name, s.gate(), s.up());
+            case Op.AddId a -> {
+                String why = i32(name, a.ids());
+                yield why != null ? why : f32(name, a.y(), a.bias());
+            }
             case Op.Leaf l -> null;
         };
     }

@@ -103,8 +103,8 @@ final class Planner {
             case Op.Gather g -> gather(n, g);
             case Op.MulMatId m -> mulMatId(n, m);
             case Op.WeightedSum w -> weightedSum(n, w);
-            case Op.SwigluOai s -> throw new IllegalStateException("no OpenCL kernel for " + n);
-            case Op.AddId a -> throw new IllegalStateException("no OpenCL kernel for " + n);
+            case Op.SwigluOai s -> swigluOai(n, s);
+            case Op.AddId a -> addId(n, a);
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }
@@ -242,6 +242,13 @@ final class Planner {
         Launch.Args a = args().tensor(x).tensor(ref(r.pos())).tensor(ff).i32(r.freqFactors() != null ? 1 : 0).tensor(ref(n))
                 .u32(rowLen).u32(r.headDim()).u32(r.ropeDims()).i32(r.mode() == Op.RopeMode.NEOX ? 1 : 0)
                 .f32(r.base()).f32(r.freqScale()).u32(tokens);
+        Op.Yarn y = r.yarn();
+        if (y != null) {
+            double[] corr = y.corrDims(r.ropeDims(), r.base());
+            a.f32(y.extFactor()).f32((float) corr[0]).f32((float) corr[1]).f32((float) y.mscale(r.freqScale()));
+        } else {
+            a.f32(0f).f32(0f).f32(0f).f32(1f);
+        }
         if (store != null) {
             Op.KvStore k = (Op.KvStore) store.op();
             TensorDesc cache = k.cache().desc();
@@ -284,13 +291,20 @@ final class Planner {
                 .tensor(ref(at.vCache())).i32(at.vCache().desc().type() == DType.F16 ? 1 : 0)
                 .tensor(ref(at.pos())).tensor(ref(n))
                 .u32(at.heads()).u32(at.kvHeads()).u32(at.headDim()).u32(at.kCache().desc().rows()).f32(at.scale())
-                .u32(at.window()).f32(at.softcap()).u32(splits);
+                .u32(at.window()).f32(at.softcap());
+        sinks(a, at).u32(splits);
         if (part != null) a.buffer(part, 0); else a.tensor(ref(n));
         out.add(a.launch(n, kn, new long[] {(long) at.heads() * splits * wg, tokens}, new long[] {wg, 1}));
         if (part != null) {
-            Launch.Args m = args().buffer(part, 0).tensor(ref(n)).u32(at.heads()).u32(at.headDim()).u32(splits);
+            Launch.Args m = args().buffer(part, 0).tensor(ref(n)).u32(at.heads()).u32(at.headDim());
+            sinks(m, at).u32(splits);
             out.add(m.launch(n, kernel("attention.cl", "attention_merge"), new long[] {(long) at.heads() * wg, tokens}, new long[] {wg, 1}));
         }
+    }
+
+    /** The sinks and whether there are any (the queries stand in, unread, where there are none). */
+    private Launch.Args sinks(Launch.Args a, Op.Attention at) {
+        return at.sinks() != null ? a.tensor(ref(at.sinks())).i32(1) : a.tensor(ref(at.q())).i32(0);
     }
 
     private void binary(Node n, String name, Node x, Node y) {
@@ -323,6 +337,14 @@ final class Planner {
         int wg = device.workGroup(kn, 256);
         long count = n.desc().elements();
         Launch.Args a = args().tensor(ref(gate)).tensor(ref(up)).tensor(ref(n)).u32(count);
+        out.add(a.launch(n, kn, new long[] {roundUp(count, wg)}, new long[] {wg}));
+    }
+
+    private void swigluOai(Node n, Op.SwigluOai s) {
+        cl_kernel kn = kernel("elementwise.cl", "swiglu_oai");
+        int wg = device.workGroup(kn, 256);
+        long count = n.desc().elements();
+        Launch.Args a = args().tensor(ref(s.gate())).tensor(ref(s.up())).tensor(ref(n)).u32(count).f32(s.alpha()).f32(s.limit());
         out.add(a.launch(n, kn, new long[] {roundUp(count, wg)}, new long[] {wg}));
     }
 
@@ -360,6 +382,16 @@ final class Planner {
         long rows = n.desc().rows();
         Launch.Args a = args().tensor(ref(w.y())).tensor(ref(w.weights())).tensor(ref(n)).u32(len).u32(k).u32(rows);
         out.add(a.launch(n, kn, new long[] {roundUp(len, wg), rows}, new long[] {wg, 1}));
+    }
+
+    private void addId(Node n, Op.AddId ai) {
+        cl_kernel kn = kernel("experts.cl", "add_id");
+        int wg = device.workGroup(kn, 64);
+        long len = ai.y().desc().ne(0);
+        long slots = ai.ids().desc().elements();
+        Launch.Args a = args().tensor(ref(ai.y())).tensor(ref(ai.bias())).tensor(ref(ai.ids())).tensor(ref(n))
+                .u32(len).u32(ai.bias().desc().rows()).u32(slots);
+        out.add(a.launch(n, kn, new long[] {roundUp(len, wg), slots}, new long[] {wg, 1}));
     }
 
     /**

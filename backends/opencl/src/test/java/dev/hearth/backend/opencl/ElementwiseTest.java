@@ -9,7 +9,8 @@ import static dev.hearth.backend.opencl.OpenClTesting.assertMatchesReference;
 
 /**
  * rms_norm (with and without weight), layer_norm (with and without weight and bias), softmax, add
- * and mul (full and one broadcast row), scale, swiglu, geglu and softcap against the reference
+ * and mul (full and one broadcast row), scale, swiglu, geglu, softcap and swiglu_oai (inside and
+ * past its clamp, and a limit no value reaches) against the reference
  * backend, on rows longer than a work-group and of odd length.
  */
 @Tag("opencl")
@@ -52,6 +53,9 @@ class ElementwiseTest {
             c.out(c.graph.geglu("geglu", big, b));
             c.out(c.graph.softcap("softcap", big, 5f));
             c.out(c.graph.softcap("softcap_wide", a, 30f));
+            Node bigUp = c.graph.scale("big_up", b, 6f);
+            c.out(c.graph.swigluOai("swiglu_oai", big, bigUp, 1.702f, 7f));
+            c.out(c.graph.swigluOai("swiglu_oai_wide", a, b, 0.5f, 100f));
             assertMatchesReference(c, 1e-5);
         }
     }

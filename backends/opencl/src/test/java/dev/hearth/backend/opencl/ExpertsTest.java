@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * on both paths (one matrix-vector product per slot, and the slots sorted by expert for the
  * tiled kernel), with x per token and per slot, row counts that fill no tile evenly and an
  * expert with more than 64 slots; and that a slot whose expert id is out of range gets a row
- * of zeros (the reference refuses such ids).
+ * of zeros (the reference refuses such ids). add_id (each slot's expert bias), exactly.
  */
 @Tag("opencl")
 class ExpertsTest {
@@ -42,6 +42,19 @@ class ExpertsTest {
             Node small = c.input("small", DType.F32, 5, 3, 1f);
             c.out(c.graph.topK("all", small, 5));
             assertMatchesReference(c, 1e-12);
+        }
+    }
+
+    @Test
+    void addIdMatchesReference() {
+        try (var c = new OpenClTesting.Case(71)) {
+            int n = 300, e = 6, k = 2, t = 5; // rows longer than a work-group, with a tail
+            Node y = c.input("y", DType.F32, n, k * t, 1f);
+            Node bias = c.weight("bias", DType.F32, n, e, 0.5f);
+            c.inputs.put("ids", ints(c, 2, 3, 5, 0, 2, 3, 1, 5, 4, 4));
+            Node ids = c.graph.input("ids", DType.I32, k, t);
+            c.out(c.graph.addId("biased", y, bias, ids));
+            assertMatchesReference(c, 0);
         }
     }
 

@@ -26,7 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * f32 and f16 caches, and attention over them with grouped heads, against the reference
  * backend. The cache starts full of other values, so stray writes and reads past pos show.
  * Attention runs in one pass and split over slices of the cache with a merge, plain, with a
- * sliding window (narrower and wider than the positions), soft-capped scores, and both.
+ * sliding window (narrower and wider than the positions), soft-capped scores, and both, and
+ * with attention sinks (alone and with a window or soft cap; split, the sink joins the merge).
+ * rope with YaRN scaling (both modes, extFactor 1 and 0, with frequency factors), and fused.
  * Also the rope + kv_store fusion: taken where it is safe, refused where a node between reads
  * the cache.
  */
@@ -45,6 +47,39 @@ class RopeAttentionTest {
             c.out(c.graph.rope("normal_part", x, pos, 10, 8, Op.RopeMode.NORMAL, 500000f, 0.25f, factors));
             c.out(c.graph.rope("neox_part", x, pos, 10, 6, Op.RopeMode.NEOX, 1e6f, 1f, factors));
             assertMatchesReference(c, 1e-5);
+        }
+    }
+
+    @Test
+    void ropeYarnMatchesReference() {
+        try (var c = new OpenClTesting.Case(22)) {
+            Node x = c.input("x", DType.F32, 32 * 3, 5, 1f);
+            Node pos = c.ints("pos", 0, 1, 7, 100, 2047);
+            float[] ff = {1f, 1.5f, 2f, 4f, 1f, 1f, 3f, 1f};
+            c.leaves.put("ff", c.encode(DType.F32, ff, 8));
+            Node factors = c.graph.weight(dev.hearth.runtime.tensor.TensorDesc.of("ff", DType.F32, 8));
+            var yarn = new Op.Yarn(4096, 1f, 1f, 32f, 1f);
+            var scaled = new Op.Yarn(4096, 1f, 0.8f, 32f, 1f);
+            var noExt = new Op.Yarn(4096, 0f, 1.2f, 32f, 1f);
+            c.out(c.graph.rope("normal", x, pos, 32, 32, Op.RopeMode.NORMAL, 150000f, 1f / 32, null, yarn));
+            c.out(c.graph.rope("neox", x, pos, 32, 32, Op.RopeMode.NEOX, 150000f, 1f / 32, null, yarn));
+            c.out(c.graph.rope("neox_part", x, pos, 32, 16, Op.RopeMode.NEOX, 10000f, 0.25f, factors, scaled));
+            c.out(c.graph.rope("normal_no_ext", x, pos, 32, 24, Op.RopeMode.NORMAL, 10000f, 0.5f, null, noExt));
+            assertMatchesReference(c, 1e-5);
+        }
+    }
+
+    @Test
+    void ropeYarnFusedWithKvStoreMatchesReference() {
+        try (var c = new OpenClTesting.Case(23)) {
+            Node x = c.input("k", DType.F32, 32 * 2, 3, 1f);
+            Node pos = c.ints("pos", 4, 500, 6);
+            Node cache = c.state("k_cache", DType.F16, 32 * 2, 600, 1f);
+            var yarn = new Op.Yarn(4096, 1f, 1f, 32f, 1f);
+            Node k = c.out(c.graph.rope("k_rope", x, pos, 32, 32, Op.RopeMode.NEOX, 150000f, 1f / 32, null, yarn));
+            c.out(c.graph.kvStore("k_stored", cache, k, pos));
+            assertMatchesReference(c, 1e-5);
+            assertEquals(1, plan(c.graph.nodes().stream().filter(n -> !n.isLeaf()).toList()).size(), "the kv_store is done by the rope kernel");
         }
     }
 
@@ -142,6 +177,13 @@ class RopeAttentionTest {
             c.out(c.graph.attention("att_softcap", q, ks, vs, pos, heads, kvHeads, headDim, 1f, 0, 3f));
             c.out(c.graph.attention("att_both", q, ks, vs, pos, heads, kvHeads, headDim, 1f, 20, 3f));
             c.out(c.graph.attention("att1_window", q1, ks, vs, one, heads, kvHeads, headDim, 0.3f, 2, 1f));
+            float[] sinkValues = {3f, -1f, 0.5f, 6f, -30f, 1.5f}; // 6: the sink outweighs the keys
+            c.leaves.put("sinks", c.encode(DType.F32, sinkValues, heads));
+            Node sinks = c.graph.weight(dev.hearth.runtime.tensor.TensorDesc.of("sinks", DType.F32, heads));
+            c.out(c.graph.attention("att_sinks", q, ks, vs, pos, heads, kvHeads, headDim, scale, 0, 0f, sinks));
+            c.out(c.graph.attention("att_sinks_window", q, ks, vs, pos, heads, kvHeads, headDim, scale, 9, 0f, sinks));
+            c.out(c.graph.attention("att_sinks_softcap", q, ks, vs, pos, heads, kvHeads, headDim, 1f, 20, 3f, sinks));
+            c.out(c.graph.attention("att1_sinks", q1, ks, vs, one, heads, kvHeads, headDim, 0.3f, 0, 0f, sinks));
             assertMatchesReference(c, 1e-5);
         }
     }
