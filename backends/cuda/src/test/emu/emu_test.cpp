@@ -172,7 +172,8 @@ static void test_get_rows(int type, int K, int V) {
     report(std::string("get_rows ") + type_name(type), out, want, 1e-14);
 }
 
-static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std::vector<int> pos, int window = 0, float softcap = 0) {
+static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std::vector<int> pos, int window = 0, float softcap = 0,
+                           bool withSinks = false) {
     int T = (int)pos.size(), kvDim = kvHeads * D;
     std::vector<float> q(heads * D * T), kf(kvDim * ctx), vf(kvDim * ctx), out(heads * D * T, NAN);
     std::vector<unsigned short> kh(kvDim * ctx), vh(kvDim * ctx);
@@ -182,6 +183,9 @@ static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std
         if (f16) { kh[i] = f2h(kf[i]); vh[i] = f2h(vf[i]); kf[i] = h2f((uint8_t*)&kh[i]); vf[i] = h2f((uint8_t*)&vh[i]); }
     }
     float scale = 1.0f / std::sqrt((float)D);
+    /* sinks from well below the scores to well above them (so that some heads are dominated by theirs) */
+    std::vector<float> sinks(heads);
+    for (int h = 0; h < heads; h++) sinks[h] = -4.0f + 10.0f * h / std::max(1, heads - 1) + uni(0.5f);
     std::vector<double> want(heads * D * T);
     for (int t = 0; t < T; t++)
         for (int h = 0; h < heads; h++) {
@@ -196,6 +200,7 @@ static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std
                 if (softcap > 0) s[j] = softcap * std::tanh(s[j] / softcap);
                 mx = std::max(mx, s[j]);
             }
+            if (withSinks) { mx = std::max(mx, (double)sinks[h]); sum = std::exp(sinks[h] - mx); }
             for (int j = first; j < n; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
             for (int i = 0; i < D; i++) {
                 double a = 0;
@@ -208,39 +213,65 @@ static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std
     int splits = (int)std::max(1LL, std::min(64LL, std::min(byRows, byBlocks)));
     int chunk = (span + splits - 1) / splits;
     std::vector<float> part((size_t)T * heads * splits * (D + 2) + 1);
+    const float* sk = withSinks ? sinks.data() : nullptr;
     if (f16)
         emu_launch(attention_partial_f16, heads, T, splits, 128, (const float*)q.data(), (const __half*)kh.data(), (const __half*)vh.data(),
-                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap);
+                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
     else
         emu_launch(attention_partial_f32, heads, T, splits, 128, (const float*)q.data(), (const float*)kf.data(), (const float*)vf.data(),
-                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap);
-    if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits);
+                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
+    if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits, sk);
     report("attention " + std::string(f16 ? "f16" : "f32") + " heads=" + std::to_string(heads) + "/" + std::to_string(kvHeads) + " d=" +
            std::to_string(D) + " ctx=" + std::to_string(ctx) + " t=" + std::to_string(T) + " window=" + std::to_string(window) + " softcap=" +
-           std::to_string((int)softcap) + " splits=" + std::to_string(splits), out, want, 1e-10);
+           std::to_string((int)softcap) + (withSinks ? " sinks" : "") + " splits=" + std::to_string(splits), out, want, 1e-10);
 }
 
-static void test_rope(int mode, int ropeDims, bool factors) {
-    int headDim = 64, heads = 3, T = 5, row = headDim * heads;
+/* YaRN's parameters as Op.Yarn holds them; extFactor 0 with yarn = false means no YaRN. */
+struct Yarn { bool on; int origCtx; float extFactor, attnFactor, betaFast, betaSlow; };
+
+/* rope as ReferenceOps.rope; with YaRN, Op.Yarn's corrDims, theta and mscale ported, the kernel's constants computed as KernelCalls does. */
+static void test_rope(int mode, int ropeDims, bool factors, Yarn yarn = {false}, int headDim = 64, float base = 0, float fs = 0) {
+    int heads = 3, T = 5, row = headDim * heads;
     std::vector<int> pos = {0, 1, 17, 1000, 4095};
     std::vector<float> x(row * T), y(row * T, NAN), ff(ropeDims / 2);
     for (auto& v : x) v = uni(1);
     for (int i = 0; i < ropeDims / 2; i++) ff[i] = 1.0f + 7.0f * i / (ropeDims / 2);
-    float base = factors ? 500000.f : 10000.f, fs = factors ? 0.25f : 1.f;
+    if (base == 0) base = factors ? 500000.f : 10000.f;
+    if (fs == 0) fs = factors ? 0.25f : 1.f;
+    double corr[2] = {0, 0}, mscale = 1;
+    if (yarn.on) {
+        auto corrDim = [&](float rotations) { return ropeDims * std::log(yarn.origCtx / (rotations * 2 * M_PI)) / (2 * std::log(base)); };
+        corr[0] = std::max(0.0, std::floor(corrDim(yarn.betaFast)));
+        corr[1] = std::min(ropeDims - 1.0, std::ceil(corrDim(yarn.betaSlow)));
+        mscale = yarn.extFactor == 0 ? yarn.attnFactor : yarn.attnFactor * (1 + 0.1 * std::log(1.0 / fs));
+    }
     std::vector<double> want(x.begin(), x.end());
     int half = ropeDims / 2;
     for (int t = 0; t < T; t++)
         for (int h = 0; h < heads; h++)
             for (int i = 0; i < half; i++) {
-                double th = pos[t] * (double)fs * std::pow((double)base, -2.0 * i / ropeDims);
+                double th;
+                if (yarn.on) {
+                    double e = pos[t] * std::pow((double)base, -2.0 * i / ropeDims), interp = fs * e;
+                    double r = (i - corr[0]) / std::max(0.001, corr[1] - corr[0]);
+                    double mix = (1 - std::min(1.0, std::max(0.0, r))) * yarn.extFactor;
+                    th = yarn.extFactor == 0 ? interp : interp * (1 - mix) + e * mix;
+                } else {
+                    th = pos[t] * (double)fs * std::pow((double)base, -2.0 * i / ropeDims);
+                }
                 if (factors) th /= ff[i];
                 int o = t * row + h * headDim, a = mode == 0 ? o + 2 * i : o + i, b = mode == 0 ? a + 1 : a + half;
-                want[a] = x[a] * std::cos(th) - x[b] * std::sin(th);
-                want[b] = x[a] * std::sin(th) + x[b] * std::cos(th);
+                want[a] = (x[a] * std::cos(th) - x[b] * std::sin(th)) * mscale;
+                want[b] = (x[a] * std::sin(th) + x[b] * std::cos(th)) * mscale;
             }
     emu_launch(rope, T, 1, 1, 256, (const float*)x.data(), (const int*)pos.data(), factors ? (const float*)ff.data() : (const float*)nullptr,
-               y.data(), row, headDim, ropeDims, mode, base, fs);
-    report("rope mode=" + std::to_string(mode) + " dims=" + std::to_string(ropeDims) + " factors=" + std::to_string(factors), y, want, 1e-12);
+               y.data(), row, headDim, ropeDims, mode, base, fs, yarn.on ? yarn.extFactor : 0.0f, (float)corr[0], (float)corr[1],
+               (float)mscale);
+    std::string name = "rope mode=" + std::to_string(mode) + " head=" + std::to_string(headDim) + " dims=" + std::to_string(ropeDims) +
+                       " factors=" + std::to_string(factors);
+    if (yarn.on) name += " yarn ext=" + std::to_string(yarn.extFactor).substr(0, 4) + " corr=" + std::to_string((int)corr[0]) + ".." +
+                         std::to_string((int)corr[1]);
+    report(name, y, want, 1e-12);
 }
 
 static void test_small_ops() {
@@ -330,6 +361,21 @@ static void test_small_ops() {
         report("softcap cap=" + std::to_string((int)cap), y, want, 1e-12);
     }
 
+    {
+        /* swiglu_oai: gate and up reach past the limit on both sides */
+        float alpha = 1.702f, limit = 7.0f;
+        std::vector<float> g(K * R), u(K * R);
+        for (auto& v : g) v = uni(12);
+        for (auto& v : u) v = uni(12);
+        for (int i = 0; i < K * R; i++) {
+            double gg = std::min((double)g[i], (double)limit), uu = std::max(-(double)limit, std::min((double)limit, (double)u[i]));
+            want[i] = gg / (1 + std::exp(-alpha * gg)) * (uu + 1);
+        }
+        std::fill(y.begin(), y.end(), NAN);
+        emu_launch(swiglu_oai, 1, 1, 1, 64, (const float*)g.data(), (const float*)u.data(), y.data(), (long long)K * R, alpha, limit);
+        report("swiglu_oai alpha=1.702 limit=7 grid=1x64", y, want, 1e-12);
+    }
+
     int kvDim = 96, ctx = 20;
     std::vector<unsigned short> cache(kvDim * ctx, 0x3c00);
     std::vector<float> src(kvDim * 3);
@@ -397,6 +443,34 @@ static void test_weighted_sum(int N, int k, int T, unsigned grid) {
     emu_launch(weighted_sum, grid, 1, 1, 256, (const float*)y.data(), (const float*)w.data(), out.data(), (long long)N * T, N, k);
     report("weighted_sum n=" + std::to_string(N) + " k=" + std::to_string(k) + " t=" + std::to_string(T) + " grid=" + std::to_string(grid),
            out, want, 1e-12);
+}
+
+/* add_id as ReferenceOps.addId; badId: the last slot's id is E, whose row must be NaN. */
+static void test_add_id(int N, int E, int k, int T, unsigned grid, bool inPlace, bool badId = false) {
+    int S = k * T;
+    std::vector<float> y(N * S), bias(N * E), out(N * S, NAN);
+    for (auto& v : y) v = uni(2);
+    for (auto& v : bias) v = uni(1);
+    std::vector<int> ids(S);
+    for (int i = 0; i < S; i++) ids[i] = (i * 5 + 3 + i / 2) % E;
+    if (badId) ids[S - 1] = E;
+    std::vector<double> want(N * S);
+    for (int r = 0; r < S; r++)
+        for (int i = 0; i < N; i++) want[r * N + i] = ids[r] < E ? (double)(y[r * N + i] + bias[ids[r] * N + i]) : NAN;
+    float* dst = inPlace ? y.data() : out.data();
+    emu_launch(add_id, grid, 1, 1, 256, (const float*)y.data(), (const float*)bias.data(), (const int*)ids.data(), dst, (long long)N * S, N, E);
+    std::vector<float> got(dst, dst + N * S);
+    std::string name = "add_id n=" + std::to_string(N) + " e=" + std::to_string(E) + " used=" + std::to_string(k) + " t=" + std::to_string(T) +
+                       " grid=" + std::to_string(grid) + (inPlace ? " in_place" : "");
+    if (badId) {
+        bool nan = true;
+        for (int i = 0; i < N; i++) nan = nan && std::isnan(got[(S - 1) * N + i]);
+        got.resize((S - 1) * N);
+        want.resize((S - 1) * N);
+        if (!nan) { failures++; std::printf("FAIL %s: the row of an id outside [0, E) is not NaN\n", name.c_str()); }
+        name += " bad_id";
+    }
+    report(name, got, want, 0);
 }
 
 typedef void (*IdKernel)(const u8*, const void*, const int*, float*, int, int, int, int, int, int);
@@ -467,13 +541,30 @@ int main() {
     test_attention(false, 4, 2, 80, 1500, {1499}, 600, 0);
     test_attention(true, 4, 2, 80, 1500, {1200, 1499}, 600, 30);
     test_attention(false, 8, 2, 128, 600, {0, 599}, 0, 20);
+    /* sinks: one split (the partial kernel's merge) and several (attention_combine), with and without a window */
+    test_attention(false, 4, 2, 64, 64, {3}, 0, 0, true);
+    test_attention(true, 4, 2, 64, 64, {17, 18, 19, 20, 21, 22}, 8, 0, true);
+    test_attention(false, 4, 2, 64, 64, {40}, 8, 0, true);
+    test_attention(false, 8, 2, 128, 600, {0, 599}, 0, 0, true);
+    test_attention(true, 4, 2, 80, 1500, {1200, 1499}, 600, 30, true);
+    test_attention(false, 4, 4, 64, 2000, {5, 1999}, 0, 0, true);
     for (int mode : {0, 1}) for (int dims : {64, 32}) for (bool f : {false, true}) test_rope(mode, dims, f);
+    /* YaRN: gpt-oss's parameters (the conformance case), a partial ext factor with an attention factor, frequency factors too */
+    for (int mode : {0, 1}) {
+        test_rope(mode, 32, false, {true, 4096, 1.0f, 1.0f, 32.0f, 1.0f}, 32, 150000.f, 1.f / 32);
+        test_rope(mode, 64, false, {true, 4096, 1.0f, 1.0f, 32.0f, 1.0f}, 64, 150000.f, 1.f / 32);
+        test_rope(mode, 32, true, {true, 2048, 0.5f, 0.9f, 32.0f, 1.0f}, 64, 10000.f, 0.25f);
+        test_rope(mode, 64, false, {true, 4096, 0.0f, 1.2f, 32.0f, 1.0f}, 64, 10000.f, 0.25f);
+    }
     test_small_ops();
     for (int* ekt : (int[][3]){{8, 2, 5}, {64, 8, 3}, {4, 4, 1}, {256, 8, 6}, {40, 3, 9}, {32, 32, 2}}) test_top_k(ekt[0], ekt[1], ekt[2]);
     test_gather();
     test_weighted_sum(128, 3, 5, 1);
     test_weighted_sum(100, 8, 3, 1);
     test_weighted_sum(1000, 2, 3, 2);
+    test_add_id(64, 6, 2, 3, 8192, false);
+    test_add_id(100, 32, 4, 5, 1, true);
+    test_add_id(33, 3, 3, 2, 2, false, true);
     for (int type : types) {
         int K = block_size(type) == 256 ? 256 : block_size(type) == 32 ? 96 : 100;
         test_mul_mat_id(type, K, 40, 6, 2, 1, false, 65535);

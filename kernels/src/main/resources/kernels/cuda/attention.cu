@@ -10,7 +10,11 @@
  * Where window > 0 (sliding-window attention) the token sees only rows j with pos[t] - j < window,
  * that is rows lo..pos[t] with lo = max(0, pos[t] - window + 1); otherwise lo = 0. window = 0
  * and softcap = 0 give plain causal attention: the first row is then 0 and the cap test, one
- * uniform branch per row, is never taken.
+ * uniform branch per row, is never taken. Where sinks (F32 [heads]) is not null, head h's softmax
+ * has one more logit, sinks[h], in its denominator only (an attention sink): the maximum M is
+ * taken over the scores and the sink, and the denominator gains e^(sinks[h] - M). The sink joins
+ * the final merge once: the partial kernel's own merge where there is one split, otherwise
+ * attention_combine (the partial kernel then ignores sinks).
  *
  * attention_partial: grid (heads, T, splits), 128 threads. Split s covers rows
  *   [lo + s*chunk, min(lo + (s+1)*chunk, pos[t]+1)); the host sizes chunk * splits to cover
@@ -20,14 +24,16 @@
  *   memory. With one split the block writes the normalized result; otherwise (m, l, acc[headDim])
  *   goes to a scratch buffer of T * heads * splits * (headDim + 2) floats.
  * attention_combine: grid (heads, T), merges the splits: M = max m_s, L = sum l_s e^(m_s - M),
- *   out = sum acc_s e^(m_s - M) / L.
+ *   out = sum acc_s e^(m_s - M) / L; with sinks, M = max(max m_s, sinks[h]) and
+ *   L = sum l_s e^(m_s - M) + e^(sinks[h] - M).
  * A position outside the cache attends to the whole cache (pos >= ctx; with a window, to the rows
  * of the cache inside it, zeros if none is) or gives zeros (pos < 0); the host keeps positions
  * inside the context.
  *
  * Checked against: ReferenceOps.attention (sums in double) in CudaOpsGpuTest: F32 and F16
  * caches, GQA (heads/kvHeads = 1, 2, 4), headDim 64, 80 and 128, one token and several, one
- * split and many; sliding windows and soft-capped scores, alone and together, with several splits.
+ * split and many; sliding windows and soft-capped scores, alone and together, with several splits;
+ * sinks with and without a window, one split and several.
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
  * double-precision references.
  */
@@ -55,7 +61,8 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
                                                   const C* __restrict__ vc, const int* __restrict__ pos,
                                                   float* __restrict__ part, float* __restrict__ out,
                                                   int heads, int kvHeads, int D, float scale, int ctx,
-                                                  int chunk, int splits, int window, float softcap) {
+                                                  int chunk, int splits, int window, float softcap,
+                                                  const float* __restrict__ sinks) {
     __shared__ float qs[ATT_MAX_DIM];
     __shared__ float wm[ATT_WARPS], wl[ATT_WARPS];
     __shared__ float wacc[ATT_WARPS][ATT_MAX_DIM];
@@ -115,6 +122,10 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
     float M = -INFINITY;
 #pragma unroll
     for (int w = 0; w < ATT_WARPS; w++) M = fmaxf(M, wm[w]);
+    /* the sink joins the final merge: here only where this block is the only split */
+    bool sink = sinks != nullptr && splits == 1;
+    float sv = sink ? sinks[h] : 0.0f;
+    if (sink) M = fmaxf(M, sv);
     float f[ATT_WARPS];
     float L = 0.0f;
 #pragma unroll
@@ -122,6 +133,7 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
         f[w] = M == -INFINITY ? 0.0f : expf(wm[w] - M);
         L += wl[w] * f[w];
     }
+    if (sink && M != -INFINITY) L += expf(sv - M);
     if (splits == 1) {
         float* o = out + ((long long)t * heads + h) * D;
         for (int d = threadIdx.x; d < D; d += blockDim.x) {
@@ -147,27 +159,32 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
 
 extern "C" __global__ void __launch_bounds__(128) attention_partial_f32(
         const float* q, const float* kc, const float* vc, const int* pos, float* part, float* out,
-        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits, int window, float softcap) {
-    attention_partial<float>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap);
+        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits, int window, float softcap,
+        const float* sinks) {
+    attention_partial<float>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sinks);
 }
 
 extern "C" __global__ void __launch_bounds__(128) attention_partial_f16(
         const float* q, const __half* kc, const __half* vc, const int* pos, float* part, float* out,
-        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits, int window, float softcap) {
-    attention_partial<__half>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap);
+        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits, int window, float softcap,
+        const float* sinks) {
+    attention_partial<__half>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sinks);
 }
 
 extern "C" __global__ void attention_combine(const float* __restrict__ part, float* __restrict__ out,
-                                             int heads, int D, int splits) {
+                                             int heads, int D, int splits, const float* __restrict__ sinks) {
     int h = blockIdx.x, t = blockIdx.y;
     const float* pr = part + ((long long)t * heads + h) * splits * (D + 2);
     float M = -INFINITY;
     for (int s = 0; s < splits; s++) M = fmaxf(M, pr[s * (D + 2)]);
+    float sv = sinks != nullptr ? sinks[h] : 0.0f;
+    if (sinks != nullptr) M = fmaxf(M, sv);
     float L = 0.0f;
     for (int s = 0; s < splits; s++) {
         float m = pr[s * (D + 2)];
         if (m != -INFINITY) L += pr[s * (D + 2) + 1] * expf(m - M);
     }
+    if (sinks != nullptr && M != -INFINITY) L += expf(sv - M);
     float* o = out + ((long long)t * heads + h) * D;
     for (int d = threadIdx.x; d < D; d += blockDim.x) {
         float a = 0.0f;

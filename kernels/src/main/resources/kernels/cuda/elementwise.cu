@@ -8,12 +8,14 @@
  *   geglu    y = gelu(gate) * up, gelu in its tanh form:
  *            gelu(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))
  *   softcap  y = cap * tanh(x / cap)
+ *   swiglu_oai  y = g / (1 + e^(-alpha g)) * (u + 1), g = min(gate, limit),
+ *            u = clamp(up, -limit, limit): gpt-oss's clamped SwiGLU
  *
  * All tensors are contiguous F32 of n elements; y may be an input.
  *
  * Checked against: ReferenceOps.add, mul, scale and swiglu in CudaOpsGpuTest (add, mul and scale
- * bit-exact; swiglu within float rounding of exp), and ReferenceOps.geglu and softcap (within float
- * rounding of tanh).
+ * bit-exact; swiglu and swiglu_oai within float rounding of exp), and ReferenceOps.geglu and
+ * softcap (within float rounding of tanh).
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
  * double-precision references.
  */
@@ -51,4 +53,12 @@ extern "C" __global__ void geglu(const float* gate, const float* up, float* y, l
 
 extern "C" __global__ void softcap(const float* x, float* y, long long n, float cap) {
     GRID_STRIDE(i, n) y[i] = cap * tanhf(x[i] / cap);
+}
+
+extern "C" __global__ void swiglu_oai(const float* gate, const float* up, float* y, long long n, float alpha, float limit) {
+    GRID_STRIDE(i, n) {
+        float g = fminf(gate[i], limit);
+        float u = fminf(fmaxf(up[i], -limit), limit);
+        y[i] = g / (1.0f + expf(-alpha * g)) * (u + 1.0f);
+    }
 }

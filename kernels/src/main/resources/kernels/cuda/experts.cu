@@ -24,9 +24,14 @@
  *   weighted_sum    y F32 [N, k*T], weights F32 [k, T] -> F32 [N, T]:
  *                   out[t][i] = sum over j of weights[t][j] * y[t*k + j][i], summed in order of
  *                   j in float. One thread per output element (grid-stride).
+ *   add_id          y F32 [N, k*T], bias F32 [N, E], ids I32 [k, T] -> F32 [N, k*T]:
+ *                   out row r = y row r + bias row ids[r] (r = t*k + j: each slot's expert
+ *                   bias). One thread per element (grid-stride); out may be y. An id outside
+ *                   [0, E) gives a row of NaN (the reference backend throws).
  *
  * Checked against: the reference backend's top_k, gather (bit-exact), mul_mat_id (every weight
- * type, x per token and per slot, one token and several) and weighted_sum in CudaOpsGpuTest.
+ * type, x per token and per slot, one token and several), weighted_sum and add_id (bit-exact) in
+ * CudaOpsGpuTest.
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
  * double-precision references.
  */
@@ -93,6 +98,17 @@ extern "C" __global__ void weighted_sum(const float* __restrict__ y, const float
         float s = 0.0f;
         for (int j = 0; j < k; j++) s += wt[j] * yr[(long long)j * N];
         out[i] = s;
+    }
+}
+
+/* n = N * k*T elements (y's); bias has E rows of N. */
+extern "C" __global__ void add_id(const float* y, const float* __restrict__ bias, const int* __restrict__ ids, float* out,
+                                  long long n, int N, int E) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+        long long r = i / N;
+        long long c = i - r * N;
+        int id = ids[r];
+        out[i] = id >= 0 && id < E ? y[i] + bias[(long long)id * N + c] : quiet_nan();
     }
 }
 

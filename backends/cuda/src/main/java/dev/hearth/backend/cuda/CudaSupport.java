@@ -12,10 +12,10 @@ import java.util.Set;
  *
  * <ul>
  *   <li>mul_mat, mul_mat_id and get_rows: weights of F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K;</li>
- *   <li>top_k, gather, mul_mat_id: I32 expert ids;</li>
+ *   <li>top_k, gather, mul_mat_id, add_id: I32 expert ids;</li>
  *   <li>kv_store and attention: F32 or F16 caches (attention: both caches of one type, head
- *       dimension at most 256);</li>
- *   <li>rope: at most 1024 rotated dimensions; convert: between F32, F16 and BF16;</li>
+ *       dimension at most 256; sinks F32);</li>
+ *   <li>rope: at most 1024 rotated dimensions, with or without YaRN; convert: between F32, F16 and BF16;</li>
  *   <li>every other op: F32 tensors;</li>
  *   <li>sizes: rows and row lengths that fit a signed 32-bit int.</li>
  * </ul>
@@ -45,12 +45,12 @@ final class CudaSupport {
             case Op.GetRows g -> first(type(op, g.table(), WEIGHT_TYPES), i32(op, g.ids()));
             case Op.MulMat m -> first(type(op, m.w(), WEIGHT_TYPES), f32(op, m.x()));
             case Op.RmsNorm r -> first(f32(op, r.x()), r.weight() != null ? f32(op, r.weight()) : null);
-            case Op.Rope r -> first(r.yarn() != null ? op + ": YaRN scaling (not yet in the CUDA kernels)" : null, f32(op, r.x()), i32(op, r.pos()),
+            case Op.Rope r -> first(f32(op, r.x()), i32(op, r.pos()),
                     r.freqFactors() != null ? f32(op, r.freqFactors()) : null,
                     r.ropeDims() > MAX_ROPE_DIMS ? op + ": " + r.ropeDims() + " rotated dimensions (at most " + MAX_ROPE_DIMS + ")" : null);
             case Op.KvStore k -> first(cache(op, k.cache()), f32(op, k.src()), i32(op, k.pos()));
-            case Op.Attention a -> first(a.sinks() != null ? op + ": attention sinks (not yet in the CUDA kernels)" : null,
-                    f32(op, a.q()), cache(op, a.kCache()), cache(op, a.vCache()), i32(op, a.pos()),
+            case Op.Attention a -> first(f32(op, a.q()), cache(op, a.kCache()), cache(op, a.vCache()), i32(op, a.pos()),
+                    a.sinks() != null ? f32(op, a.sinks()) : null,
                     a.kCache().desc().type() != a.vCache().desc().type()
                             ? op + ": K cache " + a.kCache().desc().type() + " and V cache " + a.vCache().desc().type() + " differ" : null,
                     a.headDim() > MAX_HEAD_DIM ? op + ": head dimension " + a.headDim() + " (at most " + MAX_HEAD_DIM + ")" : null);
@@ -66,8 +66,8 @@ final class CudaSupport {
             case Op.LayerNorm l -> first(f32(op, l.x()), l.weight() != null ? f32(op, l.weight()) : null,
                     l.bias() != null ? f32(op, l.bias()) : null);
             case Op.Reshape r -> null; // a view: nothing to launch
-            case Op.SwigluOai s -> op + " (not yet in the CUDA kernels)";
-            case Op.AddId a -> op + " (not yet in the CUDA kernels)";
+            case Op.SwigluOai s -> first(f32(op, s.gate()), f32(op, s.up()));
+            case Op.AddId a -> first(f32(op, a.y()), f32(op, a.bias()), i32(op, a.ids()));
             case Op.TopK t -> f32(op, t.x());
             case Op.Gather g -> first(f32(op, g.x()), i32(op, g.ids()));
             case Op.MulMatId m -> first(type(op, m.w(), WEIGHT_TYPES), f32(op, m.x()), i32(op, m.ids()));

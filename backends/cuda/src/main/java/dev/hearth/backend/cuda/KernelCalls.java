@@ -95,10 +95,18 @@ final class KernelCalls {
             case Op.RmsNorm r -> out.add(launch(modules, Kernel.RMS_NORM, (int) r.x().desc().rows(), 1, 1, 256, new Launch.Args()
                     .ptr(addr.apply(r.x())).ptr(r.weight() != null ? addr.apply(r.weight()) : 0).ptr(addr.apply(n))
                     .i32(r.x().desc().rowLength()).f32(r.eps())));
-            case Op.Rope r -> out.add(launch(modules, Kernel.ROPE, (int) r.x().desc().rows(), 1, 1, 256, new Launch.Args()
-                    .ptr(addr.apply(r.x())).ptr(addr.apply(r.pos())).ptr(r.freqFactors() != null ? addr.apply(r.freqFactors()) : 0)
-                    .ptr(addr.apply(n)).i32(r.x().desc().rowLength()).i32(r.headDim()).i32(r.ropeDims())
-                    .i32(r.mode() == Op.RopeMode.NORMAL ? 0 : 1).f32(r.base()).f32(r.freqScale())));
+            case Op.Rope r -> {
+                // YaRN's per-call constants, computed here as Op.Yarn defines them; without YaRN extFactor 0 and mscale 1
+                Op.Yarn yarn = r.yarn();
+                double[] corr = yarn != null ? yarn.corrDims(r.ropeDims(), r.base()) : new double[]{0, 0};
+                float extFactor = yarn != null ? yarn.extFactor() : 0f;
+                float mscale = yarn != null ? (float) yarn.mscale(r.freqScale()) : 1f;
+                out.add(launch(modules, Kernel.ROPE, (int) r.x().desc().rows(), 1, 1, 256, new Launch.Args()
+                        .ptr(addr.apply(r.x())).ptr(addr.apply(r.pos())).ptr(r.freqFactors() != null ? addr.apply(r.freqFactors()) : 0)
+                        .ptr(addr.apply(n)).i32(r.x().desc().rowLength()).i32(r.headDim()).i32(r.ropeDims())
+                        .i32(r.mode() == Op.RopeMode.NORMAL ? 0 : 1).f32(r.base()).f32(r.freqScale())
+                        .f32(extFactor).f32((float) corr[0]).f32((float) corr[1]).f32(mscale)));
+            }
             case Op.KvStore k -> {
                 var cache = k.cache().desc();
                 int kvDim = (int) cache.rowLength();
@@ -155,8 +163,20 @@ final class KernelCalls {
                         .ptr(addr.apply(ws.y())).ptr(addr.apply(ws.weights())).ptr(addr.apply(n)).i64(count)
                         .i32(ws.y().desc().rowLength()).i32(ws.weights().desc().rowLength())));
             }
-            case Op.SwigluOai so -> throw new IllegalStateException("no CUDA kernel for " + n);
-            case Op.AddId ai -> throw new IllegalStateException("no CUDA kernel for " + n);
+            case Op.SwigluOai so -> {
+                long count = n.desc().elements();
+                out.add(launch(modules, Kernel.SWIGLU_OAI, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                        .ptr(addr.apply(so.gate())).ptr(addr.apply(so.up())).ptr(addr.apply(n)).i64(count)
+                        .f32(so.alpha()).f32(so.limit())));
+            }
+            case Op.AddId ai -> {
+                long count = n.desc().elements();
+                int rowLength = (int) ai.y().desc().rowLength();
+                int experts = Math.toIntExact(ai.bias().desc().elements() / rowLength);
+                out.add(launch(modules, Kernel.ADD_ID, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                        .ptr(addr.apply(ai.y())).ptr(addr.apply(ai.bias())).ptr(addr.apply(ai.ids())).ptr(addr.apply(n))
+                        .i64(count).i32(rowLength).i32(experts)));
+            }
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }
@@ -250,14 +270,16 @@ final class KernelCalls {
         int splits = attentionSplits(t, a.heads(), span);
         int chunk = ceilDiv(span, splits);
         Kernel kernel = a.kCache().desc().type() == DType.F16 ? Kernel.ATTENTION_PARTIAL_F16 : Kernel.ATTENTION_PARTIAL_F32;
+        long sinks = a.sinks() != null ? addr.apply(a.sinks()) : 0;
         out.add(launch(modules, kernel, a.heads(), t, splits, 128, new Launch.Args()
                 .ptr(addr.apply(a.q())).ptr(addr.apply(a.kCache())).ptr(addr.apply(a.vCache())).ptr(addr.apply(a.pos()))
                 .ptr(splits > 1 ? scratch : 0).ptr(addr.apply(n))
                 .i32(a.heads()).i32(a.kvHeads()).i32(a.headDim()).f32(a.scale()).i32(ctx).i32(chunk).i32(splits)
-                .i32(a.window()).f32(a.softcap())));
+                .i32(a.window()).f32(a.softcap()).ptr(sinks)));
         if (splits > 1) {
+            // the sinks join this final merge (the partial kernel ignores them with several splits)
             out.add(launch(modules, Kernel.ATTENTION_COMBINE, a.heads(), t, 1, 128, new Launch.Args()
-                    .ptr(scratch).ptr(addr.apply(n)).i32(a.heads()).i32(a.headDim()).i32(splits)));
+                    .ptr(scratch).ptr(addr.apply(n)).i32(a.heads()).i32(a.headDim()).i32(splits).ptr(sinks)));
         }
     }
 

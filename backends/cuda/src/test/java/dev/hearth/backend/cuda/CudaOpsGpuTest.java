@@ -3,6 +3,7 @@ package dev.hearth.backend.cuda;
 import dev.hearth.backend.cuda.GpuTesting.Case;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
+import dev.hearth.runtime.graph.Op;
 import dev.hearth.runtime.graph.Op.RopeMode;
 import dev.hearth.runtime.reference.ReferenceDevice;
 import org.junit.jupiter.api.DynamicTest;
@@ -140,6 +141,42 @@ class CudaOpsGpuTest {
         return specs.stream().map(CudaOpsGpuTest::check).toList();
     }
 
+    /**
+     * YaRN: gpt-oss's parameters (32x, base 150000, head 64 and the conformance case's head 32), a
+     * partial ext factor with an attention factor and frequency factors over partial rotation, and
+     * ext factor 0 (interpolation with the attention factor only).
+     */
+    @TestFactory
+    List<DynamicTest> ropeYarn() {
+        List<Spec> specs = new ArrayList<>();
+        record Variant(int headDim, int ropeDims, float base, float freqScale, boolean factors, Op.Yarn yarn) {
+        }
+        Variant[] variants = {
+                new Variant(32, 32, 150000f, 1f / 32, false, new Op.Yarn(4096, 1f, 1f, 32f, 1f)),
+                new Variant(64, 64, 150000f, 1f / 32, false, new Op.Yarn(4096, 1f, 1f, 32f, 1f)),
+                new Variant(64, 32, 10000f, 0.25f, true, new Op.Yarn(2048, 0.5f, 0.9f, 32f, 1f)),
+                new Variant(64, 64, 10000f, 0.25f, false, new Op.Yarn(4096, 0f, 1.2f, 32f, 1f))};
+        for (RopeMode mode : RopeMode.values()) {
+            for (Variant v : variants) {
+                String name = "rope " + mode + " head=" + v.headDim + " rope_dims=" + v.ropeDims + " base=" + v.base + " freq_scale="
+                        + v.freqScale + " factors=" + v.factors + " " + v.yarn;
+                specs.add(new Spec(name, MATH, c -> {
+                    Node x = c.input("x", DType.F32, 2f, (long) v.headDim * 3, 5);
+                    Node pos = c.ints("pos", 0, 1, 7, 100, 4095);
+                    Node ff = null;
+                    if (v.factors) {
+                        float[] f = new float[v.ropeDims / 2];
+                        for (int i = 0; i < f.length; i++) f[i] = 1f + 7f * i / f.length;
+                        c.data.put("ff", GpuTesting.encode(DType.F32, f));
+                        ff = c.graph.weight(dev.hearth.runtime.tensor.TensorDesc.of("ff", DType.F32, f.length));
+                    }
+                    c.output(c.graph.rope("y", x, pos, v.headDim, v.ropeDims, mode, v.base, v.freqScale, ff, v.yarn));
+                }));
+            }
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
     @TestFactory
     List<DynamicTest> kvStore() {
         List<Spec> specs = new ArrayList<>();
@@ -202,6 +239,37 @@ class CudaOpsGpuTest {
         return specs.stream().map(CudaOpsGpuTest::check).toList();
     }
 
+    /**
+     * Attention sinks (a logit per head in the softmax's denominator only), from well below the
+     * scores to well above them: without and with a window, with a soft cap, one split (the partial
+     * kernel's merge) and several (attention_combine).
+     */
+    @TestFactory
+    List<DynamicTest> attentionSinks() {
+        List<Spec> specs = new ArrayList<>();
+        int[][] variants = {{0, 0}, {8, 0}, {300, 0}, {300, 30}}; // window, softcap
+        for (DType cache : new DType[]{DType.F32, DType.F16}) {
+            for (int[] wc : variants) {
+                for (int ctx : new int[]{40, 1000}) {
+                    for (int[] pos : new int[][]{{3}, {ctx - 1}, {17, 18, 19, 20, 21, 22}, {ctx - 4, ctx - 3, ctx - 2, ctx - 1}}) {
+                        int splits = KernelCalls.attentionSplits(pos.length, 4, wc[0] > 0 ? Math.min(ctx, wc[0]) : ctx);
+                        String name = "attention " + cache + " heads=4 kv_heads=2 head_dim=64 ctx=" + ctx + " window=" + wc[0]
+                                + " softcap=" + wc[1] + " sinks pos=" + java.util.Arrays.toString(pos) + " splits=" + splits;
+                        specs.add(new Spec(name, 1e-5, c -> {
+                            Node q = c.input("q", DType.F32, 3f, 4 * 64, pos.length);
+                            Node k = c.state("k", cache, 1f, 2 * 64, ctx);
+                            Node v = c.state("v", cache, 1f, 2 * 64, ctx);
+                            c.data.put("sinks", GpuTesting.encode(DType.F32, new float[]{3f, -1f, 0.5f, 6f}));
+                            Node sinks = c.graph.weight(dev.hearth.runtime.tensor.TensorDesc.of("sinks", DType.F32, 4));
+                            c.output(c.graph.attention("att", q, k, v, c.ints("pos", pos), 4, 2, 64, 0.125f, wc[0], wc[1], sinks));
+                        }));
+                    }
+                }
+            }
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
     @TestFactory
     List<DynamicTest> elementwise() {
         List<Spec> specs = new ArrayList<>();
@@ -221,6 +289,11 @@ class CudaOpsGpuTest {
             specs.add(new Spec("mul k=100 t=7 b_rows=" + bRows, EXACT, c ->
                     c.output(c.graph.mul("y", c.input("a", DType.F32, 2f, 100, 7), c.input("b", DType.F32, 2f, 100, bRows)))));
         }
+        specs.add(new Spec("swiglu_oai k=256 t=7 alpha=1.702 limit=7", MATH, c ->
+                c.output(c.graph.swigluOai("y", c.input("g", DType.F32, 12f, 256, 7), c.input("u", DType.F32, 12f, 256, 7), 1.702f, 7f))));
+        specs.add(new Spec("swiglu_oai k=3000000 t=1 alpha=1.702 limit=7", MATH, c ->
+                c.output(c.graph.swigluOai("y", c.input("g", DType.F32, 12f, 3_000_000, 1),
+                        c.input("u", DType.F32, 12f, 3_000_000, 1), 1.702f, 7f))));
         specs.add(new Spec("scale k=256 t=7 s=0.125", EXACT, c ->
                 c.output(c.graph.scale("y", c.input("x", DType.F32, 2f, 256, 7), 0.125f))));
         specs.add(new Spec("scale k=3000000 t=1 s=-3", EXACT, c ->
@@ -288,6 +361,28 @@ class CudaOpsGpuTest {
                 Node y = c.input("y", DType.F32, 2f, nkt[0], (long) nkt[1] * nkt[2]);
                 Node w = c.input("w", DType.F32, 1f, nkt[1], nkt[2]);
                 c.output(c.graph.weightedSum("out", y, w));
+            }));
+        }
+        for (int[] neut : new int[][]{{64, 6, 2, 3}, {100, 32, 4, 5}, {33, 3, 1, 1}}) {
+            int nn = neut[0], experts = neut[1], used = neut[2], t = neut[3];
+            specs.add(new Spec("add_id n=" + nn + " experts=" + experts + " used=" + used + " t=" + t, EXACT, c -> {
+                Node y = c.input("y", DType.F32, 2f, nn, (long) used * t);
+                Node bias = c.weight("bias", DType.F32, 1f, nn, experts);
+                int[] ids = new int[used * t];
+                for (int i = 0; i < ids.length; i++) ids[i] = (i * 5 + 3 + i / used) % experts;
+                c.output(c.graph.addId("out", y, bias, c.ints("ids", new long[]{used, t}, ids)));
+            }));
+        }
+        for (int t : new int[]{1, 4}) {
+            specs.add(new Spec("gpt-oss experts Q8_0 experts=16 used=4 t=" + t + " (mul_mat_id, add_id, swiglu_oai)", INT8_ACTIVATIONS, c -> {
+                Node logits = c.input("logits", DType.F32, 4f, 16, t);
+                Node ids = c.graph.topK("ids", logits, 4);
+                Node x = c.input("x", DType.F32, 1f, 256, t);
+                Node gate = c.graph.addId("gate_b", c.graph.mulMatId("gate", c.weight("w_gate", DType.Q8_0, 1f, 256, 64, 16), x, ids),
+                        c.weight("b_gate", DType.F32, 1f, 64, 16), ids);
+                Node up = c.graph.addId("up_b", c.graph.mulMatId("up", c.weight("w_up", DType.Q8_0, 1f, 256, 64, 16), x, ids),
+                        c.weight("b_up", DType.F32, 1f, 64, 16), ids);
+                c.output(c.graph.swigluOai("act", gate, up, 1.702f, 7f));
             }));
         }
         for (DType type : new DType[]{DType.Q4_K, DType.Q8_0}) {

@@ -158,6 +158,25 @@ class CudaSupportTest {
     }
 
     @Test
+    void gptOssOps() {
+        Graph g = new Graph();
+        Node f = g.input("f", DType.F32, 64, 6);
+        Node h = g.input("h", DType.F16, 64, 6);
+        Node pos = g.input("pos", DType.I32, 2);
+        Op.Yarn yarn = new Op.Yarn(4096, 1f, 1f, 32f, 1f);
+        assertNull(CudaSupport.whyNot(g.rope("r", g.input("x", DType.F32, 128, 2), pos, 64, 64, Op.RopeMode.NEOX, 150000f, 1f / 32, null, yarn)));
+        Node k = g.state(TensorDesc.of("k", DType.F16, 128, 16));
+        Node q = g.input("q", DType.F32, 256, 2);
+        assertNull(CudaSupport.whyNot(g.attention("att", q, k, k, pos, 4, 2, 64, 0.125f, 0, 0f, g.weight(TensorDesc.of("sinks", DType.F32, 4)))));
+        assertNull(CudaSupport.whyNot(g.attention("att_w", q, k, k, pos, 4, 2, 64, 0.125f, 8, 0f, g.weight(TensorDesc.of("sinks2", DType.F32, 4)))));
+        assertNull(CudaSupport.whyNot(g.swigluOai("so", f, f, 1.702f, 7f)));
+        assertNotNull(CudaSupport.whyNot(g.swigluOai("so_h", h, h, 1.702f, 7f)));
+        Node ids = g.input("ids", DType.I32, 2, 3);
+        assertNull(CudaSupport.whyNot(g.addId("ai", f, g.weight(TensorDesc.of("bias", DType.F32, 64, 4)), ids)));
+        assertNotNull(CudaSupport.whyNot(g.addId("ai_h", f, g.weight(TensorDesc.of("bias_h", DType.F16, 64, 4)), ids)));
+    }
+
+    @Test
     void deviceWhyNotNamesTheDevice() {
         // The same logic backs CudaDevice.supports/whyNot; without a device only the pure part is checked here.
         String why = CudaSupport.whyNot(mulMat(DType.IQ4_NL));
