@@ -239,10 +239,18 @@ public final class ModelWeights {
         return s;
     }
 
-    /** Bytes of weights one generated token reads: everything but the embedding, of which it reads one row. */
+    /**
+     * Bytes of weights one generated token reads: everything but the embedding, of which it reads
+     * one row, and of a mixture-of-experts model's expert tensors the share of the experts it uses.
+     */
     public long bytesPerToken() {
+        var f = config.features();
+        double share = f.experts() > 0 ? (double) f.expertsUsed() / f.experts() : 1;
         long total = 0;
-        for (var e : descs.entrySet()) if (!e.getKey().equals(EMBED)) total += e.getValue().bytes();
+        for (var e : descs.entrySet()) {
+            if (e.getKey().equals(EMBED)) continue;
+            total += isExpert(e.getKey()) ? Math.round(e.getValue().bytes() * share) : e.getValue().bytes();
+        }
         return total;
     }
 

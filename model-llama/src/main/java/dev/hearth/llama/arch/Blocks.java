@@ -75,6 +75,22 @@ final class Blocks {
         else ffnWeights(t, l);
     }
 
+    /**
+     * The weights of LLaMA's pre-norm blocks, every layer: attn_norm and ffn_norm, the attention
+     * projections, their q/k/v biases (required, or where present), per-head q/k norms where
+     * {@code headNorms}, and the feed-forward (dense, or the experts and their router).
+     */
+    static void preNormWeights(ModelWeights.Table t, boolean needBiases, boolean headNorms) {
+        t.embeddingAndHead();
+        for (int l = 0; l < t.config().layers(); l++) {
+            norms(t, l, "attn_norm", "ffn_norm");
+            attentionWeights(t, l);
+            if (!headNorms) qkvBiases(t, l, needBiases);
+            if (headNorms) headNorms(t, l);
+            ffnOrExperts(t, l);
+        }
+    }
+
     /** One [dim] norm weight per name. */
     static void norms(ModelWeights.Table t, int l, String... names) {
         for (String n : names) t.need(blk(l, n), t.config().dim());

@@ -36,13 +36,7 @@ public final class Llama implements Architecture {
 
     @Override
     public void weights(ModelConfig c, ModelWeights.Table t) {
-        t.embeddingAndHead();
-        for (int l = 0; l < c.layers(); l++) {
-            Blocks.norms(t, l, "attn_norm", "ffn_norm");
-            Blocks.attentionWeights(t, l);
-            Blocks.qkvBiases(t, l, false);
-            Blocks.ffnOrExperts(t, l);
-        }
+        Blocks.preNormWeights(t, false, false);
     }
 
     @Override

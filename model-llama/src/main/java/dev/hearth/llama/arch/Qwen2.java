@@ -26,13 +26,7 @@ public final class Qwen2 implements Architecture {
 
     @Override
     public void weights(ModelConfig c, ModelWeights.Table t) {
-        t.embeddingAndHead();
-        for (int l = 0; l < c.layers(); l++) {
-            Blocks.norms(t, l, "attn_norm", "ffn_norm");
-            Blocks.attentionWeights(t, l);
-            Blocks.qkvBiases(t, l, true);
-            Blocks.ffnWeights(t, l);
-        }
+        Blocks.preNormWeights(t, true, false);
     }
 
     @Override

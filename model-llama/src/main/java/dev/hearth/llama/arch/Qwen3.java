@@ -28,13 +28,7 @@ public class Qwen3 implements Architecture {
 
     @Override
     public void weights(ModelConfig c, ModelWeights.Table t) {
-        t.embeddingAndHead();
-        for (int l = 0; l < c.layers(); l++) {
-            Blocks.norms(t, l, "attn_norm", "ffn_norm");
-            Blocks.attentionWeights(t, l);
-            Blocks.headNorms(t, l);
-            Blocks.ffnOrExperts(t, l);
-        }
+        Blocks.preNormWeights(t, false, true);
     }
 
     @Override
