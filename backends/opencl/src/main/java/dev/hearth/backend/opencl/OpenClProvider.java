@@ -19,7 +19,10 @@ import java.util.List;
  */
 public final class OpenClProvider implements BackendProvider {
     private static final System.Logger LOG = System.getLogger(OpenClProvider.class.getName());
-    static final String NO_PLATFORM = "no OpenCL platform found (install an OpenCL driver, e.g. pocl-opencl-icd)";
+    /** The drivers to install for the common cases, in one line. */
+    static final String DRIVERS = "NVIDIA: the NVIDIA driver (Debian/Ubuntu: nvidia-opencl-icd); AMD: ROCm (rocm-opencl-runtime) "
+            + "or mesa-opencl-icd; Intel: intel-opencl-icd; any CPU: pocl-opencl-icd";
+    static final String NO_PLATFORM = "no OpenCL platform found (no driver registered in /etc/OpenCL/vendors): install one: " + DRIVERS;
 
     private record Found(List<Device> devices, String reason) {
     }
@@ -68,19 +71,32 @@ public final class OpenClProvider implements BackendProvider {
         }
     }
 
-    /** Why JOCL could not load the OpenCL loader; JOCL opens "libOpenCL.so", which Debian ships in a -dev package. */
-    private static String loaderProblem(LinkageError e) {
-        boolean soOne = false;
-        boolean so = false;
-        for (String dir : new String[] {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"}) {
-            soOne |= java.nio.file.Files.exists(Path.of(dir, "libOpenCL.so.1"));
-            so |= java.nio.file.Files.exists(Path.of(dir, "libOpenCL.so"));
+    /** What to install where no OpenCL ICD loader could be loaded: one line, the common drivers named. */
+    static final String INSTALL_HINT = "install an OpenCL driver and the ICD loader libOpenCL.so.1 (Debian/Ubuntu: "
+            + "ocl-icd-libopencl1): " + DRIVERS;
+
+    /**
+     * Why JOCL could not load the OpenCL ICD loader. JOCL 2.0.6 opens {@code libOpenCL.so.1} (what
+     * every driver's loader package installs) and then {@code libOpenCL.so}, through the dynamic
+     * linker's usual search (LD_LIBRARY_PATH, the ld.so cache, /lib, /usr/lib); on macOS the
+     * OpenCL framework.
+     */
+    static String loaderProblem(LinkageError e, String printed) {
+        String found = null;
+        for (String dir : new String[] {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib",
+                "/usr/local/lib", "/lib/x86_64-linux-gnu", "/lib64"}) {
+            if (java.nio.file.Files.exists(Path.of(dir, "libOpenCL.so.1"))) {
+                found = dir + "/libOpenCL.so.1";
+                break;
+            }
         }
-        if (soOne && !so) {
-            return "libOpenCL.so.1 is installed but libOpenCL.so, the name JOCL loads, is not: install ocl-icd-opencl-dev "
-                    + "(Debian/Ubuntu) or link libOpenCL.so to libOpenCL.so.1";
+        if (found != null) {
+            // JOCL's first line names the file and the dynamic linker's reason.
+            String why = printed.lines().filter(l -> l.contains("libOpenCL.so.1")).findFirst().orElse(e.getMessage());
+            return "the OpenCL loader " + found + " is there but does not load (" + why.strip()
+                    + "): reinstall ocl-icd-libopencl1 or the driver";
         }
-        return "the OpenCL loader libOpenCL.so could not be loaded (" + e.getMessage() + ")";
+        return "no OpenCL loader (libOpenCL.so.1) found: " + INSTALL_HINT;
     }
 
     /** {@link #discover} with the JVM's signal handlers kept ({@link JvmSignals}): loading a driver may replace them. */
@@ -95,6 +111,19 @@ public final class OpenClProvider implements BackendProvider {
 
     private static Found discover(OpenClProvider provider, ProgramCache cache) {
         cl_platform_id[] platforms;
+        // JOCL loads its native library and the ICD loader while class CL initializes, printing
+        // each failed attempt to stderr: that goes into this provider's one-line reason instead.
+        LinkageError[] failed = new LinkageError[1];
+        String printed = CapturedOutput.during(() -> {
+            try {
+                Class.forName(CL.class.getName(), true, OpenClProvider.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                failed[0] = new NoClassDefFoundError(e.getMessage());
+            } catch (LinkageError e) {
+                failed[0] = e;
+            }
+        });
+        if (failed[0] != null) return new Found(List.of(), loaderProblem(failed[0], printed));
         try {
             CL.setExceptionsEnabled(true);
             int[] count = new int[1];
@@ -103,7 +132,7 @@ public final class OpenClProvider implements BackendProvider {
             platforms = new cl_platform_id[count[0]];
             CL.clGetPlatformIDs(platforms.length, platforms, null);
         } catch (LinkageError e) {
-            return new Found(List.of(), NO_PLATFORM + ": " + loaderProblem(e));
+            return new Found(List.of(), loaderProblem(e, ""));
         } catch (CLException e) {
             return new Found(List.of(), NO_PLATFORM + ": " + Cl.status(e.getStatus()));
         }
