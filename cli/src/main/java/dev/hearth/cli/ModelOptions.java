@@ -119,7 +119,7 @@ final class ModelOptions {
         int[] layers = new int[n];
         java.util.Arrays.fill(layers, -1);
         String range = (n == 1 ? "0" : "0-" + (n - 1)) + " +head";
-        Plan.Row row = new Plan.Row(placed.placement().device(0).name(), range, profile.totalWeights(), profile.kvBytes(ctx),
+        Plan.Row row = new Plan.Row(placed.placement().device(0).name(), range, profile.totalWeights(), profile.totalKvBytes(ctx),
                 MemoryProfile.computeBytes(w, cacheType, ctx, batch), Long.MIN_VALUE);
         return new Plan(layers, -1, ctx, List.of(row), List.of());
     }

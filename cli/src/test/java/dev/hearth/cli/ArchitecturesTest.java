@@ -85,9 +85,41 @@ class ArchitecturesTest {
         return new Placement(layers, List.of(gpu, cpu(), reference()), experts);
     }
 
+    /** Batches of at most this many tokens; {@link #RING_BATCH} for the ring checks. */
+    static int batch = 32;
+
     static Engine engine(GgufFile f, BiFunction<ModelConfig, GgufFile, Placement> where) {
         ModelConfig c = ModelConfig.fromGguf(f);
-        return new Engine(new ModelWeights(f, c), where.apply(c, f), 256, 32, DType.F32, null);
+        return new Engine(new ModelWeights(f, c), where.apply(c, f), 256, batch, DType.F32, null);
+    }
+
+    /** Batches of 4: the sliding-window layers' caches are rings of window + 3 = 11 rows, which the 28 positions wrap twice. */
+    static final int RING_BATCH = 4;
+
+    @TestFactory
+    List<DynamicTest> slidingWindowCachesAsRings() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (String m : List.of("gemma2", "gemma3", "gpt-oss")) {
+            tests.add(DynamicTest.dynamicTest(m + " on cpu with 11-row window caches", () -> {
+                int saved = batch;
+                batch = RING_BATCH;
+                try (GgufFile f = GgufFile.open(dir().resolve(m + "-tiny-f32.gguf")); Engine e = engine(f, (c, g) -> onCpu(c))) {
+                    ModelConfig c = e.config();
+                    int rings = 0;
+                    for (int l = 0; l < c.layers(); l++) {
+                        if (c.window(l) > 0) {
+                            assertEquals(c.window(l) + RING_BATCH - 1, dev.hearth.llama.ModelGraph.cacheRows(c, l, 256, RING_BATCH), "layer " + l);
+                            rings++;
+                        }
+                    }
+                    assertTrue(rings > 0, m + " has sliding-window layers");
+                    check(m, (cc, g) -> onCpu(cc));
+                } finally {
+                    batch = saved;
+                }
+            }));
+        }
+        return tests;
     }
 
     @TestFactory

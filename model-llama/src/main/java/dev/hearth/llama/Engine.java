@@ -64,7 +64,7 @@ public final class Engine implements AutoCloseable {
             Progress p = progress == null ? (d, t) -> { } : progress;
             bindWeights(p);
             prepareWeights(p);
-            List<TensorDesc> caches = ModelGraph.caches(config, cacheType, ctx);
+            List<TensorDesc> caches = ModelGraph.caches(config, cacheType, ctx, this.batch);
             for (int i = 0; i < caches.size(); i++) {
                 TensorDesc desc = caches.get(i);
                 Device d = placement.device(i / 2); // K and V of each layer, in layer order
@@ -230,7 +230,7 @@ public final class Engine implements AutoCloseable {
                 }
             }
         }
-        ModelGraph lg = ModelGraph.build(weights, n, ctx, cacheType, all);
+        ModelGraph lg = ModelGraph.build(weights, n, ctx, batch, cacheType, all);
         Schedule s = Scheduler.schedule(lg.graph, this::deviceOf, placement.fallbacks());
         ex = s.instantiate(node -> leaves.get(leafName(node)));
         graphs.put(k, lg);

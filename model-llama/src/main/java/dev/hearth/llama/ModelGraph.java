@@ -40,22 +40,37 @@ public final class ModelGraph {
         return "cache_v." + layer;
     }
 
-    /** The KV cache tensors of every layer, K then V per layer, for a context of {@code ctx} rows. */
-    public static List<TensorDesc> caches(ModelConfig c, DType cacheType, int ctx) {
+    /**
+     * The KV cache tensors of every layer, K then V per layer, for a context of {@code ctx} and
+     * batches of up to {@code batch} tokens ({@link #cacheRows}).
+     */
+    public static List<TensorDesc> caches(ModelConfig c, DType cacheType, int ctx, int batch) {
         List<TensorDesc> out = new ArrayList<>();
         for (int l = 0; l < c.layers(); l++) {
-            out.add(cacheDesc(c, cacheK(l), cacheType, ctx));
-            out.add(cacheDesc(c, cacheV(l), cacheType, ctx));
+            out.add(cacheDesc(c, l, cacheK(l), cacheType, ctx, batch));
+            out.add(cacheDesc(c, l, cacheV(l), cacheType, ctx, batch));
         }
         return out;
     }
 
-    public static TensorDesc cacheDesc(ModelConfig c, String name, DType cacheType, int ctx) {
-        return TensorDesc.of(name, cacheType, c.kvDim(), ctx);
+    /**
+     * Rows of layer {@code l}'s KV cache: the context, or for a sliding-window layer only what its
+     * window needs: position p lives at row p % rows (a ring), and a batch of up to {@code batch}
+     * tokens writes all its rows before any of them attends, so the ring holds window + batch - 1.
+     */
+    public static int cacheRows(ModelConfig c, int l, int ctx, int batch) {
+        int w = c.window(l);
+        return w > 0 ? (int) Math.min(ctx, (long) w + Math.max(1, batch) - 1) : ctx;
     }
 
-    public static ModelGraph build(ModelWeights w, int tokens, int ctx, DType cacheType, boolean allLogits) {
-        Builder b = new Builder(w, tokens, ctx, cacheType, allLogits);
+    public static TensorDesc cacheDesc(ModelConfig c, int l, String name, DType cacheType, int ctx, int batch) {
+        return TensorDesc.of(name, cacheType, c.kvDim(), cacheRows(c, l, ctx, batch));
+    }
+
+    /** The graph of a batch of {@code tokens}, for an engine of context {@code ctx} and batches of up to {@code batch}. */
+    public static ModelGraph build(ModelWeights w, int tokens, int ctx, int batch, DType cacheType, boolean allLogits) {
+        if (tokens > Math.max(1, batch)) throw new IllegalArgumentException("a batch of " + tokens + " tokens in an engine of batches of " + batch);
+        Builder b = new Builder(w, tokens, ctx, batch, cacheType, allLogits);
         Node logits = w.config().architecture().forward(b);
         b.g.output(logits);
         return new ModelGraph(b.g, logits, tokens, allLogits);
@@ -68,17 +83,20 @@ public final class ModelGraph {
         public final ModelConfig c;
         public final int tokens;
         public final int ctx;
+        /** The most tokens a batch of the engine holds (sizes the sliding-window layers' caches). */
+        public final int batch;
         public final DType cacheType;
         public final boolean allLogits;
         /** I32 token ids [T] and positions [T]. */
         public final Node ids, pos;
         private final Node freqs;
 
-        private Builder(ModelWeights w, int tokens, int ctx, DType cacheType, boolean allLogits) {
+        private Builder(ModelWeights w, int tokens, int ctx, int batch, DType cacheType, boolean allLogits) {
             this.w = w;
             this.c = w.config();
             this.tokens = tokens;
             this.ctx = ctx;
+            this.batch = batch;
             this.cacheType = cacheType;
             this.allLogits = allLogits;
             this.ids = g.input(TOKENS, DType.I32, tokens);
@@ -142,8 +160,8 @@ public final class ModelGraph {
             Op.Yarn yarn = c.features().yarn();
             q = g.rope(p + "q_rope", q, pos, c.headDim(), c.ropeDims(), c.ropeMode(), base, c.ropeFreqScale(l), freqs, yarn);
             k = g.rope(p + "k_rope", k, pos, c.headDim(), c.ropeDims(), c.ropeMode(), base, c.ropeFreqScale(l), freqs, yarn);
-            Node kc = g.kvStore(p + "k_store", g.state(cacheDesc(c, cacheK(l), cacheType, ctx)), k, pos);
-            Node vc = g.kvStore(p + "v_store", g.state(cacheDesc(c, cacheV(l), cacheType, ctx)), v, pos);
+            Node kc = g.kvStore(p + "k_store", g.state(cacheDesc(c, l, cacheK(l), cacheType, ctx, batch)), k, pos);
+            Node vc = g.kvStore(p + "v_store", g.state(cacheDesc(c, l, cacheV(l), cacheType, ctx, batch)), v, pos);
             String sinks = ModelWeights.blk(l, "attn_sinks");
             return g.attention(p + "attn", q, kc, vc, pos, c.heads(), c.kvHeads(), c.headDim(), c.attnScale(),
                     c.window(l), c.features().attnSoftcap(), w.has(sinks) ? weight(sinks) : null);

@@ -18,15 +18,29 @@ import java.util.List;
  * device that holds the whole model. Pure numbers: the planner takes them as they are.
  */
 public record MemoryProfile(int layers, long[] layerWeights, long embeddingWeights, long headWeights,
-                            long kvBytesPerTokenPerLayer, long computeBytes, long[] layerExperts, double expertShare) {
+                            long kvBytesPerTokenPerLayer, long computeBytes, long[] layerExperts, double expertShare,
+                            int[] layerRing) {
     public MemoryProfile(int layers, long[] layerWeights, long embeddingWeights, long headWeights, long kvBytesPerTokenPerLayer,
                          long computeBytes) {
-        this(layers, layerWeights, embeddingWeights, headWeights, kvBytesPerTokenPerLayer, computeBytes, new long[layers], 1);
+        this(layers, layerWeights, embeddingWeights, headWeights, kvBytesPerTokenPerLayer, computeBytes, new long[layers], 1, new int[layers]);
     }
 
     public MemoryProfile(int layers, long[] layerWeights, long embeddingWeights, long headWeights, long kvBytesPerTokenPerLayer,
                          long computeBytes, long[] layerExperts) {
-        this(layers, layerWeights, embeddingWeights, headWeights, kvBytesPerTokenPerLayer, computeBytes, layerExperts, 1);
+        this(layers, layerWeights, embeddingWeights, headWeights, kvBytesPerTokenPerLayer, computeBytes, layerExperts, 1, new int[layers]);
+    }
+
+    /** KV-cache bytes of block {@code l} at a context of {@code ctx}: a row per position, or a sliding-window layer's ring ({@code layerRing[l]} rows) where smaller. */
+    public long kvBytes(int l, int ctx) {
+        int ring = layerRing[l];
+        return kvBytesPerTokenPerLayer * (ring > 0 ? Math.min(ctx, ring) : ctx);
+    }
+
+    /** KV-cache bytes of every block at a context of {@code ctx}. */
+    public long totalKvBytes(int ctx) {
+        long t = 0;
+        for (int l = 0; l < layers; l++) t += kvBytes(l, ctx);
+        return t;
     }
 
     /** Weight bytes of block {@code l} one generated token reads: its dense part, and of its experts the share a token uses. */
@@ -56,17 +70,23 @@ public record MemoryProfile(int layers, long[] layerWeights, long embeddingWeigh
         long kv = 2L * cacheType.bytesFor(w.config().kvDim());
         var f = w.config().features();
         double share = f.experts() > 0 ? (double) f.expertsUsed() / f.experts() : 1;
-        return new MemoryProfile(n, per, embd, head, kv, computeBytes(w, cacheType, ctx, batch), experts, share);
+        int[] ring = new int[n];
+        for (int l = 0; l < n; l++) {
+            int rows = ModelGraph.cacheRows(w.config(), l, Integer.MAX_VALUE, batch);
+            ring[l] = rows == Integer.MAX_VALUE ? 0 : rows;
+        }
+        return new MemoryProfile(n, per, embd, head, kv, computeBytes(w, cacheType, ctx, batch), experts, share, ring);
     }
 
     /** Compute-buffer bytes of the largest graph (a full batch, last-token logits) on one device. */
     public static long computeBytes(ModelWeights w, DType cacheType, int ctx, int batch) {
         Device d = SizingDevice.INSTANCE;
-        ModelGraph g = ModelGraph.build(w, Math.max(1, Math.min(batch, ctx)), ctx, cacheType, false);
+        ModelGraph g = ModelGraph.build(w, Math.max(1, Math.min(batch, ctx)), ctx, Math.max(1, batch), cacheType, false);
         Schedule s = Scheduler.schedule(g.graph, node -> d, List.of(d));
         return s.computeBytes().getOrDefault(d, 0L);
     }
 
+    /** KV-cache bytes of a block that keeps every position (one without a sliding window). */
     public long kvBytes(int ctx) {
         return kvBytesPerTokenPerLayer * ctx;
     }

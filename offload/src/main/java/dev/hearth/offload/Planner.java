@@ -132,7 +132,7 @@ public final class Planner {
     private static String nothingFits(PlanRequest r, int ctx) {
         MemoryProfile p = r.profile();
         int last = p.layers() - 1;
-        long one = gpuWeights(p, last, 0) - p.layerExperts()[last] + p.kvBytes(ctx) + p.computeBytes() + r.margin();
+        long one = gpuWeights(p, last, 0) - p.layerExperts()[last] + p.kvBytes(last, ctx) + p.computeBytes() + r.margin();
         return String.format("not even one layer fits on %s (one needs %s with the compute buffer and margin; %s may be used): the layers run on the CPU",
                 r.gpus().getFirst().name(), Plan.mib(one), Plan.mib(Math.max(0, capacity(r, 0) + r.margin())));
     }
@@ -180,7 +180,7 @@ public final class Planner {
         boolean[] any = new boolean[used.length];
         for (int l = 0; l < dev.length; l++) {
             if (dev[l] < 0) continue;
-            used[dev[l]] += gpuWeights(p, l, m) + p.kvBytes(ctx);
+            used[dev[l]] += gpuWeights(p, l, m) + p.kvBytes(l, ctx);
             any[dev[l]] = true;
         }
         if (head) {
@@ -225,7 +225,7 @@ public final class Planner {
                     ls.add(l);
                     if (l < m && p.layerExperts()[l] > 0) dense.add(l);
                     w += gpuWeights(p, l, m);
-                    kv += p.kvBytes(ctx);
+                    kv += p.kvBytes(l, ctx);
                 }
             }
             if (headDev == i) w += p.headWeights();
@@ -244,7 +244,7 @@ public final class Planner {
             if (dev[l] < 0) {
                 cpu.add(l);
                 w += p.layerWeights()[l];
-                kv += p.kvBytes(ctx);
+                kv += p.kvBytes(l, ctx);
             } else if (l < m && p.layerExperts()[l] > 0) {
                 cpuExperts.add(l);
                 expertsOnCpu[l] = true;

@@ -45,6 +45,7 @@ public final class OpCases {
         cases.addAll(kvStore());
         cases.addAll(attention());
         cases.addAll(attentionVariants());
+        cases.addAll(rings());
         cases.addAll(elementwise());
         cases.addAll(norms());
         cases.addAll(experts());
@@ -223,6 +224,37 @@ public final class OpCases {
                         b.output(b.graph().attention("out", q, k, v, p, heads, kvHeads, headDim, 0.125f, window, softcap));
                     }));
                 }
+            }
+        }
+        return cases;
+    }
+
+    /**
+     * A sliding-window layer's cache as a ring of R rows, position p at row p % R: kv_store past
+     * the end and attention over positions that wrapped, one token and a batch.
+     */
+    static List<OpCase> rings() {
+        List<OpCase> cases = new ArrayList<>();
+        for (DType cache : new DType[]{DType.F32, DType.F16}) {
+            for (int[] pos : new int[][]{{37}, {45, 46, 47, 48}}) {
+                String name = "kv_store cache=" + lower(cache) + " kv=128 rows=16 (a ring) t=" + pos.length + " pos=" + Arrays.toString(pos).replace(" ", "");
+                cases.add(new OpCase("kv_store", cache, name, EXACT, b -> {
+                    Node c = b.state("cache", cache, 128, 16);
+                    Node src = b.input("src", DType.F32, 2, 128, pos.length);
+                    b.output(b.graph().kvStore("stored", c, src, b.ints("pos", pos)));
+                }));
+            }
+            for (int[] tp : new int[][]{{1, 70}, {6, 50}}) {
+                int t = tp[0], first = tp[1];
+                String name = "attention heads=4 kv_heads=2 head_dim=64 cache=" + lower(cache) + " rows=24 (a ring) window=8 t=" + t + " pos=" + first;
+                cases.add(new OpCase("attention", cache, name, MATMUL, b -> {
+                    int[] pos = new int[t];
+                    for (int i = 0; i < t; i++) pos[i] = first + i;
+                    Node q = b.input("q", DType.F32, 3, 4L * 64, t);
+                    Node k = b.state("k_cache", cache, 2L * 64, 24);
+                    Node v = b.state("v_cache", cache, 2L * 64, 24);
+                    b.output(b.graph().attention("out", q, k, v, b.ints("pos", pos), 4, 2, 64, 0.125f, 8, 0f));
+                }));
             }
         }
         return cases;

@@ -128,8 +128,10 @@ public sealed interface Op {
     }
 
     /**
-     * Writes {@code src} [kvDim, T] into {@code cache} [kvDim, ctx] (F32 or F16) at rows {@code pos} [T].
-     * Its value is the cache after the write, so readers of the cache come after it.
+     * Writes {@code src} [kvDim, T] into {@code cache} [kvDim, R] (F32 or F16) at rows {@code pos} [T]
+     * modulo R: position p lives at row p % R, so a cache of fewer rows than the context is a ring
+     * (a sliding-window layer's cache holds only its window). Its value is the cache after the
+     * write, so readers of the cache come after it.
      */
     record KvStore(Node cache, Node src, Node pos) implements Op {
         @Override
@@ -145,7 +147,8 @@ public sealed interface Op {
      * scale * q·k, soft-capped to softcap * tanh(score / softcap) where {@code softcap} > 0. Where
      * {@code sinks} (F32 [heads]) is given, head h's softmax has one more logit, sinks[h], in its
      * denominator only (an attention sink: gpt-oss), so its weights sum to less than 1.
-     * q [headDim * heads, T]; kCache and vCache [headDim * kvHeads, ctx]. Out: F32 [headDim * heads, T].
+     * q [headDim * heads, T]; kCache and vCache [headDim * kvHeads, R], position j at row j % R (see
+     * {@link KvStore}); the positions a token attends to must number at most R. Out: F32 [headDim * heads, T].
      */
     record Attention(Node q, Node kCache, Node vCache, Node pos, int heads, int kvHeads, int headDim,
                      float scale, int window, float softcap, Node sinks) implements Op {

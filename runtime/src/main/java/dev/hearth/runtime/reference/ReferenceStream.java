@@ -132,17 +132,18 @@ final class ReferenceStream implements Stream {
         MemorySegment.copy(values, 0, host(r), I32, r.offset(), values.length);
     }
 
-    /** kv_store: row pos[t] of the cache becomes row t of src, in the cache's type. */
+    /** kv_store: row pos[t] % R of the cache (of R rows) becomes row t of src, in the cache's type. */
     private static void kvStore(TensorRef cache, float[] src, int[] pos, TensorRef out) {
         if (cache.buffer() != out.buffer() || cache.offset() != out.offset()) {
             throw new IllegalStateException("kv_store result must be its cache: " + cache + " / " + out);
         }
         int k = (int) cache.desc().rowLength();
         float[] row = new float[k];
+        long rows = cache.desc().rows();
         for (int t = 0; t < pos.length; t++) {
-            checkPosition(pos[t], cache);
+            if (pos[t] < 0) throw new HearthException("position " + pos[t] + " is negative");
             System.arraycopy(src, t * k, row, 0, k);
-            writeRow(cache, pos[t], row);
+            writeRow(cache, pos[t] % rows, row);
         }
     }
 
@@ -152,16 +153,30 @@ final class ReferenceStream implements Stream {
         TensorRef v = s.ref(a.vCache());
         int rows = 0;
         for (int p : pos) {
-            checkPosition(p, k);
-            checkPosition(p, v);
+            checkRange(p, a.window(), k);
+            checkRange(p, a.window(), v);
             rows = Math.max(rows, p + 1);
         }
-        write(out, ReferenceOps.attention(read(s.ref(a.q())), readRows(k, rows), readRows(v, rows), pos,
+        // position j lives at row j % R: lay the positions out in order for the spec's arithmetic
+        write(out, ReferenceOps.attention(read(s.ref(a.q())), byPosition(k, rows), byPosition(v, rows), pos,
                 a.heads(), a.kvHeads(), a.headDim(), a.scale(), a.window(), a.softcap(), a.sinks() != null ? read(s.ref(a.sinks())) : null));
     }
 
-    private static void checkPosition(int p, TensorRef cache) {
-        if (p < 0 || p >= cache.desc().rows()) {
+    /** The cache's rows for positions 0..n-1, position j from row j % R. */
+    private static float[] byPosition(TensorRef cache, int n) {
+        long r = cache.desc().rows();
+        if (n <= r) return readRows(cache, n);
+        float[] ring = read(cache);
+        int k = (int) cache.desc().rowLength();
+        float[] out = new float[Math.multiplyExact(n, k)];
+        for (int j = 0; j < n; j++) System.arraycopy(ring, (int) (j % r) * k, out, j * k, k);
+        return out;
+    }
+
+    /** The positions a token at {@code p} attends to must all be in the cache at once: at most R of them. */
+    private static void checkRange(int p, int window, TensorRef cache) {
+        long span = window > 0 ? Math.min(p + 1, window) : p + 1L;
+        if (p < 0 || span > cache.desc().rows()) {
             throw new HearthException("position " + p + " is outside the KV cache " + cache.desc().name()
                     + " of " + cache.desc().rows() + " rows: use a larger context");
         }

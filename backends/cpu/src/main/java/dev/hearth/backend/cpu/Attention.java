@@ -15,7 +15,8 @@ import static dev.hearth.backend.cpu.Mem.F256;
  * sum of V rows with the sums in registers, 32 dimensions at a time. The pool takes (t, g)
  * pairs. With a sliding window only the rows pos[t] - window + 1..pos[t] are read; with a soft
  * cap each score becomes cap * tanh(score / cap); with sinks, each head's sink logit joins its
- * softmax's denominator. Checked against ReferenceOps.attention in OpsTest and the conformance cases.
+ * softmax's denominator. Position p is read from cache row p % R (a sliding-window layer's cache
+ * may be a ring of R rows). Checked against ReferenceOps.attention in OpsTest and the conformance cases.
  */
 final class Attention {
     private Attention() {
@@ -27,17 +28,23 @@ final class Attention {
     }
 
     static void run(CpuPool pool, float[][] buffers, float[] q, MemorySegment k, DType kType, MemorySegment v, DType vType, int[] pos,
-                    int tokens, int heads, int kvHeads, int headDim, float scale, int window, float softcap, float[] sinks, float[] out) {
-        int ctx = 0;
-        for (int t = 0; t < tokens; t++) ctx = Math.max(ctx, pos[t] + 1);
-        int n = ctx;
+                    int tokens, int heads, int kvHeads, int headDim, float scale, int window, float softcap, float[] sinks, long rows,
+                    float[] out) {
+        int n = span(pos, tokens, window);
         pool.run(tokens * kvHeads, (i, w) -> task(i / kvHeads, i % kvHeads, buffers[w], n, q, k, kType, v, vType, pos,
-                heads, kvHeads, headDim, scale, window, softcap, sinks, out));
+                heads, kvHeads, headDim, scale, window, softcap, sinks, rows, out));
+    }
+
+    /** The most cache positions one of the tokens attends to: its position + 1, or its window. */
+    static int span(int[] pos, int tokens, int window) {
+        int n = 0;
+        for (int t = 0; t < tokens; t++) n = Math.max(n, window > 0 ? Math.min(pos[t] + 1, window) : pos[t] + 1);
+        return n;
     }
 
     private static void task(int t, int g, float[] buf, int ctx, float[] q, MemorySegment kc, DType kType, MemorySegment vc,
                              DType vType, int[] pos, int heads, int kvHeads, int headDim, float scale, int window, float softcap,
-                             float[] sinks, float[] out) {
+                             float[] sinks, long rows, float[] out) {
         int first = window > 0 ? Math.max(0, pos[t] - window + 1) : 0;
         int n = pos[t] + 1 - first; // rows first..pos[t], at 0..n-1 in the buffer
         int group = heads / kvHeads;
@@ -46,8 +53,9 @@ final class Attention {
         int q0 = t * qRow + g * group * headDim;
         // this KV head's rows 0..n-1 as floats, K then V, each row contiguous
         for (int j = 0; j < n; j++) {
-            load(kc, kType, (long) (first + j) * kvRow + (long) g * headDim, headDim, buf, kAt + j * headDim);
-            load(vc, vType, (long) (first + j) * kvRow + (long) g * headDim, headDim, buf, vAt + j * headDim);
+            long row = first + j < rows ? first + j : (first + j) % rows; // position p lives at row p % R
+            load(kc, kType, row * kvRow + (long) g * headDim, headDim, buf, kAt + j * headDim);
+            load(vc, vType, row * kvRow + (long) g * headDim, headDim, buf, vAt + j * headDim);
         }
         int hv = headDim & ~7;
         for (int h = 0; h < group; h++) {

@@ -194,8 +194,8 @@ final class CpuStream implements Stream {
                     float[] a = src.load(s.a(tokens * k));
                     int[] p = ints(pos, tokens);
                     for (int t = 0; t < tokens; t++) {
-                        checkPosition(p[t], ctx, name);
-                        KvStore.row(a, t * k, k, type, out, p[t] * rb);
+                        if (p[t] < 0) throw new HearthException("position " + p[t] + " is negative");
+                        KvStore.row(a, t * k, k, type, out, (p[t] % ctx) * rb); // position p at row p % R: a ring where R < the context
                     }
                 };
             }
@@ -211,18 +211,18 @@ final class CpuStream implements Stream {
                 float[] sinks = a.sinks() != null ? new float[a.heads()] : null; // this step's own, loaded each compute
                 yield (pool, s) -> {
                     int[] p = ints(pos, tokens);
-                    int ctx = 0;
+                    int ctx = Attention.span(p, tokens, a.window());
                     for (int t = 0; t < tokens; t++) {
-                        checkPosition(p[t], ctxK, kName);
-                        checkPosition(p[t], ctxV, vName);
-                        ctx = Math.max(ctx, p[t] + 1);
+                        int span = a.window() > 0 ? Math.min(p[t] + 1, a.window()) : p[t] + 1;
+                        checkSpan(p[t], span, ctxK, kName);
+                        checkSpan(p[t], span, ctxV, vName);
                     }
                     float[][] bufs = attentionBuffers(pool.threads(), a.heads() / a.kvHeads(), ctx, a.headDim());
                     float[] qa = q.load(s.a(elements));
                     float[] c = s.c(elements);
                     if (sinkIn != null) sinkIn.load(sinks);
                     Attention.run(pool, bufs, qa, kc, kt, vc, vt, p, tokens, a.heads(), a.kvHeads(), a.headDim(), a.scale(),
-                            a.window(), a.softcap(), sinks, c);
+                            a.window(), a.softcap(), sinks, Math.min(ctxK, ctxV), c);
                     store(c, elements, out);
                 };
             }
@@ -406,8 +406,9 @@ final class CpuStream implements Stream {
         return attention;
     }
 
-    private static void checkPosition(int p, long rows, String cache) {
-        if (p < 0 || p >= rows) {
+    /** The {@code span} positions a token at {@code p} attends to must all be in the cache at once. */
+    private static void checkSpan(int p, int span, long rows, String cache) {
+        if (p < 0 || span > rows) {
             throw new HearthException("position " + p + " is outside the KV cache " + cache + " of " + rows
                     + " rows: use a larger context");
         }
