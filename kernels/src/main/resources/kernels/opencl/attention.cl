@@ -1,10 +1,14 @@
 /*
  * attention.cl: causal grouped-query attention over the KV cache, in one pass with an online
  * softmax (running max m, running sum l, rescaled accumulators), so scores are never stored.
- *   for token t, head h: kv head g = h / (heads / kvHeads), keys j = first .. min(pos[t], ctx-1)
- *   s_j = scale * dot(q[t,h], k[j,g]);  out[t,h] = sum_j softmax(s)_j * v[j,g]
+ *   for token t, head h: kv head g = h / (heads / kvHeads), key positions j = first .. pos[t]
+ *   s_j = scale * dot(q[t,h], k[j % ctx,g]);  out[t,h] = sum_j softmax(s)_j * v[j % ctx,g]
+ * The cache is a ring: position j lives at row j % ctx (kv_store.cl), so a sliding-window
+ * layer's cache may hold only its window; where ctx exceeds every position, row j is position j.
  * Sliding window (window > 0): first = max(0, pos[t] - window + 1), so token t sees itself and
- * the window - 1 rows before it; the rows before first are never read. window = 0: first = 0.
+ * the window - 1 positions before it; the rows before first are never read. window = 0:
+ * first = 0. The host makes sure that pos[t] - first < ctx (a longer range would need a row
+ * twice; the kernel then keeps the last ctx positions).
  * Soft-capped scores (softcap > 0): s_j = softcap * tanh(s_j / softcap) before the softmax;
  * softcap = 0 leaves the scores as they are (the branch is uniform, no tanh on the plain path).
  * Sinks (has_sinks): head h's softmax counts exp(sinks[h]) in its denominator only: the running
@@ -22,7 +26,8 @@
  * (ATT_WG x ATT_WG+1 floats), the chunk's weights and reduction scratch (ATT_WG floats each).
  *
  * Split over the cache (few tokens, long context: heads alone give too few work-groups to fill
- * a GPU): with splits > 1, work-group (h * splits + s) takes the s-th slice of the keys and
+ * a GPU): with splits > 1, work-group (h * splits + s) takes the s-th slice of the key
+ * positions first .. pos[t] (each then read from its row modulo ctx) and
  * writes its running max, sum and unnormalized output (headDim + 2 floats) to part; then
  * attention_merge rescales the slices to a common max and writes out. splits = 1 writes out
  * directly.
@@ -30,7 +35,9 @@
  * Checked against: a scalar two-pass softmax attention in double in RopeAttentionTest
  * (GQA, f32 and f16 caches, several positions, split and not; with a window and soft cap too),
  * ReferenceOps.attention with sinks there (split and not), and ReferenceOps.attention in the
- * conformance cases (window and softcap alone and together; sinks with and without a window).
+ * conformance cases (window and softcap alone and together; sinks with and without a window);
+ * ring caches (positions well past ctx, split and not, f32 and f16) against ReferenceOps.attention
+ * on the equivalent full-size cache in RingCacheTest.
  */
 #include "common.h"
 
@@ -67,8 +74,9 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
     barrier(CLK_LOCAL_MEM_FENCE);
 
     int p = CI32_AT(pos, pos_off)[t];
-    uint keys = (uint) clamp(p + 1, 0, (int) ctx);
+    uint keys = p >= 0 ? (uint) p + 1 : 0; /* key positions first .. keys - 1 */
     uint first = window > 0 ? (uint) clamp(p - (int) window + 1, 0, (int) keys) : 0;
+    if (keys - first > ctx) first = keys - ctx; /* the host rules this out */
     uint per = ((keys - first + splits - 1) / splits + ATT_WG - 1) / ATT_WG * ATT_WG;
     uint begin = min(first + slice * per, keys);
     uint end = min(begin + per, keys);
@@ -79,13 +87,18 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
 
     for (uint j0 = begin; j0 < end; j0 += ATT_WG) {
         uint j = j0 + lid;
-        uint n = min((uint) ATT_WG, end - j0);
+        uint n = min((uint) ATT_WG, end - j0); /* n <= ctx: the chunk's rows wrap at most once */
+        uint row0 = j0 < ctx ? j0 : j0 % ctx;
         float dot = 0.0f;
         for (uint d0 = 0; d0 < headDim; d0 += ATT_WG) {
             uint dn = min((uint) ATT_WG, headDim - d0);
             if (lid < dn) {
-                ulong base = j0 * kvRow + g * headDim + d0 + lid;
-                for (uint r = 0; r < n; r++) ks[r][lid] = kv_load(k, k_off, base + r * kvRow, k_f16);
+                ulong base = g * headDim + d0 + lid;
+                for (uint r = 0; r < n; r++) {
+                    uint row = row0 + r;
+                    row = row < ctx ? row : row - ctx;
+                    ks[r][lid] = kv_load(k, k_off, base + row * kvRow, k_f16);
+                }
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             if (lid < n) {
@@ -105,8 +118,12 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
             uint d = lid + ATT_WG * i;
             if (d >= headDim) break;
             float a = acc[i] * alpha;
-            ulong base = j0 * kvRow + g * headDim + d;
-            for (uint jj = 0; jj < n; jj++) a = fma(ps[jj], kv_load(v, v_off, base + jj * kvRow, v_f16), a);
+            ulong base = g * headDim + d;
+            for (uint jj = 0; jj < n; jj++) {
+                uint row = row0 + jj;
+                row = row < ctx ? row : row - ctx;
+                a = fma(ps[jj], kv_load(v, v_off, base + row * kvRow, v_f16), a);
+            }
             acc[i] = a;
         }
         m = mNew;

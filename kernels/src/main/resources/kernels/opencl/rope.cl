@@ -13,8 +13,8 @@
  *
  * Variants: rope. One work-item per pair of a row: global (rowLen / 2 rounded up, T).
  * Fused with kv_store where the host asks (store = 1 for an f32 cache, 2 for f16): the rotated
- * row is also written to row kv_pos[t] of the cache [rowLen, ctx], so kv_store need not read it
- * back (a position outside 0..ctx-1 writes nothing, as in kv_store.cl).
+ * row is also written to row kv_pos[t] % ctx of the cache [rowLen, ctx] (a ring, as in
+ * kv_store.cl), so kv_store need not read it back (a negative position writes nothing).
  *
  * Checked against: a scalar rope in double in RopeAttentionTest, both modes, with and without
  * frequency factors, ropeDims < headDim; YaRN against ReferenceOps.rope in RopeAttentionTest and
@@ -71,8 +71,9 @@ kernel void rope(global const uchar* x, ulong x_off, global const uchar* pos, ul
     o[i0] = y0;
     o[i1] = y1;
     if (store) {
-        int row = CI32_AT(kv_pos, kv_pos_off)[t];
-        if (row < 0 || (uint) row >= ctx) return;
+        int kp = CI32_AT(kv_pos, kv_pos_off)[t];
+        if (kp < 0 || ctx == 0) return;
+        uint row = (uint) kp < ctx ? (uint) kp : (uint) kp % ctx;
         ulong at = (ulong) row * rowLen + h * headDim;
         if (store == 2) {
             vstore_half_rte(y0, 0, HALF_AT(cache, cache_off) + at + i0);

@@ -16,8 +16,9 @@ import java.util.Set;
  *   <li>rms_norm (F32 weight or none), layer_norm (F32 weight and bias, each or none), rope (F32
  *       frequency factors or none, even headDim), swiglu, geglu, softcap, add, mul, scale,
  *       softmax, swiglu_oai: F32; rope with YaRN scaling too</li>
- *   <li>kv_store and attention: F32 or F16 caches; attention with headDim up to 512, with or
- *       without a sliding window, soft-capped scores and (F32) attention sinks</li>
+ *   <li>kv_store and attention: F32 or F16 caches, rings too (position p at row p % rows);
+ *       attention with headDim up to 512, with or without a sliding window, soft-capped scores
+ *       and (F32) attention sinks</li>
  *   <li>mul_mat_id: experts' weights of the mul_mat types, F32 activations, I32 ids; top_k,
  *       gather (I32 ids), weighted_sum, add_id (I32 ids): F32</li>
  *   <li>reshape: a view, nothing to launch</li>
