@@ -98,13 +98,23 @@ class ArchitecturesTest {
 
     @TestFactory
     List<DynamicTest> slidingWindowCachesAsRings() {
+        return rings("cpu", (c, g) -> onCpu(c));
+    }
+
+    @Tag("opencl")
+    @TestFactory
+    List<DynamicTest> slidingWindowCachesAsRingsOnOpenCl() {
+        return rings("opencl", (c, g) -> onOpenCl(c));
+    }
+
+    private static List<DynamicTest> rings(String where, BiFunction<ModelConfig, GgufFile, Placement> placement) {
         List<DynamicTest> tests = new ArrayList<>();
         for (String m : List.of("gemma2", "gemma3", "gpt-oss")) {
-            tests.add(DynamicTest.dynamicTest(m + " on cpu with 11-row window caches", () -> {
+            tests.add(DynamicTest.dynamicTest(m + " on " + where + " with 11-row window caches", () -> {
                 int saved = batch;
                 batch = RING_BATCH;
-                try (GgufFile f = GgufFile.open(dir().resolve(m + "-tiny-f32.gguf")); Engine e = engine(f, (c, g) -> onCpu(c))) {
-                    ModelConfig c = e.config();
+                try (GgufFile f = GgufFile.open(dir().resolve(m + "-tiny-f32.gguf"))) {
+                    ModelConfig c = ModelConfig.fromGguf(f);
                     int rings = 0;
                     for (int l = 0; l < c.layers(); l++) {
                         if (c.window(l) > 0) {
@@ -113,7 +123,7 @@ class ArchitecturesTest {
                         }
                     }
                     assertTrue(rings > 0, m + " has sliding-window layers");
-                    check(m, (cc, g) -> onCpu(cc));
+                    check(m, placement);
                 } finally {
                     batch = saved;
                 }
