@@ -107,6 +107,40 @@ class ArchitecturesTest {
         return rings("opencl", (c, g) -> onOpenCl(c));
     }
 
+    /**
+     * A session that takes back a long stretch of its history (a chat edited far back) must not
+     * reuse a ring cache whose window before the reuse point was overwritten: its logits equal a
+     * fresh session's.
+     */
+    @org.junit.jupiter.api.Test
+    void takingBackHistoryPastARingsSlackRecomputes() throws Exception {
+        int saved = batch;
+        batch = RING_BATCH;
+        try (GgufFile f = GgufFile.open(dir().resolve("gemma2-tiny-f32.gguf")); Engine e = engine(f, (c, g) -> onCpu(c));
+             Engine fresh = engine(f, (c, g) -> onCpu(c))) {
+            Map<String, Object> c0 = reference("gemma2").getFirst();
+            int[] prompt = StoriesTest.ints(c0.get("prompt_tokens"));
+            int[] gen = StoriesTest.ints(c0.get("generated"));
+            int[] all = new int[prompt.length + gen.length];
+            System.arraycopy(prompt, 0, all, 0, prompt.length);
+            System.arraycopy(gen, 0, all, prompt.length, gen.length);
+            Session s = new Session(e);
+            s.prefill(all); // 29 positions through rings of 11 rows
+            int[] edited = Arrays.copyOf(all, 12);
+            edited[11] = (edited[11] + 1) % 512; // the history changes at position 11, 18 positions back
+            float[] got = s.prefill(edited).clone();
+            float[] want = new Session(fresh).prefill(edited);
+            for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-4, "logit " + i);
+            // a small step back (within the slack of batch - 1 positions) still reuses the cache
+            s.prefill(all);
+            int[] back = Arrays.copyOf(all, all.length - 2);
+            s.prefill(back);
+            assertTrue(s.lastEvaluated() <= 2, "reused the cache: evaluated " + s.lastEvaluated());
+        } finally {
+            batch = saved;
+        }
+    }
+
     private static List<DynamicTest> rings(String where, BiFunction<ModelConfig, GgufFile, Placement> placement) {
         List<DynamicTest> tests = new ArrayList<>();
         for (String m : List.of("gemma2", "gemma3", "gpt-oss")) {

@@ -145,6 +145,20 @@ public final class Engine implements AutoCloseable {
         return batch;
     }
 
+    /**
+     * How many of the latest positions a session may take back and still reuse the cache before
+     * them: a sliding-window layer's ring of R rows keeps the window before a position intact while
+     * at most R - window later positions were written (unbounded without ring caches).
+     */
+    public int ringSlack() {
+        int slack = Integer.MAX_VALUE;
+        for (int l = 0; l < config.layers(); l++) {
+            int rows = ModelGraph.cacheRows(config, l, ctx, batch);
+            if (rows < ctx) slack = Math.min(slack, rows - config.window(l));
+        }
+        return slack;
+    }
+
     public Placement placement() {
         return placement;
     }

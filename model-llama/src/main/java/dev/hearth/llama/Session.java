@@ -63,6 +63,9 @@ public final class Session {
         int common = 0;
         while (common < cachedLength && common < tokens.length && cached[common] == tokens[common]) common++;
         if (common == tokens.length) common--; // recompute the last token to get its logits
+        // A sliding-window layer's ring cache holds only the last rows written: going back further
+        // than its slack finds the window before the reuse point overwritten; recompute from the start.
+        if (common < cachedLength && cachedLength - common > engine.ringSlack()) common = 0;
         int[] rest = Arrays.copyOfRange(tokens, common, tokens.length);
         float[] logits = engine.eval(rest, common, false);
         lastEvaluated = rest.length;
