@@ -226,6 +226,93 @@ static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std
            std::to_string((int)softcap) + (withSinks ? " sinks" : "") + " splits=" + std::to_string(splits), out, want, 1e-10);
 }
 
+/* Runs attention as KernelCalls launches it over a cache of ctx rows (F32 in kf/vf, or F16 in kh/vh). */
+static std::vector<float> run_attention(bool f16, int heads, int kvHeads, int D, int ctx, const std::vector<int>& pos, int window,
+                                        float softcap, const float* sk, const std::vector<float>& q, const std::vector<float>& kf,
+                                        const std::vector<float>& vf, const std::vector<unsigned short>& kh,
+                                        const std::vector<unsigned short>& vh, int* splitsOut) {
+    int T = (int)pos.size(), span = window > 0 ? std::min(ctx, window) : ctx;
+    long long byRows = (span + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)T * heads));
+    int splits = (int)std::max(1LL, std::min(64LL, std::min(byRows, byBlocks)));
+    int chunk = (span + splits - 1) / splits;
+    float scale = 1.0f / std::sqrt((float)D);
+    std::vector<float> out(heads * D * T, NAN), part((size_t)T * heads * splits * (D + 2) + 1);
+    if (f16)
+        emu_launch(attention_partial_f16, heads, T, splits, 128, (const float*)q.data(), (const __half*)kh.data(), (const __half*)vh.data(),
+                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
+    else
+        emu_launch(attention_partial_f32, heads, T, splits, 128, (const float*)q.data(), (const float*)kf.data(), (const float*)vf.data(),
+                   (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
+    if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits, sk);
+    *splitsOut = splits;
+    return out;
+}
+
+/*
+ * A ring cache of R rows (position p at row p % R) against the same computation on a full-size
+ * cache of max(pos) + 1 rows: the ring's row r holds the latest position with that residue, as
+ * kv_store would have left it. Positions sit well past R; R >= window + T - 1 as the host keeps it.
+ * The ring must match the full cache up to the order of the sums (and the splits, which follow
+ * each cache's span).
+ */
+static void test_attention_ring(bool f16, int heads, int kvHeads, int D, int R, std::vector<int> pos, int window, float softcap = 0,
+                                bool withSinks = false) {
+    int T = (int)pos.size(), kvDim = kvHeads * D, full = *std::max_element(pos.begin(), pos.end()) + 1;
+    std::vector<float> q(heads * D * T), kf(kvDim * full), vf(kvDim * full);
+    std::vector<unsigned short> kh(kvDim * full), vh(kvDim * full);
+    for (auto& v : q) v = uni(2);
+    for (int i = 0; i < kvDim * full; i++) {
+        kf[i] = uni(1); vf[i] = uni(1);
+        if (f16) { kh[i] = f2h(kf[i]); vh[i] = f2h(vf[i]); kf[i] = h2f((uint8_t*)&kh[i]); vf[i] = h2f((uint8_t*)&vh[i]); }
+    }
+    std::vector<float> rkf(kvDim * R, NAN), rvf(kvDim * R, NAN);
+    std::vector<unsigned short> rkh(kvDim * R, 0x7e00), rvh(kvDim * R, 0x7e00);
+    for (int p = std::max(0, full - R); p < full; p++)
+        for (int i = 0; i < kvDim; i++) {
+            rkf[(p % R) * kvDim + i] = kf[p * kvDim + i]; rvf[(p % R) * kvDim + i] = vf[p * kvDim + i];
+            rkh[(p % R) * kvDim + i] = kh[p * kvDim + i]; rvh[(p % R) * kvDim + i] = vh[p * kvDim + i];
+        }
+    std::vector<float> sinks(heads);
+    for (int h = 0; h < heads; h++) sinks[h] = -4.0f + 10.0f * h / std::max(1, heads - 1) + uni(0.5f);
+    const float* sk = withSinks ? sinks.data() : nullptr;
+    int fullSplits, ringSplits;
+    auto want = run_attention(f16, heads, kvHeads, D, full, pos, window, softcap, sk, q, kf, vf, kh, vh, &fullSplits);
+    auto got = run_attention(f16, heads, kvHeads, D, R, pos, window, softcap, sk, q, rkf, rvf, rkh, rvh, &ringSplits);
+    std::string ps;
+    for (int p : pos) ps += (ps.empty() ? "" : ",") + std::to_string(p);
+    report("attention ring " + std::string(f16 ? "f16" : "f32") + " heads=" + std::to_string(heads) + "/" + std::to_string(kvHeads) + " d=" +
+           std::to_string(D) + " R=" + std::to_string(R) + " pos=" + ps + " window=" + std::to_string(window) + " softcap=" +
+           std::to_string((int)softcap) + (withSinks ? " sinks" : "") + " splits=" + std::to_string(ringSplits) + "/" +
+           std::to_string(fullSplits), got, std::vector<double>(want.begin(), want.end()), 1e-11);
+}
+
+/* kv_store into a ring of ctx rows at positions past ctx: row p % ctx takes the token, the others keep their bytes. */
+static void test_kv_store_ring(bool f16) {
+    int kvDim = 96, ctx = 20, T = 4;
+    int pos[] = {20 * 7 + 3, 20 * 7 + 4, 1000 * 20 + 19, 0};
+    std::vector<float> src(kvDim * T), cf(kvDim * ctx);
+    for (auto& v : src) v = uni(2);
+    for (auto& v : cf) v = uni(1);
+    std::vector<unsigned short> ch(kvDim * ctx);
+    for (int i = 0; i < kvDim * ctx; i++) ch[i] = f2h(cf[i]);
+    std::vector<double> want(kvDim * ctx);
+    for (int i = 0; i < kvDim * ctx; i++) want[i] = f16 ? (double)h2f((uint8_t*)&ch[i]) : cf[i];
+    for (int t = 0; t < T; t++)
+        for (int k = 0; k < kvDim; k++) {
+            unsigned short h = f2h(src[t * kvDim + k]);
+            want[(pos[t] % ctx) * kvDim + k] = f16 ? (double)h2f((uint8_t*)&h) : src[t * kvDim + k];
+        }
+    std::vector<float> got(kvDim * ctx);
+    if (f16) {
+        emu_launch(kv_store_f16, 1, T, 1, 256, (const float*)src.data(), (const int*)pos, ch.data(), kvDim, ctx);
+        for (int i = 0; i < kvDim * ctx; i++) got[i] = h2f((uint8_t*)&ch[i]);
+    } else {
+        emu_launch(kv_store_f32, 1, T, 1, 256, (const float*)src.data(), (const int*)pos, cf.data(), kvDim, ctx);
+        got = cf;
+    }
+    report(std::string("kv_store ring ") + (f16 ? "f16" : "f32") + " ctx=20 pos=143,144,20019,0", got, want, 0);
+}
+
 /* YaRN's parameters as Op.Yarn holds them; extFactor 0 with yarn = false means no YaRN. */
 struct Yarn { bool on; int origCtx; float extFactor, attnFactor, betaFast, betaSlow; };
 
@@ -548,6 +635,15 @@ int main() {
     test_attention(false, 8, 2, 128, 600, {0, 599}, 0, 0, true);
     test_attention(true, 4, 2, 80, 1500, {1200, 1499}, 600, 30, true);
     test_attention(false, 4, 4, 64, 2000, {5, 1999}, 0, 0, true);
+    /* ring caches: positions well past R, one split and several, one token and several, F32 and F16 */
+    for (bool f16 : {false, true}) {
+        test_attention_ring(f16, 4, 2, 64, 13, {1000}, 8);
+        test_attention_ring(f16, 4, 2, 64, 16, {997, 998, 999, 1000, 1001, 1002}, 8, 5);
+        test_attention_ring(f16, 4, 2, 64, 13, {40, 41, 42, 43, 44, 45}, 8, 0, true);
+        test_attention_ring(f16, 4, 2, 80, 603, {5000}, 600);
+        test_attention_ring(f16, 4, 2, 80, 603, {4998, 4999, 5000, 5001}, 600, 30);
+        test_attention_ring(f16, 4, 2, 80, 700, {2000, 2001, 2002}, 600, 0, true);
+    }
     for (int mode : {0, 1}) for (int dims : {64, 32}) for (bool f : {false, true}) test_rope(mode, dims, f);
     /* YaRN: gpt-oss's parameters (the conformance case), a partial ext factor with an attention factor, frequency factors too */
     for (int mode : {0, 1}) {
@@ -557,6 +653,8 @@ int main() {
         test_rope(mode, 64, false, {true, 4096, 0.0f, 1.2f, 32.0f, 1.0f}, 64, 10000.f, 0.25f);
     }
     test_small_ops();
+    test_kv_store_ring(false);
+    test_kv_store_ring(true);
     for (int* ekt : (int[][3]){{8, 2, 5}, {64, 8, 3}, {4, 4, 1}, {256, 8, 6}, {40, 3, 9}, {32, 32, 2}}) test_top_k(ekt[0], ekt[1], ekt[2]);
     test_gather();
     test_weighted_sum(128, 3, 5, 1);

@@ -4,21 +4,27 @@
  *
  * q is F32 [headDim * heads, T]; kCache and vCache are [headDim * kvHeads, ctx], both F32
  * (attention_*_f32) or both F16 (attention_*_f16); pos is I32 [T], read from device memory so a
- * recorded CUDA graph stays valid. Token t, head h attends to cache rows 0..pos[t] of KV head
+ * recorded CUDA graph stays valid. Token t, head h attends to positions 0..pos[t] of KV head
  * h / (heads / kvHeads): out = sum_j softmax_j(s_j) v_j, F32 [headDim * heads, T], where the
  * score s_j = scale * q.k_j, or softcap * tanh(scale * q.k_j / softcap) where softcap > 0.
- * Where window > 0 (sliding-window attention) the token sees only rows j with pos[t] - j < window,
- * that is rows lo..pos[t] with lo = max(0, pos[t] - window + 1); otherwise lo = 0. window = 0
- * and softcap = 0 give plain causal attention: the first row is then 0 and the cap test, one
- * uniform branch per row, is never taken. Where sinks (F32 [heads]) is not null, head h's softmax
+ * Where window > 0 (sliding-window attention) the token sees only positions j with
+ * pos[t] - j < window, that is positions lo..pos[t] with lo = max(0, pos[t] - window + 1);
+ * otherwise lo = 0. Position j lives at cache row j % ctx: a cache of ctx rows may be a ring
+ * holding only a window (the host keeps ctx >= window + T - 1 there); where ctx is past every
+ * position, row j is position j. The kernel never reads more than the last ctx positions
+ * (lo >= pos[t] - ctx + 1), so each row is read once. window = 0 and softcap = 0 give plain
+ * causal attention: the first position is then 0 and the cap test, one uniform branch per row,
+ * is never taken. Where sinks (F32 [heads]) is not null, head h's softmax
  * has one more logit, sinks[h], in its denominator only (an attention sink): the maximum M is
  * taken over the scores and the sink, and the denominator gains e^(sinks[h] - M). The sink joins
  * the final merge once: the partial kernel's own merge where there is one split, otherwise
  * attention_combine (the partial kernel then ignores sinks).
  *
- * attention_partial: grid (heads, T, splits), 128 threads. Split s covers rows
+ * attention_partial: grid (heads, T, splits), 128 threads. Split s covers positions
  *   [lo + s*chunk, min(lo + (s+1)*chunk, pos[t]+1)); the host sizes chunk * splits to cover
- *   min(ctx, window) rows (ctx without a window). Each warp walks every fourth row of the split: the
+ *   min(ctx, window) positions (ctx without a window). The row of position j is j - base, less
+ *   ctx where that reaches ctx, with base = lo - lo % ctx (one division per block; base is 0 and
+ *   the row is j where the cache is not a ring). Each warp walks every fourth position of the split: the
  *   lanes hold dimensions lane + 32i (headDim <= 256), score = warp-shuffle sum, and keep a
  *   running max m, denominator l and weighted sum of V rows. The four warps merge in shared
  *   memory. With one split the block writes the normalized result; otherwise (m, l, acc[headDim])
@@ -26,14 +32,13 @@
  * attention_combine: grid (heads, T), merges the splits: M = max m_s, L = sum l_s e^(m_s - M),
  *   out = sum acc_s e^(m_s - M) / L; with sinks, M = max(max m_s, sinks[h]) and
  *   L = sum l_s e^(m_s - M) + e^(sinks[h] - M).
- * A position outside the cache attends to the whole cache (pos >= ctx; with a window, to the rows
- * of the cache inside it, zeros if none is) or gives zeros (pos < 0); the host keeps positions
- * inside the context.
+ * A negative position gives zeros.
  *
  * Checked against: ReferenceOps.attention (sums in double) in CudaOpsGpuTest: F32 and F16
  * caches, GQA (heads/kvHeads = 1, 2, 4), headDim 64, 80 and 128, one token and several, one
  * split and many; sliding windows and soft-capped scores, alone and together, with several splits;
- * sinks with and without a window, one split and several.
+ * sinks with and without a window, one split and several; ring caches (positions well past ctx,
+ * with a window) against the same positions in a full-size cache.
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
  * double-precision references.
  */
@@ -71,9 +76,10 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
     int kvh = h / (heads / kvHeads);
     long long kvRow = (long long)kvHeads * D;
     int pt = pos[t];
-    int n = min(pt + 1, ctx);
-    int lo = window > 0 ? max(0, pt - window + 1) : 0;
-    int start = lo + s * chunk, end = min(start + chunk, n);
+    int lo = max(window > 0 ? max(0, pt - window + 1) : 0, pt - ctx + 1);
+    int start = lo + s * chunk, end = min(start + chunk, pt + 1);
+    /* position j lives at row j - base, less ctx from there on: j - lo < ctx and lo - base < ctx */
+    int base = lo < ctx ? 0 : lo - lo % ctx;
 
     const float* qr = q + ((long long)t * heads + h) * D;
     for (int d = threadIdx.x; d < D; d += blockDim.x) qs[d] = qr[d] * scale;
@@ -88,7 +94,9 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
     }
     float m = -INFINITY, l = 0.0f;
     for (int j = start + warp; j < end; j += ATT_WARPS) {
-        const C* kr = kc + j * kvRow + (long long)kvh * D;
+        int r = j - base;
+        if (r >= ctx) r -= ctx;
+        const C* kr = kc + r * kvRow + (long long)kvh * D;
         float dot = 0.0f;
 #pragma unroll
         for (int i = 0; i < ATT_DIMS_PER_LANE; i++) {
@@ -101,7 +109,7 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
         float corr = expf(m - mNew);
         float p = expf(dot - mNew);
         l = l * corr + p;
-        const C* vr = vc + j * kvRow + (long long)kvh * D;
+        const C* vr = vc + r * kvRow + (long long)kvh * D;
 #pragma unroll
         for (int i = 0; i < ATT_DIMS_PER_LANE; i++) {
             int d = lane + 32 * i;

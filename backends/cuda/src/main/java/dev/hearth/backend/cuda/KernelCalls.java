@@ -48,8 +48,9 @@ final class KernelCalls {
     }
 
     /**
-     * The most cache rows one token of {@code a} attends to: the cache's rows, or the window where
-     * that is smaller. The splits divide this span, which the kernel starts at the window's first row.
+     * The most positions one token of {@code a} attends to: the cache's rows, or the window where
+     * that is smaller. The splits divide this span, which the kernel starts at the window's first
+     * position; position j lives at cache row j % rows (a ring cache holds only the window).
      */
     static int attentionSpan(Op.Attention a) {
         int ctx = (int) a.kCache().desc().rows();
@@ -112,6 +113,7 @@ final class KernelCalls {
                 int kvDim = (int) cache.rowLength();
                 int t = (int) k.src().desc().rows();
                 Kernel kernel = cache.type() == DType.F16 ? Kernel.KV_STORE_F16 : Kernel.KV_STORE_F32;
+                // the cache's rows R: position p goes to row p % R, so positions past R are valid (a ring cache)
                 out.add(launch(modules, kernel, ceilDiv(kvDim, 256), t, 1, 256, new Launch.Args()
                         .ptr(addr.apply(k.src())).ptr(addr.apply(k.pos())).ptr(addr.apply(k.cache()))
                         .i32(kvDim).i32(cache.rows())));

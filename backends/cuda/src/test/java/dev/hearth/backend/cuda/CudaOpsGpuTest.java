@@ -49,6 +49,28 @@ class CudaOpsGpuTest {
         });
     }
 
+    /**
+     * {@code ring} on the CUDA device against {@code full} on the reference backend: two graphs
+     * that must give the same outputs, each case seeded alike (a ring cache of R rows against the
+     * same positions in a full-size cache).
+     */
+    private static DynamicTest checkPair(String name, double tolerance, Consumer<Case> ring, Consumer<Case> full) {
+        return DynamicTest.dynamicTest(name, () -> {
+            CudaDevice cuda = GpuTesting.device();
+            Case r = new Case(name.hashCode());
+            ring.accept(r);
+            for (Node n : r.graph.nodes()) assertNull(dev.hearth.backend.cuda.CudaSupport.whyNot(n), name + ": " + n);
+            Case f = new Case(name.hashCode());
+            full.accept(f);
+            float[][] want = GpuTesting.compute(f, REFERENCE);
+            float[][] got = GpuTesting.compute(r, cuda);
+            for (int i = 0; i < want.length; i++) {
+                double e = GpuTesting.nmse(got[i], want[i]);
+                assertTrue(e <= tolerance, name + " output " + r.outputs.get(i).name() + ": nmse " + e + " > " + tolerance);
+            }
+        });
+    }
+
     @TestFactory
     List<DynamicTest> mulMat() {
         List<Spec> specs = new ArrayList<>();
@@ -188,6 +210,76 @@ class CudaOpsGpuTest {
             }));
         }
         return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
+    /** kv_store into a ring of 20 rows at positions well past it, against the same rows written at pos % 20. */
+    @TestFactory
+    List<DynamicTest> kvStoreRing() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (DType cache : new DType[]{DType.F32, DType.F16}) {
+            tests.add(checkPair("kv_store ring " + cache + " kv=96 ctx=20 pos=[143, 144, 20019, 0]", EXACT,
+                    c -> kvStoreCase(c, cache, 143, 144, 20019, 0), c -> kvStoreCase(c, cache, 3, 4, 19, 0)));
+        }
+        return tests;
+    }
+
+    private static void kvStoreCase(Case c, DType cache, int... pos) {
+        Node k = c.state("cache", cache, 1f, 96, 20);
+        Node src = c.input("src", DType.F32, 2f, 96, pos.length);
+        c.output(c.graph.kvStore("stored", k, src, c.ints("pos", pos)));
+    }
+
+    /**
+     * Ring caches of R rows (position p at row p % R) with positions well past R and a window,
+     * against the same positions in a full-size cache on the reference backend: one split and
+     * several, one token and several, soft cap and sinks; with store, a kv_store of the tokens
+     * themselves into the ring before the attention.
+     */
+    @TestFactory
+    List<DynamicTest> attentionRing() {
+        List<DynamicTest> tests = new ArrayList<>();
+        // R, window, softcap, sinks (0/1), store (0/1), first position, tokens
+        int[][] variants = {{13, 8, 0, 0, 0, 1000, 1}, {16, 8, 5, 0, 1, 997, 6}, {13, 8, 0, 1, 0, 40, 6}, {603, 600, 0, 0, 0, 5000, 1},
+                {603, 600, 30, 0, 1, 4998, 4}, {700, 600, 0, 1, 1, 2000, 3}};
+        for (DType cache : new DType[]{DType.F32, DType.F16}) {
+            for (int[] v : variants) {
+                int[] pos = new int[v[6]];
+                for (int i = 0; i < pos.length; i++) pos[i] = v[5] + i;
+                int splits = KernelCalls.attentionSplits(pos.length, 4, Math.min(v[0], v[1]));
+                String name = "attention ring " + cache + " heads=4 kv_heads=2 head_dim=64 R=" + v[0] + " window=" + v[1] + " softcap=" + v[2]
+                        + (v[3] == 1 ? " sinks" : "") + (v[4] == 1 ? " kv_store" : "") + " pos=" + java.util.Arrays.toString(pos)
+                        + " splits=" + splits;
+                tests.add(checkPair(name, 1e-5, c -> ringCase(c, cache, v, pos, v[0]), c -> ringCase(c, cache, v, pos, pos[pos.length - 1] + 1)));
+            }
+        }
+        return tests;
+    }
+
+    /** One side of attentionRing: a cache of rows rows, where row p % rows holds position p's K and V for the latest rows positions. */
+    private static void ringCase(Case c, DType cache, int[] v, int[] pos, int rows) {
+        int kvDim = 2 * 64, full = pos[pos.length - 1] + 1;
+        float[] kFull = GpuTesting.uniform(c.random, kvDim * full, 1f), vFull = GpuTesting.uniform(c.random, kvDim * full, 1f);
+        float[] k = new float[kvDim * rows], vv = new float[kvDim * rows];
+        for (int p = Math.max(0, full - rows); p < full; p++) {
+            System.arraycopy(kFull, p * kvDim, k, (p % rows) * kvDim, kvDim);
+            System.arraycopy(vFull, p * kvDim, vv, (p % rows) * kvDim, kvDim);
+        }
+        c.data.put("k", GpuTesting.encode(cache, k));
+        c.data.put("v", GpuTesting.encode(cache, vv));
+        Node kc = c.graph.state(dev.hearth.runtime.tensor.TensorDesc.of("k", cache, kvDim, rows));
+        Node vc = c.graph.state(dev.hearth.runtime.tensor.TensorDesc.of("v", cache, kvDim, rows));
+        Node q = c.input("q", DType.F32, 3f, 4 * 64, pos.length);
+        Node p = c.ints("pos", pos);
+        if (v[4] == 1) {
+            kc = c.graph.kvStore("k_stored", kc, c.input("k_new", DType.F32, 1f, kvDim, pos.length), p);
+            vc = c.graph.kvStore("v_stored", vc, c.input("v_new", DType.F32, 1f, kvDim, pos.length), p);
+        }
+        Node sinks = null;
+        if (v[3] == 1) {
+            c.data.put("sinks", GpuTesting.encode(DType.F32, new float[]{3f, -1f, 0.5f, 6f}));
+            sinks = c.graph.weight(dev.hearth.runtime.tensor.TensorDesc.of("sinks", DType.F32, 4));
+        }
+        c.output(c.graph.attention("att", q, kc, vc, p, 4, 2, 64, 0.125f, v[1], v[2], sinks));
     }
 
     @TestFactory
