@@ -82,9 +82,16 @@ class OpCasesTest {
                     if (cache == null) continue;
                     Node pos = n.op() instanceof Op.KvStore k ? k.pos() : ((Op.Attention) n.op()).pos();
                     MemorySegment p = inst.inputs().get(pos.name());
-                    for (long i = 0; i < pos.desc().elements(); i++) {
+                    int window = n.op() instanceof Op.Attention a ? a.window() : 0;
+                    long t = pos.desc().elements();
+                    for (long i = 0; i < t; i++) {
                         int v = p.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, i);
-                        assertTrue(v >= 0 && v < cache.desc().rows(), c.name() + ": position " + v);
+                        assertTrue(v >= 0, c.name() + ": position " + v);
+                        // a ring (position p at row p % R) holds what a token attends to, and a batch's own rows besides
+                        if (n.op() instanceof Op.Attention) {
+                            long span = window > 0 ? Math.min(v + 1, window) : v + 1L;
+                            assertTrue(span + t - 1 <= cache.desc().rows() || v < cache.desc().rows(), c.name() + ": position " + v);
+                        }
                     }
                 }
             }

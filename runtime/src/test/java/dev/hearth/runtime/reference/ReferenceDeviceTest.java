@@ -137,21 +137,32 @@ class ReferenceDeviceTest {
     }
 
     @Test
-    void positionsOutsideTheCacheAreAnError() {
+    void positionsPastTheCacheWrapAndAttendingPastItIsAnError() {
         Graph g = new Graph();
         Node cache = g.state(TensorDesc.of("cache", DType.F16, 4, 2));
         Node src = g.input("src", DType.F32, 4, 1);
         Node pos = g.input("pos", DType.I32, 1);
         Node st = g.kvStore("st", cache, src, pos);
-        try (Buffer kv = device.allocate(16, BufferUsage.KV); Buffer buf = device.allocate(512, BufferUsage.COMPUTE)) {
+        Node q = g.input("q", DType.F32, 4, 1);
+        Node att = g.attention("att", q, st, st, pos, 1, 1, 4, 0.5f);
+        try (Buffer kv = device.allocate(16, BufferUsage.KV); Buffer buf = device.allocate(1024, BufferUsage.COMPUTE)) {
             Map<Node, TensorRef> refs = new IdentityHashMap<>();
             refs.put(cache, new TensorRef(cache.desc(), kv, 0));
             refs.put(st, new TensorRef(st.desc(), kv, 0));
             refs.put(src, new TensorRef(src.desc(), buf, 0));
             refs.put(pos, new TensorRef(pos.desc(), buf, 256));
-            buf.hostSegment().set(ValueLayout.JAVA_INT, 256, 2);
-            var e = assertThrows(HearthException.class, () -> device.openStream().compute(new Subgraph(device, List.of(st), refs)));
-            assertTrue(e.getMessage().contains("position 2"), e.getMessage());
+            refs.put(q, new TensorRef(q.desc(), buf, 512));
+            refs.put(att, new TensorRef(att.desc(), buf, 768));
+            buf.hostSegment().set(ValueLayout.JAVA_INT, 256, 3);
+            buf.hostSegment().set(ValueLayout.JAVA_FLOAT, 0, 7f);
+            // kv_store: position 3 of a 2-row cache is row 1 (a ring)
+            device.openStream().compute(new Subgraph(device, List.of(st), refs));
+            float[] row = new float[4];
+            Codecs.of(DType.F16).dequantizeRow(kv.hostSegment(), 8, row, 0, 4);
+            assertEquals(7f, row[0], 0f);
+            // attention at position 3 without a window needs 4 positions at once: more than the 2 rows
+            var e = assertThrows(HearthException.class, () -> device.openStream().compute(new Subgraph(device, List.of(att), refs)));
+            assertTrue(e.getMessage().contains("position 3"), e.getMessage());
         }
     }
 }
