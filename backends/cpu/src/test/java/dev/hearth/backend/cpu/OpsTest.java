@@ -102,9 +102,18 @@ class OpsTest {
                 System.arraycopy(row, 0, expect, p[t] * kv, kv);
             }
             assertArrayEquals(expect, run.get(stored));
-            run.set(pos, new int[]{1, 16, 2});
+            // positions past the last row wrap: the cache is a ring, position p at row p % ctx
+            run.set(src, sv).set(pos, new int[]{17, 40, 5});
+            run.compute();
+            float[] after = run.get(stored);
+            for (int t = 0; t < 3; t++) {
+                float[] row = Codecs.dequantize(type, Codecs.quantize(type, Arrays.copyOfRange(sv, t * kv, (t + 1) * kv)), 0, kv);
+                int r = new int[]{1, 8, 5}[t];
+                assertArrayEquals(row, Arrays.copyOfRange(after, r * kv, (r + 1) * kv), "position " + new int[]{17, 40, 5}[t] + " at row " + r);
+            }
+            run.set(pos, new int[]{1, -1, 2});
             HearthException e = assertThrows(HearthException.class, run::compute);
-            assertTrue(e.getMessage().contains("position 16"), e.getMessage());
+            assertTrue(e.getMessage().contains("position -1"), e.getMessage());
         }
     }
 
