@@ -36,8 +36,7 @@ kernel void mul_mat_vec_##TYPE(global const uchar* w, ulong w_off, ulong w_row_b
     if (lid == 0) F32_AT(out, out_off)[(ulong) t * N + n] = acc;                               \
 }
 
-#define TILE 64
-#define TILE_K 32
+#include "tile.h"
 
 #define MUL_MAT_TILED(TYPE)                                                                    \
 kernel __attribute__((reqd_work_group_size(16, 16, 1)))                                        \
@@ -61,30 +60,7 @@ void mul_mat_tiled_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,
     global const float* xrow = CF32_AT(x, x_off) + (ulong) min(t0 + r, ntok - 1) * K;          \
     float acc[16];                                                                             \
     for (uint j = 0; j < 16; j++) acc[j] = 0.0f;                                               \
-    for (uint k0 = 0; k0 < K; k0 += TILE_K) {                                                  \
-        uint i = k0 / 8 + part;                                                                \
-        float8 a = wok ? deq8_##TYPE(wrow, i, K) : (float8) (0.0f);                            \
-        float8 b = xok ? load8_f32(xrow, i, K) : (float8) (0.0f);                              \
-        uint kb = part * 8;                                                                    \
-        ws[kb + 0][r] = a.s0; ws[kb + 1][r] = a.s1; ws[kb + 2][r] = a.s2; ws[kb + 3][r] = a.s3; \
-        ws[kb + 4][r] = a.s4; ws[kb + 5][r] = a.s5; ws[kb + 6][r] = a.s6; ws[kb + 7][r] = a.s7; \
-        xs[kb + 0][r] = b.s0; xs[kb + 1][r] = b.s1; xs[kb + 2][r] = b.s2; xs[kb + 3][r] = b.s3; \
-        xs[kb + 4][r] = b.s4; xs[kb + 5][r] = b.s5; xs[kb + 6][r] = b.s6; xs[kb + 7][r] = b.s7; \
-        barrier(CLK_LOCAL_MEM_FENCE);                                                          \
-        for (uint kk = 0; kk < TILE_K; kk++) {                                                 \
-            float4 av = (float4) (ws[kk][tx], ws[kk][tx + 16], ws[kk][tx + 32], ws[kk][tx + 48]); \
-            float4 bv = (float4) (xs[kk][ty], xs[kk][ty + 16], xs[kk][ty + 32], xs[kk][ty + 48]); \
-            acc[0] = fma(av.x, bv.x, acc[0]);  acc[1] = fma(av.x, bv.y, acc[1]);              \
-            acc[2] = fma(av.x, bv.z, acc[2]);  acc[3] = fma(av.x, bv.w, acc[3]);              \
-            acc[4] = fma(av.y, bv.x, acc[4]);  acc[5] = fma(av.y, bv.y, acc[5]);              \
-            acc[6] = fma(av.y, bv.z, acc[6]);  acc[7] = fma(av.y, bv.w, acc[7]);              \
-            acc[8] = fma(av.z, bv.x, acc[8]);  acc[9] = fma(av.z, bv.y, acc[9]);              \
-            acc[10] = fma(av.z, bv.z, acc[10]); acc[11] = fma(av.z, bv.w, acc[11]);           \
-            acc[12] = fma(av.w, bv.x, acc[12]); acc[13] = fma(av.w, bv.y, acc[13]);           \
-            acc[14] = fma(av.w, bv.z, acc[14]); acc[15] = fma(av.w, bv.w, acc[15]);           \
-        }                                                                                      \
-        barrier(CLK_LOCAL_MEM_FENCE);                                                          \
-    }                                                                                          \
+    TILE_ACCUMULATE(TYPE, wrow, xrow, wok, xok, K)                                             \
     global float* o = F32_AT(out, out_off);                                                    \
     for (uint a = 0; a < 4; a++) {                                                             \
         uint n = n0 + tx + 16 * a;                                                             \

@@ -85,10 +85,14 @@ class ArchitecturesTest {
         return new Placement(layers, List.of(gpu, cpu(), reference()), experts);
     }
 
-    /** Batches of at most this many tokens; {@link #RING_BATCH} for the ring checks. */
-    static int batch = 32;
+    /** Batches of at most this many tokens ({@link #RING_BATCH} for the ring checks). */
+    static final int BATCH = 32;
 
     static Engine engine(GgufFile f, BiFunction<ModelConfig, GgufFile, Placement> where) {
+        return engine(f, where, BATCH);
+    }
+
+    static Engine engine(GgufFile f, BiFunction<ModelConfig, GgufFile, Placement> where, int batch) {
         ModelConfig c = ModelConfig.fromGguf(f);
         return new Engine(new ModelWeights(f, c), where.apply(c, f), 256, batch, DType.F32, null);
     }
@@ -114,10 +118,8 @@ class ArchitecturesTest {
      */
     @org.junit.jupiter.api.Test
     void takingBackHistoryPastARingsSlackRecomputes() throws Exception {
-        int saved = batch;
-        batch = RING_BATCH;
-        try (GgufFile f = GgufFile.open(dir().resolve("gemma2-tiny-f32.gguf")); Engine e = engine(f, (c, g) -> onCpu(c));
-             Engine fresh = engine(f, (c, g) -> onCpu(c))) {
+        try (GgufFile f = GgufFile.open(dir().resolve("gemma2-tiny-f32.gguf")); Engine e = engine(f, (c, g) -> onCpu(c), RING_BATCH);
+             Engine fresh = engine(f, (c, g) -> onCpu(c), RING_BATCH)) {
             Map<String, Object> c0 = reference("gemma2").getFirst();
             int[] prompt = StoriesTest.ints(c0.get("prompt_tokens"));
             int[] gen = StoriesTest.ints(c0.get("generated"));
@@ -136,8 +138,6 @@ class ArchitecturesTest {
             int[] back = Arrays.copyOf(all, all.length - 2);
             s.prefill(back);
             assertTrue(s.lastEvaluated() <= 2, "reused the cache: evaluated " + s.lastEvaluated());
-        } finally {
-            batch = saved;
         }
     }
 
@@ -145,8 +145,6 @@ class ArchitecturesTest {
         List<DynamicTest> tests = new ArrayList<>();
         for (String m : List.of("gemma2", "gemma3", "gpt-oss")) {
             tests.add(DynamicTest.dynamicTest(m + " on " + where + " with 11-row window caches", () -> {
-                int saved = batch;
-                batch = RING_BATCH;
                 try (GgufFile f = GgufFile.open(dir().resolve(m + "-tiny-f32.gguf"))) {
                     ModelConfig c = ModelConfig.fromGguf(f);
                     int rings = 0;
@@ -157,9 +155,7 @@ class ArchitecturesTest {
                         }
                     }
                     assertTrue(rings > 0, m + " has sliding-window layers");
-                    check(m, placement);
-                } finally {
-                    batch = saved;
+                    check(m, placement, RING_BATCH);
                 }
             }));
         }
@@ -278,8 +274,12 @@ class ArchitecturesTest {
     }
 
     static void check(String model, BiFunction<ModelConfig, GgufFile, Placement> placement) throws Exception {
+        check(model, placement, BATCH);
+    }
+
+    static void check(String model, BiFunction<ModelConfig, GgufFile, Placement> placement, int batch) throws Exception {
         List<Map<String, Object>> cases = reference(model);
-        try (GgufFile f = GgufFile.open(dir().resolve(model + "-tiny-f32.gguf")); Engine e = engine(f, placement)) {
+        try (GgufFile f = GgufFile.open(dir().resolve(model + "-tiny-f32.gguf")); Engine e = engine(f, placement, batch)) {
             int vocab = e.config().vocabSize();
             float[] probs = new float[vocab];
             for (Map<String, Object> c : cases) {

@@ -41,6 +41,8 @@ public final class Engine implements AutoCloseable {
     private final float[] lastLogits;
     private int[] posScratch = new int[0];
     private final int[] lastIndex = new int[1];
+    /** See {@link #ringSlack}: fixed by the config, the context and the batch. */
+    private final int ringSlack;
 
     /** Progress of long work at load (uploads, then weight preparation): bytes done of total. */
     public interface Progress {
@@ -59,6 +61,12 @@ public final class Engine implements AutoCloseable {
         this.batch = Math.max(1, batch);
         this.cacheType = cacheType;
         this.lastLogits = new float[config.vocabSize()];
+        int slack = Integer.MAX_VALUE;
+        for (int l = 0; l < config.layers(); l++) {
+            int rows = ModelGraph.cacheRows(config, l, ctx, this.batch);
+            if (rows < ctx) slack = Math.min(slack, rows - config.window(l));
+        }
+        this.ringSlack = slack;
         if (cacheType != DType.F32 && cacheType != DType.F16) throw new HearthException("cache type " + cacheType + " is not supported (f32, f16)");
         try {
             Progress p = progress == null ? (d, t) -> { } : progress;
@@ -151,12 +159,7 @@ public final class Engine implements AutoCloseable {
      * at most R - window later positions were written (unbounded without ring caches).
      */
     public int ringSlack() {
-        int slack = Integer.MAX_VALUE;
-        for (int l = 0; l < config.layers(); l++) {
-            int rows = ModelGraph.cacheRows(config, l, ctx, batch);
-            if (rows < ctx) slack = Math.min(slack, rows - config.window(l));
-        }
-        return slack;
+        return ringSlack;
     }
 
     public Placement placement() {

@@ -53,8 +53,8 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
                     expertsUsed, expertFfn, null);
         }
 
-        /** These features with the expert counts and rope scaling of {@code other} (what {@link #read} found in the file). */
-        public Features withExperts(Features other) {
+        /** These features with what {@link #read} found in the file for every architecture: the expert counts and YaRN scaling of {@code read}. */
+        public Features withRead(Features other) {
             return new Features(attnScale, embedScale, slidingWindow, swaPattern, ropeBaseSwa, attnSoftcap, finalSoftcap, logitScale,
                     other.experts, other.expertsUsed, other.expertFfn, yarn != null ? yarn : other.yarn);
         }
@@ -68,11 +68,6 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
     /** The architecture's name, as {@code general.architecture} gives it. */
     public String arch() {
         return architecture.name();
-    }
-
-    /** Kept for callers that name the norm after LLaMA's. */
-    public float rmsEps() {
-        return normEps;
     }
 
     public int kvDim() {
@@ -111,7 +106,7 @@ public record ModelConfig(Architecture architecture, int dim, int layers, int ff
 
     /** This config with {@code f} as its features (the expert counts read from the file are kept). */
     public ModelConfig withFeatures(Features f) {
-        f = f.withExperts(features);
+        f = f.withRead(features);
         return new ModelConfig(architecture, dim, layers, ffnDim, heads, kvHeads, headDim, ropeDims, contextLength, vocabSize,
                 normEps, ropeBase, ropeFreqScale, ropeMode, tiedEmbeddings, hasRopeFreqs, f);
     }

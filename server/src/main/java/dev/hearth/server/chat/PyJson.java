@@ -94,25 +94,9 @@ final class PyJson {
         };
     }
 
+    /** A JSON string as Python's json.dumps writes it (ensure_ascii off): the escapes of {@link dev.hearth.runtime.json.Json#quote}. */
     static void quote(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                default -> {
-                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
-                    else sb.append(c);
-                }
-            }
-        }
-        sb.append('"');
+        sb.append(dev.hearth.runtime.json.Json.quote(s));
     }
 
     /** Python's repr of a float: shortest digits, positional from 1e-4 up to 1e16, else d.ddde+XX. */
