@@ -13,6 +13,7 @@ import dev.hearth.runtime.HearthException;
 import dev.hearth.runtime.backend.BackendProvider;
 import dev.hearth.runtime.backend.Backends;
 import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.dtype.CacheTypes;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.gguf.GgufFile;
 
@@ -33,7 +34,8 @@ final class ModelOptions {
               -t, --threads N        CPU threads (default: all cores)
               -c, --ctx N            context length (default: the model's, at most 4096)
               --backend B            cpu, opencl, cuda, reference or auto (default auto)
-              --cache-type T         KV cache type: f16 or f32 (default f16)
+              --cache-type T         KV cache type: f16, f32, q8_0 or q4_0 (default f16); q8_0 takes about half of
+                                     f16's memory and q4_0 about a quarter (the model's kv dim must be a multiple of 32)
               -b, --batch N          prompt tokens per step (default 512)
               --gpu-layers N         layers on the GPU: auto (default: as many as its free memory holds),
                                      a number (as llama.cpp's -ngl) or all
@@ -96,11 +98,7 @@ final class ModelOptions {
             if (ctx < 1) throw new Args.UsageException("--ctx must be at least 1, not " + ctx);
             int batch = a.getInt("b", 512);
             if (batch < 1) throw new Args.UsageException("--batch must be at least 1, not " + batch);
-            DType cacheType = switch (a.get("cache-type", "f16").toLowerCase()) {
-                case "f16" -> DType.F16;
-                case "f32" -> DType.F32;
-                default -> throw new Args.UsageException("--cache-type takes f16 or f32, not '" + a.get("cache-type", "") + "'");
-            };
+            DType cacheType = cacheType(a, c);
             Placed placed = place(a, w, ctx, batch, cacheType);
             if (printPlan) System.err.print((placed.plan() != null ? placed.plan() : hostPlan(placed, w, cacheType, ctx, batch)).table());
             Engine e = new Engine(w, placed.placement(), placed.plan() != null ? placed.plan().ctx() : ctx, batch, cacheType,
@@ -110,6 +108,19 @@ final class ModelOptions {
             f.close();
             throw e;
         }
+    }
+
+    /**
+     * The KV cache type of {@code --cache-type} (default f16), checked against the model: a
+     * quantized cache needs a kv dim that is a whole number of blocks.
+     */
+    static DType cacheType(Args a, ModelConfig c) {
+        String name = a.get("cache-type", "f16");
+        DType t = CacheTypes.parse(name);
+        if (t == null) throw new Args.UsageException("--cache-type takes " + CacheTypes.names() + ", not '" + name + "'");
+        String why = CacheTypes.whyNot(t, c.kvDim());
+        if (why != null) throw new Args.UsageException("--cache-type " + name + ": " + why);
+        return t;
     }
 
     /** The table of a placement on one host device: every layer and the head there, what they take. */

@@ -20,7 +20,7 @@ final class PlanCommand {
             ModelConfig c = ModelConfig.fromGguf(f);
             ModelWeights w = new ModelWeights(f, c);
             int ctx = a.getInt("c", Math.min(c.contextLength(), 4096));
-            DType cache = a.get("cache-type", "f16").equalsIgnoreCase("f32") ? DType.F32 : DType.F16;
+            DType cache = ModelOptions.cacheType(a, c);
             ModelOptions.Placed p = ModelOptions.place(a, w, ctx, a.getInt("b", 512), cache);
             if (p.plan() == null) {
                 System.out.print(ModelOptions.hostPlan(p, w, cache, ctx, a.getInt("b", 512)).table());

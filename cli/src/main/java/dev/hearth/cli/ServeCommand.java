@@ -97,7 +97,7 @@ final class ServeCommand {
         ModelOptions.Loaded m = ModelOptions.load(a, true);
         List<Engine> extra = new ArrayList<>();
         try {
-            DType cache = a.get("cache-type", "f16").equalsIgnoreCase("f32") ? DType.F32 : DType.F16;
+            DType cache = ModelOptions.cacheType(a, m.config());
             List<Engine> engines = new ArrayList<>(List.of(m.engine()));
             for (int i = 1; i < parallel; i++) {
                 Engine e = new Engine(m.weights(), m.engine().placement(), m.engine().contextLength(), m.engine().batchSize(), cache,

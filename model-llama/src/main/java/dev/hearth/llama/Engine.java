@@ -5,6 +5,7 @@ import dev.hearth.runtime.backend.Buffer;
 import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.dtype.CacheTypes;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
 import dev.hearth.runtime.graph.Op;
@@ -67,7 +68,7 @@ public final class Engine implements AutoCloseable {
             if (rows < ctx) slack = Math.min(slack, rows - config.window(l));
         }
         this.ringSlack = slack;
-        if (cacheType != DType.F32 && cacheType != DType.F16) throw new HearthException("cache type " + cacheType + " is not supported (f32, f16)");
+        CacheTypes.check(cacheType, config.kvDim());
         try {
             Progress p = progress == null ? (d, t) -> { } : progress;
             bindWeights(p);

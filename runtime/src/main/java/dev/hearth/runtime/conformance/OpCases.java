@@ -46,6 +46,7 @@ public final class OpCases {
         cases.addAll(attention());
         cases.addAll(attentionVariants());
         cases.addAll(rings());
+        cases.addAll(quantizedCaches());
         cases.addAll(elementwise());
         cases.addAll(norms());
         cases.addAll(experts());
@@ -225,6 +226,51 @@ public final class OpCases {
                     }));
                 }
             }
+        }
+        return cases;
+    }
+
+    /**
+     * Q8_0 and Q4_0 caches: kv_store quantizes each row in blocks of 32 (a backend's rounding may
+     * differ from the reference codec's at an exact tie, one quant step in a rare element), and
+     * attention reads the blocks decoded: head dims of 64 (two blocks per head), 32 (one) and 8
+     * (four heads share a block, as in stories260K), a batch, a window over a ring.
+     */
+    static List<OpCase> quantizedCaches() {
+        List<OpCase> cases = new ArrayList<>();
+        for (DType cache : new DType[]{DType.Q8_0, DType.Q4_0}) {
+            for (int[] pos : new int[][]{{37}, {10, 11, 12, 13}, {45, 46}}) {
+                String name = "kv_store cache=" + lower(cache) + " kv=128 rows=40 t=" + pos.length + " pos=" + Arrays.toString(pos).replace(" ", "");
+                cases.add(new OpCase("kv_store", cache, name, MATH, b -> {
+                    Node c = b.state("cache", cache, 128, 40);
+                    Node src = b.input("src", DType.F32, 2, 128, pos.length);
+                    b.output(b.graph().kvStore("stored", c, src, b.ints("pos", pos)));
+                }));
+            }
+            for (int[] shape : new int[][]{{8, 2, 64}, {8, 4, 32}, {8, 4, 8}}) {
+                int heads = shape[0], kvHeads = shape[1], headDim = shape[2];
+                for (int[] tp : new int[][]{{1, 45}, {6, 17}}) {
+                    int t = tp[0], first = tp[1];
+                    String name = "attention heads=" + heads + " kv_heads=" + kvHeads + " head_dim=" + headDim
+                            + " cache=" + lower(cache) + " t=" + t + " pos=" + first;
+                    cases.add(new OpCase("attention", cache, name, MATMUL, b -> {
+                        int[] pos = new int[t];
+                        for (int i = 0; i < t; i++) pos[i] = first + i;
+                        Node q = b.input("q", DType.F32, 3, (long) heads * headDim, t);
+                        Node k = b.state("k_cache", cache, (long) kvHeads * headDim, 64);
+                        Node v = b.state("v_cache", cache, (long) kvHeads * headDim, 64);
+                        b.output(b.graph().attention("out", q, k, v, b.ints("pos", pos), heads, kvHeads, headDim, (float) (1 / Math.sqrt(headDim))));
+                    }));
+                }
+            }
+            String name = "attention heads=4 kv_heads=2 head_dim=64 cache=" + lower(cache) + " rows=24 (a ring) window=8 t=6 pos=50";
+            cases.add(new OpCase("attention", cache, name, MATMUL, b -> {
+                int[] pos = {50, 51, 52, 53, 54, 55};
+                Node q = b.input("q", DType.F32, 3, 4L * 64, 6);
+                Node k = b.state("k_cache", cache, 2L * 64, 24);
+                Node v = b.state("v_cache", cache, 2L * 64, 24);
+                b.output(b.graph().attention("out", q, k, v, b.ints("pos", pos), 4, 2, 64, 0.125f, 8, 0f));
+            }));
         }
         return cases;
     }

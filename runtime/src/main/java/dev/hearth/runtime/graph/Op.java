@@ -128,10 +128,12 @@ public sealed interface Op {
     }
 
     /**
-     * Writes {@code src} [kvDim, T] into {@code cache} [kvDim, R] (F32 or F16) at rows {@code pos} [T]
-     * modulo R: position p lives at row p % R, so a cache of fewer rows than the context is a ring
-     * (a sliding-window layer's cache holds only its window). Its value is the cache after the
-     * write, so readers of the cache come after it.
+     * Writes {@code src} [kvDim, T] into {@code cache} [kvDim, R] at rows {@code pos} [T] modulo R:
+     * position p lives at row p % R, so a cache of fewer rows than the context is a ring (a
+     * sliding-window layer's cache holds only its window). Its value is the cache after the write,
+     * so readers of the cache come after it. The cache is F32, F16, Q8_0 or Q4_0
+     * ({@link dev.hearth.runtime.dtype.CacheTypes}); a row is encoded as its type's reference codec
+     * encodes it (for Q8_0 and Q4_0, in blocks of 32 along the row), and attention reads it decoded.
      */
     record KvStore(Node cache, Node src, Node pos) implements Op {
         @Override

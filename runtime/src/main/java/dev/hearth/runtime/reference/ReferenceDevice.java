@@ -8,6 +8,7 @@ import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.backend.HostBuffer;
 import dev.hearth.runtime.backend.MemoryInfo;
 import dev.hearth.runtime.backend.Stream;
+import dev.hearth.runtime.dtype.CacheTypes;
 import dev.hearth.runtime.dtype.Codecs;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
@@ -110,8 +111,8 @@ public final class ReferenceDevice implements Device {
     }
 
     private String cacheType(String op, Node cache) {
-        DType t = cache.desc().type();
-        return t == DType.F32 || t == DType.F16 ? null : name + ": " + op + " needs an F32 or F16 cache, not " + t;
+        String why = CacheTypes.whyNot(cache.desc().type(), cache.desc().rowLength());
+        return why == null ? null : name + ": " + op + ": " + why;
     }
 
     @Override

@@ -100,9 +100,11 @@ class ReferenceDeviceTest {
         Node q = g.input("q", DType.F32, 64, 1);
         Node pos = g.input("pos", DType.I32, 1);
         Node kq = g.state(TensorDesc.of("k", DType.Q8_0, 64, 8));
-        Node att = g.attention("a", q, kq, kq, pos, 2, 2, 32, 1);
-        assertFalse(device.supports(att), "caches are F32 or F16");
-        assertTrue(device.whyNot(att).contains("F32 or F16"), device.whyNot(att));
+        assertTrue(device.supports(g.attention("a", q, kq, kq, pos, 2, 2, 32, 1)), "a Q8_0 cache");
+        Node k1 = g.state(TensorDesc.of("k1", DType.Q4_1, 64, 8));
+        Node att = g.attention("b", q, k1, k1, pos, 2, 2, 32, 1);
+        assertFalse(device.supports(att), "caches are F32, F16, Q8_0 or Q4_0");
+        assertTrue(device.whyNot(att).contains("q8_0, q4_0"), device.whyNot(att));
     }
 
     /** get_rows and mul_mat on an F16 table, through a subgraph built by hand. */

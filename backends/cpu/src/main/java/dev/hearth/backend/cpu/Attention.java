@@ -9,8 +9,9 @@ import java.lang.foreign.MemorySegment;
 import static dev.hearth.backend.cpu.Mem.F256;
 
 /**
- * Causal grouped-query attention over an F32 or F16 KV cache: for token t and KV head g, the
- * head's K and V rows 0..pos[t] are read once as floats and the query heads of g's group share
+ * Causal grouped-query attention over an F32, F16, Q8_0 or Q4_0 KV cache: for token t and KV head
+ * g, the head's K and V rows 0..pos[t] are read once as floats (quantized blocks decoded with the
+ * vector decoders of {@link Decode}) and the query heads of g's group share
  * them. Scores scale * q·k, softmax (minus the max, vector exp), then the probability-weighted
  * sum of V rows with the sums in registers, 32 dimensions at a time. The pool takes (t, g)
  * pairs. With a sliding window only the rows pos[t] - window + 1..pos[t] are read; with a soft
@@ -22,9 +23,12 @@ final class Attention {
     private Attention() {
     }
 
-    /** Floats of a per-thread buffer: scores of a group over the context, and its K and V rows as floats. */
+    /**
+     * Floats of a per-thread buffer: scores of a group over the context, its K and V rows as
+     * floats, the group's sums, and room to decode the blocks that hold one head's part of a row.
+     */
     static int bufferFloats(int group, int ctx, int headDim) {
-        return group * ctx + 2 * ctx * headDim + group;
+        return group * ctx + 2 * ctx * headDim + group + headDim + 64;
     }
 
     static void run(CpuPool pool, float[][] buffers, float[] q, MemorySegment k, DType kType, MemorySegment v, DType vType, int[] pos,
@@ -54,8 +58,8 @@ final class Attention {
         // this KV head's rows 0..n-1 as floats, K then V, each row contiguous
         for (int j = 0; j < n; j++) {
             long row = first + j < rows ? first + j : (first + j) % rows; // position p lives at row p % R
-            load(kc, kType, row * kvRow + (long) g * headDim, headDim, buf, kAt + j * headDim);
-            load(vc, vType, row * kvRow + (long) g * headDim, headDim, buf, vAt + j * headDim);
+            load(kc, kType, row * kvRow + (long) g * headDim, headDim, buf, kAt + j * headDim, sums + group);
+            load(vc, vType, row * kvRow + (long) g * headDim, headDim, buf, vAt + j * headDim, sums + group);
         }
         int hv = headDim & ~7;
         for (int h = 0; h < group; h++) {
@@ -114,12 +118,25 @@ final class Attention {
         }
     }
 
-    /** Elements {@code e..e+n} of an F32 or F16 cache into {@code dst[o..o+n)}. */
-    private static void load(MemorySegment s, DType type, long e, int n, float[] dst, int o) {
-        if (type == DType.F32) {
-            MemorySegment.copy(s, Mem.F32, 4 * e, dst, o, n);
-        } else {
-            Decode.f16(s, 2 * e, dst, o, n);
+    /**
+     * Elements {@code e..e+n} of the cache into {@code dst[o..o+n)}. For a Q8_0 or Q4_0 cache the
+     * blocks of 32 that hold them are decoded ({@link Decode#row}): straight into place where the
+     * head is whole blocks, else into {@code dst[tmp..)} and the head's part copied from there
+     * (a head dim under 32: several heads share a block).
+     */
+    private static void load(MemorySegment s, DType type, long e, int n, float[] dst, int o, int tmp) {
+        switch (type) {
+            case F32 -> MemorySegment.copy(s, Mem.F32, 4 * e, dst, o, n);
+            case F16 -> Decode.f16(s, 2 * e, dst, o, n);
+            default -> {
+                long b0 = e / 32, b1 = (e + n + 31) / 32;
+                if (e % 32 == 0 && n % 32 == 0) {
+                    Decode.row(type, s, b0 * type.typeSize, dst, o, n);
+                } else {
+                    Decode.row(type, s, b0 * type.typeSize, dst, tmp, (int) (b1 - b0) * 32);
+                    System.arraycopy(dst, tmp + (int) (e - 32 * b0), dst, o, n);
+                }
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.backend.MemoryInfo;
 import dev.hearth.runtime.backend.Stream;
 import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.dtype.CacheTypes;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
 import dev.hearth.runtime.graph.Op;
@@ -184,8 +185,8 @@ public final class CpuDevice implements Device {
     }
 
     private static String cache(String op, Node cache) {
-        DType t = cache.desc().type();
-        return t == DType.F32 || t == DType.F16 ? null : "cpu: " + op + " needs an F32 or F16 cache, not " + t;
+        String why = CacheTypes.whyNot(cache.desc().type(), cache.desc().rowLength());
+        return why == null ? null : "cpu: " + op + ": " + why;
     }
 
     @Override

@@ -81,7 +81,7 @@ class OpsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"F32", "F16"})
+    @EnumSource(value = DType.class, names = {"F32", "F16", "Q8_0", "Q4_0"})
     void kvStoreWritesRowsInPlace(DType type) {
         Random rnd = new Random(3);
         int kv = 96, ctx = 16;
@@ -120,10 +120,11 @@ class OpsTest {
     @Test
     void attention() {
         Random rnd = new Random(4);
-        for (DType cacheType : new DType[]{DType.F32, DType.F16}) {
-            for (int[] c : new int[][]{{8, 8, 32}, {8, 2, 64}, {4, 1, 16}, {6, 3, 20}}) {
+        for (DType cacheType : new DType[]{DType.F32, DType.F16, DType.Q8_0, DType.Q4_0}) {
+            for (int[] c : new int[][]{{8, 8, 32}, {8, 2, 64}, {4, 1, 16}, {6, 3, 20}, {8, 4, 8}}) {
                 for (int[] pos : new int[][]{{0}, {45}, {10, 11, 12, 13, 14, 15}, {63, 2}}) {
                     int heads = c[0], kvHeads = c[1], headDim = c[2], ctx = 64, t = pos.length;
+                    if (kvHeads * headDim % cacheType.blockSize != 0) continue; // a quantized cache's rows are whole blocks
                     Graph g = new Graph();
                     Node q = g.input("q", DType.F32, (long) heads * headDim, t);
                     Node k = g.state(TensorDesc.of("k", cacheType, (long) kvHeads * headDim, ctx));
