@@ -14,8 +14,9 @@
  * Sinks (has_sinks): head h's softmax counts exp(sinks[h]) in its denominator only: the running
  * max takes in sinks[h] and the sum gains exp(sinks[h] - max), once per (head, token), after the
  * keys (in attention_merge where split, never per slice). has_sinks = 0 skips it (uniform branch).
- * q f32 [heads * headDim, T]; k and v caches [kvHeads * headDim, ctx], each f32 or f16
- * (k_f16, v_f16); out f32 [heads * headDim, T].
+ * q f32 [heads * headDim, T]; k and v caches [kvHeads * headDim, ctx], each f32, f16, q8_0 or
+ * q4_0 (k_type, v_type: 0..3; a quantized row is blocks of 32, decoded element by element as the
+ * tiles load them, so a block may span heads); out f32 [heads * headDim, T].
  *
  * Variants: attention. One work-group of ATT_WG work-items per (head, token). Keys go in
  * chunks of ATT_WG: the chunk's K rows pass through local memory ATT_WG dimensions at a time,
@@ -37,23 +38,35 @@
  * ReferenceOps.attention with sinks there (split and not), and ReferenceOps.attention in the
  * conformance cases (window and softcap alone and together; sinks with and without a window);
  * ring caches (positions well past ctx, split and not, f32 and f16) against ReferenceOps.attention
- * on the equivalent full-size cache in RingCacheTest.
+ * on the equivalent full-size cache in RingCacheTest; q8_0 and q4_0 caches (head dims 64, 32, 8,
+ * a ring) against ReferenceOps.attention in the conformance cases.
  */
 #include "common.h"
+#include "common/quant_blocks.h"
 
 #ifndef ATT_WG
 #define ATT_WG 64
 #endif
 #define ATT_DPT 8
 
-float kv_load(global const uchar* buf, ulong off, ulong at, int f16)
+/* Element at of a cache of type 0 f32, 1 f16, 2 q8_0, 3 q4_0 (blocks of 32 along the rows). */
+float kv_load(global const uchar* buf, ulong off, ulong at, int type)
 {
-    return f16 ? vload_half(0, CHALF_AT(buf, off) + at) : CF32_AT(buf, off)[at];
+    if (type == 0) return CF32_AT(buf, off)[at];
+    if (type == 1) return vload_half(0, CHALF_AT(buf, off) + at);
+    uint j = at % 32;
+    if (type == 2) {
+        global const uchar* b = buf + off + (at / 32) * Q8_0_BYTES;
+        return vload_half(0, (global const half*) b) * (float) (char) b[Q8_0_QS + j];
+    }
+    global const uchar* b = buf + off + (at / 32) * Q4_0_BYTES;
+    uchar q = b[Q4_0_QS + (j & 15)];
+    return vload_half(0, (global const half*) b) * (float) ((j < 16 ? q & 15 : q >> 4) - 8);
 }
 
 kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
-void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong k_off, int k_f16,
-               global const uchar* v, ulong v_off, int v_f16, global const uchar* pos, ulong pos_off,
+void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong k_off, int k_type,
+               global const uchar* v, ulong v_off, int v_type, global const uchar* pos, ulong pos_off,
                global uchar* out, ulong out_off, uint heads, uint kvHeads, uint headDim, uint ctx,
                float scale, uint window, float softcap, global const uchar* sinks, ulong sinks_off,
                int has_sinks, uint splits, global uchar* part, ulong part_off)
@@ -97,7 +110,7 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
                 for (uint r = 0; r < n; r++) {
                     uint row = row0 + r;
                     row = row < ctx ? row : row - ctx;
-                    ks[r][lid] = kv_load(k, k_off, base + row * kvRow, k_f16);
+                    ks[r][lid] = kv_load(k, k_off, base + row * kvRow, k_type);
                 }
             }
             barrier(CLK_LOCAL_MEM_FENCE);
@@ -122,7 +135,7 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
             for (uint jj = 0; jj < n; jj++) {
                 uint row = row0 + jj;
                 row = row < ctx ? row : row - ctx;
-                a = fma(ps[jj], kv_load(v, v_off, base + row * kvRow, v_f16), a);
+                a = fma(ps[jj], kv_load(v, v_off, base + row * kvRow, v_type), a);
             }
             acc[i] = a;
         }

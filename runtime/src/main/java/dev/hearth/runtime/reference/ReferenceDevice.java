@@ -20,7 +20,7 @@ import java.lang.management.ManagementFactory;
 
 /**
  * The reference device: host memory and scalar Java. It supports every op of {@link Op} on every
- * tensor type that has a reference codec ({@link Codecs#has}); KV caches are F32 or F16.
+ * tensor type that has a reference codec ({@link Codecs#has}); KV caches are F32, F16, Q8_0 or Q4_0.
  */
 public final class ReferenceDevice implements Device {
     private static final long MIB = 1L << 20;

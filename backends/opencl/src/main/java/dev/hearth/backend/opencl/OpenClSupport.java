@@ -1,5 +1,6 @@
 package dev.hearth.backend.opencl;
 
+import dev.hearth.runtime.dtype.CacheTypes;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
 import dev.hearth.runtime.graph.Op;
@@ -16,7 +17,7 @@ import java.util.Set;
  *   <li>rms_norm (F32 weight or none), layer_norm (F32 weight and bias, each or none), rope (F32
  *       frequency factors or none, even headDim), swiglu, geglu, softcap, add, mul, scale,
  *       softmax, swiglu_oai: F32; rope with YaRN scaling too</li>
- *   <li>kv_store and attention: F32 or F16 caches, rings too (position p at row p % rows);
+ *   <li>kv_store and attention: F32, F16, Q8_0 or Q4_0 caches, rings too (position p at row p % rows);
  *       attention with headDim up to 512, with or without a sliding window, soft-capped scores
  *       and (F32) attention sinks</li>
  *   <li>mul_mat_id: experts' weights of the mul_mat types, F32 activations, I32 ids; top_k,
@@ -138,8 +139,8 @@ final class OpenClSupport {
     }
 
     private static String cache(String name, Node c) {
-        DType t = c.desc().type();
-        return t == DType.F32 || t == DType.F16 ? null : name + " with a " + t + " cache (F32 or F16 only)";
+        String why = CacheTypes.whyNot(c.desc().type(), c.desc().rowLength());
+        return why == null ? null : name + ": " + why;
     }
 
     private static String i32(String name, Node ids) {

@@ -220,6 +220,7 @@ final class Planner {
         for (int j = i + 1; j < nodes.size(); j++) {
             Node m = nodes.get(j);
             if (m.op() instanceof Op.KvStore k && k.src() == n) {
+                if (k.cache().desc().type().isQuantized()) return null; // rope writes elements, a block needs its 32 at once
                 for (int b = i + 1; b < j; b++) {
                     for (Node in : nodes.get(b).inputs()) {
                         if (in == k.cache() || in.op() instanceof Op.KvStore) return null;
@@ -267,8 +268,20 @@ final class Planner {
         long rowLen = cache.ne(0);
         long tokens = k.src().desc().rows();
         Launch.Args a = args().tensor(ref(k.src())).tensor(ref(k.pos())).tensor(ref(k.cache()))
-                .i32(cache.type() == DType.F16 ? 1 : 0).u32(rowLen).u32(cache.rows()).u32(tokens);
-        out.add(a.launch(n, kn, new long[] {roundUp(rowLen, wg), tokens}, new long[] {wg, 1}));
+                .i32(cacheType(cache.type())).u32(rowLen).u32(cache.rows()).u32(tokens);
+        long units = cache.type().isQuantized() ? rowLen / cache.type().blockSize : rowLen;
+        out.add(a.launch(n, kn, new long[] {roundUp(units, wg), tokens}, new long[] {wg, 1}));
+    }
+
+    /** The kernels' code of a cache type: 0 f32, 1 f16, 2 q8_0, 3 q4_0. */
+    static int cacheType(DType t) {
+        return switch (t) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q8_0 -> 2;
+            case Q4_0 -> 3;
+            default -> throw new IllegalStateException("cache type " + t);
+        };
     }
 
     private void attention(Node n, Op.Attention at) {
@@ -287,8 +300,8 @@ final class Planner {
             scratch.add(part);
         }
         Launch.Args a = args().tensor(ref(at.q()))
-                .tensor(ref(at.kCache())).i32(at.kCache().desc().type() == DType.F16 ? 1 : 0)
-                .tensor(ref(at.vCache())).i32(at.vCache().desc().type() == DType.F16 ? 1 : 0)
+                .tensor(ref(at.kCache())).i32(cacheType(at.kCache().desc().type()))
+                .tensor(ref(at.vCache())).i32(cacheType(at.vCache().desc().type()))
                 .tensor(ref(at.pos())).tensor(ref(n))
                 .u32(at.heads()).u32(at.kvHeads()).u32(at.headDim()).u32(at.kCache().desc().rows()).f32(at.scale())
                 .u32(at.window()).f32(at.softcap());
