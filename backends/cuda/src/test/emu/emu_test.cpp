@@ -215,10 +215,10 @@ static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std
     std::vector<float> part((size_t)T * heads * splits * (D + 2) + 1);
     const float* sk = withSinks ? sinks.data() : nullptr;
     if (f16)
-        emu_launch(attention_partial_f16, heads, T, splits, 128, (const float*)q.data(), (const __half*)kh.data(), (const __half*)vh.data(),
+        emu_launch(attention_partial_f16, heads, T, splits, 128, (const float*)q.data(), (const u8*)kh.data(), (const u8*)vh.data(),
                    (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
     else
-        emu_launch(attention_partial_f32, heads, T, splits, 128, (const float*)q.data(), (const float*)kf.data(), (const float*)vf.data(),
+        emu_launch(attention_partial_f32, heads, T, splits, 128, (const float*)q.data(), (const u8*)kf.data(), (const u8*)vf.data(),
                    (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
     if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits, sk);
     report("attention " + std::string(f16 ? "f16" : "f32") + " heads=" + std::to_string(heads) + "/" + std::to_string(kvHeads) + " d=" +
@@ -238,10 +238,10 @@ static std::vector<float> run_attention(bool f16, int heads, int kvHeads, int D,
     float scale = 1.0f / std::sqrt((float)D);
     std::vector<float> out(heads * D * T, NAN), part((size_t)T * heads * splits * (D + 2) + 1);
     if (f16)
-        emu_launch(attention_partial_f16, heads, T, splits, 128, (const float*)q.data(), (const __half*)kh.data(), (const __half*)vh.data(),
+        emu_launch(attention_partial_f16, heads, T, splits, 128, (const float*)q.data(), (const u8*)kh.data(), (const u8*)vh.data(),
                    (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
     else
-        emu_launch(attention_partial_f32, heads, T, splits, 128, (const float*)q.data(), (const float*)kf.data(), (const float*)vf.data(),
+        emu_launch(attention_partial_f32, heads, T, splits, 128, (const float*)q.data(), (const u8*)kf.data(), (const u8*)vf.data(),
                    (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
     if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits, sk);
     *splitsOut = splits;
@@ -284,6 +284,89 @@ static void test_attention_ring(bool f16, int heads, int kvHeads, int D, int R, 
            std::to_string(D) + " R=" + std::to_string(R) + " pos=" + ps + " window=" + std::to_string(window) + " softcap=" +
            std::to_string((int)softcap) + (withSinks ? " sinks" : "") + " splits=" + std::to_string(ringSplits) + "/" +
            std::to_string(fullSplits), got, std::vector<double>(want.begin(), want.end()), 1e-11);
+}
+
+/* ggml's reference quantizers of Q8_0 and Q4_0 (as the reference codecs), one row of n. */
+static void quant_row(int type, const float* x, int n, uint8_t* out) {
+    for (int b = 0; b < n; b += 32, x += 32, out += type_size(type)) {
+        if (type == T_Q8_0) {
+            float amax = 0;
+            for (int j = 0; j < 32; j++) amax = std::max(amax, std::fabs(x[j]));
+            float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+            unsigned short h = f2h(d);
+            std::memcpy(out, &h, 2);
+            for (int j = 0; j < 32; j++) out[2 + j] = (uint8_t)(signed char)std::round(x[j] * id);
+        } else {
+            float amax = 0, mx = 0;
+            for (int j = 0; j < 32; j++) if (amax < std::fabs(x[j])) { amax = std::fabs(x[j]); mx = x[j]; }
+            float d = mx / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+            unsigned short h = f2h(d);
+            std::memcpy(out, &h, 2);
+            for (int j = 0; j < 16; j++)
+                out[2 + j] = (uint8_t)(std::min(15, (int)(x[j] * id + 8.5f)) | std::min(15, (int)(x[j + 16] * id + 8.5f)) << 4);
+        }
+    }
+}
+
+/* kv_store into a Q8_0 or Q4_0 cache (a ring): the bytes of the rows written equal the reference quantizer's, the others are kept. */
+static void test_kv_store_quant(int type) {
+    int kvDim = 96, ctx = 20, T = 4;
+    int pos[] = {3, 20 * 7 + 4, 1000 * 20 + 19, 0};
+    std::vector<float> src(kvDim * T);
+    for (auto& v : src) v = uni(2);
+    src[5] = 0; for (int j = 32; j < 64; j++) src[j] = 0; /* an all-zero block: d = 0 */
+    auto cache = random_rows(type, kvDim, ctx);
+    auto want = cache;
+    size_t rb = row_size(type, kvDim);
+    for (int t = 0; t < T; t++) quant_row(type, src.data() + t * kvDim, kvDim, want.data() + (pos[t] % ctx) * rb);
+    emu_launch(type == T_Q8_0 ? kv_store_q8_0 : kv_store_q4_0, 1, T, 1, 256, (const float*)src.data(), (const int*)pos, cache.data(), kvDim, ctx);
+    bool same = cache == want;
+    if (!same) failures++;
+    std::printf("%s kv_store %s ring ctx=20 (bytes %s)\n", same ? "ok  " : "FAIL", type_name(type), same ? "equal" : "differ");
+}
+
+/* Attention over Q8_0 or Q4_0 caches of random blocks, against double sums over the decoded rows (a ring where R < the span). */
+static void test_attention_quant(int type, int heads, int kvHeads, int D, int ctx, std::vector<int> pos, int window = 0) {
+    int T = (int)pos.size(), kvDim = kvHeads * D;
+    std::vector<float> q(heads * D * T), out(heads * D * T, NAN);
+    for (auto& v : q) v = uni(2);
+    auto kb = random_rows(type, kvDim, ctx), vb = random_rows(type, kvDim, ctx);
+    size_t rb = row_size(type, kvDim);
+    std::vector<double> kd(kvDim * ctx), vd(kvDim * ctx);
+    for (int r = 0; r < ctx; r++) { dequant_row(type, kb.data() + r * rb, kvDim, kd.data() + r * kvDim); dequant_row(type, vb.data() + r * rb, kvDim, vd.data() + r * kvDim); }
+    float scale = 1.0f / std::sqrt((float)D);
+    std::vector<double> want(heads * D * T);
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < heads; h++) {
+            int kvo = (h / (heads / kvHeads)) * D, n = pos[t] + 1;
+            int first = std::max(window > 0 ? std::max(0, pos[t] - window + 1) : 0, pos[t] - ctx + 1);
+            std::vector<double> s(n);
+            double mx = -INFINITY, sum = 0;
+            for (int j = first; j < n; j++) {
+                double d = 0;
+                for (int i = 0; i < D; i++) d += (double)q[(t * heads + h) * D + i] * kd[(j % ctx) * kvDim + kvo + i];
+                s[j] = scale * d;
+                mx = std::max(mx, s[j]);
+            }
+            for (int j = first; j < n; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
+            for (int i = 0; i < D; i++) {
+                double a = 0;
+                for (int j = first; j < n; j++) a += s[j] * vd[(j % ctx) * kvDim + kvo + i];
+                want[(t * heads + h) * D + i] = a / sum;
+            }
+        }
+    int span = window > 0 ? std::min(ctx, window) : ctx;
+    long long byRows = (span + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)T * heads));
+    int splits = (int)std::max(1LL, std::min(64LL, std::min(byRows, byBlocks)));
+    int chunk = (span + splits - 1) / splits;
+    std::vector<float> part((size_t)T * heads * splits * (D + 2) + 1);
+    emu_launch(type == T_Q8_0 ? attention_partial_q8_0 : attention_partial_q4_0, heads, T, splits, 128, (const float*)q.data(),
+               (const u8*)kb.data(), (const u8*)vb.data(), (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx,
+               chunk, splits, window, 0.0f, (const float*)nullptr);
+    if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits, (const float*)nullptr);
+    report("attention " + std::string(type_name(type)) + " heads=" + std::to_string(heads) + "/" + std::to_string(kvHeads) + " d=" +
+           std::to_string(D) + " ctx=" + std::to_string(ctx) + " t=" + std::to_string(T) + " window=" + std::to_string(window) +
+           " splits=" + std::to_string(splits), out, want, 1e-10);
 }
 
 /* kv_store into a ring of ctx rows at positions past ctx: row p % ctx takes the token, the others keep their bytes. */
@@ -655,6 +738,14 @@ int main() {
     test_small_ops();
     test_kv_store_ring(false);
     test_kv_store_ring(true);
+    /* Q8_0 and Q4_0 caches: head dims 64 (two blocks), 32 (one) and 8 (four heads share a block), several splits, a ring */
+    for (int type : {T_Q8_0, T_Q4_0}) {
+        test_kv_store_quant(type);
+        test_attention_quant(type, 8, 2, 64, 600, {599});
+        test_attention_quant(type, 8, 4, 32, 64, {45, 46, 47});
+        test_attention_quant(type, 8, 4, 8, 64, {17, 18, 19, 20, 21, 22});
+        test_attention_quant(type, 4, 2, 64, 24, {50, 51, 52}, 8);
+    }
     for (int* ekt : (int[][3]){{8, 2, 5}, {64, 8, 3}, {4, 4, 1}, {256, 8, 6}, {40, 3, 9}, {32, 32, 2}}) test_top_k(ekt[0], ekt[1], ekt[2]);
     test_gather();
     test_weighted_sum(128, 3, 5, 1);

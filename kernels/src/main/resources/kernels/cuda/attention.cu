@@ -3,7 +3,9 @@
  * (one pass over the cache rows) and the cache split across blocks ("flash decoding").
  *
  * q is F32 [headDim * heads, T]; kCache and vCache are [headDim * kvHeads, ctx], both F32
- * (attention_*_f32) or both F16 (attention_*_f16); pos is I32 [T], read from device memory so a
+ * (attention_*_f32), both F16 (attention_*_f16), both Q8_0 or both Q4_0 (attention_*_q8_0,
+ * attention_*_q4_0: rows of blocks of 32, each element decoded as it is read, so a block may
+ * span heads where headDim < 32); pos is I32 [T], read from device memory so a
  * recorded CUDA graph stays valid. Token t, head h attends to positions 0..pos[t] of KV head
  * h / (heads / kvHeads): out = sum_j softmax_j(s_j) v_j, F32 [headDim * heads, T], where the
  * score s_j = scale * q.k_j, or softcap * tanh(scale * q.k_j / softcap) where softcap > 0.
@@ -38,7 +40,8 @@
  * caches, GQA (heads/kvHeads = 1, 2, 4), headDim 64, 80 and 128, one token and several, one
  * split and many; sliding windows and soft-capped scores, alone and together, with several splits;
  * sinks with and without a window, one split and several; ring caches (positions well past ctx,
- * with a window) against the same positions in a full-size cache.
+ * with a window) against the same positions in a full-size cache; Q8_0 and Q4_0 caches in the
+ * conformance cases (head dims 64, 32 and 8, a ring).
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
  * double-precision references.
  */
@@ -48,22 +51,37 @@
 #define ATT_MAX_DIM 256
 #define ATT_DIMS_PER_LANE (ATT_MAX_DIM / 32)
 
-template <typename C>
-__device__ __forceinline__ float cache_at(const C* p, long long i);
+/* Element i of a cache of TYPE (T_F32, T_F16, T_Q8_0, T_Q4_0; the block types in blocks of 32 along the rows). */
+template <int TYPE>
+__device__ __forceinline__ float cache_at(const u8* __restrict__ c, long long i);
 
 template <>
-__device__ __forceinline__ float cache_at<float>(const float* p, long long i) {
-    return p[i];
+__device__ __forceinline__ float cache_at<T_F32>(const u8* __restrict__ c, long long i) {
+    return ((const float*)c)[i];
 }
 
 template <>
-__device__ __forceinline__ float cache_at<__half>(const __half* p, long long i) {
-    return __half2float(p[i]);
+__device__ __forceinline__ float cache_at<T_F16>(const u8* __restrict__ c, long long i) {
+    return __half2float(((const __half*)c)[i]);
 }
 
-template <typename C>
-__device__ __forceinline__ void attention_partial(const float* __restrict__ q, const C* __restrict__ kc,
-                                                  const C* __restrict__ vc, const int* __restrict__ pos,
+template <>
+__device__ __forceinline__ float cache_at<T_Q8_0>(const u8* __restrict__ c, long long i) {
+    const u8* b = c + (i >> 5) * Q8_0_BYTES;
+    return load_half(b) * (float)(signed char)b[2 + (i & 31)];
+}
+
+template <>
+__device__ __forceinline__ float cache_at<T_Q4_0>(const u8* __restrict__ c, long long i) {
+    const u8* b = c + (i >> 5) * Q4_0_BYTES;
+    int j = (int)(i & 31);
+    int q = b[2 + (j & 15)];
+    return load_half(b) * (float)((j < 16 ? q & 15 : q >> 4) - 8);
+}
+
+template <int TYPE>
+__device__ __forceinline__ void attention_partial(const float* __restrict__ q, const u8* __restrict__ kc,
+                                                  const u8* __restrict__ vc, const int* __restrict__ pos,
                                                   float* __restrict__ part, float* __restrict__ out,
                                                   int heads, int kvHeads, int D, float scale, int ctx,
                                                   int chunk, int splits, int window, float softcap,
@@ -96,12 +114,12 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
     for (int j = start + warp; j < end; j += ATT_WARPS) {
         int r = j - base;
         if (r >= ctx) r -= ctx;
-        const C* kr = kc + r * kvRow + (long long)kvh * D;
+        long long kr = r * kvRow + (long long)kvh * D;
         float dot = 0.0f;
 #pragma unroll
         for (int i = 0; i < ATT_DIMS_PER_LANE; i++) {
             int d = lane + 32 * i;
-            if (d < D) dot += qv[i] * cache_at<C>(kr, d);
+            if (d < D) dot += qv[i] * cache_at<TYPE>(kc, kr + d);
         }
         dot = warp_sum(dot);
         if (softcap > 0.0f) dot = softcap * tanhf(dot / softcap);
@@ -109,11 +127,10 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
         float corr = expf(m - mNew);
         float p = expf(dot - mNew);
         l = l * corr + p;
-        const C* vr = vc + r * kvRow + (long long)kvh * D;
 #pragma unroll
         for (int i = 0; i < ATT_DIMS_PER_LANE; i++) {
             int d = lane + 32 * i;
-            if (d < D) acc[i] = acc[i] * corr + p * cache_at<C>(vr, d);
+            if (d < D) acc[i] = acc[i] * corr + p * cache_at<TYPE>(vc, kr + d);
         }
         m = mNew;
     }
@@ -166,17 +183,31 @@ __device__ __forceinline__ void attention_partial(const float* __restrict__ q, c
 }
 
 extern "C" __global__ void __launch_bounds__(128) attention_partial_f32(
-        const float* q, const float* kc, const float* vc, const int* pos, float* part, float* out,
+        const float* q, const u8* kc, const u8* vc, const int* pos, float* part, float* out,
         int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits, int window, float softcap,
         const float* sinks) {
-    attention_partial<float>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sinks);
+    attention_partial<T_F32>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sinks);
 }
 
 extern "C" __global__ void __launch_bounds__(128) attention_partial_f16(
-        const float* q, const __half* kc, const __half* vc, const int* pos, float* part, float* out,
+        const float* q, const u8* kc, const u8* vc, const int* pos, float* part, float* out,
         int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits, int window, float softcap,
         const float* sinks) {
-    attention_partial<__half>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sinks);
+    attention_partial<T_F16>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sinks);
+}
+
+extern "C" __global__ void __launch_bounds__(128) attention_partial_q8_0(
+        const float* q, const u8* kc, const u8* vc, const int* pos, float* part, float* out,
+        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits, int window, float softcap,
+        const float* sinks) {
+    attention_partial<T_Q8_0>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sinks);
+}
+
+extern "C" __global__ void __launch_bounds__(128) attention_partial_q4_0(
+        const float* q, const u8* kc, const u8* vc, const int* pos, float* part, float* out,
+        int heads, int kvHeads, int D, float scale, int ctx, int chunk, int splits, int window, float softcap,
+        const float* sinks) {
+    attention_partial<T_Q4_0>(q, kc, vc, pos, part, out, heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sinks);
 }
 
 extern "C" __global__ void attention_combine(const float* __restrict__ part, float* __restrict__ out,

@@ -1,5 +1,6 @@
 package dev.hearth.backend.cuda;
 
+import dev.hearth.runtime.dtype.CacheTypes;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
 import dev.hearth.runtime.graph.Op;
@@ -13,7 +14,7 @@ import java.util.Set;
  * <ul>
  *   <li>mul_mat, mul_mat_id and get_rows: weights of F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K;</li>
  *   <li>top_k, gather, mul_mat_id, add_id: I32 expert ids;</li>
- *   <li>kv_store and attention: F32 or F16 caches (attention: both caches of one type, head
+ *   <li>kv_store and attention: F32, F16, Q8_0 or Q4_0 caches (attention: both caches of one type, head
  *       dimension at most 256; sinks F32);</li>
  *   <li>rope: at most 1024 rotated dimensions, with or without YaRN; convert: between F32, F16 and BF16;</li>
  *   <li>every other op: F32 tensors;</li>
@@ -95,8 +96,8 @@ final class CudaSupport {
     }
 
     private static String cache(String op, Node c) {
-        DType t = c.desc().type();
-        return t == DType.F32 || t == DType.F16 ? null : op + ": cache " + c.name() + " must be F32 or F16, not " + t;
+        String why = CacheTypes.whyNot(c.desc().type(), c.desc().rowLength());
+        return why == null ? null : op + ": cache " + c.name() + ": " + why;
     }
 
     private static String names(Set<DType> types) {

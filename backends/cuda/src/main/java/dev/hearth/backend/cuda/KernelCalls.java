@@ -112,9 +112,16 @@ final class KernelCalls {
                 var cache = k.cache().desc();
                 int kvDim = (int) cache.rowLength();
                 int t = (int) k.src().desc().rows();
-                Kernel kernel = cache.type() == DType.F16 ? Kernel.KV_STORE_F16 : Kernel.KV_STORE_F32;
+                Kernel kernel = switch (cache.type()) {
+                    case F16 -> Kernel.KV_STORE_F16;
+                    case Q8_0 -> Kernel.KV_STORE_Q8_0;
+                    case Q4_0 -> Kernel.KV_STORE_Q4_0;
+                    default -> Kernel.KV_STORE_F32;
+                };
+                // a thread per element, or per block of 32 in a quantized cache
+                int units = cache.type().isQuantized() ? kvDim / cache.type().blockSize : kvDim;
                 // the cache's rows R: position p goes to row p % R, so positions past R are valid (a ring cache)
-                out.add(launch(modules, kernel, ceilDiv(kvDim, 256), t, 1, 256, new Launch.Args()
+                out.add(launch(modules, kernel, ceilDiv(units, 256), t, 1, 256, new Launch.Args()
                         .ptr(addr.apply(k.src())).ptr(addr.apply(k.pos())).ptr(addr.apply(k.cache()))
                         .i32(kvDim).i32(cache.rows())));
             }
@@ -271,7 +278,12 @@ final class KernelCalls {
         int span = attentionSpan(a);
         int splits = attentionSplits(t, a.heads(), span);
         int chunk = ceilDiv(span, splits);
-        Kernel kernel = a.kCache().desc().type() == DType.F16 ? Kernel.ATTENTION_PARTIAL_F16 : Kernel.ATTENTION_PARTIAL_F32;
+        Kernel kernel = switch (a.kCache().desc().type()) {
+            case F16 -> Kernel.ATTENTION_PARTIAL_F16;
+            case Q8_0 -> Kernel.ATTENTION_PARTIAL_Q8_0;
+            case Q4_0 -> Kernel.ATTENTION_PARTIAL_Q4_0;
+            default -> Kernel.ATTENTION_PARTIAL_F32;
+        };
         long sinks = a.sinks() != null ? addr.apply(a.sinks()) : 0;
         out.add(launch(modules, kernel, a.heads(), t, splits, 128, new Launch.Args()
                 .ptr(addr.apply(a.q())).ptr(addr.apply(a.kCache())).ptr(addr.apply(a.vCache())).ptr(addr.apply(a.pos()))

@@ -45,8 +45,8 @@ class CudaSupportTest {
     }
 
     @Test
-    void cachesAreF32OrF16() {
-        for (DType c : new DType[]{DType.F32, DType.F16, DType.Q8_0}) {
+    void cachesAreF32F16Q8_0OrQ4_0() {
+        for (DType c : new DType[]{DType.F32, DType.F16, DType.Q8_0, DType.Q4_0, DType.Q4_1}) {
             Graph g = new Graph();
             Node cache = g.state(TensorDesc.of("k", c, 64, 16));
             Node src = g.input("src", DType.F32, 64, 2);
@@ -54,7 +54,7 @@ class CudaSupportTest {
             Node stored = g.kvStore("ks", cache, src, pos);
             Node q = g.input("q", DType.F32, 128, 2);
             Node att = g.attention("att", q, stored, stored, pos, 2, 1, 64, 0.125f);
-            boolean ok = c != DType.Q8_0;
+            boolean ok = c != DType.Q4_1;
             assertEquals(ok, CudaSupport.whyNot(stored) == null, c + " kv_store");
             assertEquals(ok, CudaSupport.whyNot(att) == null, c + " attention");
         }
