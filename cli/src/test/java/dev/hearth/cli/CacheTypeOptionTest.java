@@ -1,0 +1,83 @@
+package dev.hearth.cli;
+
+import dev.hearth.llama.synth.SyntheticModel;
+import dev.hearth.runtime.dtype.DType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code --cache-type}: q8_0 and q4_0 beside f16 and f32 in run, plan and serve; one-line errors for the rest. */
+class CacheTypeOptionTest {
+    private record Out(int rc, String out, String err) {
+    }
+
+    private static Out main(String... argv) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        PrintStream oldOut = System.out, oldErr = System.err;
+        int rc;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            rc = Main.run(argv);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        return new Out(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static String stories() {
+        return StoriesTest.models().resolve("stories260K-f32.gguf").toString();
+    }
+
+    @Test
+    void runsWithQuantizedCaches() {
+        for (String type : new String[]{"q8_0", "Q4_0"}) {
+            Out o = main("run", "-m", stories(), "-p", "Once upon a time", "-n", "8", "--temp", "0", "--backend", "cpu", "-t", "1", "--cache-type", type);
+            assertEquals(0, o.rc(), o.err()); // the text goes to the process's stdout; its fidelity is QuantizedCacheStoriesTest's
+            assertTrue(o.err().contains("context: "), o.err());
+        }
+    }
+
+    @Test
+    void planCountsTheSmallerCache() {
+        Out f16 = main("plan", "-m", stories(), "-c", "4096", "--cache-type", "f16");
+        Out q4 = main("plan", "-m", stories(), "-c", "4096", "--cache-type", "q4_0");
+        assertEquals(0, f16.rc(), f16.err());
+        assertEquals(0, q4.rc(), q4.err());
+        // stories260K: 5 layers, K and V rows of 32: 4096 * 5 * 2 * 64 bytes = 2.5 MiB in F16, 2 * 18 bytes a row in Q4_0 = 0.7 MiB
+        assertTrue(f16.out().contains("2.5"), f16.out());
+        assertTrue(q4.out().contains("0.7"), q4.out());
+    }
+
+    @Test
+    void anUnknownTypeIsOneLine() {
+        Out o = main("run", "-m", stories(), "-p", "x", "--cache-type", "q4_1");
+        assertEquals(2, o.rc());
+        assertEquals("hearth run: --cache-type takes f16, f32, q8_0, q4_0, not 'q4_1'", o.err().strip());
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", stories(), "--cache-type", "iq4_nl"}, quiet));
+    }
+
+    @Test
+    void aKvDimOfPartBlocksIsOneLine(@TempDir Path dir) {
+        // kv dim 24: two KV heads of 12
+        Path model = dir.resolve("odd.gguf");
+        SyntheticModel.write(new SyntheticModel.Shape("odd", "llama", 48, 1, 96, 4, 2, 12, 300, true, 256, 10000f, Map.of()), DType.F32, null, 1, model);
+        Out o = main("run", "-m", model.toString(), "-p", "x", "-n", "1", "--cache-type", "q8_0");
+        assertEquals(2, o.rc(), o.err());
+        assertEquals("hearth run: --cache-type q8_0: cache type q8_0 needs a kv dim that is a multiple of 32, and this model's is 24: use --cache-type f16",
+                o.err().strip());
+        Out f16 = main("run", "-m", model.toString(), "-p", "x", "-n", "1", "--cache-type", "f16", "--backend", "cpu");
+        assertEquals(0, f16.rc(), f16.err());
+    }
+}
