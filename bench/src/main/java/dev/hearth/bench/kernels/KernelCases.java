@@ -18,7 +18,7 @@ import java.util.Map;
  * <li>mul_mat W[K, N] x x[K, T] for each matrix shape of the model (attention q and output, k and
  * v, feed-forward gate/up and down, the vocabulary projection), at T = 1 (generation) and 512
  * (a prompt batch), for every weight type that has a reference codec;</li>
- * <li>attention with an F32 and an F16 cache at contexts 512 and 4096: one token at the last
+ * <li>attention with an F32, F16, Q8_0 and Q4_0 cache at contexts 512 and 4096: one token at the last
  * position, and 512 tokens at the last 512 positions;</li>
  * <li>rms_norm over the embedding, rope over the query heads, swiglu over the feed-forward width,
  * at T = 1 and 512.</li>
@@ -58,7 +58,7 @@ public final class KernelCases {
     /** Contexts of the attention cases. */
     public static final int[] CONTEXTS = {512, 4096};
     /** Cache types of the attention cases. */
-    public static final List<DType> CACHE_TYPES = List.of(DType.F32, DType.F16);
+    public static final List<DType> CACHE_TYPES = List.of(DType.F32, DType.F16, DType.Q8_0, DType.Q4_0);
     /** The weight types a run covers when none are named: the common ones. */
     public static final List<DType> DEFAULT_TYPES = List.of(DType.F32, DType.F16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K);
 

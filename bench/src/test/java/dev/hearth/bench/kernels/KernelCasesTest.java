@@ -55,7 +55,7 @@ class KernelCasesTest {
     void attentionAtContexts512And4096WithLlama1bHeads() {
         for (int ctx : new int[]{512, 4096}) {
             for (int t : new int[]{1, 512}) {
-                for (DType cache : List.of(DType.F32, DType.F16)) {
+                for (DType cache : List.of(DType.F32, DType.F16, DType.Q8_0, DType.Q4_0)) {
                     String name = "attention 1b heads=32/8 head_dim=64 ctx=" + ctx + " t=" + t + " " + cache.name().toLowerCase();
                     KernelCase c = KernelCases.byName(name);
                     assertNotNull(c, name);
