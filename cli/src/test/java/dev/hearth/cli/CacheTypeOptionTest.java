@@ -49,6 +49,22 @@ class CacheTypeOptionTest {
     }
 
     @Test
+    void serveGivesEverySlotTheCacheType() throws Exception {
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        try (ServeCommand.Running r = ServeCommand.start(new String[] {"-m", stories(), "--port", "0", "--backend", "cpu", "--parallel", "2",
+                "-c", "128", "--temp", "0", "--cache-type", "q8_0"}, quiet)) {
+            assertEquals(DType.Q8_0, r.model().engine().cacheType());
+            assertEquals(1, r.extra().size());
+            assertEquals(DType.Q8_0, r.extra().getFirst().cacheType(), "the second slot's cache");
+            String body = "{\"model\": \"x\", \"prompt\": \"Once upon a time\", \"max_tokens\": 6}";
+            var res = ServeCommandTest.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + r.server().port() + "/v1/completions"))
+                    .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)));
+            assertEquals(200, res.statusCode(), res.body());
+            assertTrue(res.body().contains("\"completion_tokens\":6") || res.body().contains("\"completion_tokens\": 6"), res.body());
+        }
+    }
+
+    @Test
     void planCountsTheSmallerCache() {
         Out f16 = main("plan", "-m", stories(), "-c", "4096", "--cache-type", "f16");
         Out q4 = main("plan", "-m", stories(), "-c", "4096", "--cache-type", "q4_0");

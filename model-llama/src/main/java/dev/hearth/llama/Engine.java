@@ -138,6 +138,11 @@ public final class Engine implements AutoCloseable {
         if (reported >= 0 && reported < total) progress.update(total, total); // the rest needed nothing
     }
 
+    /** The type of the KV cache (F32, F16, Q8_0 or Q4_0). */
+    public DType cacheType() {
+        return cacheType;
+    }
+
     public ModelConfig config() {
         return config;
     }
