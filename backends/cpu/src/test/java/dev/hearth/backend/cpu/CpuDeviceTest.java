@@ -123,9 +123,13 @@ class CpuDeviceTest {
         Node q2k = g.mulMat("q2k", g.weight(TensorDesc.of("wq2k", DType.Q2_K, 256, 4)), x);
         assertFalse(d.supports(q2k));
         assertTrue(d.whyNot(q2k).contains("Q2_K"), d.whyNot(q2k));
-        Node cache = g.state(TensorDesc.of("cache", DType.Q8_0, 256, 8));
         Node pos = g.input("pos", DType.I32, 2);
-        assertFalse(d.supports(g.kvStore("kv", cache, x, pos)));
+        for (DType t : new DType[]{DType.F32, DType.F16, DType.Q8_0, DType.Q4_0}) {
+            assertTrue(d.supports(g.kvStore("kv" + t, g.state(TensorDesc.of("cache" + t, t, 256, 8)), x, pos)), t + " cache");
+        }
+        Node q41 = g.kvStore("kvq41", g.state(TensorDesc.of("cacheq41", DType.Q4_1, 256, 8)), x, pos);
+        assertFalse(d.supports(q41));
+        assertTrue(d.whyNot(q41).contains("f16, f32, q8_0, q4_0"), d.whyNot(q41));
         assertTrue(d.supports(g.swiglu("s", x, x)));
         assertTrue(d.supports(g.softmax("sm", x)));
     }
