@@ -155,11 +155,14 @@ class DeviceInfrastructureTest {
             Node x = g.input("x_" + t, DType.F32, 256, 1);
             assertEquals(expected, d.supports(g.mulMat("m_" + t, table, x)), "mul_mat " + t);
         }
-        Node q8cache = g.state(dev.hearth.runtime.tensor.TensorDesc.of("kq", DType.Q8_0, 64, 8));
         Node src = g.input("src", DType.F32, 64, 1);
         Node pos = g.input("pos", DType.I32, 1);
-        Node store = g.kvStore("st", q8cache, src, pos);
+        for (DType t : new DType[]{DType.F32, DType.F16, DType.Q8_0, DType.Q4_0}) {
+            assertTrue(d.supports(g.kvStore("st_" + t, g.state(dev.hearth.runtime.tensor.TensorDesc.of("k_" + t, t, 64, 8)), src, pos)), t + " cache");
+        }
+        Node q41cache = g.state(dev.hearth.runtime.tensor.TensorDesc.of("kq41", DType.Q4_1, 64, 8));
+        Node store = g.kvStore("st", q41cache, src, pos);
         assertFalse(d.supports(store));
-        assertTrue(d.whyNot(store).contains("Q8_0"), d.whyNot(store));
+        assertTrue(d.whyNot(store).contains("Q4_1"), d.whyNot(store));
     }
 }
