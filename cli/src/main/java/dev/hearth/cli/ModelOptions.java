@@ -24,7 +24,7 @@ import java.util.List;
 
 /** The options every command that loads a model takes, and the loading itself. */
 final class ModelOptions {
-    static final String[] SPEC = {"m|model", "t|threads", "c|ctx|ctx-size", "backend", "cache-type|ctk", "b|batch|batch-size",
+    static final String[] SPEC = {"m|model", "t|threads", "c|ctx|ctx-size", "backend", "cache-type|ctk|cache-type-k", "cache-type-v|ctv", "b|batch|batch-size",
             "ngl|gpu-layers|n-gpu-layers", "vram-budget", "devices", "split", "cpu-moe|cmoe!", "n-cpu-moe|ncmoe"};
 
     /** The help of {@link #SPEC}, which every command that loads a model ends its own help with. */
@@ -36,6 +36,7 @@ final class ModelOptions {
               --backend B            cpu, opencl, cuda, reference or auto (default auto)
               --cache-type T         KV cache type: f16, f32, q8_0 or q4_0 (default f16); q8_0 takes about half of
                                      f16's memory and q4_0 about a quarter (the model's kv dim must be a multiple of 32)
+              --ctk T, --ctv T       as llama.cpp's -ctk and -ctv: the K cache's type, and the V cache's (the same here)
               -b, --batch N          prompt tokens per step (default 512)
               --gpu-layers N         layers on the GPU: auto (default: as many as its free memory holds),
                                      a number (as llama.cpp's -ngl) or all
@@ -120,6 +121,11 @@ final class ModelOptions {
         if (t == null) throw new Args.UsageException("--cache-type takes " + CacheTypes.names() + ", not '" + name + "'");
         String why = CacheTypes.whyNot(t, c.kvDim());
         if (why != null) throw new Args.UsageException("--cache-type " + name + ": " + why);
+        String v = a.get("cache-type-v", name);
+        if (CacheTypes.parse(v) != t) {
+            throw new Args.UsageException("--cache-type-v " + v + ": the K and V caches have one type here; give --cache-type "
+                    + v + " for both, or leave -ctv out");
+        }
         return t;
     }
 

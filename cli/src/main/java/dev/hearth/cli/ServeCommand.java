@@ -41,7 +41,8 @@ final class ServeCommand {
               --temp T, --top-k K, --top-p P, --min-p P, --repeat-penalty R, --repeat-last-n N,
               --frequency-penalty F, --presence-penalty P, --seed S   (as for hearth run)
             model and backend (-c, --ctx is the context length of each slot):
-              -t, --threads N, -c, --ctx N, --backend B, --cache-type T, -b, --batch N, --gpu-layers N,
+              -t, --threads N, -c, --ctx N, --backend B, --cache-type T (f16, f32, q8_0, q4_0), --ctv T,
+              -b, --batch N, --gpu-layers N,
               --vram-budget SIZE, --devices D1,D2, --split 3,1, --cpu-moe, --n-cpu-moe N   as for hearth run
             endpoints: POST /v1/chat/completions, POST /v1/completions (stream true or false),
               GET /v1/models, GET /health. A client that disconnects stops its generation (at once

@@ -76,6 +76,16 @@ class CacheTypeOptionTest {
     }
 
     @Test
+    void llamaCppNamesGiveBothCaches() {
+        Out same = main("run", "-m", stories(), "-p", "Once", "-n", "2", "--temp", "0", "--backend", "cpu", "-t", "1", "-ctk", "q8_0", "-ctv", "q8_0");
+        assertEquals(0, same.rc(), same.err());
+        Out differ = main("run", "-m", stories(), "-p", "Once", "-n", "2", "-ctk", "q8_0", "-ctv", "q4_0");
+        assertEquals(2, differ.rc());
+        assertEquals("hearth run: --cache-type-v q4_0: the K and V caches have one type here; give --cache-type q4_0 for both, or leave -ctv out",
+                differ.err().strip());
+    }
+
+    @Test
     void anUnknownTypeIsOneLine() {
         Out o = main("run", "-m", stories(), "-p", "x", "--cache-type", "q4_1");
         assertEquals(2, o.rc());
