@@ -19,6 +19,8 @@ import org.openqa.selenium.logging.LoggingPreferences;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 import java.io.File;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,6 +73,7 @@ class ChatPageBrowserTest {
             WebDriver driver = start(chromium, chromedriver, profile);
             try {
                 session(driver, m, log);
+                keyAndBusy(driver);
             } finally {
                 driver.quit();
             }
@@ -132,6 +135,7 @@ class ChatPageBrowserTest {
         d.findElement(By.id("stop")).click();
         wait.until(x -> meta(x).contains("stopped"));
         int generated = log.cancelledAfter(WAIT.toMillis());
+        System.out.println("ChatPageBrowserTest: stopped after " + generated + " of up to " + MAX_TOKENS + " tokens");
         assertTrue(generated < MAX_TOKENS - 100, "generation stopped early: " + generated + " tokens");
         ConcurrencyTest.awaitIdle(m, 1, WAIT.toMillis());
         assertTrue(d.findElement(By.id("send")).isDisplayed(), "send shows again after stop");
@@ -179,6 +183,7 @@ class ChatPageBrowserTest {
         d.findElement(By.cssSelector("#chat-list li .open")).click();
         wait.until(x -> x.findElements(By.cssSelector(".msg.assistant")).size() == 2);
 
+        labelled(d);
         markdown(d, wait);
         phone(d, wait);
         screenshot(d, wait);
@@ -187,6 +192,64 @@ class ChatPageBrowserTest {
         // the console is really read: an error written now is seen
         ((JavascriptExecutor) d).executeScript("console.error('console check')");
         assertTrue(consoleErrors(d).stream().anyMatch(e -> e.contains("console check")), "the browser's console could not be read");
+    }
+
+    /**
+     * A server with a key and no queue: the page says a key is needed, works once it is given in
+     * Settings, and says the server is busy (giving the message back to the box) when its one
+     * slot is taken.
+     */
+    private static void keyAndBusy(WebDriver d) throws Exception {
+        WebDriverWait wait = new WebDriverWait(d, WAIT, Duration.ofMillis(20));
+        String key = "chat-page-key";
+        try (TestModel m = new TestModel(TestModel.stories(), 1, 256, TestModel.options().withApiKey(key).withMaxQueue(0))) {
+            d.get(m.base() + "/");
+            wait.until(x -> x.findElement(By.id("error")).isDisplayed());
+            assertTrue(d.findElement(By.id("error")).getText().contains("needs an API key"), d.findElement(By.id("error")).getText());
+            d.findElement(By.id("open-settings")).click();
+            wait.until(x -> x.findElement(By.id("settings")).isDisplayed());
+            setValue(d, "api-key", key);
+            d.findElement(By.id("save-settings")).click();
+            wait.until(x -> "stories260K".equals(x.findElement(By.id("model")).getDomProperty("value")));
+            wait.until(x -> !x.findElement(By.id("error")).isDisplayed());
+
+            try (Socket busy = new Socket("127.0.0.1", m.server.port())) {
+                busy.setSoTimeout((int) WAIT.toMillis());
+                busy.getOutputStream().write(RawHttp.post("/v1/completions", ConcurrencyTest.LONG, "Authorization: Bearer " + key));
+                busy.getOutputStream().flush();
+                String status = new String(busy.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+                assertEquals("HTTP/1.1 200", status);
+                WebElement prompt = d.findElement(By.id("prompt"));
+                prompt.sendKeys("Hello there", Keys.ENTER);
+                wait.until(x -> x.findElement(By.id("error")).isDisplayed());
+                assertTrue(d.findElement(By.id("error")).getText().contains("busy"), d.findElement(By.id("error")).getText());
+                assertEquals("Hello there", prompt.getDomProperty("value"), "the message is given back to the box");
+                assertTrue(d.findElements(By.cssSelector(".msg")).isEmpty(), "no half chat is kept");
+                assertTrue(d.findElement(By.id("send")).isDisplayed());
+            }
+            ConcurrencyTest.awaitIdle(m, 1, WAIT.toMillis());
+            d.findElement(By.id("prompt")).sendKeys(Keys.ENTER);
+            wait.until(x -> meta(x).contains("tokens/s"));
+            assertFalse(d.findElement(By.id("error")).isDisplayed(), "the error goes once a message is sent");
+            assertFalse(answer(d).isEmpty());
+        }
+        // the refused requests are the only errors in the console
+        List<String> errors = consoleErrors(d);
+        errors.removeIf(e -> e.contains("Failed to load resource: the server responded with a status of 401")
+                || e.contains("Failed to load resource: the server responded with a status of 503"));
+        assertEquals(List.of(), errors, "errors in the browser's console");
+    }
+
+    /** Every field has a label and every button a name, for screen readers and keyboard users. */
+    @SuppressWarnings("unchecked")
+    private static void labelled(WebDriver d) {
+        List<String> unlabelled = (List<String>) ((JavascriptExecutor) d).executeScript("""
+                const out = [];
+                for (const e of document.querySelectorAll('input, select, textarea')) if (!e.labels || e.labels.length === 0) out.push(e.id);
+                for (const b of document.querySelectorAll('button')) if (!(b.getAttribute('aria-label') || b.textContent.trim())) out.push(b.id || b.className);
+                return out;
+                """);
+        assertEquals(List.of(), unlabelled, "fields without a label, buttons without a name");
     }
 
     private static List<String> consoleErrors(WebDriver d) {

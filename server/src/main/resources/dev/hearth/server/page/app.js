@@ -463,18 +463,23 @@
     msg.stats = { tokens, tps, finish, counted: usage ? 'usage' : 'chunks' };
     $('speed').textContent = tps ? tps.toFixed(1) + ' tokens/s' : '';
     running = null;
-    if (msg.state === 'failed' && !msg.content) {
-      // nothing came back: take the question back into the box so it can be sent again
-      chat.messages.splice(chat.messages.indexOf(question), 2);
-      if (!promptEl.value) promptEl.value = text;
-      showError(msg.error);
-    } else if (msg.state === 'failed') {
-      showError(msg.error);
-    }
     chat.updated = Date.now();
-    saveChats();
-    renderList();
-    if (chat === currentChat()) renderMessage(msg);
+    if (msg.state === 'failed' && !msg.content) {
+      // nothing came back: take the question back into the box so that it can be sent again
+      chat.messages.splice(chat.messages.indexOf(question), 2);
+      if (chat.messages.length === 0) {
+        chats = chats.filter((c) => c !== chat);
+        if (currentId === chat.id) currentId = null;
+      }
+      if (!promptEl.value) promptEl.value = text;
+      saveChats();
+      render();
+    } else {
+      saveChats();
+      renderList();
+      if (chat === currentChat()) renderMessage(msg);
+    }
+    if (msg.state === 'failed') showError(msg.error);
     setRunning(false);
   }
 
