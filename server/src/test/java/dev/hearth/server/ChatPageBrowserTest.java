@@ -158,6 +158,7 @@ class ChatPageBrowserTest {
         assertTrue(counted.find(), meta(d));
         int tokens = Integer.parseInt(counted.group(1));
         assertTrue(tokens >= 1 && tokens <= 24, "the max tokens setting was sent: " + meta(d));
+        System.out.println("ChatPageBrowserTest: a short answer: " + meta(d));
         assertTrue(d.findElement(By.id("speed")).getText().matches("\\d+(\\.\\d)? tokens/s"), d.findElement(By.id("speed")).getText());
         String secondText = answer(d);
         assertFalse(secondText.isEmpty());
