@@ -32,6 +32,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -185,6 +186,7 @@ class ChatPageBrowserTest {
         wait.until(x -> x.findElements(By.cssSelector(".msg.assistant")).size() == 2);
 
         labelled(d);
+        keyboard(d, wait);
         markdown(d, wait);
         phone(d, wait);
         screenshot(d, wait);
@@ -239,6 +241,29 @@ class ChatPageBrowserTest {
         errors.removeIf(e -> e.contains("Failed to load resource: the server responded with a status of 401")
                 || e.contains("Failed to load resource: the server responded with a status of 503"));
         assertEquals(List.of(), errors, "errors in the browser's console");
+    }
+
+    /**
+     * From the keyboard: Tab leaves the message box for the send button, Settings opens with
+     * Enter and closes with Escape, focus comes back to where it was, and focus is drawn.
+     */
+    private static void keyboard(WebDriver d, WebDriverWait wait) {
+        JavascriptExecutor js = (JavascriptExecutor) d;
+        WebElement prompt = d.findElement(By.id("prompt"));
+        prompt.click();
+        d.switchTo().activeElement().sendKeys(Keys.TAB);
+        assertEquals("send", d.switchTo().activeElement().getDomAttribute("id"), "Tab from the message box");
+        WebElement open = d.findElement(By.id("open-settings"));
+        js.executeScript("arguments[0].focus()", open);
+        d.switchTo().activeElement().sendKeys(Keys.ENTER);
+        wait.until(x -> x.findElement(By.id("settings")).isDisplayed());
+        assertTrue((Boolean) js.executeScript("return document.getElementById('settings').contains(document.activeElement)"), "focus moves into Settings");
+        d.switchTo().activeElement().sendKeys(Keys.ESCAPE);
+        wait.until(x -> !x.findElement(By.id("settings")).isDisplayed());
+        assertEquals("open-settings", d.switchTo().activeElement().getDomAttribute("id"), "focus comes back to the Settings button");
+        d.switchTo().activeElement().sendKeys(Keys.TAB);
+        String outline = (String) js.executeScript("return getComputedStyle(document.activeElement).outlineStyle");
+        assertNotEquals("none", outline, "the focused element (" + d.switchTo().activeElement().getDomAttribute("id") + ") shows focus");
     }
 
     /** Every field has a label and every button a name, for screen readers and keyboard users. */
