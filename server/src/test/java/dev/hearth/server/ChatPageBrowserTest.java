@@ -135,6 +135,7 @@ class ChatPageBrowserTest {
         // stop: the page says so, and the server stops generating and frees its slot
         d.findElement(By.id("stop")).click();
         wait.until(x -> meta(x).contains("stopped"));
+        assertTrue(meta(d).matches("stopped · about \\d+ tokens? · .*"), "a stopped answer counts the pieces it got: " + meta(d));
         int generated = log.cancelledAfter(WAIT.toMillis());
         System.out.println("ChatPageBrowserTest: stopped after " + generated + " of up to " + MAX_TOKENS + " tokens");
         assertTrue(generated < MAX_TOKENS - 100, "generation stopped early: " + generated + " tokens");

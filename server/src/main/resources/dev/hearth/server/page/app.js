@@ -178,7 +178,8 @@
     if (msg.state === 'failed') parts.push('failed: ' + (msg.error || 'unknown error'));
     const s = msg.stats;
     if (s) {
-      if (s.tokens) parts.push(s.tokens + (s.tokens === 1 ? ' token' : ' tokens'));
+      // without the server's count (a stopped answer), the pieces received stand in for tokens
+      if (s.tokens) parts.push((s.counted === 'chunks' ? 'about ' : '') + s.tokens + (s.tokens === 1 ? ' token' : ' tokens'));
       if (s.tps) parts.push(s.tps.toFixed(1) + ' tokens/s');
       if (s.finish === 'length') parts.push('cut at the token limit');
     }
@@ -557,6 +558,15 @@
         closeSidebar();
         $('toggle-chats').focus();
       }
+    });
+    // another tab of this page changed the chats: show them (unless an answer is streaming here)
+    window.addEventListener('storage', (e) => {
+      if (running || (e.key !== KEYS.chats && e.key !== null)) return;
+      const fresh = load(KEYS.chats, []);
+      if (!Array.isArray(fresh)) return;
+      chats = fresh.filter((c) => c && typeof c.id === 'string' && Array.isArray(c.messages));
+      if (currentId && !currentChat()) currentId = null;
+      render();
     });
     if (currentId && !currentChat()) currentId = null;
     render();
