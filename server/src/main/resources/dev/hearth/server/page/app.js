@@ -29,9 +29,19 @@
 
   const settings = Object.assign({ system: '', temperature: '', topP: '', maxTokens: '', apiKey: '', model: '' },
     load(KEYS.settings, {}));
-  let chats = load(KEYS.chats, []);
-  if (!Array.isArray(chats)) chats = [];
-  chats = chats.filter((c) => c && typeof c.id === 'string' && Array.isArray(c.messages));
+  /** The chats as stored, less anything malformed (storage is shared with whatever else ran on this origin). */
+  function storedChats() {
+    const list = load(KEYS.chats, []);
+    if (!Array.isArray(list)) return [];
+    const ok = list.filter((c) => c && typeof c.id === 'string' && Array.isArray(c.messages));
+    for (const c of ok) {
+      c.messages = c.messages.filter((m) => m && (m.role === 'user' || m.role === 'assistant') && typeof m.content === 'string');
+      if (typeof c.updated !== 'number') c.updated = 0;
+    }
+    return ok;
+  }
+
+  let chats = storedChats();
   for (const c of chats) {
     for (const m of c.messages) if (m.state === 'streaming') m.state = 'stopped'; // the page was closed mid-answer
   }
@@ -562,9 +572,7 @@
     // another tab of this page changed the chats: show them (unless an answer is streaming here)
     window.addEventListener('storage', (e) => {
       if (running || (e.key !== KEYS.chats && e.key !== null)) return;
-      const fresh = load(KEYS.chats, []);
-      if (!Array.isArray(fresh)) return;
-      chats = fresh.filter((c) => c && typeof c.id === 'string' && Array.isArray(c.messages));
+      chats = storedChats();
       if (currentId && !currentChat()) currentId = null;
       render();
     });
