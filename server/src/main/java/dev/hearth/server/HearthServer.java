@@ -25,7 +25,7 @@ public final class HearthServer implements AutoCloseable {
     public static HearthServer start(ServerOptions options, ServedModel model) throws IOException {
         SlotPool slots = new SlotPool(model.engines(), options.maxQueue());
         OpenAiApi api = new OpenAiApi(model, options, slots);
-        Http1Server http = Http1Server.start(options.host(), options.port(), options.limits(), api);
+        Http1Server http = Http1Server.start(options.host(), options.port(), options.limits(), new StaticPage(api));
         return new HearthServer(http, slots, api);
     }
 
