@@ -85,8 +85,12 @@ final class ModelOptions {
     }
 
     static Loaded load(Args a, boolean needTokenizer, boolean printPlan) {
+        return load(a, modelPath(a), needTokenizer, printPlan);
+    }
+
+    /** The model at {@code path} (not -m), with the rest of the options from {@code a}. */
+    static Loaded load(Args a, Path path, boolean needTokenizer, boolean printPlan) {
         applyThreads(a);
-        Path path = modelPath(a);
         GgufFile f = GgufFile.open(path);
         try {
             ModelConfig c = ModelConfig.fromGguf(f);
