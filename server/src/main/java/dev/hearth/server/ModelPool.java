@@ -84,6 +84,7 @@ public final class ModelPool implements AutoCloseable {
         final String name;
         Path file;
         ModelInfo info;
+        String unreadable; // why the file's header cannot be read, where it cannot
         Loaded loaded;
         SlotPool slots;
         Prompts prompts;
@@ -267,10 +268,15 @@ public final class ModelPool implements AutoCloseable {
         try {
             long size = Files.size(e.file);
             Instant modified = Files.getLastModifiedTime(e.file).toInstant();
-            if (e.info == null || e.info.size() != size || !e.info.modified().equals(modified)) e.info = ModelInfo.read(e.name, e.file, modified);
+            if (e.info == null || e.info.size() != size || !e.info.modified().equals(modified)) {
+                e.info = null;
+                e.info = ModelInfo.read(e.name, e.file, modified);
+            }
+            e.unreadable = null;
             return e.info;
         } catch (IOException | RuntimeException x) {
-            if (options.log() != null) options.log().println("hearth serve: " + e.file + " is left out of the model list: " + x.getMessage());
+            if (options.log() != null && e.unreadable == null) options.log().println("hearth serve: " + e.file + " is left out of the model list: " + x.getMessage());
+            e.unreadable = x.getMessage();
             return null;
         }
     }
@@ -311,6 +317,10 @@ public final class ModelPool implements AutoCloseable {
             }
             if (e == null) throw notFound(name);
             if (e.loaded != null) return hold(e, 0);
+            if (folder != null && info(e) == null) {
+                // not a model at all: no reason to unload others for it
+                throw new ApiError(500, "server_error", "model", "model_load_failed", "model '" + e.name + "' could not be loaded: " + e.unreadable);
+            }
         }
         return load(e, cancelled);
     }
