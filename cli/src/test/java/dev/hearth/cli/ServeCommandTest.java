@@ -47,6 +47,11 @@ class ServeCommandTest {
             HttpResponse<String> wrongKey = send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).header("Authorization", "Bearer nope"));
             assertEquals(401, wrongKey.statusCode());
             assertEquals(200, send(HttpRequest.newBuilder(URI.create(base + "/health"))).statusCode(), "/health needs no key");
+            HttpResponse<String> ollamaNoKey = send(HttpRequest.newBuilder(URI.create(base + "/api/tags")));
+            assertEquals(401, ollamaNoKey.statusCode(), "Ollama's routes need the key too");
+            assertTrue(((Map<String, Object>) Json.parse(ollamaNoKey.body())).get("error") instanceof String, ollamaNoKey.body());
+            assertEquals(200, send(HttpRequest.newBuilder(URI.create(base + "/api/tags")).header("Authorization", "Bearer s3cret")).statusCode());
+            assertEquals(200, send(HttpRequest.newBuilder(URI.create(base + "/api/version"))).statusCode(), "/api/version needs no key");
 
             HttpResponse<String> ok = send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions")).header("Authorization", "Bearer s3cret")
                     .POST(HttpRequest.BodyPublishers.ofString(body)));

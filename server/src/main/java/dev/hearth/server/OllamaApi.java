@@ -3,7 +3,6 @@ package dev.hearth.server;
 import dev.hearth.llama.sampling.SamplerParams;
 import dev.hearth.runtime.json.Json;
 import dev.hearth.server.http.ApiError;
-import dev.hearth.server.http.EventStream;
 import dev.hearth.server.http.Exchange;
 import dev.hearth.server.http.Http1Server;
 import dev.hearth.server.http.Request;
