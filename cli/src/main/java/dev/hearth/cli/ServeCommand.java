@@ -5,6 +5,7 @@ import dev.hearth.llama.sampling.SamplerParams;
 import dev.hearth.runtime.HearthException;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.server.HearthServer;
+import dev.hearth.offload.Plan;
 import dev.hearth.server.ModelPool;
 import dev.hearth.server.ServedModel;
 import dev.hearth.server.ServerOptions;
@@ -157,6 +158,21 @@ final class ServeCommand {
         return engines;
     }
 
+    /**
+     * Refuses a placement that leaves layers, the head, experts or context off the GPU(s), so
+     * that the models folder unloads an idle model and tries again (as Ollama does).
+     */
+    private static void fitsWhole(ModelOptions.Placed placed) {
+        Plan plan = placed.plan();
+        if (plan == null) return; // on the CPU: the weights are mapped, the OS pages them
+        int layers = plan.layerDevice().length;
+        boolean experts = false;
+        for (boolean b : plan.expertsOnCpu()) experts |= b;
+        if (plan.gpuLayerCount() < layers || plan.headDevice() < 0 || experts) {
+            throw new ModelPool.NeedsRoom(plan.gpuLayerCount() + " of " + layers + " layers fit on the GPU" + (experts ? ", some experts on the CPU" : ""));
+        }
+    }
+
     /** --models DIR: every GGUF file there, loaded when a request names it, at most --max-loaded at once. */
     private static Running startFolder(Args a, ServerOptions o, int parallel, PrintStream log) throws IOException {
         if (a.has("m")) throw new Args.UsageException("give -m FILE (one model) or --models DIR (a folder of models), not both");
@@ -165,8 +181,9 @@ final class ServeCommand {
         if (maxLoaded < 1 || maxLoaded > 64) throw new Args.UsageException("--max-loaded must be between 1 and 64, not " + maxLoaded);
         Path dir = Path.of(a.get("models", ""));
         if (!Files.isDirectory(dir)) throw new HearthException("--models " + dir + ": no such folder; give a folder of GGUF files");
-        ModelPool.Loader loader = file -> {
-            ModelOptions.Loaded m = ModelOptions.load(a, file, true, true);
+        boolean autoLayers = a.get("ngl", "auto").equals("auto") && !a.has("vram-budget");
+        ModelPool.Loader loader = (file, canMakeRoom) -> {
+            ModelOptions.Loaded m = ModelOptions.load(a, file, true, true, canMakeRoom && autoLayers ? ServeCommand::fitsWhole : null);
             List<Engine> extra = new ArrayList<>();
             try {
                 List<Engine> engines = slots(a, m, parallel, extra);

@@ -22,13 +22,27 @@ import java.util.function.BooleanSupplier;
  * model named after its file (without .gguf), loaded by the {@link Loader} when a request first
  * names it. At most {@code maxLoaded} are loaded at once; to load another, the least recently
  * used one that no request is using is unloaded first (a request waits while every loaded model
- * is busy). A load that fails while other models are loaded (the memory is short) unloads the
- * least recently used idle one and tries again. Requests for a model that is loading wait for it.
+ * is busy). Where the memory is short (the loader says the model would fit better, or its load
+ * fails, while idle models are loaded) the least recently used idle one is unloaded and the load
+ * tried again. Requests for a model that is loading wait for it.
  */
 public final class ModelPool implements AutoCloseable {
-    /** Loads a model file: its engines (one per slot) and what to close when it is unloaded. */
+    /**
+     * Loads a model file: its engines (one per slot) and what to close when it is unloaded. With
+     * {@code canMakeRoom}, idle models are loaded that could be unloaded: a loader that finds the
+     * model would fit its devices less well than it could (layers left on the CPU for want of GPU
+     * memory) throws {@link NeedsRoom} before it takes any memory, and the pool unloads the least
+     * recently used idle model and asks again. Without it, the loader places what fits.
+     */
     public interface Loader {
-        Loaded load(Path file);
+        Loaded load(Path file, boolean canMakeRoom);
+    }
+
+    /** Thrown by a {@link Loader}: the model would fit better with another model unloaded. */
+    public static final class NeedsRoom extends RuntimeException {
+        public NeedsRoom(String why) {
+            super(why);
+        }
     }
 
     /** A loaded model and what frees it. */
@@ -363,9 +377,13 @@ public final class ModelPool implements AutoCloseable {
         }
         long t0 = System.nanoTime();
         while (true) {
+            boolean canMakeRoom;
+            synchronized (this) {
+                canMakeRoom = leastRecentlyUsedIdle() != null;
+            }
             try {
                 if (options.log() != null) options.log().println("hearth serve: loading " + e.name + " (" + e.file + ")");
-                Loaded l = loader.load(e.file);
+                Loaded l = loader.load(e.file, canMakeRoom);
                 synchronized (this) {
                     e.loaded = l;
                     e.slots = new SlotPool(l.model().engines(), options.maxQueue());
@@ -379,6 +397,16 @@ public final class ModelPool implements AutoCloseable {
                                 l.model().contextLength(), e.prompts.chatFormat());
                     }
                     return hold(e, took);
+                }
+            } catch (NeedsRoom x) {
+                synchronized (this) {
+                    if (options.log() != null) options.log().println("hearth serve: " + e.name + ": " + x.getMessage() + "; making room");
+                    // where the idle one became busy meanwhile, the next try is told there is no room to make
+                    if (!unloadLeastRecentlyUsed() && !canMakeRoom) {
+                        e.loading = false;
+                        notifyAll();
+                        throw new ApiError(500, "server_error", "model", "model_load_failed", "model '" + e.name + "' could not be loaded: " + x.getMessage());
+                    }
                 }
             } catch (RuntimeException x) {
                 synchronized (this) {
@@ -402,14 +430,19 @@ public final class ModelPool implements AutoCloseable {
 
     /** Unloads the least recently used loaded model that no request holds; false where there is none. */
     private boolean unloadLeastRecentlyUsed() {
-        if (folder == null) return false;
+        Entry lru = leastRecentlyUsedIdle();
+        if (lru == null) return false;
+        unload(lru);
+        return true;
+    }
+
+    private Entry leastRecentlyUsedIdle() {
+        if (folder == null) return null;
         Entry lru = null;
         for (Entry e : entries.values()) {
             if (e.loaded != null && e.active == 0 && (lru == null || e.lastUsed < lru.lastUsed)) lru = e;
         }
-        if (lru == null) return false;
-        unload(lru);
-        return true;
+        return lru;
     }
 
     private void unload(Entry e) {

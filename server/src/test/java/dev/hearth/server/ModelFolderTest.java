@@ -38,9 +38,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A folder of models (stories260K in F32 and Q8_0): both listed by Ollama's and OpenAI's routes,
- * each loaded when first named, the least recently used unloaded with --max-loaded 1, a model
- * in use kept until its request ends, one load for requests that arrive while it loads, and a
- * file that cannot be loaded answered with a clear error.
+ * each loaded when first named, the least recently used unloaded with --max-loaded 1 (or when
+ * the loader says the model would fit better alone), a model in use kept until its request
+ * ends, one load for requests that arrive while it loads, and a file that cannot be loaded
+ * answered with a clear error.
  */
 class ModelFolderTest {
     @TempDir
@@ -50,6 +51,10 @@ class ModelFolderTest {
     final AtomicInteger loads = new AtomicInteger();
     final AtomicInteger unloads = new AtomicInteger();
     volatile long loadDelayMs;
+    /** Whether the loader wants a device to itself (as a GPU model that would not fit whole beside another). */
+    volatile boolean wantsRoom;
+    final List<Boolean> canMakeRoom = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ModelPool pool;
 
     @BeforeEach
     void start() throws Exception {
@@ -57,7 +62,7 @@ class ModelFolderTest {
         Files.copy(TestModel.models().resolve("stories260K-q8_0.gguf"), dir.resolve("stories-q8.gguf"));
         Files.writeString(dir.resolve("notes.txt"), "not a model");
         ServerOptions o = TestModel.options().withPort(0);
-        ModelPool pool = ModelPool.folder(dir, this::load, 1, o);
+        pool = ModelPool.folder(dir, this::load, 1, o);
         server = HearthServer.start(o, pool);
         base = "http://127.0.0.1:" + server.port();
     }
@@ -68,7 +73,9 @@ class ModelFolderTest {
     }
 
     /** A model on the reference device with one slot, as the command line's loader does it. */
-    ModelPool.Loaded load(Path file) {
+    ModelPool.Loaded load(Path file, boolean room) {
+        canMakeRoom.add(room);
+        if (room && wantsRoom) throw new ModelPool.NeedsRoom("not all layers fit");
         loads.incrementAndGet();
         if (loadDelayMs > 0) {
             try {
@@ -181,6 +188,25 @@ class ModelFolderTest {
         String first = all.getFirst().get(60, TimeUnit.SECONDS);
         for (CompletableFuture<String> f : all) assertEquals(first, f.get(60, TimeUnit.SECONDS));
         assertEquals(1, loads.get(), "one load for all three");
+    }
+
+    @Test
+    void aModelThatWouldFitBetterAloneMakesRoom() throws Exception {
+        server.close();
+        ServerOptions o = TestModel.options().withPort(0);
+        pool = ModelPool.folder(dir, this::load, 2, o);
+        server = HearthServer.start(o, pool);
+        base = "http://127.0.0.1:" + server.port();
+        chat("stories-f32").chat("Once upon a time");
+        chat("stories-q8").chat("Once upon a time");
+        assertEquals(List.of("stories-f32", "stories-q8"), running(), "two fit with --max-loaded 2");
+        assertEquals(List.of(false, true), canMakeRoom);
+        wantsRoom = true;
+        pool.unload("stories-q8");
+        chat("stories-q8").chat("Once upon a time");
+        assertEquals(List.of(false, true, true, false), canMakeRoom, "refused once beside an idle model, then loaded alone");
+        assertEquals(List.of("stories-q8"), running());
+        assertEquals(2, unloads.get());
     }
 
     @Test

@@ -46,7 +46,7 @@ class OllamaPullTest {
         gguf = Files.readAllBytes(Path.of(System.getProperty("hearth.testdata", "../testdata")).resolve("stories260K-q8_0.gguf"));
         files = new FileServer(gguf);
         ServerOptions o = ServerOptions.defaults().withPort(0).withSampling(SamplerParams.DEFAULTS).withLimits(Limits.DEFAULTS);
-        ModelPool pool = ModelPool.folder(dir, f -> {
+        ModelPool pool = ModelPool.folder(dir, (f, room) -> {
             throw new AssertionError("pulling loads nothing");
         }, 1, o).pullFrom(files.base() + "/hub", null);
         server = HearthServer.start(o, pool);
