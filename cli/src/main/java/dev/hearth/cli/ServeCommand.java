@@ -30,8 +30,9 @@ final class ServeCommand {
               --models DIR           serve every *.gguf in DIR, each named after its file (without .gguf);
                                      a model is loaded when a request first names it. Not with -m.
               --max-loaded N         with --models: models loaded at once (default 1); to load another,
-                                     the least recently used idle one is unloaded. A load that fails
-                                     for want of memory unloads idle ones and tries again.
+                                     the least recently used idle one is unloaded. Where a model would
+                                     not fit the GPU whole beside the loaded ones (--gpu-layers auto),
+                                     or its load fails, idle ones are unloaded first.
               --host H               address to listen on (default 127.0.0.1: this machine only;
                                      0.0.0.0 for every interface, best with --api-key)
               --port N               port (default 8080; 0 picks a free one, printed at start)
