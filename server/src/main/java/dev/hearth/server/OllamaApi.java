@@ -94,6 +94,7 @@ final class OllamaApi implements Http1Server.Handler {
                 for (var l : pool.loaded()) {
                     Map<String, Object> m = entry(l.getKey());
                     m.remove("modified_at");
+                    m.put("size_vram", deviceBytes(l.getValue()));
                     m.put("context_length", l.getValue().contextLength());
                     models.add(m);
                 }
@@ -115,6 +116,16 @@ final class OllamaApi implements Http1Server.Handler {
                         + " (the Ollama API here has /api/chat, /api/generate, /api/tags, /api/show, /api/ps, /api/version, /api/pull)");
             }
         }
+    }
+
+    /** Bytes a loaded model holds on devices other than the host (GPU memory), over all its slots. */
+    static long deviceBytes(ServedModel m) {
+        long total = 0;
+        for (var e : m.engines()) {
+            java.util.Set<dev.hearth.runtime.backend.Device> seen = new java.util.HashSet<>();
+            for (var d : e.placement().layerDevice()) if (d != null && !d.isHost() && seen.add(d)) total += e.allocatedBytes(d);
+        }
+        return total;
     }
 
     /** A model in /api/tags and /api/ps. */

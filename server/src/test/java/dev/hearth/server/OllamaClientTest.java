@@ -168,6 +168,7 @@ class OllamaClientTest {
         assertTrue(m.getDigest().matches("sha256:[0-9a-f]{64}"), m.getDigest());
         List<RunningOllamaModel> running = models.runningModels().content();
         assertEquals(List.of("stories260K"), running.stream().map(RunningOllamaModel::getName).toList());
+        assertEquals(0L, running.getFirst().getSizeVram(), "on the reference device nothing is in GPU memory");
         OllamaModelCard card = models.modelCard("stories260K").content();
         assertEquals("llama", card.getDetails().getFamily());
         assertEquals("llama", card.getModelInfo().get("general.architecture"));
