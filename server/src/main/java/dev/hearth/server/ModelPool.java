@@ -97,8 +97,8 @@ public final class ModelPool implements AutoCloseable {
     private static final class Entry {
         final String name;
         Path file;
-        ModelInfo info;
-        String unreadable; // why the file's header cannot be read, where it cannot
+        volatile ModelInfo info;
+        volatile String unreadable; // why the file's header cannot be read, where it cannot
         Loaded loaded;
         SlotPool slots;
         Prompts prompts;
@@ -241,37 +241,56 @@ public final class ModelPool implements AutoCloseable {
         return find(name, false) != null;
     }
 
-    /** Every model, loaded or not, with what its header says; files that cannot be read are left out. */
-    public synchronized List<ModelInfo> list() {
-        rescan();
+    /**
+     * Every model, loaded or not, with what its header says; files that cannot be read are left
+     * out. Headers are read without holding the pool, so requests are not kept waiting meanwhile.
+     */
+    public List<ModelInfo> list() {
+        List<Entry> all;
+        synchronized (this) {
+            rescan();
+            all = new ArrayList<>(entries.values());
+        }
         List<ModelInfo> out = new ArrayList<>();
-        for (Entry e : entries.values()) {
+        for (Entry e : all) {
             ModelInfo i = info(e);
             if (i != null) out.add(i);
         }
         return out;
     }
 
-    /** The loaded models with when they were loaded. */
-    public synchronized List<Map.Entry<ModelInfo, ServedModel>> loaded() {
+    /** The loaded models and their headers. */
+    public List<Map.Entry<ModelInfo, ServedModel>> loaded() {
+        Map<Entry, ServedModel> now = new LinkedHashMap<>();
+        synchronized (this) {
+            for (Entry e : entries.values()) if (e.loaded != null) now.put(e, e.loaded.model());
+        }
         List<Map.Entry<ModelInfo, ServedModel>> out = new ArrayList<>();
-        for (Entry e : entries.values()) {
-            if (e.loaded == null) continue;
-            ModelInfo i = info(e);
-            if (i != null) out.add(Map.entry(i, e.loaded.model()));
+        for (var l : now.entrySet()) {
+            ModelInfo i = info(l.getKey());
+            if (i != null) out.add(Map.entry(i, l.getValue()));
         }
         return out;
     }
 
     /** The header of model {@code name} (strictly named); null where there is no such model. */
-    public synchronized ModelInfo info(String name) {
-        rescan();
-        Entry e = find(name, false);
+    public ModelInfo info(String name) {
+        Entry e;
+        synchronized (this) {
+            rescan();
+            e = find(name, false);
+        }
         return e == null ? null : info(e);
     }
 
     /** What the lists show of an entry: read from its file once per size and modification time. */
     private ModelInfo info(Entry e) {
+        synchronized (e) {
+            return readInfo(e);
+        }
+    }
+
+    private ModelInfo readInfo(Entry e) {
         if (e.file == null) {
             if (e.info == null) {
                 ServedModel m = e.loaded.model();
@@ -331,10 +350,10 @@ public final class ModelPool implements AutoCloseable {
             }
             if (e == null) throw notFound(name);
             if (e.loaded != null) return hold(e, 0);
-            if (folder != null && info(e) == null) {
-                // not a model at all: no reason to unload others for it
-                throw new ApiError(500, "server_error", "model", "model_load_failed", "model '" + e.name + "' could not be loaded: " + e.unreadable);
-            }
+        }
+        if (folder != null && info(e) == null) {
+            // not a model at all: no reason to unload others for it
+            throw new ApiError(500, "server_error", "model", "model_load_failed", "model '" + e.name + "' could not be loaded: " + e.unreadable);
         }
         return load(e, cancelled);
     }
