@@ -129,10 +129,10 @@ public final class ModelPool implements AutoCloseable {
         this.options = options;
     }
 
-    /** One model, loaded for good; {@code file} (null where unknown) describes it in the model lists. */
+    /** One model, loaded for good; {@code file} (null: the file its weights come from) describes it in the model lists. */
     public static ModelPool single(ServedModel model, Path file, ServerOptions options) {
         ModelPool p = new ModelPool(null, null, 1, options);
-        Entry e = new Entry(model.id(), file);
+        Entry e = new Entry(model.id(), file != null ? file : model.engines().getFirst().weights().file().path());
         e.loaded = new Loaded(model, () -> { });
         e.slots = new SlotPool(model.engines(), options.maxQueue());
         e.prompts = prompts(model, options);

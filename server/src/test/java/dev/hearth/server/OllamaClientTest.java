@@ -41,22 +41,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class OllamaClientTest {
     static TestModel model;
-    /** The same engines served with the file named, as hearth serve -m does, so that the lists can describe it. */
-    static HearthServer server;
     static String base;
 
     @BeforeAll
     static void start() throws Exception {
         model = new TestModel(TestModel.stories(), 1, 256, TestModel.options());
-        ServedModel m = new ServedModel("stories260K", model.engines, model.tokenizer, model.file.getString("tokenizer.chat_template", null));
-        ServerOptions o = TestModel.options().withPort(0);
-        server = HearthServer.start(o, ModelPool.single(m, TestModel.stories(), o));
-        base = "http://127.0.0.1:" + server.port();
+        base = model.base();
     }
 
     @AfterAll
     static void stop() {
-        if (server != null) server.close();
         if (model != null) model.close();
     }
 
