@@ -166,6 +166,18 @@ class ModelFolderTest {
     }
 
     @Test
+    void keepAliveZeroUnloadsAndAnEmptyPromptLoads() throws Exception {
+        Map<String, Object> load = json(RawHttp.exchange(server.port(), RawHttp.post("/api/generate", "{\"model\":\"stories-q8\"}"), 10_000).body());
+        assertEquals("load", load.get("done_reason"));
+        assertEquals(List.of("stories-q8"), running());
+        Map<String, Object> unload = json(RawHttp.exchange(server.port(), RawHttp.post("/api/chat",
+                "{\"model\":\"stories-q8\",\"messages\":[],\"keep_alive\":0}"), 10_000).body());
+        assertEquals("unload", unload.get("done_reason"));
+        assertEquals(List.of(), running());
+        assertEquals(1, unloads.get());
+    }
+
+    @Test
     void aModelInUseIsNotUnloaded() throws Exception {
         ModelPool pool = server.models();
         ModelPool.Lease held = pool.acquire("stories-f32", false, () -> false);
