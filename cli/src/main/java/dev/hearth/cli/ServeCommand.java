@@ -112,6 +112,7 @@ final class ServeCommand {
         ServerOptions o = new ServerOptions(host, port, key, queue, limits, sampling, a.flag("quiet") ? null : log);
         if (a.has("models")) return startFolder(a, o, parallel, log);
         if (a.has("max-loaded")) throw new Args.UsageException("--max-loaded needs --models DIR");
+        if (!a.has("m")) throw new Args.UsageException("'hearth serve' needs a model: -m MODEL.gguf, or a folder of them: --models DIR");
         String alias = a.get("alias", ModelOptions.modelPath(a).getFileName().toString().replaceFirst("(?i)\\.gguf$", ""));
 
         ModelOptions.Loaded m = ModelOptions.load(a, true);
