@@ -427,7 +427,7 @@ public final class ModelPool implements AutoCloseable {
                         throw new ApiError(500, "server_error", "model", "model_load_failed", "model '" + e.name + "' could not be loaded: " + x.getMessage());
                     }
                 }
-            } catch (RuntimeException x) {
+            } catch (RuntimeException | OutOfMemoryError x) {
                 synchronized (this) {
                     if (unloadLeastRecentlyUsed()) {
                         if (options.log() != null) options.log().println("hearth serve: loading " + e.name + " failed (" + x.getMessage() + "); trying again with less loaded");
