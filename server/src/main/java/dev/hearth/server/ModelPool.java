@@ -437,6 +437,12 @@ public final class ModelPool implements AutoCloseable {
                     notifyAll();
                 }
                 throw new ApiError(500, "server_error", "model", "model_load_failed", "model '" + e.name + "' could not be loaded: " + x.getMessage());
+            } catch (Throwable x) {
+                synchronized (this) {
+                    e.loading = false; // requests waiting for this load try it themselves
+                    notifyAll();
+                }
+                throw x;
             }
         }
     }
