@@ -88,8 +88,16 @@ final class ModelOptions {
     }
 
     static Loaded load(Args a, boolean needTokenizer, boolean printPlan) {
+        return load(a, modelPath(a), needTokenizer, printPlan, null);
+    }
+
+    /**
+     * The model at {@code path} (not -m), with the rest of the options from {@code a};
+     * {@code check} (null: none) sees the placement before any memory is taken and may refuse it
+     * by throwing.
+     */
+    static Loaded load(Args a, Path path, boolean needTokenizer, boolean printPlan, java.util.function.Consumer<Placed> check) {
         applyThreads(a);
-        Path path = modelPath(a);
         GgufFile f = GgufFile.open(path);
         try {
             ModelConfig c = ModelConfig.fromGguf(f);
@@ -101,6 +109,7 @@ final class ModelOptions {
             if (batch < 1) throw new Args.UsageException("--batch must be at least 1, not " + batch);
             DType cacheType = cacheType(a, c);
             Placed placed = place(a, w, ctx, batch, cacheType);
+            if (check != null) check.accept(placed);
             if (printPlan) System.err.print((placed.plan() != null ? placed.plan() : hostPlan(placed, w, cacheType, ctx, batch)).table());
             Engine e = new Engine(w, placed.placement(), placed.plan() != null ? placed.plan().ctx() : ctx, batch, cacheType,
                     new Progress("uploading weights"));

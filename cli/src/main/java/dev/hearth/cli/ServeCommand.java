@@ -5,6 +5,8 @@ import dev.hearth.llama.sampling.SamplerParams;
 import dev.hearth.runtime.HearthException;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.server.HearthServer;
+import dev.hearth.offload.Plan;
+import dev.hearth.server.ModelPool;
 import dev.hearth.server.ServedModel;
 import dev.hearth.server.ServerOptions;
 import dev.hearth.server.http.Limits;
@@ -12,15 +14,25 @@ import dev.hearth.server.http.Limits;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
-/** {@code hearth serve}: the OpenAI-compatible HTTP server over one model. */
+/** {@code hearth serve}: the OpenAI-compatible HTTP server (and Ollama's API) over one model or a folder of them. */
 final class ServeCommand {
     static final String HELP = """
             usage: hearth serve -m MODEL [options]
+                   hearth serve --models DIR [options]
               -m, --model FILE       GGUF model
+              --models DIR           serve every *.gguf in DIR, each named after its file (without .gguf);
+                                     a model is loaded when a request first names it. Not with -m.
+              --max-loaded N         with --models: models loaded at once (default 1); to load another,
+                                     the least recently used idle one is unloaded. Where a model would
+                                     not fit the GPU whole beside the loaded ones (--gpu-layers auto),
+                                     or its load fails, idle ones are unloaded first.
               --host H               address to listen on (default 127.0.0.1: this machine only;
                                      0.0.0.0 for every interface, best with --api-key)
               --port N               port (default 8080; 0 picks a free one, printed at start)
@@ -32,7 +44,7 @@ final class ServeCommand {
               --queue N              requests that may wait for a slot (default 64); past that: 503
               --api-key KEY          require 'Authorization: Bearer KEY' (or set HEARTH_API_KEY);
                                      without the key a request gets 401; /health needs none
-              --alias NAME           the model's name in the API (default: the file name)
+              --alias NAME           the model's name in the API (default: the file name; -m only)
               --max-body BYTES       largest request body (default 8388608); larger ones get 413
               --timeout S            seconds a client may take to send a request (then 408) or may
                                      leave an answer unread before it is cut off (default 60)
@@ -47,15 +59,17 @@ final class ServeCommand {
             endpoints: POST /v1/chat/completions, POST /v1/completions (stream true or false),
               GET /v1/models, GET /health. A client that disconnects stops its generation (at once
               when streaming; within about 100 ms otherwise). /health never waits for a slot.
+              Ollama's API: POST /api/chat, /api/generate, /api/show, /api/pull (URL or HF_REPO/FILE,
+              into the --models folder), GET /api/tags, /api/ps, /api/version.
             """;
 
     /** A running server and what it holds; close() stops it and frees the model. */
     record Running(HearthServer server, ModelOptions.Loaded model, List<Engine> extra) implements AutoCloseable {
         @Override
         public void close() {
-            server.close();
+            server.close(); // with --models, unloads the loaded models
             for (Engine e : extra) e.close();
-            model.close();
+            if (model != null) model.close();
         }
     }
 
@@ -70,7 +84,7 @@ final class ServeCommand {
 
     static Running start(String[] argv, PrintStream log) throws IOException {
         String[] spec = ModelOptions.with(RunCommand.concat(RunCommand.samplingSpec(), "host", "port", "parallel|np", "queue", "api-key",
-                "alias", "max-body", "timeout", "quiet!"));
+                "alias", "max-body", "timeout", "quiet!", "models", "max-loaded"));
         Args a = new Args("serve", argv, 0, spec);
         if (!a.positional().isEmpty()) throw new Args.UsageException("unexpected argument '" + a.positional().getFirst() + "'");
         String host = a.get("host", "127.0.0.1");
@@ -93,31 +107,27 @@ final class ServeCommand {
         } catch (IOException e) {
             throw new HearthException("--host " + host + ": not an address of this machine (" + e.getMessage() + ")");
         }
+        Limits limits = Limits.DEFAULTS.withMaxBodyBytes(maxBody)
+                .withTimeouts(Duration.ofSeconds(timeout), Duration.ofSeconds(30), Duration.ofSeconds(timeout))
+                .withMaxConnections(parallel + queue + 32);
+        ServerOptions o = new ServerOptions(host, port, key, queue, limits, sampling, a.flag("quiet") ? null : log);
+        if (a.has("models")) return startFolder(a, o, parallel, log);
+        if (a.has("max-loaded")) throw new Args.UsageException("--max-loaded needs --models DIR");
+        if (!a.has("m")) throw new Args.UsageException("'hearth serve' needs a model: -m MODEL.gguf, or a folder of them: --models DIR");
         String alias = a.get("alias", ModelOptions.modelPath(a).getFileName().toString().replaceFirst("(?i)\\.gguf$", ""));
 
         ModelOptions.Loaded m = ModelOptions.load(a, true);
         List<Engine> extra = new ArrayList<>();
         try {
-            DType cache = ModelOptions.cacheType(a, m.config());
-            List<Engine> engines = new ArrayList<>(List.of(m.engine()));
-            for (int i = 1; i < parallel; i++) {
-                Engine e = new Engine(m.weights(), m.engine().placement(), m.engine().contextLength(), m.engine().batchSize(), cache,
-                        new Progress("slot " + (i + 1) + ": uploading weights"));
-                extra.add(e);
-                engines.add(e);
-            }
-            Limits limits = Limits.DEFAULTS.withMaxBodyBytes(maxBody)
-                    .withTimeouts(Duration.ofSeconds(timeout), Duration.ofSeconds(30), Duration.ofSeconds(timeout))
-                    .withMaxConnections(parallel + queue + 32);
-            ServerOptions o = new ServerOptions(host, port, key, queue, limits, sampling, a.flag("quiet") ? null : log);
+            List<Engine> engines = slots(a, m, parallel, extra);
             String template = m.file().getString("tokenizer.chat_template", null);
             HearthServer server;
             try {
-                server = HearthServer.start(o, new ServedModel(alias, engines, m.tokenizer(), template));
+                server = HearthServer.start(o, ModelPool.single(new ServedModel(alias, engines, m.tokenizer(), template), ModelOptions.modelPath(a), o));
             } catch (java.net.BindException e) {
                 throw new HearthException("cannot listen on " + host + ":" + port + " (" + e.getMessage() + "); is another server there? Try another --port");
             }
-            String where = host.contains(":") ? "[" + host + "]" : host;
+            String where = where(host);
             log.printf("hearth serve: %s on %s, context %d per slot%n", alias, m.engine().placement().device(0).name(), m.engine().contextLength());
             log.printf("hearth serve: %d slot%s (%s), queue of %d; chat template: %s%n", parallel, parallel == 1 ? "" : "s",
                     parallel == 1 ? "one request at a time, others wait in order" : parallel + " requests at once, others wait in order",
@@ -132,5 +142,83 @@ final class ServeCommand {
             m.close();
             throw e;
         }
+    }
+
+    private static String where(String host) {
+        return host.contains(":") ? "[" + host + "]" : host;
+    }
+
+    /** The model's engines, one per slot: the loaded one and {@code parallel - 1} more over the same weights (added to {@code extra}). */
+    private static List<Engine> slots(Args a, ModelOptions.Loaded m, int parallel, List<Engine> extra) {
+        DType cache = m.engine().cacheType();
+        List<Engine> engines = new ArrayList<>(List.of(m.engine()));
+        for (int i = 1; i < parallel; i++) {
+            Engine e = new Engine(m.weights(), m.engine().placement(), m.engine().contextLength(), m.engine().batchSize(), cache,
+                    new Progress("slot " + (i + 1) + ": uploading weights"));
+            extra.add(e);
+            engines.add(e);
+        }
+        return engines;
+    }
+
+    /**
+     * Refuses a placement that leaves layers, the head, experts or context off the GPU(s), so
+     * that the models folder unloads an idle model and tries again (as Ollama does).
+     */
+    private static void fitsWhole(ModelOptions.Placed placed) {
+        Plan plan = placed.plan();
+        if (plan == null) return; // on the CPU: the weights are mapped, the OS pages them
+        int layers = plan.layerDevice().length;
+        boolean experts = false;
+        for (boolean b : plan.expertsOnCpu()) experts |= b;
+        if (plan.gpuLayerCount() < layers || plan.headDevice() < 0 || experts) {
+            throw new ModelPool.NeedsRoom(plan.gpuLayerCount() + " of " + layers + " layers fit on the GPU" + (experts ? ", some experts on the CPU" : ""));
+        }
+    }
+
+    /** --models DIR: every GGUF file there, loaded when a request names it, at most --max-loaded at once. */
+    private static Running startFolder(Args a, ServerOptions o, int parallel, PrintStream log) throws IOException {
+        if (a.has("m")) throw new Args.UsageException("give -m FILE (one model) or --models DIR (a folder of models), not both");
+        if (a.has("alias")) throw new Args.UsageException("--alias names the model of -m; with --models each model is named after its file");
+        int maxLoaded = a.getInt("max-loaded", 1);
+        if (maxLoaded < 1 || maxLoaded > 64) throw new Args.UsageException("--max-loaded must be between 1 and 64, not " + maxLoaded);
+        Path dir = Path.of(a.get("models", ""));
+        if (!Files.isDirectory(dir)) throw new HearthException("--models " + dir + ": no such folder; give a folder of GGUF files");
+        boolean autoLayers = a.get("ngl", "auto").equals("auto") && !a.has("vram-budget");
+        ModelPool.Loader loader = (file, canMakeRoom) -> {
+            ModelOptions.Loaded m = ModelOptions.load(a, file, true, true, canMakeRoom && autoLayers ? ServeCommand::fitsWhole : null);
+            List<Engine> extra = new ArrayList<>();
+            try {
+                List<Engine> engines = slots(a, m, parallel, extra);
+                ServedModel served = new ServedModel(ModelPool.nameOf(file), engines, m.tokenizer(), m.file().getString("tokenizer.chat_template", null));
+                return new ModelPool.Loaded(served, () -> {
+                    for (Engine x : extra) x.close();
+                    m.close();
+                });
+            } catch (RuntimeException e) {
+                for (Engine x : extra) x.close();
+                m.close();
+                throw e;
+            }
+        };
+        Map<String, String> env = System.getenv();
+        ModelPool pool = ModelPool.folder(dir, loader, maxLoaded, o)
+                .pullFrom(env.getOrDefault("HF_ENDPOINT", "https://huggingface.co"), env.getOrDefault("HF_TOKEN", env.get("HUGGING_FACE_HUB_TOKEN")));
+        HearthServer server;
+        try {
+            server = HearthServer.start(o, pool);
+        } catch (java.net.BindException e) {
+            throw new HearthException("cannot listen on " + o.host() + ":" + o.port() + " (" + e.getMessage() + "); is another server there? Try another --port");
+        }
+        List<String> names = pool.names();
+        log.printf("hearth serve: %d model%s in %s%s, loaded when first asked for, at most %d at once; %d slot%s each, queue of %d%n",
+                names.size(), names.size() == 1 ? "" : "s", dir, names.isEmpty() ? "" : " (" + String.join(", ", names) + ")", maxLoaded,
+                parallel, parallel == 1 ? "" : "s", o.maxQueue());
+        if (names.isEmpty()) log.println("hearth serve: no .gguf files in " + dir + " yet: add some, or pull them (hearth pull -o " + dir + ", or POST /api/pull)");
+        if (!InetAddress.getByName(o.host()).isLoopbackAddress() && o.apiKey() == null) {
+            log.println("hearth serve: warning: listening beyond this machine with no --api-key; anyone who can reach the port can use it");
+        }
+        log.printf("hearth serve: listening on http://%s:%d/v1 (Ctrl-C stops)%n", where(o.host()), server.port());
+        return new Running(server, null, List.of());
     }
 }

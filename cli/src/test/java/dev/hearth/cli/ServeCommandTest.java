@@ -2,6 +2,7 @@ package dev.hearth.cli;
 
 import dev.hearth.runtime.json.Json;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -10,6 +11,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -43,6 +47,11 @@ class ServeCommandTest {
             HttpResponse<String> wrongKey = send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).header("Authorization", "Bearer nope"));
             assertEquals(401, wrongKey.statusCode());
             assertEquals(200, send(HttpRequest.newBuilder(URI.create(base + "/health"))).statusCode(), "/health needs no key");
+            HttpResponse<String> ollamaNoKey = send(HttpRequest.newBuilder(URI.create(base + "/api/tags")));
+            assertEquals(401, ollamaNoKey.statusCode(), "Ollama's routes need the key too");
+            assertTrue(((Map<String, Object>) Json.parse(ollamaNoKey.body())).get("error") instanceof String, ollamaNoKey.body());
+            assertEquals(200, send(HttpRequest.newBuilder(URI.create(base + "/api/tags")).header("Authorization", "Bearer s3cret")).statusCode());
+            assertEquals(200, send(HttpRequest.newBuilder(URI.create(base + "/api/version"))).statusCode(), "/api/version needs no key");
 
             HttpResponse<String> ok = send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions")).header("Authorization", "Bearer s3cret")
                     .POST(HttpRequest.BodyPublishers.ofString(body)));
@@ -61,6 +70,31 @@ class ServeCommandTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void servesAFolderOfModels(@TempDir Path dir) throws Exception {
+        Files.copy(StoriesTest.models().resolve("stories260K-f32.gguf"), dir.resolve("a.gguf"));
+        Files.copy(StoriesTest.models().resolve("stories260K-q8_0.gguf"), dir.resolve("b.gguf"));
+        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+        PrintStream log = new PrintStream(logBytes, true, StandardCharsets.UTF_8);
+        try (ServeCommand.Running r = ServeCommand.start(new String[] {"--models", dir.toString(), "--max-loaded", "1", "--port", "0",
+                "--backend", "reference", "-c", "128", "--temp", "0"}, log)) {
+            String base = "http://127.0.0.1:" + r.server().port();
+            Map<String, Object> tags = (Map<String, Object>) Json.parse(send(HttpRequest.newBuilder(URI.create(base + "/api/tags"))).body());
+            assertEquals(2, ((List<?>) tags.get("models")).size(), tags.toString());
+            for (String name : List.of("a", "b")) {
+                String body = "{\"model\": \"" + name + "\", \"prompt\": \"Once upon a time\", \"stream\": false, \"options\": {\"num_predict\": 4}}";
+                HttpResponse<String> ok = send(HttpRequest.newBuilder(URI.create(base + "/api/generate")).POST(HttpRequest.BodyPublishers.ofString(body)));
+                assertEquals(200, ok.statusCode(), ok.body());
+                assertEquals(4L, ((Map<String, Object>) Json.parse(ok.body())).get("eval_count"));
+            }
+            Map<String, Object> ps = (Map<String, Object>) Json.parse(send(HttpRequest.newBuilder(URI.create(base + "/api/ps"))).body());
+            assertEquals("b", ((Map<String, Object>) ((List<?>) ps.get("models")).getFirst()).get("name"), "a was unloaded for b");
+            String text = logBytes.toString(StandardCharsets.UTF_8);
+            assertTrue(text.contains("2 models in " + dir) && text.contains("unloading a"), text);
+        }
+    }
+
+    @Test
     void badOptionsAreUsageErrors() {
         String model = StoriesTest.models().resolve("stories260K-q8_0.gguf").toString();
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
@@ -69,5 +103,8 @@ class ServeCommandTest {
         assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--max-body", "10"}, quiet));
         assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--api-key", ""}, quiet));
         assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--bogus"}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--models", "."}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--max-loaded", "2"}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"--models", ".", "--max-loaded", "0"}, quiet));
     }
 }

@@ -15,7 +15,7 @@ import java.util.Set;
  * the prompt, streaming, sampling and the limits. Unknown fields are ignored; fields we cannot
  * honour (n other than 1) are refused.
  */
-record CompletionRequest(boolean chat, List<Map<String, Object>> messages, String prompt, boolean stream,
+record CompletionRequest(String model, boolean chat, List<Map<String, Object>> messages, String prompt, boolean stream,
                          boolean includeUsage, Integer maxTokens, List<String> stop, SamplerParams sampling) {
     static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "function");
 
@@ -32,7 +32,7 @@ record CompletionRequest(boolean chat, List<Map<String, Object>> messages, Strin
         }
         @SuppressWarnings("unchecked")
         Params p = new Params((Map<String, Object>) m);
-        p.string("model"); // any model name is accepted: this server has one
+        String model = p.string("model");
         List<Map<String, Object>> messages = null;
         String prompt = null;
         if (chat) {
@@ -74,7 +74,7 @@ record CompletionRequest(boolean chat, List<Map<String, Object>> messages, Strin
                 presence == null ? d.presencePenalty() : presence.floatValue(),
                 d.penaltyLastN(),
                 seed == null ? d.seed() : seed & Long.MAX_VALUE);
-        return new CompletionRequest(chat, messages, prompt, stream != null && stream, includeUsage,
+        return new CompletionRequest(model, chat, messages, prompt, stream != null && stream, includeUsage,
                 maxTokens == null ? null : maxTokens.intValue(), stop, s);
     }
 

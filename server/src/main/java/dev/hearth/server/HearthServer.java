@@ -6,27 +6,32 @@ import java.io.IOException;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The OpenAI-compatible server over a model: {@link #start} binds and serves until
- * {@link #close}. Requests run on the connection's own thread once they hold a slot; with one
- * slot they queue first come first served, with N slots N run at once.
+ * The OpenAI-compatible server, with Ollama's API under /api, over one model or a folder of
+ * them: {@link #start} binds and serves until {@link #close}. Requests run on the connection's
+ * own thread once they hold a slot; with one slot they queue first come first served, with N
+ * slots N run at once.
  */
 public final class HearthServer implements AutoCloseable {
     private final Http1Server http;
-    private final SlotPool slots;
-    private final OpenAiApi api;
+    private final ModelPool pool;
     private final CountDownLatch closed = new CountDownLatch(1);
 
-    private HearthServer(Http1Server http, SlotPool slots, OpenAiApi api) {
+    private HearthServer(Http1Server http, ModelPool pool) {
         this.http = http;
-        this.slots = slots;
-        this.api = api;
+        this.pool = pool;
     }
 
     public static HearthServer start(ServerOptions options, ServedModel model) throws IOException {
-        SlotPool slots = new SlotPool(model.engines(), options.maxQueue());
-        OpenAiApi api = new OpenAiApi(model, options, slots);
-        Http1Server http = Http1Server.start(options.host(), options.port(), options.limits(), api);
-        return new HearthServer(http, slots, api);
+        return start(options, ModelPool.single(model, null, options));
+    }
+
+    /** Serves the models of {@code pool}: paths under /api/ are Ollama's API, the rest OpenAI's. */
+    public static HearthServer start(ServerOptions options, ModelPool pool) throws IOException {
+        OpenAiApi openAi = new OpenAiApi(pool, options);
+        OllamaApi ollama = new OllamaApi(pool, options);
+        Http1Server.Handler router = new StaticPage((req, ex) -> (OllamaApi.serves(req.path()) ? ollama : openAi).handle(req, ex));
+        Http1Server http = Http1Server.start(options.host(), options.port(), options.limits(), router);
+        return new HearthServer(http, pool);
     }
 
     public int port() {
@@ -37,13 +42,18 @@ public final class HearthServer implements AutoCloseable {
         return http.address().getHostAddress();
     }
 
+    /** The slots of the loaded models. */
     public int slots() {
-        return slots.size();
+        return pool.slotCounts()[1];
+    }
+
+    public ModelPool models() {
+        return pool;
     }
 
     /** How chat prompts are made now: "jinja", or the built-in format in use. */
     public String chatFormat() {
-        return api.prompts().chatFormat();
+        return pool.chatFormat();
     }
 
     /** Blocks until {@link #close}. */
@@ -54,6 +64,7 @@ public final class HearthServer implements AutoCloseable {
     @Override
     public void close() {
         http.close();
+        pool.close();
         closed.countDown();
     }
 }

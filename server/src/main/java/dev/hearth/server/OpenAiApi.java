@@ -22,21 +22,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * for a slot and needs no key. The same paths without /v1 are served too.
  */
 final class OpenAiApi implements Http1Server.Handler {
-    private final ServedModel model;
+    private final ModelPool pool;
     private final ServerOptions options;
-    private final SlotPool slots;
-    private final Prompts prompts;
     private final long created = System.currentTimeMillis() / 1000;
 
-    OpenAiApi(ServedModel model, ServerOptions options, SlotPool slots) {
-        this.model = model;
+    OpenAiApi(ModelPool pool, ServerOptions options) {
+        this.pool = pool;
         this.options = options;
-        this.slots = slots;
-        this.prompts = new Prompts(model.tokenizer(), model.chatTemplate(), model.engines().getFirst().config().arch(), options.log());
-    }
-
-    Prompts prompts() {
-        return prompts;
     }
 
     @Override
@@ -49,11 +41,11 @@ final class OpenAiApi implements Http1Server.Handler {
             ex.sendJson(200, health());
             return;
         }
-        checkKey(req);
+        checkKey(req, options.apiKey());
         switch (path) {
             case "/models" -> {
                 requireMethod(req, "GET");
-                ex.sendJson(200, Map.of("object", "list", "data", List.of(modelEntry())));
+                ex.sendJson(200, Map.of("object", "list", "data", pool.names().stream().map(this::modelEntry).toList()));
             }
             case "/chat/completions" -> {
                 requireMethod(req, "POST");
@@ -67,10 +59,11 @@ final class OpenAiApi implements Http1Server.Handler {
                 if (path.startsWith("/models/")) {
                     requireMethod(req, "GET");
                     String id = path.substring("/models/".length());
-                    if (!id.equals(model.id())) {
-                        throw new ApiError(404, "invalid_request_error", "model", "model_not_found", "The model '" + id + "' does not exist; this server has '" + model.id() + "'.");
+                    if (!pool.has(id)) {
+                        throw new ApiError(404, "invalid_request_error", "model", "model_not_found", "The model '" + id + "' does not exist; this server has '"
+                                + String.join("', '", pool.names()) + "'.");
                     }
-                    ex.sendJson(200, modelEntry());
+                    ex.sendJson(200, modelEntry(id));
                     return;
                 }
                 throw new ApiError(404, "invalid_request_error", null, "unknown_url", "Unknown request URL: " + req.method() + " " + req.path() + ".");
@@ -85,11 +78,12 @@ final class OpenAiApi implements Http1Server.Handler {
         throw ApiError.methodNotAllowed(req.path(), req.method(), get ? "GET, HEAD" : method);
     }
 
-    private void checkKey(Request req) {
-        if (options.apiKey() == null) return;
+    /** With an API key set, the request must carry it as a bearer token (401 otherwise). */
+    static void checkKey(Request req, String apiKey) {
+        if (apiKey == null) return;
         String auth = req.header("authorization");
         String given = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : null;
-        if (given == null || !MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), options.apiKey().getBytes(StandardCharsets.UTF_8))) {
+        if (given == null || !MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), apiKey.getBytes(StandardCharsets.UTF_8))) {
             throw new ApiError(401, "invalid_request_error", null, "invalid_api_key",
                     given == null ? "You didn't provide an API key. Send it as 'Authorization: Bearer KEY'." : "Incorrect API key provided.");
         }
@@ -97,16 +91,17 @@ final class OpenAiApi implements Http1Server.Handler {
 
     private Map<String, Object> health() {
         Map<String, Object> m = new LinkedHashMap<>();
+        int[] slots = pool.slotCounts(); // idle, all, queued: over the loaded models
         m.put("status", "ok");
-        m.put("slots_idle", slots.idle());
-        m.put("slots_processing", slots.size() - slots.idle());
-        m.put("requests_queued", slots.queued());
+        m.put("slots_idle", slots[0]);
+        m.put("slots_processing", slots[1] - slots[0]);
+        m.put("requests_queued", slots[2]);
         return m;
     }
 
-    private Map<String, Object> modelEntry() {
+    private Map<String, Object> modelEntry(String id) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", model.id());
+        m.put("id", id);
         m.put("object", "model");
         m.put("created", created);
         m.put("owned_by", "hearth");
@@ -116,6 +111,19 @@ final class OpenAiApi implements Http1Server.Handler {
     private void completions(Request req, Exchange ex, boolean chat) throws IOException {
         long t0 = System.nanoTime();
         CompletionRequest r = CompletionRequest.parse(req.bodyText(), chat, options.sampling());
+        if (r.model() == null && pool.isFolder()) throw Params.missing("model");
+        ModelPool.Lease lease = pool.acquire(r.model(), true, ex::clientGone);
+        if (lease == null) {
+            ex.closeAfter(); // the client left while the model was loading
+            return;
+        }
+        try (lease) {
+            completions(req, ex, chat, r, lease.model(), lease.slots(), lease.prompts(), t0);
+        }
+    }
+
+    private void completions(Request req, Exchange ex, boolean chat, CompletionRequest r, ServedModel model, SlotPool slots, Prompts prompts,
+                             long t0) throws IOException {
         int[] prompt = chat ? prompts.chat(r.messages()) : prompts.completion(r.prompt());
         int ctx = model.contextLength();
         if (prompt.length == 0) throw ApiError.invalid(chat ? "messages" : "prompt", "The prompt is empty.");
@@ -143,8 +151,8 @@ final class OpenAiApi implements Http1Server.Handler {
         long createdAt = System.currentTimeMillis() / 1000;
         Generation.Result res;
         try {
-            res = r.stream() ? stream(ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops)
-                    : whole(ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops);
+            res = r.stream() ? stream(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops)
+                    : whole(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops);
         } finally {
             slots.release(slot);
         }
@@ -154,7 +162,7 @@ final class OpenAiApi implements Http1Server.Handler {
         }
     }
 
-    private Generation.Result whole(Exchange ex, CompletionRequest r, boolean chat, String id, long createdAt, SlotPool.Slot slot,
+    private Generation.Result whole(ServedModel model, Exchange ex, CompletionRequest r, boolean chat, String id, long createdAt, SlotPool.Slot slot,
                                     int[] prompt, int maxTokens, List<String> stops) throws IOException {
         Generation.Result res;
         try {
@@ -180,22 +188,22 @@ final class OpenAiApi implements Http1Server.Handler {
         }
         choice.put("logprobs", null);
         choice.put("finish_reason", res.finishReason());
-        Map<String, Object> body = envelope(id, chat ? "chat.completion" : "text_completion", createdAt);
+        Map<String, Object> body = envelope(model, id, chat ? "chat.completion" : "text_completion", createdAt);
         body.put("choices", List.of(choice));
         body.put("usage", usage(res));
         ex.sendJson(200, body);
         return res;
     }
 
-    private Generation.Result stream(Exchange ex, CompletionRequest r, boolean chat, String id, long createdAt, SlotPool.Slot slot,
+    private Generation.Result stream(ServedModel model, Exchange ex, CompletionRequest r, boolean chat, String id, long createdAt, SlotPool.Slot slot,
                                      int[] prompt, int maxTokens, List<String> stops) throws IOException {
         String object = chat ? "chat.completion.chunk" : "text_completion";
         EventStream es = ex.eventStream();
         Generation.Result res;
         try {
-            if (chat) es.send(Json.write(chunk(id, object, createdAt, chat, Map.of("role", "assistant", "content", ""), null)));
+            if (chat) es.send(Json.write(chunk(model, id, object, createdAt, chat, Map.of("role", "assistant", "content", ""), null)));
             res = Generation.run(slot.session(), model.tokenizer(), prompt, maxTokens, r.sampling(), stops,
-                    piece -> es.send(Json.write(chunk(id, object, createdAt, chat, piece, null))), ex::clientGone);
+                    piece -> es.send(Json.write(chunk(model, id, object, createdAt, chat, piece, null))), ex::clientGone);
         } catch (IOException e) {
             ex.closeAfter();
             return null;
@@ -209,11 +217,11 @@ final class OpenAiApi implements Http1Server.Handler {
             ex.closeAfter();
             return res;
         }
-        Map<String, Object> last = chunk(id, object, createdAt, chat, chat ? Map.of() : "", res.finishReason());
+        Map<String, Object> last = chunk(model, id, object, createdAt, chat, chat ? Map.of() : "", res.finishReason());
         if (!r.includeUsage()) last.put("usage", usage(res));
         es.send(Json.write(last));
         if (r.includeUsage()) {
-            Map<String, Object> u = envelope(id, object, createdAt);
+            Map<String, Object> u = envelope(model, id, object, createdAt);
             u.put("choices", List.of());
             u.put("usage", usage(res));
             es.send(Json.write(u));
@@ -223,19 +231,19 @@ final class OpenAiApi implements Http1Server.Handler {
     }
 
     /** A streamed chunk: for chat a delta (a text piece becomes {"content": piece}), else the text. */
-    private Map<String, Object> chunk(String id, String object, long createdAt, boolean chat, Object delta, String finish) {
+    private Map<String, Object> chunk(ServedModel model, String id, String object, long createdAt, boolean chat, Object delta, String finish) {
         Map<String, Object> choice = new LinkedHashMap<>();
         choice.put("index", 0);
         if (chat) choice.put("delta", delta instanceof String s ? Map.of("content", s) : delta);
         else choice.put("text", delta);
         choice.put("logprobs", null);
         choice.put("finish_reason", finish);
-        Map<String, Object> c = envelope(id, object, createdAt);
+        Map<String, Object> c = envelope(model, id, object, createdAt);
         c.put("choices", List.of(choice));
         return c;
     }
 
-    private Map<String, Object> envelope(String id, String object, long createdAt) {
+    private Map<String, Object> envelope(ServedModel model, String id, String object, long createdAt) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", id);
         m.put("object", object);

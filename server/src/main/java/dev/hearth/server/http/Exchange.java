@@ -81,19 +81,28 @@ public final class Exchange {
 
     /** Begins a 200 answer of server-sent events (chunked, or until close for HTTP/1.0). */
     public EventStream eventStream() throws IOException {
+        return begin("text/event-stream; charset=utf-8", false);
+    }
+
+    /** Begins a 200 answer of newline-delimited JSON (Ollama's streams): each {@link EventStream#send} is one line. */
+    public EventStream lineStream() throws IOException {
+        return begin("application/x-ndjson", true);
+    }
+
+    private EventStream begin(String contentType, boolean lines) throws IOException {
         if (started) throw new IllegalStateException("the answer has already begun");
         started = true;
         boolean chunked = request != null && request.version().equals("HTTP/1.1");
         if (!chunked) closing = true;
         StringBuilder h = head(200);
-        h.append("Content-Type: text/event-stream; charset=utf-8\r\n");
+        h.append("Content-Type: ").append(contentType).append("\r\n");
         h.append("Cache-Control: no-cache\r\n");
         h.append("X-Accel-Buffering: no\r\n");
         if (chunked) h.append("Transfer-Encoding: chunked\r\n");
         h.append("\r\n");
         conn.out().write(h.toString().getBytes(StandardCharsets.UTF_8));
         conn.out().flush();
-        stream = new EventStream(conn.out(), chunked);
+        stream = new EventStream(conn.out(), chunked, lines);
         return stream;
     }
 

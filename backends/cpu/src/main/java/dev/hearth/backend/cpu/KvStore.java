@@ -62,5 +62,4 @@ final class KvStore {
             default -> throw new IllegalStateException("kv_store: cache type " + type);
         }
     }
-
 }
