@@ -1,0 +1,102 @@
+package dev.hearth.server.tools;
+
+import dev.hearth.llama.tokenizer.Tokenizer;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A tokenizer whose control tokens for call markers ({@code [TOOL_CALLS]}, {@code <|python_tag|>})
+ * come out of generation as their text, so that the calls they announce can be read; every
+ * other token is as the model's tokenizer has it.
+ */
+public final class MarkerTokens implements Tokenizer {
+    private final Tokenizer tok;
+    private final Set<Integer> shown = new HashSet<>();
+
+    private MarkerTokens(Tokenizer tok, List<String> markers) {
+        this.tok = tok;
+        for (String m : markers) {
+            int id = tok.tokenId(m);
+            if (id >= 0 && tok.isControl(id)) shown.add(id);
+        }
+    }
+
+    /** {@code tok} itself where none of the markers is a control token of its vocabulary. */
+    public static Tokenizer of(Tokenizer tok, ToolFormat format) {
+        MarkerTokens m = new MarkerTokens(tok, format.markers());
+        return m.shown.isEmpty() ? tok : m;
+    }
+
+    @Override
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
+        return tok.encode(text, addBos, parseSpecial);
+    }
+
+    @Override
+    public byte[] decodeBytes(int[] ids, boolean removeSpecial, boolean unparseSpecial) {
+        return tok.decodeBytes(ids, removeSpecial, unparseSpecial);
+    }
+
+    @Override
+    public byte[] tokenBytes(int id) {
+        return tokenBytes(id, false);
+    }
+
+    @Override
+    public byte[] tokenBytes(int id, boolean special) {
+        return shown.contains(id) ? tok.piece(id).getBytes(StandardCharsets.UTF_8) : tok.tokenBytes(id, special);
+    }
+
+    @Override
+    public int bos() {
+        return tok.bos();
+    }
+
+    @Override
+    public int eos() {
+        return tok.eos();
+    }
+
+    @Override
+    public int eot() {
+        return tok.eot();
+    }
+
+    @Override
+    public boolean addsBos() {
+        return tok.addsBos();
+    }
+
+    @Override
+    public Set<Integer> endOfGeneration() {
+        return tok.endOfGeneration();
+    }
+
+    @Override
+    public boolean isEndOfGeneration(int id) {
+        return tok.isEndOfGeneration(id);
+    }
+
+    @Override
+    public int vocabSize() {
+        return tok.vocabSize();
+    }
+
+    @Override
+    public String piece(int id) {
+        return tok.piece(id);
+    }
+
+    @Override
+    public int tokenId(String piece) {
+        return tok.tokenId(piece);
+    }
+
+    @Override
+    public boolean isControl(int id) {
+        return tok.isControl(id);
+    }
+}
