@@ -117,7 +117,7 @@ final class OpenAiApi implements Http1Server.Handler {
         long t0 = System.nanoTime();
         CompletionRequest r = CompletionRequest.parse(req.bodyText(), chat, options.sampling());
         int[] prompt = chat ? prompts.chat(r.messages(), r.tools().tools()) : prompts.completion(r.prompt());
-        ToolTurn tools = ToolTurn.of(r.tools(), prompts.toolFormat());
+        ToolTurn tools = chat ? ToolTurn.of(r.tools(), prompts.toolFormat(), model.tokenizer()) : null;
         int ctx = model.contextLength();
         if (prompt.length == 0) throw ApiError.invalid(chat ? "messages" : "prompt", "The prompt is empty.");
         if (prompt.length >= ctx) {
@@ -244,7 +244,7 @@ final class OpenAiApi implements Http1Server.Handler {
         if (tools == null) {
             return Generation.run(slot.session(), model.tokenizer(), prompt, maxTokens, r.sampling(), stops, sink, ex::clientGone);
         }
-        return ToolDecoding.run(slot.session(), tools.tokenizer(model.tokenizer()), prompt, maxTokens, r.sampling(), stops, sink,
+        return ToolDecoding.run(slot.session(), tools.tokenizer(), prompt, maxTokens, r.sampling(), stops, sink,
                 ex::clientGone, tools);
     }
 

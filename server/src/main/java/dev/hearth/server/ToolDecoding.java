@@ -1,15 +1,25 @@
 package dev.hearth.server;
 
 import dev.hearth.llama.Session;
+import dev.hearth.llama.constrain.JsonSchemaConstraint;
+import dev.hearth.llama.constrain.TokenConstraint;
+import dev.hearth.llama.constrain.UnsupportedSchemaException;
 import dev.hearth.llama.sampling.SamplerParams;
 import dev.hearth.llama.tokenizer.Tokenizer;
+import dev.hearth.server.http.ApiError;
+import dev.hearth.server.tools.ToolFormat;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 /**
  * Generation for an answer that may call tools. With tool_choice "auto" it is plain generation;
- * "required" or a named function needs decoding constrained to one call in the model's format.
+ * with "required" or a named function, decoding is constrained to one call in the model's format:
+ * the family's opening text, a JSON object with the function's name (one of the tools, or the
+ * named one) and arguments valid for that function's parameter schema, the closing text.
  */
 final class ToolDecoding {
     private ToolDecoding() {
@@ -17,6 +27,34 @@ final class ToolDecoding {
 
     static Generation.Result run(Session session, Tokenizer tok, int[] prompt, int maxTokens, SamplerParams params, List<String> stops,
                                  Generation.Sink sink, BooleanSupplier cancelled, ToolTurn tools) {
-        return Generation.run(session, tok, prompt, maxTokens, params, stops, sink, cancelled);
+        return Generation.run(session, tok, prompt, maxTokens, params, tools.constraint(), stops, sink, cancelled);
+    }
+
+    /** The constraint to one call of one of the callable tools, in {@code format}; a 400 where a schema cannot be enforced. */
+    static TokenConstraint forcedCall(Tokenizer tok, ToolFormat format, ToolRequest request) {
+        try {
+            return JsonSchemaConstraint.of(tok, callSchema(format, request.callable()), format.callPrefix(), format.callSuffix());
+        } catch (UnsupportedSchemaException e) {
+            throw ApiError.invalid("tools", "unsupported_schema", "With tool_choice '" + (request.forced() != null ? request.forced() : request.choice())
+                    + "' the call must follow the function's parameters schema: " + e.getMessage()
+                    + " Leave those keywords out, or use tool_choice 'auto'.");
+        }
+    }
+
+    /** {"anyOf": [{"name": const, "arguments": schema}, ...]} with the family's key names. */
+    static Map<String, Object> callSchema(ToolFormat format, List<Map<String, Object>> tools) {
+        List<Object> alternatives = new ArrayList<>();
+        for (Map<String, Object> t : tools) {
+            Map<String, Object> props = new LinkedHashMap<>();
+            props.put(format.nameKey(), Map.of("const", ToolRequest.functionName(t)));
+            props.put(format.argumentsKey(), ToolRequest.parameters(t));
+            Map<String, Object> call = new LinkedHashMap<>();
+            call.put("type", "object");
+            call.put("properties", props);
+            call.put("required", List.of(format.nameKey(), format.argumentsKey()));
+            call.put("additionalProperties", false);
+            alternatives.add(call);
+        }
+        return alternatives.size() == 1 ? (Map<String, Object>) alternatives.getFirst() : Map.of("anyOf", alternatives);
     }
 }

@@ -1,5 +1,6 @@
 package dev.hearth.server;
 
+import dev.hearth.llama.constrain.TokenConstraint;
 import dev.hearth.llama.tokenizer.Tokenizer;
 import dev.hearth.server.tools.MarkerTokens;
 import dev.hearth.server.tools.ToolCall;
@@ -25,17 +26,30 @@ final class ToolTurn {
     private final ToolRequest request;
     private final ToolFormat format;
     private final ToolCallParser parser;
+    private final Tokenizer tokenizer;
+    private final TokenConstraint constraint;
     private ToolCallStream stream;
 
-    private ToolTurn(ToolRequest request, ToolFormat format) {
+    private ToolTurn(ToolRequest request, ToolFormat format, Tokenizer base) {
         this.request = request;
         this.format = format;
         this.parser = new ToolCallParser(format, request.names(), () -> newId(format));
+        this.tokenizer = MarkerTokens.of(base, format);
+        this.constraint = request.mustCall() ? ToolDecoding.forcedCall(tokenizer, format, request) : null;
     }
 
-    /** The turn for a request whose calls are to be read; null where there are no tools or tool_choice is "none". */
-    static ToolTurn of(ToolRequest request, ToolFormat format) {
-        return request.active() ? new ToolTurn(request, format) : null;
+    /**
+     * The turn for a request whose calls are to be read; null where there are no tools or
+     * tool_choice is "none". A forced call's constraint is made here: a schema it cannot enforce
+     * is a 400 before the request waits for a slot.
+     */
+    static ToolTurn of(ToolRequest request, ToolFormat format, Tokenizer base) {
+        return request.active() ? new ToolTurn(request, format, base) : null;
+    }
+
+    /** The constraint to one call (tool_choice "required" or a named function), else null. */
+    TokenConstraint constraint() {
+        return constraint;
     }
 
     ToolFormat format() {
@@ -47,8 +61,8 @@ final class ToolTurn {
     }
 
     /** The tokenizer to generate with: call markers that are control tokens come out as text. */
-    Tokenizer tokenizer(Tokenizer base) {
-        return MarkerTokens.of(base, format);
+    Tokenizer tokenizer() {
+        return tokenizer;
     }
 
     /** Fills {@code msg}'s content and tool_calls from the whole answer; returns the finish reason. */
@@ -81,8 +95,9 @@ final class ToolTurn {
         List<ToolCall> calls = kept(p.calls());
         for (int i = 0; i < calls.size(); i++) {
             ToolCall c = calls.get(i);
-            Map<String, Object> head = call(c, false);
+            Map<String, Object> head = new LinkedHashMap<>();
             head.put("index", i);
+            head.putAll(call(c, false));
             deltas.add(Map.of("tool_calls", List.of(head)));
             Map<String, Object> args = new LinkedHashMap<>();
             args.put("index", i);
