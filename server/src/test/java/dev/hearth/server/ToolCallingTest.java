@@ -235,6 +235,24 @@ class ToolCallingTest {
     }
 
     @Test
+    void autoStreamedTextIsTheWholeText() {
+        ChatCompletionCreateParams p = request("Once upon a time").toolChoice(ChatCompletionToolChoiceOption.Auto.AUTO).maxCompletionTokens(24).build();
+        String whole = storiesClient.chat().completions().create(p).choices().getFirst().message().content().orElseThrow();
+        StringBuilder streamed = new StringBuilder();
+        List<String> finish = new ArrayList<>();
+        try (StreamResponse<ChatCompletionChunk> s = storiesClient.chat().completions().createStreaming(p)) {
+            s.stream().forEach(chunk -> chunk.choices().forEach(ch -> {
+                ch.delta().content().ifPresent(streamed::append);
+                assertTrue(ch.delta().toolCalls().map(List::isEmpty).orElse(true));
+                ch.finishReason().ifPresent(f -> finish.add(f.asString()));
+            }));
+        }
+        assertEquals(whole, streamed.toString(), "text held back while it might have been a call is sent in the end");
+        assertEquals(1, finish.size());
+        assertTrue(List.of("stop", "length").contains(finish.getFirst()));
+    }
+
+    @Test
     void badToolRequestsAre400s() {
         BadRequestException e = assertThrows(BadRequestException.class,
                 () -> storiesClient.chat().completions().create(request("Hi").toolChoice(named("launch_rocket")).build()));

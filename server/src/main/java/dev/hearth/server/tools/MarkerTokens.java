@@ -26,7 +26,12 @@ public final class MarkerTokens implements Tokenizer {
 
     /** {@code tok} itself where none of the markers is a control token of its vocabulary. */
     public static Tokenizer of(Tokenizer tok, ToolFormat format) {
-        MarkerTokens m = new MarkerTokens(tok, format.markers());
+        return of(tok, format.markers());
+    }
+
+    /** {@code tok} with the control tokens whose texts are {@code markers} shown as text. */
+    public static Tokenizer of(Tokenizer tok, List<String> markers) {
+        MarkerTokens m = new MarkerTokens(tok, markers);
         return m.shown.isEmpty() ? tok : m;
     }
 
