@@ -3,16 +3,23 @@ package dev.hearth.server.tools;
 import dev.hearth.llama.tokenizer.Tokenizer;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.WeakHashMap;
 
 /**
  * A tokenizer whose control tokens for call markers ({@code [TOOL_CALLS]}, {@code <|python_tag|>})
- * come out of generation as their text, so that the calls they announce can be read; every
- * other token is as the model's tokenizer has it.
+ * are text: generation hands on their text, so that the calls they announce can be read, and a
+ * constrained call may open with the marker token the model was trained to write. Every other
+ * token is as the model's tokenizer has it. One instance per tokenizer and marker list, so that
+ * what is built per vocabulary (a constraint's token trie) is built once.
  */
 public final class MarkerTokens implements Tokenizer {
+    private static final Map<Tokenizer, Map<List<String>, Tokenizer>> CACHE = new WeakHashMap<>();
+
     private final Tokenizer tok;
     private final Set<Integer> shown = new HashSet<>();
 
@@ -31,8 +38,12 @@ public final class MarkerTokens implements Tokenizer {
 
     /** {@code tok} with the control tokens whose texts are {@code markers} shown as text. */
     public static Tokenizer of(Tokenizer tok, List<String> markers) {
-        MarkerTokens m = new MarkerTokens(tok, markers);
-        return m.shown.isEmpty() ? tok : m;
+        synchronized (CACHE) {
+            return CACHE.computeIfAbsent(tok, k -> new HashMap<>()).computeIfAbsent(List.copyOf(markers), k -> {
+                MarkerTokens m = new MarkerTokens(tok, k);
+                return m.shown.isEmpty() ? tok : m;
+            });
+        }
     }
 
     @Override
@@ -102,6 +113,6 @@ public final class MarkerTokens implements Tokenizer {
 
     @Override
     public boolean isControl(int id) {
-        return tok.isControl(id);
+        return !shown.contains(id) && tok.isControl(id);
     }
 }

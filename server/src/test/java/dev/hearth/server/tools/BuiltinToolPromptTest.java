@@ -15,6 +15,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,6 +64,8 @@ class BuiltinToolPromptTest {
             assertEquals(0, tok.tokenBytes(marker).length, "a control token has no text");
             Tokenizer shown = MarkerTokens.of(tok, List.of("<|start_header_id|>", "<|python_tag|>"));
             assertArrayEquals("<|start_header_id|>".getBytes(StandardCharsets.UTF_8), shown.tokenBytes(marker));
+            assertFalse(shown.isControl(marker), "text, so that a constrained call may open with it");
+            assertSame(shown, MarkerTokens.of(tok, List.of("<|start_header_id|>", "<|python_tag|>")), "one per tokenizer and markers");
             int eot = tok.tokenId("<|eot_id|>");
             assertEquals(0, shown.tokenBytes(eot).length, "other control tokens stay silent");
             assertTrue(shown.isEndOfGeneration(eot));
