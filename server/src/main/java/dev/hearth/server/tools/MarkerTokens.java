@@ -33,7 +33,7 @@ public final class MarkerTokens implements Tokenizer {
 
     /** {@code tok} itself where none of the markers is a control token of its vocabulary. */
     public static Tokenizer of(Tokenizer tok, ToolFormat format) {
-        return of(tok, format.markers());
+        return of(tok, format.tokenTexts());
     }
 
     /** {@code tok} with the control tokens whose texts are {@code markers} shown as text. */

@@ -87,7 +87,7 @@ public final class ToolCallParser {
             Object v = c.json();
             if (!(v instanceof Map<?, ?> m) || !call(m, "name", "arguments", calls)) return -1;
             c.ws();
-            if (!c.eat("</tool_call>") && !c.end()) return -1;
+            c.eat("</tool_call>"); // cut off at the end, or left out between calls
         }
         return at;
     }
@@ -125,14 +125,20 @@ public final class ToolCallParser {
                     if (!(o instanceof Map<?, ?> m) || !call(m, "name", "arguments", calls)) return -1;
                 }
             } else {
-                // name[ARGS]{...}, as later Mistral templates write calls
+                // name[ARGS]{...} or name[CALL_ID]id[ARGS]{...}, as later Mistral templates write calls
                 int args = text.indexOf("[ARGS]", c.at);
                 if (args < 0) return -1;
                 String name = text.substring(c.at, args).strip();
+                String id = null;
+                int idAt = name.indexOf("[CALL_ID]");
+                if (idAt >= 0) {
+                    id = name.substring(idAt + "[CALL_ID]".length()).strip();
+                    name = name.substring(0, idAt).strip();
+                }
                 c.at = args + "[ARGS]".length();
                 Object v = c.json();
                 if (name.isEmpty() || !(v instanceof Map<?, ?>)) return -1;
-                calls.add(new ToolCall(ids.get(), name, Json.write(v)));
+                calls.add(new ToolCall(id == null || id.isEmpty() ? ids.get() : id, name, Json.write(v)));
             }
         }
         return at;

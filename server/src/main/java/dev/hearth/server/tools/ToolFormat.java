@@ -14,24 +14,26 @@ import java.util.List;
  */
 public enum ToolFormat {
     /** {@code <tool_call>\n{"name": .., "arguments": {..}}\n</tool_call>}, one block per call. */
-    HERMES("<tool_call>\n", "\n</tool_call>", List.of("<tool_call>")),
+    HERMES("<tool_call>\n", "\n</tool_call>", List.of("<tool_call>"), List.of("<tool_call>", "</tool_call>")),
     /** {@code {"name": .., "parameters": {..}}} as the whole answer, after {@code <|python_tag|>} or not. */
-    LLAMA3("", "", List.of("<|python_tag|>")),
+    LLAMA3("", "", List.of("<|python_tag|>"), List.of("<|python_tag|>")),
     /** {@code [TOOL_CALLS][{"name": .., "arguments": {..}, "id": ..}, ..]}, or {@code [TOOL_CALLS]name[ARGS]{..}}. */
-    MISTRAL("[TOOL_CALLS][", "]", List.of("[TOOL_CALLS]")),
+    MISTRAL("[TOOL_CALLS][", "]", List.of("[TOOL_CALLS]"), List.of("[TOOL_CALLS]", "[ARGS]", "[CALL_ID]")),
     /** {@code Action: ```json\n[{"tool_name": .., "parameters": {..}}]\n```}. */
-    COMMAND_R("Action: ```json\n[", "]\n```", List.of("Action:")),
+    COMMAND_R("Action: ```json\n[", "]\n```", List.of("Action:"), List.of()),
     /** {@code {"name": .., "arguments": {..}}} as the whole answer (or {@code {"tool_calls": [..]}}). */
-    GENERIC("", "", List.of());
+    GENERIC("", "", List.of(), List.of());
 
     private final String callPrefix;
     private final String callSuffix;
     private final List<String> markers;
+    private final List<String> tokenTexts;
 
-    ToolFormat(String callPrefix, String callSuffix, List<String> markers) {
+    ToolFormat(String callPrefix, String callSuffix, List<String> markers, List<String> tokenTexts) {
         this.callPrefix = callPrefix;
         this.callSuffix = callSuffix;
         this.markers = markers;
+        this.tokenTexts = tokenTexts;
     }
 
     /** The family of a chat template; {@code builtin} decides where there is no usable template (null, blank). */
@@ -75,13 +77,14 @@ public enum ToolFormat {
         return this == COMMAND_R ? "tool_name" : "name";
     }
 
-    /**
-     * Texts (some of them special tokens) that announce a call: generated text from the first
-     * of them on is held back until the answer is complete, and special tokens with these texts
-     * must be rendered as text.
-     */
+    /** Texts that announce a call: generated text from the first of them on is held back until the answer is complete. */
     public List<String> markers() {
         return markers;
+    }
+
+    /** Texts of the format that some vocabularies have as control tokens: generation must hand them on as text. */
+    public List<String> tokenTexts() {
+        return tokenTexts;
     }
 
     /** Whether a call is the whole answer (no marker): then an answer that starts as JSON is held back. */

@@ -74,6 +74,9 @@ class ToolCallParserTest {
         // the closing tag may be cut off by the end of generation
         ToolCallParser.Parsed open = parser(ToolFormat.HERMES).parse("<tool_call>{\"name\": \"search\", \"arguments\": {}}");
         assertEquals(1, open.calls().size());
+        ToolCallParser.Parsed unclosed = parser(ToolFormat.HERMES).parse("<tool_call>{\"name\": \"search\", \"arguments\": {}}\n"
+                + "<tool_call>{\"name\": \"get_weather\", \"arguments\": {}}</tool_call>");
+        assertEquals(2, unclosed.calls().size(), "a closing tag left out between calls (a silent control token)");
         assertEquals("", open.content());
     }
 
@@ -117,6 +120,9 @@ class ToolCallParserTest {
         assertEquals("Sure.", p.content());
         assertEquals(List.of("search", "get_weather"), p.calls().stream().map(ToolCall::name).toList());
         assertEquals(Map.of("city", "Nice"), args(p.calls().get(1)));
+        p = parser(ToolFormat.MISTRAL).parse("[TOOL_CALLS]search[CALL_ID]Ab3dE6gH9[ARGS]{\"query\": \"x\"}");
+        assertEquals("Ab3dE6gH9", p.calls().getFirst().id());
+        assertEquals("search", p.calls().getFirst().name());
         assertFalse(parser(ToolFormat.MISTRAL).parse("[TOOL_CALLS][{\"name\": \"search\", \"arguments\": {}").hasCalls());
         assertFalse(parser(ToolFormat.MISTRAL).parse("[TOOL_CALLS][]").hasCalls());
     }
