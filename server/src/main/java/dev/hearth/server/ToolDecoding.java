@@ -41,13 +41,29 @@ final class ToolDecoding {
         }
     }
 
+    /**
+     * A function's parameters as the schema of its call's arguments: an object schema that
+     * declares no properties (and says nothing of additional ones) takes none, so a function
+     * without parameters is called with {}.
+     */
+    static Map<String, Object> arguments(Map<String, Object> parameters) {
+        boolean noProperties = !(parameters.get("properties") instanceof Map<?, ?> p) || p.isEmpty();
+        if (!noProperties || parameters.containsKey("additionalProperties") || !"object".equals(parameters.getOrDefault("type", "object"))) {
+            return parameters;
+        }
+        Map<String, Object> closed = new LinkedHashMap<>(parameters);
+        closed.put("type", "object");
+        closed.put("additionalProperties", false);
+        return closed;
+    }
+
     /** {"anyOf": [{"name": const, "arguments": schema}, ...]} with the family's key names. */
     static Map<String, Object> callSchema(ToolFormat format, List<Map<String, Object>> tools) {
         List<Object> alternatives = new ArrayList<>();
         for (Map<String, Object> t : tools) {
             Map<String, Object> props = new LinkedHashMap<>();
             props.put(format.nameKey(), Map.of("const", ToolRequest.functionName(t)));
-            props.put(format.argumentsKey(), ToolRequest.parameters(t));
+            props.put(format.argumentsKey(), arguments(ToolRequest.parameters(t)));
             Map<String, Object> call = new LinkedHashMap<>();
             call.put("type", "object");
             call.put("properties", props);
