@@ -113,6 +113,16 @@ public final class JsonSchemaConstraint implements TokenConstraint {
         return j;
     }
 
+    /** The match state (for tests). */
+    MatchState state() {
+        return state;
+    }
+
+    /** The allowed tokens as bits, computed afresh without the cache (for tests and measurements). */
+    long[] computeMask() {
+        return compute(state);
+    }
+
     private long[] allowed() {
         long[] bits = c.cache.get(state);
         if (bits != null) return bits;

@@ -8,13 +8,18 @@ import dev.hearth.llama.constrain.Grammar.StringBody;
 
 import java.util.Arrays;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Where a match of a {@link Grammar} stands after some bytes: the set of parse stacks still alive
  * (each a persistent list of frames whose top is a terminal element) and, inside a multi-byte
- * UTF-8 character, the bytes seen so far. Immutable; {@link #step} gives the next state or null.
+ * UTF-8 character, the bytes seen so far. Immutable but for a cache of its transitions: states
+ * are interned per grammar (up to {@link #INTERN_LIMIT}), so that a trie walk through a repetition
+ * finds the same few states again and steps by table lookups. {@link #step} gives the next state
+ * or null.
  */
 final class MatchState {
     /** A stack frame: element {@code pos} of {@code seq} is next; the string-body count and escape flag where it is one. */
@@ -51,31 +56,50 @@ final class MatchState {
     /** The frame of a finished match. */
     static final Frame END = new Frame(new Element[0], 0, 0, false, null);
     private static final int MAX_EXPANSION = 100_000;
+    static final int INTERN_LIMIT = 20_000;
+    private static final MatchState DEAD = new MatchState(new Frame[0], 0, 0, null);
 
     final Frame[] frames;
     /** Bits of the code point read so far and how many continuation bytes it still needs (0: none). */
     final int partial;
     final int need;
     private final int hash;
+    /** The states of one grammar, shared by all of them. */
+    private final Map<MatchState, MatchState> interned;
+    /** The state after each byte (DEAD where refused), filled as they are asked for. */
+    private volatile MatchState[] transitions;
 
-    private MatchState(Frame[] frames, int partial, int need) {
+    private MatchState(Frame[] frames, int partial, int need, Map<MatchState, MatchState> interned) {
         this.frames = frames;
         this.partial = partial;
         this.need = need;
+        this.interned = interned;
         this.hash = Arrays.hashCode(frames) * 31 + partial * 7 + need;
     }
 
     static MatchState start(Rule root) {
         Set<Frame> out = new LinkedHashSet<>();
         expand(new Element[]{new Ref(root)}, 0, 0, null, out, new int[1]);
-        return of(out, 0, 0);
+        return of(out, 0, 0, new ConcurrentHashMap<>());
     }
 
-    private static MatchState of(Set<Frame> frames, int partial, int need) {
+    private MatchState of(Set<Frame> frames, int partial, int need) {
+        return of(frames, partial, need, interned);
+    }
+
+    private static MatchState of(Set<Frame> frames, int partial, int need, Map<MatchState, MatchState> interned) {
         if (frames.isEmpty()) return null;
         Frame[] a = frames.toArray(new Frame[0]);
         Arrays.sort(a, (x, y) -> Integer.compare(x.hash, y.hash)); // a canonical order, so equal sets are equal arrays
-        return new MatchState(a, partial, need);
+        return intern(new MatchState(a, partial, need, interned));
+    }
+
+    private static MatchState intern(MatchState s) {
+        MatchState known = s.interned.get(s);
+        if (known != null) return known;
+        if (s.interned.size() >= INTERN_LIMIT) return s;
+        known = s.interned.putIfAbsent(s, s);
+        return known != null ? known : s;
     }
 
     boolean complete() {
@@ -113,6 +137,17 @@ final class MatchState {
     /** The state after byte {@code b}, or null if no stack can take it. */
     MatchState step(int b) {
         b &= 0xFF;
+        MatchState[] tr = transitions;
+        if (tr == null) transitions = tr = new MatchState[256];
+        MatchState next = tr[b];
+        if (next == null) {
+            next = compute(b);
+            tr[b] = next == null ? DEAD : next;
+        }
+        return next == DEAD ? null : next;
+    }
+
+    private MatchState compute(int b) {
         if (need == 0) {
             if (b < 0x80) return stepCodePoint(b);
             int n, bits;
@@ -120,12 +155,12 @@ final class MatchState {
             else if (b >= 0xE0 && b <= 0xEF) { n = 2; bits = b & 0x0F; }
             else if (b >= 0xF0 && b <= 0xF4) { n = 3; bits = b & 0x07; }
             else return null;
-            return feasible(bits, n) ? new MatchState(frames, bits, n) : null;
+            return feasible(bits, n) ? intern(new MatchState(frames, bits, n, interned)) : null;
         }
         if ((b & 0xC0) != 0x80) return null;
         int bits = partial << 6 | (b & 0x3F);
         if (need == 1) return stepCodePoint(bits);
-        return feasible(bits, need - 1) ? new MatchState(frames, bits, need - 1) : null;
+        return feasible(bits, need - 1) ? intern(new MatchState(frames, bits, need - 1, interned)) : null;
     }
 
     /** Whether some stack can take a code point that starts with {@code bits} and needs {@code n} more bytes. */

@@ -372,15 +372,12 @@ final class SchemaCompiler {
         if (Boolean.TRUE.equals(m.get("exclusiveMaximum")) && max != null) { xmax = max; max = null; }
         boolean bounded = min != null || max != null || xmin != null || xmax != null;
         if (!bounded) {
-            Rule r = rule("number").alt(seq(integerRule()));
-            if (!integer) {
-                Rule digits = repeat(digit, 1, 15);
-                Rule fraction = rule("fraction").alt().alt(seq(".", digits));
-                Rule exponent = rule("exponent").alt().alt(seq(new Chars(new int[]{'E', 'E', 'e', 'e'}),
-                        rule("sign").alt().alt(seq("+")).alt(seq("-")), repeat(digit, 1, 2)));
-                r = rule("number").alt(seq(integerRule(), fraction, exponent));
-            }
-            return r;
+            if (integer) return integerRule();
+            Rule digits = repeat(digit, 1, 15);
+            Rule fraction = rule("fraction").alt().alt(seq(".", digits));
+            Rule exponent = rule("exponent").alt().alt(seq(new Chars(new int[]{'E', 'E', 'e', 'e'}),
+                    rule("sign").alt().alt(seq("+")).alt(seq("-")), repeat(digit, 1, 2)));
+            return rule("number").alt(seq(minus(), IntegerRanges.range(0, MAX_INTEGER), fraction, exponent));
         }
         // the smallest and largest whole numbers allowed
         long lo = -MAX_INTEGER, hi = MAX_INTEGER;
@@ -403,6 +400,10 @@ final class SchemaCompiler {
             if (negLo <= negHi) r.alt(seq(IntegerRanges.range(negLo, negHi), fraction));
         }
         return r;
+    }
+
+    private Rule minus() {
+        return rule("minus").alt().alt(seq("-"));
     }
 
     private Rule integerRule() {
@@ -441,7 +442,7 @@ final class SchemaCompiler {
         Rule arr = rule("array").alt(seq("[]")).alt(seq("[", any, more, "]"));
         Rule digits = repeat(digit, 1, 15);
         Rule fraction = rule("fraction").alt().alt(seq(".", digits));
-        Rule num = rule("number").alt(seq(integerRule(), fraction));
+        Rule num = rule("number").alt(seq(integerRule())).alt(seq(minus(), IntegerRanges.range(0, MAX_INTEGER), ".", digits));
         any.alt(seq(anyObjectRule)).alt(seq(arr)).alt(seq(str)).alt(seq(num)).alt(seq("true")).alt(seq("false")).alt(seq("null"));
         return any;
     }
