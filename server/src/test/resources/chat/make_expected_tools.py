@@ -5,6 +5,10 @@
 # make): content null becomes "", "developer" becomes "system", each call's arguments text is
 # parsed into an object where it is a JSON object; tool definitions are passed as given, less
 # null fields. Jinja2 is set up as in make_expected.py (as transformers sets it up).
+# A template that does not take tools (no "tools" in its text: Gemma 2, Phi-3.5, DeepSeek-R1-Distill)
+# gets the conversation as Hearth rewrites it for such templates (polyfill() below: the tool list
+# and how to call in the system message, calls as JSON text, results as user turns; the system
+# text moved into the first user message where the template refuses a system message).
 # RealToolTemplatesTest sends the same requests through Hearth's request reader and compares.
 # Run: cd server/src/test/resources/chat && python3 make_expected_tools.py   (jinja2 3.1.6 wrote the file)
 import datetime, json, os
@@ -109,6 +113,54 @@ def to_template(messages):
         out.append(t)
     return out
 
+def polyfill(messages, tools):
+    dumps = lambda x: json.dumps(x, ensure_ascii=False)
+    tool_text = "You can call these tools:" + "".join("\n" + dumps(t) for t in tools) \
+        + "\n\nTo call a tool, answer with only a JSON object: {\"name\": <tool name>, \"arguments\": <arguments object>}."
+    out = []
+    rest = messages
+    if messages and messages[0]["role"] == "system":
+        sys = messages[0]["content"]
+        out.append({"role": "system", "content": tool_text if sys == "" else sys + "\n\n" + tool_text})
+        rest = messages[1:]
+    else:
+        out.append({"role": "system", "content": tool_text})
+    prev = messages[0] if rest is not messages else None
+    for m in rest:
+        if m["role"] == "assistant" and m.get("tool_calls"):
+            calls = ['{"name": ' + dumps(c["function"]["name"]) + ', "arguments": '
+                     + (c["function"]["arguments"] if isinstance(c["function"]["arguments"], str) else dumps(c["function"]["arguments"])) + "}"
+                     for c in m["tool_calls"]]
+            text = m["content"] + ("\n" if m["content"] else "")
+            text += calls[0] if len(calls) == 1 else '{"tool_calls": [' + ", ".join(calls) + "]}"
+            out.append({"role": "assistant", "content": text})
+        elif m["role"] in ("tool", "function"):
+            part = "Result of tool call " + m.get("name", m.get("tool_call_id")) + ":\n" + m["content"]
+            if out[-1]["role"] == "user" and prev is not None and prev["role"] in ("tool", "function"):
+                out[-1] = {"role": "user", "content": out[-1]["content"] + "\n\n" + part}
+            else:
+                out.append({"role": "user", "content": part})
+        else:
+            out.append({"role": m["role"], "content": m["content"]})
+        prev = m
+    return out
+
+def render(tpl, source, messages, tools, bos, eos):
+    kw = dict(add_generation_prompt=True, bos_token=bos, eos_token=eos, documents=None)
+    if "tools" in source:
+        return tpl.render(messages=messages, tools=tools, **kw)
+    plain = polyfill(messages, tools)
+    try:
+        return tpl.render(messages=plain, tools=None, **kw)
+    except TemplateError as e:
+        if len(plain) < 2 or plain[0]["role"] != "system" or plain[1]["role"] != "user":
+            raise
+        merged = [{"role": "user", "content": plain[0]["content"] + "\n\n" + plain[1]["content"]}] + plain[2:]
+        try:
+            return tpl.render(messages=merged, tools=None, **kw)
+        except TemplateError:
+            raise e
+
 def tools_for_template(tools):
     return [{"type": "function", "function": {k: v for k, v in t["function"].items() if v is not None}} for t in tools]
 
@@ -119,17 +171,12 @@ for file in sorted(os.listdir(os.path.join(here, "templates"))):
     name = file[:-len(".jinja")]
     with open(os.path.join(here, "templates", file), encoding="utf-8") as f:
         source = f.read()
-    if "tools" not in source:
-        continue
     tpl = env.from_string(source)
     bos, eos = TOKENS[name]
     results = {}
     for cname, messages in CONVERSATIONS.items():
-        if "tool_calls" in str(messages) and "tool_calls" not in source:
-            continue
         try:
-            text = tpl.render(messages=to_template(messages), tools=tools_for_template(TOOLS), documents=None,
-                              add_generation_prompt=True, bos_token=bos, eos_token=eos)
+            text = render(tpl, source, to_template(messages), tools_for_template(TOOLS), bos, eos)
             results[cname] = {"output": text}
         except TemplateError as e:
             results[cname] = {"error": str(e)}

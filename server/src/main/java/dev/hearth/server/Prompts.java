@@ -67,7 +67,7 @@ final class Prompts {
     String chatText(List<Map<String, Object>> messages, List<Map<String, Object>> tools) {
         if (jinja != null && !jinjaBroken.get()) {
             try {
-                String text = tools == null ? jinja.render(messages, true) : jinja.render(messages, true, Map.of("tools", tools));
+                String text = tools == null ? jinja.render(messages, true) : BuiltinToolPrompt.renderJinja(jinja, messages, tools);
                 if (tokenizer.addsBos() && !bosText.isEmpty() && text.startsWith(bosText)) text = text.substring(bosText.length());
                 return text;
             } catch (JinjaChatTemplate.Rejected e) {

@@ -3,6 +3,7 @@ package dev.hearth.server.chat;
 import dev.hearth.llama.chat.ChatTemplate;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -50,13 +51,52 @@ public final class BuiltinToolPrompt {
                     else out.add(new ChatTemplate.Message("user", part));
                 } else {
                     String who = m.get("name") instanceof String n ? n : (String) m.get("tool_call_id");
-                    out.add(new ChatTemplate.Message("user", "Result of tool call " + who + ":\n" + content));
+                    String part = "Result of tool call " + who + ":\n" + content;
+                    ChatTemplate.Message last = out.isEmpty() ? null : out.getLast();
+                    if (last != null && last.role().equals("user") && i > 0 && isTool(messages.get(i - 1))) {
+                        out.set(out.size() - 1, new ChatTemplate.Message("user", last.content() + "\n\n" + part));
+                    } else {
+                        out.add(new ChatTemplate.Message("user", part));
+                    }
                 }
             } else {
                 out.add(new ChatTemplate.Message(role, content));
             }
         }
         return out;
+    }
+
+    /**
+     * The prompt of a model's own template for a conversation with tools. A template that takes
+     * {@code tools} gets them as they are; one that does not (Gemma 2, Phi-3.5, ...) would never
+     * show them, so the conversation is rewritten as for the built-in plain format: the tool list
+     * and how to call (a JSON object) in the system message, earlier calls as that JSON, results
+     * as user turns; where the template refuses a system message, the system text opens the
+     * first user message instead.
+     */
+    public static String renderJinja(JinjaChatTemplate jinja, List<Map<String, Object>> messages, List<Map<String, Object>> tools) {
+        if (jinja.source().contains("tools")) return jinja.render(messages, true, Map.of("tools", tools));
+        List<Map<String, Object>> plain = new ArrayList<>();
+        for (ChatTemplate.Message m : messages(ChatTemplate.PLAIN, messages, tools)) plain.add(message(m.role(), m.content()));
+        try {
+            return jinja.render(plain, true);
+        } catch (JinjaChatTemplate.Rejected e) {
+            if (plain.size() < 2 || !"system".equals(plain.get(0).get("role")) || !"user".equals(plain.get(1).get("role"))) throw e;
+            List<Map<String, Object>> merged = new ArrayList<>(plain.subList(1, plain.size()));
+            merged.set(0, message("user", plain.get(0).get("content") + "\n\n" + plain.get(1).get("content")));
+            try {
+                return jinja.render(merged, true);
+            } catch (JinjaChatTemplate.Rejected again) {
+                throw e;
+            }
+        }
+    }
+
+    private static Map<String, Object> message(String role, Object content) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("role", role);
+        m.put("content", content);
+        return m;
     }
 
     private static boolean isTool(Map<String, Object> m) {
