@@ -18,8 +18,11 @@ import dev.langchain4j.model.output.FinishReason;
 import dev.hearth.runtime.json.Json;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,13 +35,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Tool calling as LangChain4j's OpenAI module uses it, on loopback with stories260K: a tool
- * specification, ToolChoice.REQUIRED (the call is constrained to the tool's schema), the
- * execution request, its result sent back, and the answer; with the blocking and the streaming
- * model.
+ * Tool calling as LangChain4j's OpenAI module uses it, on loopback: a tool specification,
+ * ToolChoice.REQUIRED (the call is constrained to the tool's schema), the execution request, its
+ * result sent back, and the answer; with the blocking and the streaming model; on stories260K
+ * (built-in format, generic JSON calls) and on a tiny qwen3 with Qwen 3's template (Hermes calls).
  */
 class LangChain4jToolsTest {
-    static TestModel model;
+    static TestModel stories;
+    static TestModel qwen3;
+    static Path dir;
 
     static final ToolSpecification WEATHER = ToolSpecification.builder().name("get_weather").description("The weather in a city.")
             .parameters(JsonObjectSchema.builder()
@@ -50,12 +55,23 @@ class LangChain4jToolsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        model = new TestModel(TestModel.stories(), 1, 1024, TestModel.options());
+        dir = Files.createTempDirectory("hearth-lc4j");
+        stories = new TestModel(TestModel.stories(), 1, 1024, TestModel.options());
+        qwen3 = new TestModel(ToolCallingTest.qwen3WithTemplate(dir), 1, 1024, TestModel.options());
     }
 
     @AfterAll
-    static void stop() {
-        if (model != null) model.close();
+    static void stop() throws Exception {
+        if (stories != null) stories.close();
+        if (qwen3 != null) qwen3.close();
+        if (dir != null) try (var s = Files.list(dir)) {
+            for (Path p : s.toList()) Files.delete(p);
+            Files.delete(dir);
+        }
+    }
+
+    static List<TestModel> models() {
+        return List.of(stories, qwen3);
     }
 
     static List<ChatMessage> question() {
@@ -80,10 +96,11 @@ class LangChain4jToolsTest {
         assertEquals(3, args.size(), r.arguments());
     }
 
-    @Test
-    void blockingRoundTrip() {
+    @ParameterizedTest(autoCloseArguments = false) // the models serve every test; @AfterAll closes them
+    @MethodSource("models")
+    void blockingRoundTrip(TestModel model) {
         OpenAiChatModel chat = OpenAiChatModel.builder().baseUrl(model.base() + "/v1").apiKey("sk-dummy").modelName("any")
-                .temperature(0.0).maxTokens(100).timeout(Duration.ofSeconds(120)).maxRetries(0).build();
+                .temperature(0.0).maxTokens(300).timeout(Duration.ofSeconds(120)).maxRetries(0).build();
         List<ChatMessage> messages = question();
         ChatResponse first = chat.chat(request(messages, ToolChoice.REQUIRED));
         assertEquals(FinishReason.TOOL_EXECUTION, first.finishReason());
@@ -117,10 +134,11 @@ class LangChain4jToolsTest {
         return done.get(120, TimeUnit.SECONDS);
     }
 
-    @Test
-    void streamingRoundTrip() throws Exception {
+    @ParameterizedTest(autoCloseArguments = false) // the models serve every test; @AfterAll closes them
+    @MethodSource("models")
+    void streamingRoundTrip(TestModel model) throws Exception {
         OpenAiStreamingChatModel chat = OpenAiStreamingChatModel.builder().baseUrl(model.base() + "/v1").apiKey("sk-dummy").modelName("any")
-                .temperature(0.0).maxTokens(100).timeout(Duration.ofSeconds(120)).build();
+                .temperature(0.0).maxTokens(300).timeout(Duration.ofSeconds(120)).build();
         List<ChatMessage> messages = question();
         StringBuilder partial = new StringBuilder();
         ChatResponse first = stream(chat, request(messages, ToolChoice.REQUIRED), partial);
