@@ -33,7 +33,13 @@ final class ToolDecoding {
     /** The constraint to one call of one of the callable tools, in {@code format}; a 400 where a schema cannot be enforced. */
     static TokenConstraint forcedCall(Tokenizer tok, ToolFormat format, ToolRequest request) {
         try {
-            return JsonSchemaConstraint.of(tok, callSchema(format, request.callable()), format.callPrefix(), format.callSuffix());
+            List<Map<String, Object>> callable = request.callable();
+            if (format == ToolFormat.GPT_OSS && callable.size() == 1) {
+                // the name is in the opening text; the JSON is the arguments
+                return JsonSchemaConstraint.of(tok, arguments(ToolRequest.parameters(callable.getFirst())),
+                        format.namedCallPrefix(ToolRequest.functionName(callable.getFirst())), "");
+            }
+            return JsonSchemaConstraint.of(tok, callSchema(format, callable), format.anyCallPrefix(), format.callSuffix());
         } catch (UnsupportedSchemaException e) {
             throw ApiError.invalid("tools", "unsupported_schema", "With tool_choice '" + (request.forced() != null ? request.forced() : request.choice())
                     + "' the call must follow the function's parameters schema: " + e.getMessage()

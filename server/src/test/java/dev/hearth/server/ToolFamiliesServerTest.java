@@ -24,9 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A forced call in each template family's own format, end to end: stories260K served with a
- * real tool template (Hermes 2 Pro, Qwen 2.5, Llama 3.1, Mistral Nemo, Command R+), tool_choice
- * "required"; the constrained output (the family's opening text, the JSON, its closing text) is
- * read back by that family's parser into message.tool_calls, whole and streamed.
+ * real tool template (Hermes 2 Pro, Qwen 2.5, Llama 3.1, Mistral Nemo, Command R+, gpt-oss),
+ * tool_choice "required" and a named function; the constrained output (the family's opening text,
+ * the JSON, its closing text) is read back by that family's parser into message.tool_calls, whole
+ * and streamed.
  */
 class ToolFamiliesServerTest {
     static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -73,11 +74,11 @@ class ToolFamiliesServerTest {
     List<DynamicTest> forcedCallInEachFamily() {
         List<DynamicTest> tests = new ArrayList<>();
         for (String name : List.of("NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use", "Qwen-Qwen2.5-7B-Instruct", "meta-llama-Llama-3.1-8B-Instruct",
-                "mistralai-Mistral-Nemo-Instruct-2407", "CohereForAI-c4ai-command-r-plus-tool_use")) {
+                "mistralai-Mistral-Nemo-Instruct-2407", "CohereForAI-c4ai-command-r-plus-tool_use", "openai-gpt-oss-120b")) {
             tests.add(DynamicTest.dynamicTest(name, () -> {
                 try (TestModel m = new TestModel(withTemplate(name), 1, 4096, TestModel.options())) {
                     String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"Weather in Rome?\"}], \"tools\": " + TOOLS
-                            + ", \"tool_choice\": \"required\", \"temperature\": 0, \"max_tokens\": 80";
+                            + ", \"tool_choice\": \"required\", \"temperature\": 0, \"max_tokens\": 200";
                     HttpResponse<String> r = post(m, body + "}");
                     assertEquals(200, r.statusCode(), r.body());
                     Map<String, Object> choice = (Map<String, Object>) ((List<?>) ((Map<String, Object>) Json.parse(r.body())).get("choices")).getFirst();
@@ -114,6 +115,15 @@ class ToolFamiliesServerTest {
                         }
                     }
                     checkCall(Map.of("id", id, "type", "function", "function", Map.of("name", fname, "arguments", args.toString())));
+
+                    // a named function (gpt-oss names it before the JSON)
+                    HttpResponse<String> n = post(m, body.replace("\"tool_choice\": \"required\"", "\"tool_choice\": {\"type\": \"function\", \"function\": {\"name\": \"get_weather\"}}") + "}");
+                    assertEquals(200, n.statusCode(), n.body());
+                    Map<String, Object> nc = (Map<String, Object>) ((List<?>) ((Map<String, Object>) Json.parse(n.body())).get("choices")).getFirst();
+                    List<Map<String, Object>> named = (List<Map<String, Object>>) ((Map<String, Object>) nc.get("message")).get("tool_calls");
+                    assertTrue(named != null && named.size() == 1, n.body());
+                    assertEquals("get_weather", ((Map<?, ?>) named.getFirst().get("function")).get("name"), n.body());
+                    checkCall(named.getFirst());
                 }
             }));
         }

@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Tool calls read from a model's answer in its family's format ({@link ToolFormat}). An answer
@@ -48,6 +50,7 @@ public final class ToolCallParser {
             case LLAMA3 -> llama3(text, calls);
             case MISTRAL -> mistral(text, calls);
             case COMMAND_R -> commandR(text, calls);
+            case GPT_OSS -> gptOss(text, calls);
             case GENERIC -> generic(text, calls);
         };
         boolean bare = format == ToolFormat.GENERIC;
@@ -59,8 +62,9 @@ public final class ToolCallParser {
         if (start >= 0 && bare && names != null && !calls.stream().allMatch(c -> names.contains(c.name()))) {
             start = -1; // a bare JSON object is a call only when it names an offered tool
         }
-        if (start < 0 || calls.isEmpty()) return new Parsed(text, List.of());
-        return new Parsed(text.substring(0, start).stripTrailing(), List.copyOf(calls));
+        if (start < 0 || calls.isEmpty()) return new Parsed(format == ToolFormat.GPT_OSS ? harmonyText(text) : text, List.of());
+        String content = text.substring(0, start).stripTrailing();
+        return new Parsed(format == ToolFormat.GPT_OSS ? harmonyText(content) : content, List.copyOf(calls));
     }
 
     /** Where the first call begins once the answer is complete, or -1: what is before it may be sent as text. */
@@ -186,6 +190,45 @@ public final class ToolCallParser {
             return -1;
         }
         return at;
+    }
+
+    private static final Pattern HARMONY_CALL = Pattern.compile("(?:<\\|start\\|>assistant)?\\s*(?:(?:<\\|channel\\|>commentary\\s*)?"
+            + "to=functions\\.([\\w.-]+)\\s*(?:<\\|channel\\|>\\s*commentary)?\\s*(?:<\\|constrain\\|>)?\\s*(?:json)?\\s*|<\\|channel\\|>commentary)<\\|message\\|>");
+
+    /** gpt-oss: " to=functions.NAME<|channel|>commentary json<|message|>{args}" (or the channel first), one call per message. */
+    private int gptOss(String text, List<ToolCall> calls) {
+        Matcher m = HARMONY_CALL.matcher(text);
+        int first = -1;
+        int pos = 0;
+        while (m.find(pos)) {
+            if (first >= 0 && !text.substring(pos, m.start()).isBlank()) return -1;
+            if (first < 0) first = m.start();
+            Cursor c = new Cursor(text, m.end());
+            c.ws();
+            Object v = c.json();
+            if (!(v instanceof Map<?, ?> args)) return -1;
+            if (m.group(1) != null) calls.add(new ToolCall(ids.get(), m.group(1), Json.write(args)));
+            else if (!call(args, "name", "arguments", calls)) return -1;
+            c.ws();
+            c.eat("<|call|>");
+            pos = c.at;
+        }
+        if (first < 0 || !text.substring(pos).isBlank()) return -1;
+        return first;
+    }
+
+    /** The text of a harmony answer: its final channel's message, else its last message (the text itself where it has none). */
+    static String harmonyText(String text) {
+        int f = text.lastIndexOf("<|channel|>final<|message|>");
+        int m = f >= 0 ? f + "<|channel|>final<|message|>".length() : text.lastIndexOf("<|message|>");
+        if (m < 0) return text;
+        if (f < 0) m += "<|message|>".length();
+        String t = text.substring(m);
+        for (String end : new String[]{"<|end|>", "<|return|>", "<|call|>"}) {
+            int e = t.indexOf(end);
+            if (e >= 0) t = t.substring(0, e);
+        }
+        return t;
     }
 
     /** OpenAI's own shape, {"type": "function", "function": {"name", "arguments"}}, read as its function. */

@@ -42,8 +42,9 @@ public final class ToolCallStream {
         String all = text.toString();
         ToolCallParser.Parsed p = parser.parse(all);
         String rest;
-        if (p.hasCalls()) rest = p.content().length() > sent ? p.content().substring(sent) : "";
-        else rest = all.substring(sent);
+        String sentText = all.substring(0, sent);
+        if (p.content().startsWith(sentText)) rest = p.content().substring(sent);
+        else rest = p.hasCalls() || sent > 0 ? "" : p.content();
         sent = all.length();
         return new ToolCallParser.Parsed(rest, p.calls());
     }

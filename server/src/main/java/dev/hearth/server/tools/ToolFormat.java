@@ -21,6 +21,12 @@ public enum ToolFormat {
     MISTRAL("[TOOL_CALLS][", "]", List.of("[TOOL_CALLS]"), List.of("[TOOL_CALLS]", "[ARGS]", "[CALL_ID]")),
     /** {@code Action: ```json\n[{"tool_name": .., "parameters": {..}}]\n```}. */
     COMMAND_R("Action: ```json\n[", "]\n```", List.of("Action:"), List.of()),
+    /**
+     * gpt-oss (harmony): {@code  to=functions.NAME<|channel|>commentary json<|message|>{..}} then
+     * {@code <|call|>}; the answer's text is its final channel.
+     */
+    GPT_OSS(" to=functions.", "", List.of("<|channel|>", "<|start|>", " to=functions."),
+            List.of("<|channel|>", "<|message|>", "<|constrain|>", "<|start|>", "<|end|>")),
     /** {@code {"name": .., "arguments": {..}}} as the whole answer (or {@code {"tool_calls": [..]}}). */
     GENERIC("", "", List.of(), List.of());
 
@@ -39,6 +45,7 @@ public enum ToolFormat {
     /** The family of a chat template; {@code builtin} decides where there is no usable template (null, blank). */
     public static ToolFormat detect(String template, ChatTemplate builtin) {
         if (template != null && !template.isBlank()) {
+            if (template.contains("<|channel|>") && template.contains("<|start|>assistant to=")) return GPT_OSS;
             if (template.contains("[TOOL_CALLS]")) return MISTRAL;
             if (template.contains("<tool_call>")) return HERMES;
             if (template.contains("ipython") && template.contains("<|start_header_id|>")) return LLAMA3;
@@ -60,6 +67,19 @@ public enum ToolFormat {
     /** Text before the JSON of one forced call (constrained decoding writes it). */
     public String callPrefix() {
         return callPrefix;
+    }
+
+    /**
+     * gpt-oss names the function before the JSON, which then holds only the arguments: the
+     * opening text of a forced call of {@code name}.
+     */
+    public String namedCallPrefix(String name) {
+        return " to=functions." + name + "<|channel|>commentary json<|message|>";
+    }
+
+    /** The opening of a forced call among several tools where the format names the function outside the JSON (gpt-oss). */
+    public String anyCallPrefix() {
+        return this == GPT_OSS ? "<|channel|>commentary<|message|>" : callPrefix;
     }
 
     /** Text after the JSON of one forced call. */

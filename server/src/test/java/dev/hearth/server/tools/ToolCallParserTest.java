@@ -50,6 +50,7 @@ class ToolCallParserTest {
                 Map.entry("meta-llama-Llama-3.3-70B-Instruct", ToolFormat.LLAMA3),
                 Map.entry("mistralai-Mistral-Nemo-Instruct-2407", ToolFormat.MISTRAL),
                 Map.entry("CohereForAI-c4ai-command-r-plus-tool_use", ToolFormat.COMMAND_R),
+                Map.entry("openai-gpt-oss-120b", ToolFormat.GPT_OSS),
                 Map.entry("google-gemma-2-2b-it", ToolFormat.GENERIC),
                 Map.entry("microsoft-Phi-3.5-mini-instruct", ToolFormat.GENERIC),
                 Map.entry("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B", ToolFormat.GENERIC));
@@ -138,6 +139,27 @@ class ToolCallParserTest {
         ToolCallParser.Parsed direct = parser(ToolFormat.COMMAND_R).parse("Action: ```json\n[{\"tool_name\": \"directly_answer\", \"parameters\": {}}]\n```");
         assertFalse(direct.hasCalls());
         assertFalse(parser(ToolFormat.COMMAND_R).parse("Action: ```json\n[{\"tool_name\": \"search\"\n```").hasCalls());
+    }
+
+    @Test
+    void gptOssHarmony() {
+        ToolCallParser.Parsed p = parser(ToolFormat.GPT_OSS).parse(" to=functions.get_weather<|channel|>commentary json<|message|>{\"city\": \"Oslo\"}");
+        assertEquals(1, p.calls().size());
+        assertEquals("get_weather", p.calls().getFirst().name());
+        assertEquals(Map.of("city", "Oslo"), args(p.calls().getFirst()));
+        assertEquals("", p.content());
+        p = parser(ToolFormat.GPT_OSS).parse("<|channel|>analysis<|message|>The user wants a search.<|end|><|start|>assistant<|channel|>commentary"
+                + " to=functions.search <|constrain|>json<|message|>{\"query\":\"owls\"}<|call|>");
+        assertEquals(List.of("search"), p.calls().stream().map(ToolCall::name).toList());
+        assertEquals("The user wants a search.", p.content(), "the text before the call: its last message");
+        p = parser(ToolFormat.GPT_OSS).parse("<|channel|>commentary<|message|>{\"name\": \"search\", \"arguments\": {\"query\": \"q\"}}");
+        assertEquals(List.of("search"), p.calls().stream().map(ToolCall::name).toList(), "a forced call among several tools");
+        ToolCallParser.Parsed text = parser(ToolFormat.GPT_OSS).parse("<|channel|>analysis<|message|>Easy.<|end|><|start|>assistant<|channel|>final<|message|>Hello!");
+        assertFalse(text.hasCalls());
+        assertEquals("Hello!", text.content(), "the final channel is the answer");
+        ToolCallParser.Parsed broken = parser(ToolFormat.GPT_OSS).parse(" to=functions.search<|channel|>commentary json<|message|>{\"query\":");
+        assertFalse(broken.hasCalls());
+        assertEquals("{\"query\":", broken.content());
     }
 
     @Test
