@@ -91,7 +91,8 @@ public final class Session {
     /**
      * Feeds {@code prompt} (the whole sequence; a cached prefix is reused), then samples up to
      * {@code maxTokens} tokens, handing each to {@code onToken}, which returns false to stop.
-     * Stops at an end-of-generation token (not handed on) or when the context is full.
+     * Stops at an end-of-generation token (not handed on) or when the context is full, and, where
+     * the sampler has a constraint, as soon as it is finished (stop reason "stop").
      */
     public Stats generate(int[] prompt, int maxTokens, Sampler sampler, IntPredicate isEnd, IntPredicate onToken) {
         long t0 = System.nanoTime();
@@ -110,7 +111,7 @@ public final class Session {
                 break;
             }
             generated++;
-            if (!onToken.test(next)) {
+            if (!onToken.test(next) || (sampler.constraint() != null && sampler.constraint().finished())) {
                 reason = "stop";
                 break;
             }

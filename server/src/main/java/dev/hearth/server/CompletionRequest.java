@@ -16,7 +16,7 @@ import java.util.Set;
  * honour (n other than 1) are refused.
  */
 record CompletionRequest(String model, boolean chat, List<Map<String, Object>> messages, String prompt, boolean stream,
-                         boolean includeUsage, Integer maxTokens, List<String> stop, SamplerParams sampling) {
+                         boolean includeUsage, Integer maxTokens, List<String> stop, SamplerParams sampling, ToolRequest tools) {
     static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "function");
 
     static CompletionRequest parse(String text, boolean chat, SamplerParams defaults) {
@@ -75,7 +75,7 @@ record CompletionRequest(String model, boolean chat, List<Map<String, Object>> m
                 d.penaltyLastN(),
                 seed == null ? d.seed() : seed & Long.MAX_VALUE);
         return new CompletionRequest(model, chat, messages, prompt, stream != null && stream, includeUsage,
-                maxTokens == null ? null : maxTokens.intValue(), stop, s);
+                maxTokens == null ? null : maxTokens.intValue(), stop, s, chat ? ToolRequest.parse(p) : ToolRequest.NONE);
     }
 
     private static List<Map<String, Object>> messages(Params p) {
@@ -99,6 +99,7 @@ record CompletionRequest(String model, boolean chat, List<Map<String, Object>> m
             Map<String, Object> msg = new LinkedHashMap<>();
             msg.put("role", role.equals("developer") ? "system" : role);
             msg.put("content", content(mp.raw("content"), at + ".content"));
+            ToolMessages.copyToolFields(mp, role, at, msg);
             out.add(msg);
         }
         return out;

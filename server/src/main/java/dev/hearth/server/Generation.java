@@ -1,6 +1,7 @@
 package dev.hearth.server;
 
 import dev.hearth.llama.Session;
+import dev.hearth.llama.constrain.TokenConstraint;
 import dev.hearth.llama.sampling.Sampler;
 import dev.hearth.llama.sampling.SamplerParams;
 import dev.hearth.llama.tokenizer.Tokenizer;
@@ -33,11 +34,17 @@ final class Generation {
 
     static Result run(Session session, Tokenizer tok, int[] prompt, int maxTokens, SamplerParams params, List<String> stops,
                       Sink sink, BooleanSupplier cancelled) {
+        return run(session, tok, prompt, maxTokens, params, null, stops, sink, cancelled);
+    }
+
+    /** As above, drawing only tokens {@code constraint} allows (null: any); generation ends once it is finished. */
+    static Result run(Session session, Tokenizer tok, int[] prompt, int maxTokens, SamplerParams params, TokenConstraint constraint,
+                      List<String> stops, Sink sink, BooleanSupplier cancelled) {
         Utf8Streamer utf8 = new Utf8Streamer();
         StopText text = new StopText(stops);
         boolean[] gone = {false};
         long[] lastPoll = {System.nanoTime()};
-        Session.Stats st = session.generate(prompt, maxTokens, new Sampler(params), tok::isEndOfGeneration, t -> {
+        Session.Stats st = session.generate(prompt, maxTokens, new Sampler(params, constraint), tok::isEndOfGeneration, t -> {
             String out = text.add(utf8.accept(tok.tokenBytes(t)));
             try {
                 if (!out.isEmpty()) sink.text(out);

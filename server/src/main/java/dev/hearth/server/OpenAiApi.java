@@ -124,7 +124,8 @@ final class OpenAiApi implements Http1Server.Handler {
 
     private void completions(Request req, Exchange ex, boolean chat, CompletionRequest r, ServedModel model, SlotPool slots, Prompts prompts,
                              long t0) throws IOException {
-        int[] prompt = chat ? prompts.chat(r.messages()) : prompts.completion(r.prompt());
+        int[] prompt = chat ? prompts.chat(r.messages(), r.tools().tools()) : prompts.completion(r.prompt());
+        ToolTurn tools = chat ? ToolTurn.of(r.tools(), prompts.toolFormat(), model.tokenizer()) : null;
         int ctx = model.contextLength();
         if (prompt.length == 0) throw ApiError.invalid(chat ? "messages" : "prompt", "The prompt is empty.");
         if (prompt.length >= ctx) {
@@ -151,8 +152,8 @@ final class OpenAiApi implements Http1Server.Handler {
         long createdAt = System.currentTimeMillis() / 1000;
         Generation.Result res;
         try {
-            res = r.stream() ? stream(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops)
-                    : whole(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops);
+            res = r.stream() ? stream(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops, tools)
+                    : whole(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops, tools);
         } finally {
             slots.release(slot);
         }
@@ -163,10 +164,10 @@ final class OpenAiApi implements Http1Server.Handler {
     }
 
     private Generation.Result whole(ServedModel model, Exchange ex, CompletionRequest r, boolean chat, String id, long createdAt, SlotPool.Slot slot,
-                                    int[] prompt, int maxTokens, List<String> stops) throws IOException {
+                                    int[] prompt, int maxTokens, List<String> stops, ToolTurn tools) throws IOException {
         Generation.Result res;
         try {
-            res = Generation.run(slot.session(), model.tokenizer(), prompt, maxTokens, r.sampling(), stops, piece -> { }, ex::clientGone);
+            res = generate(model, slot, prompt, maxTokens, r, stops, piece -> { }, ex, tools);
         } catch (RuntimeException e) {
             slot.session().reset();
             throw new ApiError(500, "server_error", null, null, "Generation failed: " + e.getMessage());
@@ -177,17 +178,19 @@ final class OpenAiApi implements Http1Server.Handler {
         }
         Map<String, Object> choice = new LinkedHashMap<>();
         choice.put("index", 0);
+        String finish = res.finishReason();
         if (chat) {
             Map<String, Object> msg = new LinkedHashMap<>();
             msg.put("role", "assistant");
             msg.put("content", res.text());
             msg.put("refusal", null);
+            if (tools != null) finish = tools.whole(msg, res.text(), finish);
             choice.put("message", msg);
         } else {
             choice.put("text", res.text());
         }
         choice.put("logprobs", null);
-        choice.put("finish_reason", res.finishReason());
+        choice.put("finish_reason", finish);
         Map<String, Object> body = envelope(model, id, chat ? "chat.completion" : "text_completion", createdAt);
         body.put("choices", List.of(choice));
         body.put("usage", usage(res));
@@ -196,14 +199,27 @@ final class OpenAiApi implements Http1Server.Handler {
     }
 
     private Generation.Result stream(ServedModel model, Exchange ex, CompletionRequest r, boolean chat, String id, long createdAt, SlotPool.Slot slot,
-                                     int[] prompt, int maxTokens, List<String> stops) throws IOException {
+                                     int[] prompt, int maxTokens, List<String> stops, ToolTurn tools) throws IOException {
         String object = chat ? "chat.completion.chunk" : "text_completion";
         EventStream es = ex.eventStream();
         Generation.Result res;
+        String finish = null;
         try {
             if (chat) es.send(Json.write(chunk(model, id, object, createdAt, chat, Map.of("role", "assistant", "content", ""), null)));
-            res = Generation.run(slot.session(), model.tokenizer(), prompt, maxTokens, r.sampling(), stops,
-                    piece -> es.send(Json.write(chunk(model, id, object, createdAt, chat, piece, null))), ex::clientGone);
+            Generation.Sink sink = piece -> es.send(Json.write(chunk(model, id, object, createdAt, chat, piece, null)));
+            if (tools != null) {
+                Generation.Sink content = sink;
+                sink = piece -> {
+                    String out = tools.streamed(piece);
+                    if (!out.isEmpty()) content.text(out);
+                };
+            }
+            res = generate(model, slot, prompt, maxTokens, r, stops, sink, ex, tools);
+            if (tools != null && !res.finishReason().equals("cancelled")) {
+                var end = tools.streamEnd(res.finishReason());
+                for (Map<String, Object> delta : end.getKey()) es.send(Json.write(chunk(model, id, object, createdAt, chat, delta, null)));
+                finish = end.getValue();
+            }
         } catch (IOException e) {
             ex.closeAfter();
             return null;
@@ -217,7 +233,7 @@ final class OpenAiApi implements Http1Server.Handler {
             ex.closeAfter();
             return res;
         }
-        Map<String, Object> last = chunk(model, id, object, createdAt, chat, chat ? Map.of() : "", res.finishReason());
+        Map<String, Object> last = chunk(model, id, object, createdAt, chat, chat ? Map.of() : "", finish != null ? finish : res.finishReason());
         if (!r.includeUsage()) last.put("usage", usage(res));
         es.send(Json.write(last));
         if (r.includeUsage()) {
@@ -228,6 +244,16 @@ final class OpenAiApi implements Http1Server.Handler {
         }
         es.send("[DONE]");
         return res;
+    }
+
+    /** One generation on the slot; with tools, in the model's call format (a forced call is constrained to one). */
+    private Generation.Result generate(ServedModel model, SlotPool.Slot slot, int[] prompt, int maxTokens, CompletionRequest r, List<String> stops,
+                                       Generation.Sink sink, Exchange ex, ToolTurn tools) {
+        if (tools == null) {
+            return Generation.run(slot.session(), model.tokenizer(), prompt, maxTokens, r.sampling(), stops, sink, ex::clientGone);
+        }
+        return ToolDecoding.run(slot.session(), tools.tokenizer(), prompt, maxTokens, r.sampling(), stops, sink,
+                ex::clientGone, tools);
     }
 
     /** A streamed chunk: for chat a delta (a text piece becomes {"content": piece}), else the text. */

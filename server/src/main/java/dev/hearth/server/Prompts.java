@@ -2,11 +2,12 @@ package dev.hearth.server;
 
 import dev.hearth.llama.chat.ChatTemplate;
 import dev.hearth.llama.tokenizer.Tokenizer;
+import dev.hearth.server.chat.BuiltinToolPrompt;
 import dev.hearth.server.chat.JinjaChatTemplate;
 import dev.hearth.server.http.ApiError;
+import dev.hearth.server.tools.ToolFormat;
 
 import java.io.PrintStream;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -46,13 +47,27 @@ final class Prompts {
 
     /** The chat prompt, BOS added where the model wants it (once, even if the template writes it). */
     int[] chat(List<Map<String, Object>> messages) {
-        return tokenizer.encode(chatText(messages), true, true);
+        return chat(messages, null);
+    }
+
+    /** With {@code tools} (OpenAI function definitions; null: none) offered to the model. */
+    int[] chat(List<Map<String, Object>> messages, List<Map<String, Object>> tools) {
+        return tokenizer.encode(chatText(messages, tools), true, true);
     }
 
     String chatText(List<Map<String, Object>> messages) {
+        return chatText(messages, null);
+    }
+
+    /** How the model writes tool calls: from its template, or from the built-in format in use. */
+    ToolFormat toolFormat() {
+        return jinja != null && !jinjaBroken.get() ? ToolFormat.detect(jinja.source(), builtin) : ToolFormat.forBuiltin(builtin);
+    }
+
+    String chatText(List<Map<String, Object>> messages, List<Map<String, Object>> tools) {
         if (jinja != null && !jinjaBroken.get()) {
             try {
-                String text = jinja.render(messages, true);
+                String text = tools == null ? jinja.render(messages, true) : BuiltinToolPrompt.renderJinja(jinja, messages, tools);
                 if (tokenizer.addsBos() && !bosText.isEmpty() && text.startsWith(bosText)) text = text.substring(bosText.length());
                 return text;
             } catch (JinjaChatTemplate.Rejected e) {
@@ -64,9 +79,7 @@ final class Prompts {
                 }
             }
         }
-        List<ChatTemplate.Message> ms = new ArrayList<>();
-        for (Map<String, Object> m : messages) ms.add(new ChatTemplate.Message((String) m.get("role"), (String) m.get("content")));
-        return builtin.render(ms);
+        return builtin.render(BuiltinToolPrompt.messages(builtin, messages, tools));
     }
 
     /** Text that ends a chat reply besides the end-of-generation tokens (the built-in formats need some). */

@@ -1,5 +1,7 @@
 package dev.hearth.llama.sampling;
 
+import dev.hearth.llama.constrain.TokenConstraint;
+
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -8,7 +10,9 @@ import java.util.SplittableRandom;
 /**
  * Picks the next token from logits in llama.cpp's order: penalties (repetition, frequency,
  * presence, over the last N tokens), top-k, top-p, min-p, temperature, then a draw from the
- * distribution. Temperature 0 (or below) takes the argmax. Buffers are sized once.
+ * distribution. Temperature 0 (or below) takes the argmax. Buffers are sized once. With a
+ * {@link TokenConstraint}, tokens it refuses are masked out first and the token drawn is handed
+ * to it.
  */
 public final class Sampler {
     private final SamplerParams p;
@@ -19,15 +23,27 @@ public final class Sampler {
     private int[] idx = new int[0];
     private float[] val = new float[0];
     private double[] weights = new double[0];
+    private final TokenConstraint constraint;
 
     public Sampler(SamplerParams params) {
+        this(params, null);
+    }
+
+    /** A sampler that draws only tokens {@code constraint} allows (null: any token). */
+    public Sampler(SamplerParams params, TokenConstraint constraint) {
         this.p = params;
+        this.constraint = constraint;
         this.random = new SplittableRandom(params.seed() < 0 ? System.nanoTime() : params.seed());
         this.history = new int[Math.max(1, params.penaltyLastN())];
     }
 
     public SamplerParams params() {
         return p;
+    }
+
+    /** The constraint on the tokens drawn, or null. */
+    public TokenConstraint constraint() {
+        return constraint;
     }
 
     /** Records a token (prompt or generated) for the penalties. */
@@ -52,6 +68,14 @@ public final class Sampler {
 
     /** Samples from {@code logits[0..n)}; the array may be modified by the penalties. */
     public int sample(float[] logits, int n) {
+        if (constraint == null) return draw(logits, n);
+        constraint.mask(logits);
+        int t = draw(logits, n);
+        constraint.accept(t);
+        return t;
+    }
+
+    private int draw(float[] logits, int n) {
         applyPenalties(logits);
         if (p.temperature() <= 0f) return argmax(logits, n);
         if (idx.length < n) {

@@ -43,6 +43,15 @@ final class Jinja2Compat {
     /** {@code not EXPR in EXPR}: Jinja2 reads not (a in b). */
     private static final Pattern NOT_IN = Pattern.compile(
             "\\bnot(\\s+)([A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*)(\\s+in\\s+[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*)(?![\\w.(\\[|])");
+    /** {@code not EXPR|filter == EXPR}: Jinja2 reads not (a|f == b); Jinjava applies not first. */
+    private static final Pattern NOT_CMP = Pattern.compile(
+            "\\bnot(\\s+)([A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*(?:\\s*\\|\\s*[A-Za-z_]\\w*)*)(\\s*(?:==|!=|<=|>=|<|>)\\s*[\\w.]+)");
+    /**
+     * {@code x.items} not called: on a dict Jinja2 finds the method (no key lookup), a value with
+     * no attributes, defined and not iterable; Jinjava would find the key "items".
+     */
+    private static final Pattern ITEMS_ATTR = Pattern.compile(
+            "\\b([A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[[^\\]\\[]*])*)\\.items\\b(?!\\s*\\()");
     private static final Pattern FOR = Pattern.compile("\\{%[-+]?\\s*for\\s+[\\w\\s,()]+?\\s+in\\s+(.+?)\\s*[-+]?%}", Pattern.DOTALL);
     private static final Pattern ENDFOR = Pattern.compile("\\{%[-+]?\\s*endfor\\s*[-+]?%}");
     private static final Pattern PREVITEM = Pattern.compile("\\bloop\\.previtem\\b");
@@ -62,6 +71,8 @@ final class Jinja2Compat {
             String tag = maskStrings(tags.group(), literals);
             tag = NOT_IS.matcher(tag).replaceAll("not$1($2$3)");
             tag = NOT_IN.matcher(tag).replaceAll("not$1($2$3)");
+            tag = NOT_CMP.matcher(tag).replaceAll("not$1($2$3)");
+            tag = ITEMS_ATTR.matcher(tag).replaceAll("($1|__dict_method)");
             tag = REVERSED.matcher(tag).replaceAll("($1|reverse|list)");
             tag = parenthesizeKeywordValues(tag);
             Matcher f = FOR.matcher(tag);
@@ -326,6 +337,17 @@ final class Jinja2Compat {
                 throw new IllegalArgumentException("Can only get item pairs from a mapping.");
             }
         });
+        j.registerFilter(new Filter() {
+            @Override
+            public String getName() {
+                return "__dict_method";
+            }
+
+            @Override
+            public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+                return var instanceof Map<?, ?> ? DICT_METHOD : null;
+            }
+        });
         j.getGlobalContext().registerExpTest(new ExpTest() {
             @Override
             public String getName() {
@@ -334,11 +356,20 @@ final class Jinja2Compat {
 
             @Override
             public boolean evaluate(Object var, JinjavaInterpreter interpreter, Object... args) {
-                return var instanceof CharSequence || var instanceof Iterable<?> || var instanceof Map<?, ?> || var instanceof Iterator<?>
+                // Jinja2's Undefined iterates as empty, so "x.missing is iterable" holds (None reads as undefined here)
+                return var == null || var instanceof CharSequence || var instanceof Iterable<?> || var instanceof Map<?, ?> || var instanceof Iterator<?>
                         || (var != null && var.getClass().isArray());
             }
         });
     }
+
+    /** What a dict's method is to a template: defined, true, without attributes, not iterable. */
+    private static final Object DICT_METHOD = new Object() {
+        @Override
+        public String toString() {
+            return "<built-in method items of dict object>";
+        }
+    };
 
     private static boolean truthy(Object o) {
         if (o == null) return false;

@@ -55,6 +55,25 @@ class Jinja2CompatTest {
     }
 
     @Test
+    void notBindsLooserThanFiltersAndComparisons() {
+        // Llama 3.1's "{%- if not message.tool_calls|length == 1 %}"
+        assertEquals("raise", render("{% if not xs|length == 1 %}raise{% endif %}", Map.of("xs", List.of(1L, 2L))));
+        assertEquals("", render("{% if not xs|length == 1 %}raise{% endif %}", Map.of("xs", List.of(1L))));
+        assertEquals("yes", render("{% if not n > 2 %}yes{% endif %}", Map.of("n", 1L)));
+    }
+
+    @Test
+    void toolSchemaMacros() {
+        // a dict's .items is its method (no key lookup): defined, no attributes, not iterable
+        assertEquals("ac", render("{% if d.items is defined %}a{% endif %}{% if d.items is iterable %}b{% endif %} "
+                + "{%- if d.items.type is iterable %}c{% endif %}", Map.of("d", Map.of("items", Map.of("type", "string")))));
+        assertEquals("string", render("{{ d['items']['type'] }}", Map.of("d", Map.of("items", Map.of("type", "string")))));
+        // macros that call themselves, as tool templates walk schemas
+        String t = "{% macro ty(s) %}{% if s.type == 'array' %}list[{{ ty(s['items']) }}]{% else %}{{ s.type }}{% endif %}{% endmacro %}{{ ty(x) }}";
+        assertEquals("list[list[int]]", render(t, Map.of("x", Map.of("type", "array", "items", Map.of("type", "array", "items", Map.of("type", "int"))))));
+    }
+
+    @Test
     void loopsAndSlices() {
         assertEquals("3,2,1", render("{% for x in xs[::-1] %}{{ x }}{% if not loop.last %},{% endif %}{% endfor %}", Map.of("xs", List.of(1L, 2L, 3L))));
         assertEquals("-:1 1:2 2:3 ", render("{% for x in xs %}{{ loop.previtem if loop.previtem else '-' }}:{{ x }} {% endfor %}", Map.of("xs", List.of(1L, 2L, 3L))));

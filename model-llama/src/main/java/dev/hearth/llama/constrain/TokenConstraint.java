@@ -1,0 +1,31 @@
+package dev.hearth.llama.constrain;
+
+/**
+ * Limits which tokens may come next, so that the generated text stays in a language (JSON for a
+ * schema, a tool call). The sampler calls {@link #mask} on the logits before it samples and
+ * {@link #accept} with the token it picked; generation ends once {@link #finished()}.
+ * Instances hold the state of one generation and are not thread-safe; {@link #copy} gives an
+ * independent one at the same point.
+ */
+public interface TokenConstraint {
+
+    /**
+     * Sets the logits of tokens that may not come next to negative infinity. End-of-generation
+     * tokens are allowed only when {@link #complete()}.
+     */
+    void mask(float[] logits);
+
+    /** Advances past {@code token}, which must have been allowed by {@link #mask}. */
+    void accept(int token);
+
+    /** Whether the text accepted so far is a whole sentence of the language. */
+    boolean complete();
+
+    /** Whether the text is complete and nothing more may follow it, so generation can end here. */
+    default boolean finished() {
+        return complete();
+    }
+
+    /** An independent constraint in the same state. */
+    TokenConstraint copy();
+}
