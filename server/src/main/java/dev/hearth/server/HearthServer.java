@@ -37,6 +37,11 @@ public final class HearthServer implements AutoCloseable {
         return http.address().getHostAddress();
     }
 
+    /** HTTP connections open now. */
+    public int connections() {
+        return http.connections();
+    }
+
     public int slots() {
         return slots.size();
     }

@@ -18,8 +18,9 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The OpenAI-compatible routes: POST /v1/chat/completions and /v1/completions (whole answers or
- * server-sent events), GET /v1/models and /v1/models/{id}, and GET /health, which never waits
- * for a slot and needs no key. The same paths without /v1 are served too.
+ * server-sent events), GET /v1/models and /v1/models/{id}, GET /health, which never waits
+ * for a slot and needs no key, and GET /metrics where enabled. The same paths without /v1 are
+ * served too. Every request first passes the {@link Gate} (Host, CORS, Content-Type).
  */
 final class OpenAiApi implements Http1Server.Handler {
     private final ServedModel model;
@@ -27,11 +28,14 @@ final class OpenAiApi implements Http1Server.Handler {
     private final SlotPool slots;
     private final Prompts prompts;
     private final long created = System.currentTimeMillis() / 1000;
+    private final Gate gate;
+    private final Metrics metrics = new Metrics();
 
     OpenAiApi(ServedModel model, ServerOptions options, SlotPool slots) {
         this.model = model;
         this.options = options;
         this.slots = slots;
+        this.gate = new Gate(options);
         this.prompts = new Prompts(model.tokenizer(), model.chatTemplate(), model.engines().getFirst().config().arch(), options.log());
     }
 
@@ -40,7 +44,15 @@ final class OpenAiApi implements Http1Server.Handler {
     }
 
     @Override
+    public void answered(Request request, String client, int status, ApiError error) {
+        metrics.answered(request, status);
+        gate.logError(request, client, status, error);
+    }
+
+    @Override
     public void handle(Request req, Exchange ex) throws IOException {
+        gate.checkHost(req);
+        if (gate.cors(req, ex)) return;
         String path = req.path();
         while (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
         if (path.startsWith("/v1/")) path = path.substring(3);
@@ -51,6 +63,13 @@ final class OpenAiApi implements Http1Server.Handler {
         }
         checkKey(req);
         switch (path) {
+            case "/metrics" -> {
+                requireMethod(req, "GET");
+                if (!options.policy().metrics()) {
+                    throw new ApiError(404, "invalid_request_error", null, "unknown_url", "Metrics are off; start the server with --metrics to serve GET /metrics.");
+                }
+                ex.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(slots).getBytes(StandardCharsets.UTF_8), Map.of());
+            }
             case "/models" -> {
                 requireMethod(req, "GET");
                 ex.sendJson(200, Map.of("object", "list", "data", List.of(modelEntry())));
@@ -115,6 +134,7 @@ final class OpenAiApi implements Http1Server.Handler {
 
     private void completions(Request req, Exchange ex, boolean chat) throws IOException {
         long t0 = System.nanoTime();
+        Gate.requireJson(req);
         CompletionRequest r = CompletionRequest.parse(req.bodyText(), chat, options.sampling());
         int[] prompt = chat ? prompts.chat(r.messages()) : prompts.completion(r.prompt());
         int ctx = model.contextLength();
@@ -139,6 +159,7 @@ final class OpenAiApi implements Http1Server.Handler {
             ex.closeAfter(); // the client left while queued
             return;
         }
+        long acquired = System.nanoTime();
         String id = (chat ? "chatcmpl-" : "cmpl-") + randomId();
         long createdAt = System.currentTimeMillis() / 1000;
         Generation.Result res;
@@ -147,6 +168,9 @@ final class OpenAiApi implements Http1Server.Handler {
                     : whole(ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops);
         } finally {
             slots.release(slot);
+        }
+        if (res != null) {
+            metrics.generated(res.promptTokens(), cached(res, slot), res.completionTokens(), (acquired - t0 + res.promptNanos()) / 1e9, res.generationNanos() / 1e9);
         }
         if (options.log() != null && res != null) {
             options.log().printf("hearth serve: %s %s slot %d: prompt %d tokens, %d generated, %s, %.0f ms%n", req.method(), req.path(),
@@ -182,7 +206,7 @@ final class OpenAiApi implements Http1Server.Handler {
         choice.put("finish_reason", res.finishReason());
         Map<String, Object> body = envelope(id, chat ? "chat.completion" : "text_completion", createdAt);
         body.put("choices", List.of(choice));
-        body.put("usage", usage(res));
+        body.put("usage", usage(res, slot));
         ex.sendJson(200, body);
         return res;
     }
@@ -210,12 +234,12 @@ final class OpenAiApi implements Http1Server.Handler {
             return res;
         }
         Map<String, Object> last = chunk(id, object, createdAt, chat, chat ? Map.of() : "", res.finishReason());
-        if (!r.includeUsage()) last.put("usage", usage(res));
+        if (!r.includeUsage()) last.put("usage", usage(res, slot));
         es.send(Json.write(last));
         if (r.includeUsage()) {
             Map<String, Object> u = envelope(id, object, createdAt);
             u.put("choices", List.of());
-            u.put("usage", usage(res));
+            u.put("usage", usage(res, slot));
             es.send(Json.write(u));
         }
         es.send("[DONE]");
@@ -245,11 +269,17 @@ final class OpenAiApi implements Http1Server.Handler {
         return m;
     }
 
-    private static Map<String, Object> usage(Generation.Result res) {
+    /** Prompt tokens of {@code res} that the slot's cache already held (not computed again). */
+    private static int cached(Generation.Result res, SlotPool.Slot slot) {
+        return Math.max(0, res.promptTokens() - slot.session().lastEvaluated());
+    }
+
+    private static Map<String, Object> usage(Generation.Result res, SlotPool.Slot slot) {
         Map<String, Object> u = new LinkedHashMap<>();
         u.put("prompt_tokens", res.promptTokens());
         u.put("completion_tokens", res.completionTokens());
         u.put("total_tokens", res.promptTokens() + res.completionTokens());
+        u.put("prompt_tokens_details", Map.of("cached_tokens", cached(res, slot)));
         return u;
     }
 

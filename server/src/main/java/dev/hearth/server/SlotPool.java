@@ -57,6 +57,11 @@ public final class SlotPool {
         return all.size();
     }
 
+    /** Every slot, busy or not (to read their state, never to use them). */
+    public List<Slot> all() {
+        return List.copyOf(all);
+    }
+
     public synchronized int idle() {
         return free.size();
     }
