@@ -30,12 +30,14 @@ final class OpenAiApi implements Http1Server.Handler {
     private final long created = System.currentTimeMillis() / 1000;
     private final Gate gate;
     private final Metrics metrics = new Metrics();
+    private final PromptFit fit;
 
     OpenAiApi(ServedModel model, ServerOptions options, SlotPool slots) {
         this.model = model;
         this.options = options;
         this.slots = slots;
         this.gate = new Gate(options);
+        this.fit = new PromptFit(model.tokenizer(), model.contextLength(), options.policy().contextOverflow());
         this.prompts = new Prompts(model.tokenizer(), model.chatTemplate(), model.engines().getFirst().config().arch(), options.log());
     }
 
@@ -136,14 +138,9 @@ final class OpenAiApi implements Http1Server.Handler {
         long t0 = System.nanoTime();
         Gate.requireJson(req);
         CompletionRequest r = CompletionRequest.parse(req.bodyText(), chat, options.sampling());
-        int[] prompt = chat ? prompts.chat(r.messages()) : prompts.completion(r.prompt());
         int ctx = model.contextLength();
+        int[] prompt = chat ? fit.chat(r.messages(), r.maxTokens(), prompts::chatText).tokens() : fit.completion(r.prompt());
         if (prompt.length == 0) throw ApiError.invalid(chat ? "messages" : "prompt", "The prompt is empty.");
-        if (prompt.length >= ctx) {
-            throw ApiError.invalid(chat ? "messages" : "prompt", "context_length_exceeded",
-                    "This model's maximum context length is " + ctx + " tokens. However, your " + (chat ? "messages" : "prompt")
-                            + " resulted in " + prompt.length + " tokens, which leaves no room to generate. Please reduce the length.");
-        }
         int room = ctx - prompt.length;
         int maxTokens = r.maxTokens() == null ? room : Math.min(r.maxTokens(), room);
         List<String> stops = new ArrayList<>(r.stop());

@@ -60,6 +60,11 @@ final class GgufTokenizer implements Tokenizer {
         return encodeUpTo(text, addBos, parseSpecial, maxTokens);
     }
 
+    @Override
+    public int maxTokenChars() {
+        return maxPieceChars;
+    }
+
     /** {@code from + length} moved back so as not to split a surrogate pair. */
     private static int cutPoint(String text, int from, long length) {
         int end = (int) Math.min(text.length(), from + length);

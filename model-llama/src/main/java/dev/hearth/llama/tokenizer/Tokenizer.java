@@ -51,6 +51,14 @@ public interface Tokenizer {
     }
 
     /**
+     * The most characters of text one token can stand for: a text of n characters has at least
+     * n / maxTokenChars() tokens (less only where whitespace next to special tokens is dropped).
+     */
+    default int maxTokenChars() {
+        return Integer.MAX_VALUE;
+    }
+
+    /**
      * The text of {@code ids} as llama.cpp's detokenize with remove_special = false and
      * unparse_special = false: control tokens render as nothing; with a SentencePiece vocabulary
      * the first token's leading space (the one the tokenizer added) is dropped, so
