@@ -222,7 +222,9 @@ final class OpenAiApi implements Http1Server.Handler {
             return null;
         } catch (RuntimeException e) {
             slot.session().reset();
-            es.send(new ApiError(500, "server_error", null, null, "Generation failed: " + e.getMessage()).json());
+            ApiError failed = new ApiError(500, "server_error", null, null, "Generation failed: " + e.getMessage());
+            gate.logError(ex.request(), "a streaming client", 500, failed); // the 200 head went out already
+            es.send(failed.json());
             es.send("[DONE]");
             return null;
         }
