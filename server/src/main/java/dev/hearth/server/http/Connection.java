@@ -145,10 +145,11 @@ final class Connection implements Runnable {
             } catch (ApiError e) {
                 if (ex.started()) return;
                 ex.sendError(e);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | StackOverflowError | OutOfMemoryError | LinkageError e) {
+                // a failure of the server's own, or a request that exhausted the stack or the heap: a 500, not a dropped connection
                 if (ex.started()) return;
                 System.err.println("hearth serve: internal error on " + req.method() + " " + req.path() + ": " + e);
-                ex.sendError(new ApiError(500, "server_error", null, null, "Internal error: " + e.getMessage()));
+                ex.sendError(new ApiError(500, "server_error", null, null, "Internal error: " + e));
             }
         } catch (IOException e) {
             ex.closeAfter();
