@@ -9,6 +9,7 @@ import dev.hearth.offload.Plan;
 import dev.hearth.server.ModelPool;
 import dev.hearth.server.ServedModel;
 import dev.hearth.server.ServerOptions;
+import dev.hearth.server.ServerPolicy;
 import dev.hearth.server.http.Limits;
 
 import java.io.IOException;
@@ -48,6 +49,24 @@ final class ServeCommand {
               --max-body BYTES       largest request body (default 8388608); larger ones get 413
               --timeout S            seconds a client may take to send a request (then 408) or may
                                      leave an answer unread before it is cut off (default 60)
+              --max-conn-per-client N  connections one client address may hold open (default 16;
+                                     0: no cap); past it: 429. The request line and headers must
+                                     arrive within 10 s however slowly they trickle in (then 408)
+              --allowed-hosts H1,H2  Host names the server answers to. On a loopback --host only
+                                     localhost, 127.0.0.1 and [::1] are answered (a web page that
+                                     rebinds its DNS name to this machine gets 403) unless listed
+                                     here; on another --host any name unless listed here; * for any
+              --cors-origin O1,O2    web origins (https://app.example, http://localhost:3000) whose
+                                     pages may call the server from a browser; * for any. Without
+                                     it no CORS headers are sent and preflights get 403. POST bodies
+                                     must be Content-Type: application/json (else 415) in any case
+              --context-overflow M   a chat longer than the context: error (400, the default) or
+                                     truncate (its oldest turns are dropped, never the system
+                                     messages nor the last message, until the prompt fits with
+                                     max_tokens)
+              --metrics              serve GET /metrics (Prometheus text: requests, errors, tokens,
+                                     time to first token, tokens/s, queue, slots, KV cache); it
+                                     needs the --api-key where one is set
               --quiet                no log line per request
             sampling defaults, for requests that set none (requests override them):
               --temp T, --top-k K, --top-p P, --min-p P, --repeat-penalty R, --repeat-last-n N,
@@ -57,7 +76,7 @@ final class ServeCommand {
               -b, --batch N, --gpu-layers N,
               --vram-budget SIZE, --devices D1,D2, --split 3,1, --cpu-moe, --n-cpu-moe N   as for hearth run
             endpoints: POST /v1/chat/completions, POST /v1/completions (stream true or false),
-              GET /v1/models, GET /health. A client that disconnects stops its generation (at once
+              GET /v1/models, GET /health, GET /metrics (with --metrics). A client that disconnects stops its generation (at once
               when streaming; within about 100 ms otherwise). /health never waits for a slot.
               Ollama's API: POST /api/chat, /api/generate, /api/show, /api/pull (URL or HF_REPO/FILE,
               into the --models folder), GET /api/tags, /api/ps, /api/version.
@@ -82,9 +101,39 @@ final class ServeCommand {
         return 0;
     }
 
+    /** --allowed-hosts, --cors-origin, --metrics and --context-overflow, checked. */
+    static ServerPolicy policy(Args a) {
+        List<String> hosts = list(a.get("allowed-hosts", ""));
+        for (String h : hosts) {
+            if (h.contains("/") || h.chars().anyMatch(Character::isWhitespace) || (h.contains(":") && !h.startsWith("["))) {
+                throw new Args.UsageException("--allowed-hosts takes host names without scheme or port (my.lan,192.168.1.5,[::1]), not '" + h + "'");
+            }
+        }
+        List<String> origins = list(a.get("cors-origin", ""));
+        for (String o : origins) {
+            if (!o.equals("*") && !o.matches("(?i)https?://[^/\\s?#]+/?")) {
+                throw new Args.UsageException("--cors-origin takes origins such as https://app.example or http://localhost:3000 (scheme, host, port; no path), or *, not '" + o + "'");
+            }
+        }
+        ServerPolicy.ContextOverflow overflow;
+        try {
+            overflow = ServerPolicy.ContextOverflow.parse(a.get("context-overflow", "error"));
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException("--context-overflow must be 'error' or 'truncate', not '" + a.get("context-overflow", "") + "'");
+        }
+        return new ServerPolicy(hosts, origins, a.flag("metrics"), overflow);
+    }
+
+    private static List<String> list(String s) {
+        List<String> out = new ArrayList<>();
+        for (String p : s.split(",")) if (!p.isBlank()) out.add(p.trim());
+        return out;
+    }
+
     static Running start(String[] argv, PrintStream log) throws IOException {
         String[] spec = ModelOptions.with(RunCommand.concat(RunCommand.samplingSpec(), "host", "port", "parallel|np", "queue", "api-key",
-                "alias", "max-body", "timeout", "quiet!", "models", "max-loaded"));
+                "alias", "max-body", "timeout", "quiet!", "models", "max-loaded",
+                "max-conn-per-client", "allowed-hosts", "cors-origin", "context-overflow", "metrics!"));
         Args a = new Args("serve", argv, 0, spec);
         if (!a.positional().isEmpty()) throw new Args.UsageException("unexpected argument '" + a.positional().getFirst() + "'");
         String host = a.get("host", "127.0.0.1");
@@ -98,6 +147,9 @@ final class ServeCommand {
         if (maxBody < 1024 || maxBody > (1L << 30)) throw new Args.UsageException("--max-body must be between 1024 and 1073741824 bytes, not " + maxBody);
         int timeout = a.getInt("timeout", 60);
         if (timeout < 1) throw new Args.UsageException("--timeout must be at least 1 second, not " + timeout);
+        int perClient = a.getInt("max-conn-per-client", Limits.DEFAULTS.maxConnectionsPerClient());
+        if (perClient < 0 || perClient > 100_000) throw new Args.UsageException("--max-conn-per-client must be between 0 (no cap) and 100000, not " + perClient);
+        ServerPolicy policy = policy(a);
         String key = a.has("api-key") ? a.get("api-key", "") : System.getenv("HEARTH_API_KEY");
         if (key != null && key.isBlank()) throw new Args.UsageException("--api-key must not be empty");
         SamplerParams sampling = RunCommand.sampling(a);
@@ -109,8 +161,8 @@ final class ServeCommand {
         }
         Limits limits = Limits.DEFAULTS.withMaxBodyBytes(maxBody)
                 .withTimeouts(Duration.ofSeconds(timeout), Duration.ofSeconds(30), Duration.ofSeconds(timeout))
-                .withMaxConnections(parallel + queue + 32);
-        ServerOptions o = new ServerOptions(host, port, key, queue, limits, sampling, a.flag("quiet") ? null : log);
+                .withMaxConnectionsPerClient(perClient);
+        ServerOptions o = new ServerOptions(host, port, key, queue, limits, sampling, a.flag("quiet") ? null : log, policy);
         if (a.has("models")) return startFolder(a, o, parallel, log);
         if (a.has("max-loaded")) throw new Args.UsageException("--max-loaded needs --models DIR");
         if (!a.has("m")) throw new Args.UsageException("'hearth serve' needs a model: -m MODEL.gguf, or a folder of them: --models DIR");
@@ -135,6 +187,9 @@ final class ServeCommand {
             if (!bind.isLoopbackAddress() && key == null) {
                 log.println("hearth serve: warning: listening beyond this machine with no --api-key; anyone who can reach the port can use it");
             }
+            if (!policy.corsOrigins().isEmpty()) log.println("hearth serve: cross-origin requests allowed from " + String.join(", ", policy.corsOrigins()));
+            if (policy.metrics()) log.printf("hearth serve: Prometheus metrics on http://%s:%d/metrics%n", where, server.port());
+            log.printf("hearth serve: chat page at http://%s:%d/%n", where, server.port());
             log.printf("hearth serve: listening on http://%s:%d/v1 (Ctrl-C stops)%n", where, server.port());
             return new Running(server, m, extra);
         } catch (IOException | RuntimeException e) {
@@ -218,6 +273,7 @@ final class ServeCommand {
         if (!InetAddress.getByName(o.host()).isLoopbackAddress() && o.apiKey() == null) {
             log.println("hearth serve: warning: listening beyond this machine with no --api-key; anyone who can reach the port can use it");
         }
+        log.printf("hearth serve: chat page at http://%s:%d/%n", where(o.host()), server.port());
         log.printf("hearth serve: listening on http://%s:%d/v1 (Ctrl-C stops)%n", where(o.host()), server.port());
         return new Running(server, null, List.of());
     }

@@ -54,7 +54,7 @@ class ServeCommandTest {
             assertEquals(200, send(HttpRequest.newBuilder(URI.create(base + "/api/version"))).statusCode(), "/api/version needs no key");
 
             HttpResponse<String> ok = send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions")).header("Authorization", "Bearer s3cret")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)));
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)));
             assertEquals(200, ok.statusCode(), ok.body());
             Map<String, Object> res = (Map<String, Object>) Json.parse(ok.body());
             assertEquals("stories260K-q8_0", res.get("model"), "named after the file");
@@ -106,5 +106,34 @@ class ServeCommandTest {
         assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--models", "."}, quiet));
         assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--max-loaded", "2"}, quiet));
         assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"--models", ".", "--max-loaded", "0"}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--cors-origin", "https://a.example/path"}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--allowed-hosts", "http://x"}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--context-overflow", "shift"}, quiet));
+        assertThrows(Args.UsageException.class, () -> ServeCommand.start(new String[] {"-m", model, "--max-conn-per-client", "-1"}, quiet));
+    }
+
+    @Test
+    void hardeningOptionsReachTheServer() throws Exception {
+        String model = StoriesTest.models().resolve("stories260K-q8_0.gguf").toString();
+        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+        PrintStream log = new PrintStream(logBytes, true, StandardCharsets.UTF_8);
+        try (ServeCommand.Running r = ServeCommand.start(new String[] {"-m", model, "--port", "0", "--backend", "reference", "-c", "64",
+                "--metrics", "--cors-origin", "https://app.example", "--allowed-hosts", "my.lan", "--context-overflow", "truncate",
+                "--max-conn-per-client", "8"}, log)) {
+            String base = "http://127.0.0.1:" + r.server().port();
+            HttpResponse<String> m = send(HttpRequest.newBuilder(URI.create(base + "/metrics")));
+            assertEquals(200, m.statusCode());
+            assertTrue(m.body().contains("hearth_slots 1"), m.body());
+            HttpResponse<String> cors = send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).header("Origin", "https://app.example"));
+            assertEquals("https://app.example", cors.headers().firstValue("access-control-allow-origin").orElse(null));
+            String longChat = "{\"messages\": [" + "{\"role\": \"user\", \"content\": \"Tell me a story about a dog and a cat.\"}, {\"role\": \"assistant\", \"content\": \"Once upon a time there was a dog.\"}, ".repeat(8)
+                    + "{\"role\": \"user\", \"content\": \"Again.\"}], \"max_tokens\": 4}";
+            HttpResponse<String> truncated = send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(longChat)));
+            assertEquals(200, truncated.statusCode(), truncated.body());
+            String text = logBytes.toString(StandardCharsets.UTF_8);
+            assertTrue(text.contains("Prometheus metrics on http://127.0.0.1:" + r.server().port() + "/metrics"), text);
+            assertTrue(text.contains("cross-origin requests allowed from https://app.example"), text);
+        }
     }
 }

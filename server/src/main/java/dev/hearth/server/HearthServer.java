@@ -1,6 +1,9 @@
 package dev.hearth.server;
 
+import dev.hearth.server.http.ApiError;
+import dev.hearth.server.http.Exchange;
 import dev.hearth.server.http.Http1Server;
+import dev.hearth.server.http.Request;
 
 import java.io.IOException;
 import java.util.concurrent.CountDownLatch;
@@ -27,10 +30,34 @@ public final class HearthServer implements AutoCloseable {
 
     /** Serves the models of {@code pool}: paths under /api/ are Ollama's API, the rest OpenAI's. */
     public static HearthServer start(ServerOptions options, ModelPool pool) throws IOException {
-        OpenAiApi openAi = new OpenAiApi(pool, options);
+        Gate gate = new Gate(options);
+        Metrics metrics = new Metrics();
+        OpenAiApi openAi = new OpenAiApi(pool, options, gate, metrics);
         OllamaApi ollama = new OllamaApi(pool, options);
-        Http1Server.Handler router = new StaticPage((req, ex) -> (OllamaApi.serves(req.path()) ? ollama : openAi).handle(req, ex));
-        Http1Server http = Http1Server.start(options.host(), options.port(), options.limits(), router);
+        StaticPage page = new StaticPage((req, ex) -> {
+            if (OllamaApi.serves(req.path())) {
+                Gate.requireJsonFromPages(req);
+                ollama.handle(req, ex);
+            } else {
+                openAi.handle(req, ex);
+            }
+        });
+        // Every request passes the gate (Host, CORS) first; every answer is counted and every error logged.
+        Http1Server.Handler front = new Http1Server.Handler() {
+            @Override
+            public void handle(Request req, Exchange ex) throws IOException {
+                gate.checkHost(req);
+                if (gate.cors(req, ex)) return;
+                page.handle(req, ex);
+            }
+
+            @Override
+            public void answered(Request request, String client, int status, ApiError error) {
+                metrics.answered(request, status);
+                gate.logError(request, client, status, error);
+            }
+        };
+        Http1Server http = Http1Server.start(options.host(), options.port(), options.limits(), front);
         return new HearthServer(http, pool);
     }
 
@@ -40,6 +67,11 @@ public final class HearthServer implements AutoCloseable {
 
     public String host() {
         return http.address().getHostAddress();
+    }
+
+    /** HTTP connections open now. */
+    public int connections() {
+        return http.connections();
     }
 
     /** The slots of the loaded models. */

@@ -314,6 +314,13 @@ public final class ModelPool implements AutoCloseable {
         }
     }
 
+    /** The slots of each loaded model, by name. */
+    public synchronized Map<String, SlotPool> slotPools() {
+        Map<String, SlotPool> out = new LinkedHashMap<>();
+        for (Entry e : entries.values()) if (e.slots != null) out.put(e.name, e.slots);
+        return out;
+    }
+
     /** Slots of all loaded models: idle, all, and requests queued. */
     public synchronized int[] slotCounts() {
         int idle = 0, all = 0, queued = 0;

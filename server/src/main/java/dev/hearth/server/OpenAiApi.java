@@ -18,17 +18,22 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The OpenAI-compatible routes: POST /v1/chat/completions and /v1/completions (whole answers or
- * server-sent events), GET /v1/models and /v1/models/{id}, and GET /health, which never waits
- * for a slot and needs no key. The same paths without /v1 are served too.
+ * server-sent events), GET /v1/models and /v1/models/{id}, GET /health, which never waits
+ * for a slot and needs no key, and GET /metrics where enabled. The same paths without /v1 are
+ * served too. Requests reach it past the {@link Gate} (Host, CORS); POST bodies must be JSON.
  */
 final class OpenAiApi implements Http1Server.Handler {
     private final ModelPool pool;
     private final ServerOptions options;
     private final long created = System.currentTimeMillis() / 1000;
+    private final Gate gate;
+    private final Metrics metrics;
 
-    OpenAiApi(ModelPool pool, ServerOptions options) {
+    OpenAiApi(ModelPool pool, ServerOptions options, Gate gate, Metrics metrics) {
         this.pool = pool;
         this.options = options;
+        this.gate = gate;
+        this.metrics = metrics;
     }
 
     @Override
@@ -43,6 +48,13 @@ final class OpenAiApi implements Http1Server.Handler {
         }
         checkKey(req, options.apiKey());
         switch (path) {
+            case "/metrics" -> {
+                requireMethod(req, "GET");
+                if (!options.policy().metrics()) {
+                    throw new ApiError(404, "invalid_request_error", null, "unknown_url", "Metrics are off; start the server with --metrics to serve GET /metrics.");
+                }
+                ex.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(pool.slotPools()).getBytes(StandardCharsets.UTF_8), Map.of());
+            }
             case "/models" -> {
                 requireMethod(req, "GET");
                 ex.sendJson(200, Map.of("object", "list", "data", pool.names().stream().map(this::modelEntry).toList()));
@@ -110,6 +122,7 @@ final class OpenAiApi implements Http1Server.Handler {
 
     private void completions(Request req, Exchange ex, boolean chat) throws IOException {
         long t0 = System.nanoTime();
+        Gate.requireJson(req);
         CompletionRequest r = CompletionRequest.parse(req.bodyText(), chat, options.sampling());
         if (r.model() == null && pool.isFolder()) throw Params.missing("model");
         ModelPool.Lease lease = pool.acquire(r.model(), true, ex::clientGone);
@@ -124,15 +137,11 @@ final class OpenAiApi implements Http1Server.Handler {
 
     private void completions(Request req, Exchange ex, boolean chat, CompletionRequest r, ServedModel model, SlotPool slots, Prompts prompts,
                              long t0) throws IOException {
-        int[] prompt = chat ? prompts.chat(r.messages(), r.tools().tools()) : prompts.completion(r.prompt());
         ToolTurn tools = chat ? ToolTurn.of(r.tools(), prompts.toolFormat(), model.tokenizer()) : null;
         int ctx = model.contextLength();
+        PromptFit fit = new PromptFit(model.tokenizer(), ctx, options.policy().contextOverflow());
+        int[] prompt = chat ? fit.chat(r.messages(), r.maxTokens(), m -> prompts.chatText(m, r.tools().tools())).tokens() : fit.completion(r.prompt());
         if (prompt.length == 0) throw ApiError.invalid(chat ? "messages" : "prompt", "The prompt is empty.");
-        if (prompt.length >= ctx) {
-            throw ApiError.invalid(chat ? "messages" : "prompt", "context_length_exceeded",
-                    "This model's maximum context length is " + ctx + " tokens. However, your " + (chat ? "messages" : "prompt")
-                            + " resulted in " + prompt.length + " tokens, which leaves no room to generate. Please reduce the length.");
-        }
         int room = ctx - prompt.length;
         int maxTokens = r.maxTokens() == null ? room : Math.min(r.maxTokens(), room);
         List<String> stops = new ArrayList<>(r.stop());
@@ -148,6 +157,7 @@ final class OpenAiApi implements Http1Server.Handler {
             ex.closeAfter(); // the client left while queued
             return;
         }
+        long acquired = System.nanoTime();
         String id = (chat ? "chatcmpl-" : "cmpl-") + randomId();
         long createdAt = System.currentTimeMillis() / 1000;
         Generation.Result res;
@@ -156,6 +166,9 @@ final class OpenAiApi implements Http1Server.Handler {
                     : whole(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops, tools);
         } finally {
             slots.release(slot);
+        }
+        if (res != null) {
+            metrics.generated(res.promptTokens(), cached(res, slot), res.completionTokens(), (acquired - t0 + res.promptNanos()) / 1e9, res.generationNanos() / 1e9);
         }
         if (options.log() != null && res != null) {
             options.log().printf("hearth serve: %s %s slot %d: prompt %d tokens, %d generated, %s, %.0f ms%n", req.method(), req.path(),
@@ -193,7 +206,7 @@ final class OpenAiApi implements Http1Server.Handler {
         choice.put("finish_reason", finish);
         Map<String, Object> body = envelope(model, id, chat ? "chat.completion" : "text_completion", createdAt);
         body.put("choices", List.of(choice));
-        body.put("usage", usage(res));
+        body.put("usage", usage(res, slot));
         ex.sendJson(200, body);
         return res;
     }
@@ -225,7 +238,9 @@ final class OpenAiApi implements Http1Server.Handler {
             return null;
         } catch (RuntimeException e) {
             slot.session().reset();
-            es.send(new ApiError(500, "server_error", null, null, "Generation failed: " + e.getMessage()).json());
+            ApiError failed = new ApiError(500, "server_error", null, null, "Generation failed: " + e.getMessage());
+            gate.logError(ex.request(), "a streaming client", 500, failed); // the 200 head went out already
+            es.send(failed.json());
             es.send("[DONE]");
             return null;
         }
@@ -234,12 +249,12 @@ final class OpenAiApi implements Http1Server.Handler {
             return res;
         }
         Map<String, Object> last = chunk(model, id, object, createdAt, chat, chat ? Map.of() : "", finish != null ? finish : res.finishReason());
-        if (!r.includeUsage()) last.put("usage", usage(res));
+        if (!r.includeUsage()) last.put("usage", usage(res, slot));
         es.send(Json.write(last));
         if (r.includeUsage()) {
             Map<String, Object> u = envelope(model, id, object, createdAt);
             u.put("choices", List.of());
-            u.put("usage", usage(res));
+            u.put("usage", usage(res, slot));
             es.send(Json.write(u));
         }
         es.send("[DONE]");
@@ -279,11 +294,17 @@ final class OpenAiApi implements Http1Server.Handler {
         return m;
     }
 
-    private static Map<String, Object> usage(Generation.Result res) {
+    /** Prompt tokens of {@code res} that the slot's cache already held (not computed again). */
+    private static int cached(Generation.Result res, SlotPool.Slot slot) {
+        return Math.max(0, res.promptTokens() - slot.session().lastEvaluated());
+    }
+
+    private static Map<String, Object> usage(Generation.Result res, SlotPool.Slot slot) {
         Map<String, Object> u = new LinkedHashMap<>();
         u.put("prompt_tokens", res.promptTokens());
         u.put("completion_tokens", res.completionTokens());
         u.put("total_tokens", res.promptTokens() + res.completionTokens());
+        u.put("prompt_tokens_details", Map.of("cached_tokens", cached(res, slot)));
         return u;
     }
 

@@ -12,8 +12,10 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The generation slots: one engine (and so one KV cache) and one {@link Session} each. A
- * request takes a free slot, preferring the one whose cache shares the longest prefix with its
- * prompt; when none is free it waits in a bounded first-come-first-served queue, and when the
+ * request takes a free slot: the one whose cache shares the longest prefix with its prompt where
+ * that prefix is at least half the prompt (as llama.cpp's slot similarity), else the one used
+ * longest ago, so that an unrelated request does not evict a conversation another slot could
+ * take. When none is free it waits in a bounded first-come-first-served queue, and when the
  * queue is full it is refused (503).
  */
 public final class SlotPool {
@@ -21,6 +23,7 @@ public final class SlotPool {
     public static final class Slot {
         final int id;
         final Session session;
+        long releasedAt;
 
         Slot(int id, Engine engine) {
             this.id = id;
@@ -45,6 +48,7 @@ public final class SlotPool {
     private final List<Slot> free = new ArrayList<>();
     private final Deque<Ticket> waiting = new ArrayDeque<>();
     private final int maxQueue;
+    private long releases;
 
     public SlotPool(List<Engine> engines, int maxQueue) {
         if (engines.isEmpty()) throw new IllegalArgumentException("no engines");
@@ -55,6 +59,11 @@ public final class SlotPool {
 
     public int size() {
         return all.size();
+    }
+
+    /** Every slot, busy or not (to read their state, never to use them). */
+    public List<Slot> all() {
+        return List.copyOf(all);
     }
 
     public synchronized int idle() {
@@ -116,13 +125,16 @@ public final class SlotPool {
     private Slot takeBest(int[] prompt) {
         Slot best = free.getFirst();
         int bestLen = -1;
+        Slot oldest = free.getFirst();
         for (Slot s : free) {
             int n = commonPrefix(s.session.tokens(), prompt);
             if (n > bestLen) {
                 best = s;
                 bestLen = n;
             }
+            if (s.releasedAt < oldest.releasedAt) oldest = s;
         }
+        if ((long) bestLen * 2 < prompt.length) best = oldest;
         free.remove(best);
         return best;
     }
@@ -135,6 +147,7 @@ public final class SlotPool {
 
     /** Gives a slot back: to the first waiting request, else to the free list. */
     public synchronized void release(Slot s) {
+        s.releasedAt = ++releases;
         while (!waiting.isEmpty()) {
             Ticket t = waiting.pollFirst();
             if (t.abandoned) continue;

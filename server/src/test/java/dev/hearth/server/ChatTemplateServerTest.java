@@ -40,7 +40,7 @@ class ChatTemplateServerTest {
 
     @SuppressWarnings("unchecked")
     static Map<String, Object> post(TestModel m, String path, String body, int status) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(m.base() + path)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(m.base() + path)).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(status, r.statusCode(), r.body());
         return (Map<String, Object>) Json.parse(r.body());

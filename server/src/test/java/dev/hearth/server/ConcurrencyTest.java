@@ -157,11 +157,11 @@ class ConcurrencyTest {
             assertTrue(first.status().contains(" 200 "));
             first.event();
             CompletableFuture<HttpResponse<String>> queued = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(m.base() + "/v1/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"The little dog\", \"max_tokens\": 4}")).build(), HttpResponse.BodyHandlers.ofString());
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"The little dog\", \"max_tokens\": 4}")).build(), HttpResponse.BodyHandlers.ofString());
             long end = System.currentTimeMillis() + 10_000;
             while (((Number) health(m).get("requests_queued")).intValue() < 1 && System.currentTimeMillis() < end) Thread.sleep(5);
             HttpResponse<String> refused = HTTP.send(HttpRequest.newBuilder(URI.create(m.base() + "/v1/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"x\", \"max_tokens\": 4}")).build(), HttpResponse.BodyHandlers.ofString());
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"x\", \"max_tokens\": 4}")).build(), HttpResponse.BodyHandlers.ofString());
             Map<String, Object> e = BadInputTest.error(503, refused.statusCode(), refused.body());
             assertEquals("queue_full", e.get("code"));
             first.close(); // the first client leaves: the queued request runs
@@ -178,7 +178,7 @@ class ConcurrencyTest {
             List<CompletableFuture<HttpResponse<String>>> fs = new java.util.ArrayList<>();
             for (Map<String, Object> c : cases) {
                 String body = "{\"prompt\": " + Json.quote((String) c.get("prompt")) + ", \"max_tokens\": 40, \"temperature\": 0}";
-                fs.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(m.base() + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                fs.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(m.base() + "/v1/completions")).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                         HttpResponse.BodyHandlers.ofString()));
             }
             for (int i = 0; i < cases.size(); i++) {

@@ -89,7 +89,7 @@ class LoadTest {
         long t0 = System.nanoTime();
         try {
             HttpResponse<String> res = http.send(HttpRequest.newBuilder(URI.create(m.base() + (chat ? "/v1/chat/completions" : "/v1/completions")))
-                    .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                    .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
             long t = System.nanoTime() - t0;
             if (res.statusCode() != 200) return new Outcome(t, 0, res.statusCode() + " " + res.body());
             int tokens;

@@ -37,8 +37,20 @@ final class BpeEncoder {
     }
 
     void encode(String text, IntList out) {
+        encode(text, out, Integer.MAX_VALUE);
+    }
+
+    /** As {@link #encode(String, IntList)}, stopping after the word that brings {@code out} to {@code stopAt} ids or more. */
+    void encode(String text, IntList out, int stopAt) {
         if (vocab.escapeWhitespaces) text = text.replace(' ', '\u2581');
-        for (String word : vocab.preTokenizer.split(text)) out.addAll(word(word));
+        int[] cps = PreTokenizer.codepoints(text);
+        IntList lengths = vocab.preTokenizer.wordLengths(cps);
+        int start = 0;
+        for (int i = 0; i < lengths.size() && out.size() < stopAt; i++) {
+            int n = lengths.get(i);
+            out.addAll(word(new String(cps, start, n)));
+            start += n;
+        }
     }
 
     private int[] word(String word) {

@@ -19,9 +19,14 @@ final class GgufTokenizer implements Tokenizer {
     private final Vocabulary vocab;
     private final SpmEncoder spm;
     private final BpeEncoder bpe;
+    /** The most characters of text one token can stand for (its stored text is at least as long). */
+    private final int maxPieceChars;
 
     GgufTokenizer(Vocabulary vocab) {
         this.vocab = vocab;
+        int longest = 1;
+        for (String t : vocab.texts) longest = Math.max(longest, t.length());
+        this.maxPieceChars = longest;
         this.spm = vocab.kind == Vocabulary.Kind.SPM ? new SpmEncoder(vocab) : null;
         this.bpe = vocab.kind == Vocabulary.Kind.BPE ? new BpeEncoder(vocab) : null;
     }
@@ -35,30 +40,66 @@ final class GgufTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text, boolean addBos, boolean parseSpecial) {
-        IntList out = new IntList(text.length() / 3 + 4);
+        return encodeUpTo(text, addBos, parseSpecial, Integer.MAX_VALUE - 1);
+    }
+
+    /**
+     * Stops once the ids pass {@code maxTokens}. No token spells more than {@link #maxPieceChars}
+     * characters of text, so a text longer than (maxTokens + 1) times that cannot fit: only that
+     * much of it is looked at. Only whitespace that tokens with LSTRIP/RSTRIP take away can make a
+     * long text short in tokens; where the part looked at fits, the whole text is encoded after all.
+     */
+    @Override
+    public int[] encode(String text, boolean addBos, boolean parseSpecial, int maxTokens) {
+        if (maxTokens < 0) throw new IllegalArgumentException("maxTokens < 0");
+        long bound = (long) (maxTokens + 1) * maxPieceChars;
+        if (text.length() > bound) {
+            int[] ids = encodeUpTo(text.substring(0, cutPoint(text, 0, bound)), addBos, parseSpecial, maxTokens);
+            if (ids.length > maxTokens) return ids;
+        }
+        return encodeUpTo(text, addBos, parseSpecial, maxTokens);
+    }
+
+    @Override
+    public int maxTokenChars() {
+        return maxPieceChars;
+    }
+
+    /** {@code from + length} moved back so as not to split a surrogate pair. */
+    private static int cutPoint(String text, int from, long length) {
+        int end = (int) Math.min(text.length(), from + length);
+        if (end > from && end < text.length() && Character.isHighSurrogate(text.charAt(end - 1))) end--;
+        return end;
+    }
+
+    /** The ids of {@code text}, stopping (with maxTokens + 1 of them) as soon as there are more than {@code maxTokens}. */
+    private int[] encodeUpTo(String text, boolean addBos, boolean parseSpecial, int maxTokens) {
+        int over = maxTokens + 1;
+        IntList out = new IntList((int) Math.min(text.length() / 3 + 4, over + 1L));
         List<Fragment> fragments = partition(text, parseSpecial);
         if (addBos && vocab.addBos) out.add(vocab.bos);
-        if (spm != null) {
-            boolean afterSpecial = true;
-            for (Fragment f : fragments) {
-                if (f.isText()) {
-                    String piece = text.substring(f.start, f.end);
-                    if (vocab.addSpacePrefix && afterSpecial) piece = " " + piece;
-                    spm.encode(piece.replace(' ', '\u2581'), out);
-                    afterSpecial = false;
-                } else {
-                    out.add(f.token);
-                    afterSpecial = true;
-                }
+        boolean afterSpecial = true;
+        for (Fragment f : fragments) {
+            if (out.size() >= over) break;
+            if (!f.isText()) {
+                out.add(f.token);
+                afterSpecial = true;
+                continue;
             }
-        } else {
-            for (Fragment f : fragments) {
-                if (f.isText()) bpe.encode(text.substring(f.start, f.end), out);
-                else out.add(f.token);
+            // a stretch too long for the ids left is cut: what is left of it still gives more than enough
+            int end = cutPoint(text, f.start, (long) (over - out.size()) * maxPieceChars);
+            String piece = text.substring(f.start, Math.min(end, f.end));
+            if (spm != null) {
+                if (vocab.addSpacePrefix && afterSpecial) piece = " " + piece;
+                spm.encode(piece.replace(' ', '\u2581'), out);
+            } else {
+                bpe.encode(piece, out, over);
             }
+            afterSpecial = false;
         }
-        if (addBos && vocab.addEos) out.add(vocab.eos);
-        return out.toArray();
+        if (out.size() < over && addBos && vocab.addEos) out.add(vocab.eos);
+        int[] ids = out.toArray();
+        return ids.length > over ? java.util.Arrays.copyOf(ids, over) : ids;
     }
 
     /**

@@ -51,6 +51,19 @@ enum PreTokenizer {
     /** The words of {@code text}, in order; their concatenation is the text. */
     List<String> split(String text) {
         int[] cps = codepoints(text);
+        IntList lengths = wordLengths(cps);
+        List<String> words = new ArrayList<>(lengths.size());
+        int start = 0;
+        for (int i = 0; i < lengths.size(); i++) {
+            int n = lengths.get(i);
+            words.add(new String(cps, start, n));
+            start += n;
+        }
+        return words;
+    }
+
+    /** The lengths in code points of the words of {@code cps}, in order (they add up to cps.length). */
+    IntList wordLengths(int[] cps) {
         IntList lengths = new IntList(8);
         lengths.add(cps.length);
         switch (this) {
@@ -66,14 +79,7 @@ enum PreTokenizer {
             case COMMAND_R -> lengths = splitGpt2(cps, splitSingles(cps, lengths, PreTokenizer::isNumber));
             case GEMMA4 -> lengths = splitRuns(cps, lengths, cp -> cp == '\n');
         }
-        List<String> words = new ArrayList<>(lengths.size());
-        int start = 0;
-        for (int i = 0; i < lengths.size(); i++) {
-            int n = lengths.get(i);
-            words.add(new String(cps, start, n));
-            start += n;
-        }
-        return words;
+        return lengths;
     }
 
     /** Code points of a Java string; a lone surrogate becomes U+FFFD, as invalid UTF-8 does in llama.cpp. */

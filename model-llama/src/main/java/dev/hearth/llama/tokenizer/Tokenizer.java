@@ -39,6 +39,26 @@ public interface Tokenizer {
     int[] encode(String text, boolean addBos, boolean parseSpecial);
 
     /**
+     * As {@link #encode(String, boolean, boolean)}, for a text that may be far too long: when its
+     * ids number more than {@code maxTokens}, the answer is {@code maxTokens + 1} ids (which say
+     * only that: they need not be the text's first ids), found without encoding the whole text,
+     * in time and memory that grow with {@code maxTokens} rather than with the text. Otherwise it
+     * is the text's whole encoding.
+     */
+    default int[] encode(String text, boolean addBos, boolean parseSpecial, int maxTokens) {
+        int[] ids = encode(text, addBos, parseSpecial);
+        return ids.length > maxTokens ? java.util.Arrays.copyOf(ids, maxTokens + 1) : ids;
+    }
+
+    /**
+     * The most characters of text one token can stand for: a text of n characters has at least
+     * n / maxTokenChars() tokens (less only where whitespace next to special tokens is dropped).
+     */
+    default int maxTokenChars() {
+        return Integer.MAX_VALUE;
+    }
+
+    /**
      * The text of {@code ids} as llama.cpp's detokenize with remove_special = false and
      * unparse_special = false: control tokens render as nothing; with a SentencePiece vocabulary
      * the first token's leading space (the one the tokenizer added) is dropped, so

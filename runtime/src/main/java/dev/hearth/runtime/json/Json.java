@@ -118,37 +118,40 @@ public final class Json {
     }
 
     private String string() {
-        i++;
-        StringBuilder sb = new StringBuilder();
+        int start = ++i;
+        StringBuilder sb = null; // only for a string with escapes; a plain one is cut out of the input
         while (true) {
+            int run = i;
+            while (i < s.length()) {
+                char c = s.charAt(i);
+                if (c == '"' || c == '\\' || c < 0x20) break;
+                i++;
+            }
             if (i >= s.length()) throw error("unterminated string");
             char c = s.charAt(i++);
-            if (c == '"') return sb.toString();
-            if (c == '\\') {
-                if (i >= s.length()) throw error("unterminated escape");
-                char e = s.charAt(i++);
-                switch (e) {
-                    case '"', '\\', '/' -> sb.append(e);
-                    case 'b' -> sb.append('\b');
-                    case 'f' -> sb.append('\f');
-                    case 'n' -> sb.append('\n');
-                    case 'r' -> sb.append('\r');
-                    case 't' -> sb.append('\t');
-                    case 'u' -> {
-                        if (i + 4 > s.length()) throw error("short \\u escape");
-                        try {
-                            sb.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
-                        } catch (NumberFormatException ex) {
-                            throw error("bad \\u escape");
-                        }
-                        i += 4;
+            if (c == '"') return sb == null ? s.substring(start, i - 1) : sb.append(s, run, i - 1).toString();
+            if (c < 0x20) throw error("control character in string");
+            if (sb == null) sb = new StringBuilder();
+            sb.append(s, run, i - 1);
+            if (i >= s.length()) throw error("unterminated escape");
+            char e = s.charAt(i++);
+            switch (e) {
+                case '"', '\\', '/' -> sb.append(e);
+                case 'b' -> sb.append('\b');
+                case 'f' -> sb.append('\f');
+                case 'n' -> sb.append('\n');
+                case 'r' -> sb.append('\r');
+                case 't' -> sb.append('\t');
+                case 'u' -> {
+                    if (i + 4 > s.length()) throw error("short \\u escape");
+                    try {
+                        sb.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
+                    } catch (NumberFormatException ex) {
+                        throw error("bad \\u escape");
                     }
-                    default -> throw error("bad escape \\" + e);
+                    i += 4;
                 }
-            } else if (c < 0x20) {
-                throw error("control character in string");
-            } else {
-                sb.append(c);
+                default -> throw error("bad escape \\" + e);
             }
         }
     }

@@ -6,6 +6,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +17,9 @@ import java.util.Map;
 /**
  * One client connection: reads requests one after another (keep-alive), hands each to the
  * handler, and closes on request, on a protocol error, on a timeout or when the client goes.
+ * The request head must arrive whole within the head deadline (counted from the connection's
+ * start for its first request, from the first byte for the next ones), however slowly its bytes
+ * trickle in; the body within the request deadline.
  */
 final class Connection implements Runnable {
     private final Http1Server server;
@@ -24,11 +28,20 @@ final class Connection implements Runnable {
     private BufferedInputStream in;
     private OutputStream out;
     private volatile long writeSince;
+    private final long startedAt = System.nanoTime();
 
     Connection(Http1Server server, Socket socket) {
         this.server = server;
         this.socket = socket;
         this.limits = server.limits();
+    }
+
+    InetAddress client() {
+        return socket.getInetAddress();
+    }
+
+    Http1Server server() {
+        return server;
     }
 
     long writeSince() {
@@ -64,19 +77,39 @@ final class Connection implements Runnable {
     }
 
     private void serve() throws IOException {
+        boolean first = true;
         while (!socket.isClosed()) {
-            socket.setSoTimeout((int) Math.max(1, limits.idleTimeout().toMillis()));
-            try {
-                in.mark(1);
-                if (in.read() < 0) return;
-                in.reset();
-            } catch (SocketTimeoutException e) {
-                return; // idle keep-alive connection
+            long headDeadline;
+            if (first) {
+                headDeadline = startedAt + limits.headTimeout().toNanos();
+            } else {
+                socket.setSoTimeout((int) Math.max(1, limits.idleTimeout().toMillis()));
+                try {
+                    in.mark(1);
+                    if (in.read() < 0) return;
+                    in.reset();
+                } catch (SocketTimeoutException e) {
+                    return; // idle keep-alive connection
+                }
+                headDeadline = System.nanoTime() + limits.headTimeout().toNanos();
             }
             long deadline = System.nanoTime() + limits.requestTimeout().toNanos();
             Request req;
             try {
-                req = readRequest(deadline);
+                if (first && in.available() == 0) {
+                    setDeadline(headDeadline, true);
+                    in.mark(1);
+                    int b;
+                    try {
+                        b = in.read();
+                    } catch (SocketTimeoutException e) {
+                        return; // connected and never sent anything: closed without an answer
+                    }
+                    if (b < 0) return;
+                    in.reset();
+                }
+                first = false;
+                req = readRequest(headDeadline, deadline);
             } catch (ApiError e) {
                 Exchange ex = new Exchange(this, null);
                 ex.closeAfter();
@@ -86,23 +119,41 @@ final class Connection implements Runnable {
             }
             Exchange ex = new Exchange(this, req);
             if (!req.keepAlive()) ex.closeAfter();
+            boolean ran;
             try {
-                server.handler().handle(req, ex);
-            } catch (ApiError e) {
-                if (ex.started()) return;
-                ex.sendError(e);
-            } catch (IOException e) {
+                ran = server.dispatch(() -> handle(req, ex));
+            } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
-                if (ex.started()) return;
-                System.err.println("hearth serve: internal error on " + req.method() + " " + req.path() + ": " + e);
-                ex.sendError(new ApiError(500, "server_error", null, null, "Internal error: " + e.getMessage()));
+            }
+            if (!ran) {
+                ex.closeAfter();
+                ex.sendError(new ApiError(503, "server_error", null, "server_busy", "The server is answering too many requests; retry later."));
             }
             if (!ex.finish()) return;
             if (ex.closing()) {
                 lingeringClose();
                 return;
             }
+        }
+    }
+
+    /** Runs the handler for one request; an error before the answer began is answered as such. */
+    private void handle(Request req, Exchange ex) {
+        try {
+            try {
+                server.handler().handle(req, ex);
+            } catch (ApiError e) {
+                if (ex.started()) return;
+                ex.sendError(e);
+            } catch (RuntimeException | StackOverflowError | OutOfMemoryError | LinkageError e) {
+                // a failure of the server's own, or a request that exhausted the stack or the heap: a 500, not a dropped connection
+                if (ex.started()) return;
+                System.err.println("hearth serve: internal error on " + req.method() + " " + req.path() + ": " + e);
+                ex.sendError(new ApiError(500, "server_error", null, null, "Internal error: " + e));
+            }
+        } catch (IOException e) {
+            ex.closeAfter();
+            abort();
         }
     }
 
@@ -146,32 +197,48 @@ final class Connection implements Runnable {
         }
     }
 
-    private void setDeadline(long deadline) throws IOException {
+    private void setDeadline(long deadline, boolean head) throws IOException {
         long ms = (deadline - System.nanoTime()) / 1_000_000;
-        if (ms <= 0) throw timeout();
+        if (ms <= 0) throw timeout(head);
         socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, ms));
     }
 
-    private ApiError timeout() {
+    private void setDeadline(long deadline) throws IOException {
+        setDeadline(deadline, false);
+    }
+
+    private ApiError timeout(boolean head) {
+        if (head) {
+            return new ApiError(408, "invalid_request_error", null, "request_timeout",
+                    "The request line and headers were not received within " + limits.headTimeout().toMillis() / 1000.0 + " s.");
+        }
         return new ApiError(408, "invalid_request_error", null, "request_timeout",
                 "The request was not received within " + limits.requestTimeout().toSeconds() + " s.");
     }
 
+    private ApiError timeout() {
+        return timeout(false);
+    }
+
     private int read(long deadline) throws IOException {
-        if (in.available() == 0) setDeadline(deadline);
+        return read(deadline, false);
+    }
+
+    private int read(long deadline, boolean head) throws IOException {
+        if (in.available() == 0) setDeadline(deadline, head);
         try {
             return in.read();
         } catch (SocketTimeoutException e) {
-            throw timeout();
+            throw timeout(head);
         }
     }
 
-    private Request readRequest(long deadline) throws IOException {
+    private Request readRequest(long headDeadline, long deadline) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream(512);
         int prev1 = -1;
         int prev2 = -1;
         while (true) {
-            int b = read(deadline);
+            int b = read(Math.min(headDeadline, deadline), true);
             if (b < 0) throw new IOException("closed in the middle of a request");
             head.write(b);
             if (head.size() > limits.maxHeaderBytes()) {

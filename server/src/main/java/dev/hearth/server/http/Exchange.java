@@ -5,6 +5,7 @@ import dev.hearth.runtime.json.Json;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** The answer to one request: a whole body at once, or a stream of server-sent events. */
@@ -14,6 +15,8 @@ public final class Exchange {
     private boolean started;
     private boolean closing;
     private EventStream stream;
+    private final Map<String, String> extraHeaders = new LinkedHashMap<>();
+    private ApiError error;
 
     Exchange(Connection conn, Request request) {
         this.conn = conn;
@@ -23,6 +26,17 @@ public final class Exchange {
     /** Whether the status line has been sent. */
     public boolean started() {
         return started;
+    }
+
+    /** Adds a header to the answer (set before it begins), e.g. Access-Control-Allow-Origin. */
+    public void header(String name, String value) {
+        if (started) throw new IllegalStateException("the answer has already begun");
+        extraHeaders.put(name, value);
+    }
+
+    /** The request being answered (null where it could not be read). */
+    public Request request() {
+        return request;
     }
 
     /** Closes the connection after this answer. */
@@ -54,17 +68,25 @@ public final class Exchange {
             default -> Map.of();
         };
         if (e.status() == 413 || e.status() == 408 || e.status() == 431) closing = true;
+        error = e;
         send(e.status(), "application/json", e.json().getBytes(StandardCharsets.UTF_8), extra);
     }
 
+    /** A 204 answer: no body, the given headers. */
+    public void sendNoContent(Map<String, String> headers) throws IOException {
+        send(204, null, new byte[0], headers);
+    }
+
+    /** The answer with a body of {@code contentType} (null: no Content-Type). */
     public void send(int status, String contentType, byte[] body, Map<String, String> headers) throws IOException {
         if (started) throw new IllegalStateException("the answer has already begun");
         started = true;
         StringBuilder h = head(status);
-        h.append("Content-Type: ").append(contentType).append("\r\n");
-        h.append("Content-Length: ").append(body.length).append("\r\n");
+        if (contentType != null) h.append("Content-Type: ").append(contentType).append("\r\n");
+        if (status != 204) h.append("Content-Length: ").append(body.length).append("\r\n");
         headers.forEach((k, v) -> h.append(k).append(": ").append(v).append("\r\n"));
         h.append("\r\n");
+        conn.server().answered(request, conn.client(), status, error);
         OutputStream out = conn.out();
         out.write(h.toString().getBytes(StandardCharsets.UTF_8));
         if (request == null || !request.method().equals("HEAD")) out.write(body);
@@ -76,6 +98,7 @@ public final class Exchange {
         h.append("HTTP/1.1 ").append(status).append(' ').append(reason(status)).append("\r\n");
         h.append("Server: hearth\r\n");
         h.append("Connection: ").append(closing ? "close" : "keep-alive").append("\r\n");
+        extraHeaders.forEach((k, v) -> h.append(k).append(": ").append(v).append("\r\n"));
         return h;
     }
 
@@ -100,6 +123,7 @@ public final class Exchange {
         h.append("X-Accel-Buffering: no\r\n");
         if (chunked) h.append("Transfer-Encoding: chunked\r\n");
         h.append("\r\n");
+        conn.server().answered(request, conn.client(), 200, null);
         conn.out().write(h.toString().getBytes(StandardCharsets.UTF_8));
         conn.out().flush();
         stream = new EventStream(conn.out(), chunked, lines);

@@ -7,28 +7,40 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A small HTTP/1.1 server on plain sockets: one platform thread per connection from a bounded
- * pool (a connection past the bound gets a 503 from the accepting thread), keep-alive,
- * Content-Length and chunked request bodies with a size limit, a deadline for reading each
- * request, and a watchdog that closes a connection whose write has been blocked too long (a
- * client that stopped reading). Handlers run on the connection's thread, so a slow handler never
- * delays other connections.
+ * A small HTTP/1.1 server on plain sockets. Each connection reads its requests on a virtual
+ * thread, so clients that send slowly cost no platform thread; a connection past the bound, or
+ * past the cap for one client address, gets a 503 or a 429 from the accepting thread. Keep-alive,
+ * Content-Length and chunked request bodies with a size limit, a deadline for the request head
+ * and one for the whole request, and a watchdog that closes a connection whose write has been
+ * blocked too long (a client that stopped reading). Handlers run on platform threads of their
+ * own, one per request being answered, so a long computation in one never delays the others.
  */
 public final class Http1Server implements AutoCloseable {
     /** Answers one request. An {@link ApiError} thrown before the response began is sent as such. */
     public interface Handler {
         void handle(Request request, Exchange exchange) throws IOException;
+
+        /**
+         * Told of every answer as its status line goes out: the request (null where it could not
+         * be read), the client's address, the status, and the error answered (null for a success).
+         */
+        default void answered(Request request, String client, int status, ApiError error) {
+        }
     }
 
     private final ServerSocket socket;
@@ -37,6 +49,8 @@ public final class Http1Server implements AutoCloseable {
     private final ThreadPoolExecutor pool;
     private final ScheduledExecutorService watchdog;
     private final Set<Connection> live = ConcurrentHashMap.newKeySet();
+    private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
+    private final ThreadFactory readers = Thread.ofVirtual().name("hearth-http-conn-", 1).factory();
     private final Thread acceptor;
     private volatile boolean closed;
 
@@ -46,7 +60,7 @@ public final class Http1Server implements AutoCloseable {
         this.handler = handler;
         AtomicInteger n = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(0, limits.maxConnections(), 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "hearth-http-" + n.incrementAndGet());
+            Thread t = new Thread(r, "hearth-http-handler-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -106,35 +120,99 @@ public final class Http1Server implements AutoCloseable {
                 if (closed) return;
                 continue;
             }
+            InetAddress client = s.getInetAddress();
+            if (live.size() >= limits.maxConnections()) {
+                refuse(s, new ApiError(503, "server_error", null, "server_busy",
+                        "The server has too many connections open; retry later."));
+                continue;
+            }
+            if (!admit(client)) {
+                refuse(s, new ApiError(429, "rate_limit_error", null, "too_many_connections",
+                        "Your address already has " + limits.maxConnectionsPerClient() + " connections open to this server; close one or reuse it (keep-alive)."));
+                continue;
+            }
             Connection c = new Connection(this, s);
             live.add(c);
             try {
-                pool.execute(c);
-            } catch (RejectedExecutionException e) {
+                readers.newThread(c).start();
+            } catch (RuntimeException | OutOfMemoryError e) {
                 live.remove(c);
-                refuse(s);
+                leave(client);
+                refuse(s, new ApiError(503, "server_error", null, "server_busy", "The server cannot take more connections now; retry later."));
             }
         }
     }
 
-    /** Too many connections: a 503 written straight away, then the socket closed. */
-    private static void refuse(Socket s) {
+    /** Counts a connection from {@code client}; false when it already holds its share. */
+    private boolean admit(InetAddress client) {
+        int cap = limits.maxConnectionsPerClient();
+        boolean[] ok = {true};
+        perClient.compute(client, (k, n) -> {
+            int have = n == null ? 0 : n;
+            if (cap > 0 && have >= cap) {
+                ok[0] = false;
+                return n;
+            }
+            return have + 1;
+        });
+        return ok[0];
+    }
+
+    private void leave(InetAddress client) {
+        perClient.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
+    }
+
+    /** A connection refused before it is read: the error written straight away, then the socket closed. */
+    private void refuse(Socket s, ApiError e) {
         try (s) {
             s.setSoTimeout(1000);
-            byte[] body = new ApiError(503, "server_error", null, "server_busy",
-                    "The server has too many connections open; retry later.").json().getBytes(StandardCharsets.UTF_8);
+            byte[] body = e.json().getBytes(StandardCharsets.UTF_8);
             OutputStream out = s.getOutputStream();
-            out.write(("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+            out.write(("HTTP/1.1 " + e.status() + " " + Exchange.reason(e.status()) + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length
                     + "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(body);
             out.flush();
         } catch (IOException ignored) {
             // the client went away
         }
+        answered(null, s.getInetAddress(), e.status(), e);
+    }
+
+    /** Tells the handler of an answer; a failure there never breaks the connection. */
+    void answered(Request request, InetAddress client, int status, ApiError error) {
+        try {
+            handler.answered(request, client == null ? "-" : client.getHostAddress(), status, error);
+        } catch (RuntimeException ignored) {
+            // an observer's failure is not the client's
+        }
+    }
+
+    /**
+     * Runs {@code work} (the handling of one request) on a platform thread of the handler pool and
+     * waits for it; false when the pool is full (then nothing ran).
+     */
+    boolean dispatch(Runnable work) throws InterruptedException {
+        Future<?> f;
+        try {
+            f = pool.submit(work);
+        } catch (RejectedExecutionException e) {
+            return false;
+        }
+        try {
+            f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            throw e;
+        }
+        return true;
     }
 
     void closed(Connection c) {
-        live.remove(c);
+        if (live.remove(c)) leave(c.client());
     }
 
     private void closeStuckWriters() {

@@ -18,6 +18,14 @@ public record Request(String method, String path, String query, String version, 
 
     /** The body as UTF-8 text; malformed UTF-8 is a 400. */
     public String bodyText() {
+        boolean ascii = true;
+        for (byte b : body) {
+            if (b < 0) {
+                ascii = false;
+                break;
+            }
+        }
+        if (ascii) return new String(body, StandardCharsets.ISO_8859_1); // no decoder buffer: one byte a character
         try {
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
