@@ -292,7 +292,7 @@ class HardeningTest {
             Map<String, Double> before = parse(raw(m, get));
             assertEquals(0.0, before.getOrDefault("hearth_generated_tokens_total", -1.0));
             assertEquals(2.0, before.get("hearth_slots"));
-            assertEquals(64.0, before.get("hearth_kv_cache_cells_total{slot=\"1\"}"));
+            assertEquals(64.0, before.get("hearth_kv_cache_cells_total{model=\"" + Metrics.label(m.server.models().names().getFirst()) + "\",slot=\"1\"}"), before.toString());
             assertEquals(200, post(m, "/v1/completions", COMPLETION, "application/json", "Authorization: Bearer k3y").status());
             assertEquals(415, post(m, "/v1/completions", COMPLETION, "text/plain", "Authorization: Bearer k3y").status());
             Map<String, Double> after = parse(raw(m, get));

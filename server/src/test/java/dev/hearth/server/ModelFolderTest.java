@@ -116,7 +116,7 @@ class ModelFolderTest {
     }
 
     RawHttp.Response get(String path) throws Exception {
-        return RawHttp.exchange(server.port(), ("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII), 10_000);
+        return RawHttp.exchange(server.port(), ("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII), 10_000);
     }
 
     @Test

@@ -103,7 +103,7 @@ class OllamaClientTest {
         String body = Json.write(Map.of("model", modelName, "messages", List.of(Map.of("role", "user", "content", user)), "max_tokens", n,
                 "temperature", 0));
         HttpResponse<String> res = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, res.statusCode(), res.body());
         Map<String, Object> m = (Map<String, Object>) Json.parse(res.body());
         return (String) ((Map<String, Object>) ((List<Map<String, Object>>) m.get("choices")).getFirst().get("message")).get("content");

@@ -127,7 +127,7 @@ class OllamaWireTest {
         assertError(post("/api/embed", "{\"model\":\"stories260K\",\"input\":\"hi\"}"), 501, "not supported");
         assertError(post("/api/nothing", "{}"), 404, "unknown URL");
         RawHttp.Response get = RawHttp.exchange(model.server.port(),
-                "GET /api/chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 10_000);
+                "GET /api/chat HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 10_000);
         assertError(get, 405, "POST");
         assertTrue(get.head().contains("Allow: POST"), get.head());
     }
@@ -145,11 +145,11 @@ class OllamaWireTest {
     @Test
     void versionAndLists() throws Exception {
         RawHttp.Response v = RawHttp.exchange(model.server.port(),
-                "GET /api/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 10_000);
+                "GET /api/version HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 10_000);
         assertEquals(200, v.status());
         assertTrue(((String) json(v.body()).get("version")).matches("\\d+\\.\\d+\\.\\d+"), v.body());
         RawHttp.Response tags = RawHttp.exchange(model.server.port(),
-                "GET /api/tags HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 10_000);
+                "GET /api/tags HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 10_000);
         List<?> models = (List<?>) json(tags.body()).get("models");
         assertEquals(1, models.size(), tags.body());
     }
