@@ -1,5 +1,6 @@
 package dev.hearth.server;
 
+import dev.hearth.llama.constrain.TokenConstraint;
 import dev.hearth.runtime.json.Json;
 import dev.hearth.server.http.ApiError;
 import dev.hearth.server.http.EventStream;
@@ -128,6 +129,7 @@ final class OpenAiApi implements Http1Server.Handler {
         int maxTokens = r.maxTokens() == null ? room : Math.min(r.maxTokens(), room);
         List<String> stops = new ArrayList<>(r.stop());
         if (chat) stops.addAll(prompts.chatStops());
+        TokenConstraint constraint = r.responseFormat().constraint(model.tokenizer());
         SlotPool.Slot slot;
         try {
             slot = slots.acquire(prompt, ex::clientGone);
@@ -143,8 +145,8 @@ final class OpenAiApi implements Http1Server.Handler {
         long createdAt = System.currentTimeMillis() / 1000;
         Generation.Result res;
         try {
-            res = r.stream() ? stream(ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops)
-                    : whole(ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops);
+            res = r.stream() ? stream(ex, r, chat, id, createdAt, slot, prompt, maxTokens, constraint, stops)
+                    : whole(ex, r, chat, id, createdAt, slot, prompt, maxTokens, constraint, stops);
         } finally {
             slots.release(slot);
         }
@@ -155,10 +157,10 @@ final class OpenAiApi implements Http1Server.Handler {
     }
 
     private Generation.Result whole(Exchange ex, CompletionRequest r, boolean chat, String id, long createdAt, SlotPool.Slot slot,
-                                    int[] prompt, int maxTokens, List<String> stops) throws IOException {
+                                    int[] prompt, int maxTokens, TokenConstraint constraint, List<String> stops) throws IOException {
         Generation.Result res;
         try {
-            res = Generation.run(slot.session(), model.tokenizer(), prompt, maxTokens, r.sampling(), stops, piece -> { }, ex::clientGone);
+            res = Generation.run(slot.session(), model.tokenizer(), prompt, maxTokens, r.sampling(), constraint, stops, piece -> { }, ex::clientGone);
         } catch (RuntimeException e) {
             slot.session().reset();
             throw new ApiError(500, "server_error", null, null, "Generation failed: " + e.getMessage());
@@ -188,13 +190,13 @@ final class OpenAiApi implements Http1Server.Handler {
     }
 
     private Generation.Result stream(Exchange ex, CompletionRequest r, boolean chat, String id, long createdAt, SlotPool.Slot slot,
-                                     int[] prompt, int maxTokens, List<String> stops) throws IOException {
+                                     int[] prompt, int maxTokens, TokenConstraint constraint, List<String> stops) throws IOException {
         String object = chat ? "chat.completion.chunk" : "text_completion";
         EventStream es = ex.eventStream();
         Generation.Result res;
         try {
             if (chat) es.send(Json.write(chunk(id, object, createdAt, chat, Map.of("role", "assistant", "content", ""), null)));
-            res = Generation.run(slot.session(), model.tokenizer(), prompt, maxTokens, r.sampling(), stops,
+            res = Generation.run(slot.session(), model.tokenizer(), prompt, maxTokens, r.sampling(), constraint, stops,
                     piece -> es.send(Json.write(chunk(id, object, createdAt, chat, piece, null))), ex::clientGone);
         } catch (IOException e) {
             ex.closeAfter();

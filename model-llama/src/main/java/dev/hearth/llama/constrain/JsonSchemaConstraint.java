@@ -12,18 +12,24 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@link SchemaCompiler} for the keywords enforced); each step walks a byte trie of the
  * vocabulary with the match state, skipping refused prefixes, and inside a JSON string allows
  * plain-text tokens by a per-token count instead of a walk. Masks of states seen before are cached.
+ * Near the token limit ({@link #limit}) only tokens after which the text can still be finished in
+ * time are allowed, so that the answer closes (strings cut short, optional parts left out) rather
+ * than stopping halfway.
  */
 public final class JsonSchemaConstraint implements TokenConstraint {
-    private static final int CACHE_LIMIT = 4096;
+    private static final int CACHE_LIMIT = 256;
     private static final float NEG_INF = Float.NEGATIVE_INFINITY;
+    /** Within this many bytes of the token limit, tokens that could not be finished in time are refused. */
+    static final int CLOSING_WINDOW = 64;
 
     /** What copies share: the compiled grammar, the vocabulary trie and the mask cache. */
-    private record Compiled(Grammar.Rule root, TokenTrie trie, boolean[] end, Map<MatchState, long[]> cache) {
+    private record Compiled(Grammar.Rule root, TokenTrie trie, boolean[] end, Map<MatchState, long[]> cache, MinLength lengths) {
     }
 
     private final Compiled c;
     private MatchState state;
     private boolean ended;
+    private int limit = Integer.MAX_VALUE;
 
     private JsonSchemaConstraint(Compiled c, MatchState state) {
         this.c = c;
@@ -49,12 +55,23 @@ public final class JsonSchemaConstraint implements TokenConstraint {
         TokenTrie trie = TokenTrie.of(tok);
         boolean[] end = new boolean[trie.vocab];
         for (int t : tok.endOfGeneration()) if (t >= 0 && t < end.length) end[t] = true;
-        return new JsonSchemaConstraint(new Compiled(root, trie, end, new ConcurrentHashMap<>()), MatchState.start(root));
+        return new JsonSchemaConstraint(new Compiled(root, trie, end, new ConcurrentHashMap<>(), new MinLength(root)), MatchState.start(root));
+    }
+
+    @Override
+    public void limit(int tokens) {
+        limit = tokens;
+    }
+
+    /** The fewest bytes that finish the constrained text from here. */
+    public int distanceToEnd() {
+        return state.distance(c.lengths);
     }
 
     @Override
     public void mask(float[] logits) {
         long[] allowed = allowed();
+        if (limit <= state.distance(c.lengths) + CLOSING_WINDOW) allowed = inTime(allowed);
         boolean any = false;
         int n = Math.min(logits.length, c.trie.vocab);
         boolean complete = state.complete();
@@ -68,6 +85,36 @@ public final class JsonSchemaConstraint implements TokenConstraint {
             // no token can continue the text (a vocabulary without a needed character): let generation end
             for (int t = 0; t < n; t++) if (c.end[t]) logits[t] = 0f;
         }
+    }
+
+    /**
+     * Of {@code allowed}, the tokens after which the text can still be finished within the limit
+     * (a byte per token at worst); all of them if none can.
+     */
+    private long[] inTime(long[] allowed) {
+        long[] out = new long[allowed.length];
+        boolean any = false;
+        int distance = state.distance(c.lengths);
+        // inside a string, plain text of whole characters leaves the distance as it is or shortens it (toward minLength)
+        boolean plainOk = state.plainRoom() >= 0 && distance <= limit - 1;
+        int[] plain = c.trie.plainLength;
+        for (int w = 0; w < allowed.length; w++) {
+            for (long bits = allowed[w]; bits != 0; bits &= bits - 1) {
+                int t = (w << 6) + Long.numberOfTrailingZeros(bits);
+                boolean ok;
+                if (plainOk && plain[t] >= 0 && !c.trie.endsInsideCharacter[t]) {
+                    ok = true;
+                } else {
+                    MatchState next = state.steps(c.trie.bytes[t]);
+                    ok = next != null && next.distance(c.lengths) <= limit - 1;
+                }
+                if (ok) {
+                    out[w] |= 1L << t;
+                    any = true;
+                }
+            }
+        }
+        return any ? out : allowed;
     }
 
     /** Whether {@code token} may come next. */
@@ -110,6 +157,7 @@ public final class JsonSchemaConstraint implements TokenConstraint {
     public JsonSchemaConstraint copy() {
         JsonSchemaConstraint j = new JsonSchemaConstraint(c, state);
         j.ended = ended;
+        j.limit = limit;
         return j;
     }
 

@@ -56,7 +56,7 @@ final class MatchState {
     /** The frame of a finished match. */
     static final Frame END = new Frame(new Element[0], 0, 0, false, null);
     private static final int MAX_EXPANSION = 100_000;
-    static final int INTERN_LIMIT = 20_000;
+    static final int INTERN_LIMIT = 10_000;
     private static final MatchState DEAD = new MatchState(new Frame[0], 0, 0, null);
 
     final Frame[] frames;
@@ -68,6 +68,8 @@ final class MatchState {
     private final Map<MatchState, MatchState> interned;
     /** The state after each byte (DEAD where refused), filled as they are asked for. */
     private volatile MatchState[] transitions;
+    /** Only interned states keep transitions, and only to interned states, so the cached graph stays bounded. */
+    private volatile boolean isInterned;
 
     private MatchState(Frame[] frames, int partial, int need, Map<MatchState, MatchState> interned) {
         this.frames = frames;
@@ -99,7 +101,9 @@ final class MatchState {
         if (known != null) return known;
         if (s.interned.size() >= INTERN_LIMIT) return s;
         known = s.interned.putIfAbsent(s, s);
-        return known != null ? known : s;
+        if (known != null) return known;
+        s.isInterned = true;
+        return s;
     }
 
     boolean complete() {
@@ -134,15 +138,29 @@ final class MatchState {
         }
     }
 
+    private volatile int distance = -1;
+
+    /** The fewest bytes that finish the match from here, by {@code lengths} (cached). */
+    int distance(MinLength lengths) {
+        int d = distance;
+        if (d < 0) distance = d = lengths.distance(this);
+        return d;
+    }
+
     /** The state after byte {@code b}, or null if no stack can take it. */
     MatchState step(int b) {
         b &= 0xFF;
+        if (!isInterned) return compute(b);
+        // inside a character only continuation bytes can follow: a table of 64
+        int at = need == 0 ? b : b - 0x80;
+        if (at < 0 || at >= 64 && need != 0) return null;
         MatchState[] tr = transitions;
-        if (tr == null) transitions = tr = new MatchState[256];
-        MatchState next = tr[b];
+        if (tr == null) transitions = tr = new MatchState[need == 0 ? 256 : 64];
+        MatchState next = tr[at];
         if (next == null) {
             next = compute(b);
-            tr[b] = next == null ? DEAD : next;
+            if (next == null) tr[at] = DEAD;
+            else if (next.isInterned) tr[at] = next;
         }
         return next == DEAD ? null : next;
     }

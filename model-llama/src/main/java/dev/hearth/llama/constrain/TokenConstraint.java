@@ -15,6 +15,13 @@ public interface TokenConstraint {
      */
     void mask(float[] logits);
 
+    /**
+     * Tells the constraint that at most {@code tokens} tokens (this next one included) may still be
+     * generated, so that it can steer to an end in time. Called before {@link #mask}; by default ignored.
+     */
+    default void limit(int tokens) {
+    }
+
     /** Advances past {@code token}, which must have been allowed by {@link #mask}. */
     void accept(int token);
 

@@ -29,6 +29,8 @@ final class TokenTrie {
     final int[] nextSame;
     final int maxDepth;
     final int[] plainLength;
+    /** Tokens whose bytes end inside a UTF-8 character. */
+    final boolean[] endsInsideCharacter;
     /** Tokens with bytes that are not all plain string characters. */
     final int[] notPlain;
     final byte[][] bytes;
@@ -89,12 +91,25 @@ final class TokenTrie {
         while (top > 0) nodeSkip[open[--top]] = n;
         maxDepth = depthMax;
         plainLength = new int[vocab];
+        endsInsideCharacter = new boolean[vocab];
         List<Integer> other = new ArrayList<>();
         for (int t = 0; t < vocab; t++) {
             plainLength[t] = plainLength(bytes[t]);
+            endsInsideCharacter[t] = endsInsideCharacter(bytes[t]);
             if (plainLength[t] < 0 && bytes[t].length > 0) other.add(t);
         }
         notPlain = other.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Whether the last character of {@code b} is incomplete (its lead byte asks for more bytes than follow). */
+    static boolean endsInsideCharacter(byte[] b) {
+        for (int i = b.length - 1, back = 0; i >= 0 && back < 4; i--, back++) {
+            int c = b[i] & 0xFF;
+            if ((c & 0xC0) == 0x80) continue;
+            int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+            return b.length - i < n;
+        }
+        return false;
     }
 
     /** Plain string characters in {@code b} (an incomplete last one counts), or -1. */

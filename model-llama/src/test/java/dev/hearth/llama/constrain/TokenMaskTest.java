@@ -51,9 +51,14 @@ class TokenMaskTest {
 
     /** Picks random allowed tokens until the constraint is finished; returns the text. */
     private static String randomWalk(Tokenizer tok, JsonSchemaConstraint c, SplittableRandom r, int maxSteps, boolean checkMasks) {
+        return randomWalk(tok, c, r, maxSteps, checkMasks, false);
+    }
+
+    private static String randomWalk(Tokenizer tok, JsonSchemaConstraint c, SplittableRandom r, int maxSteps, boolean checkMasks, boolean limited) {
         StringBuilder bytes = new StringBuilder();
         List<byte[]> pieces = new ArrayList<>();
         for (int step = 0; step < maxSteps && !c.finished(); step++) {
+            if (limited) c.limit(maxSteps - step);
             if (checkMasks) assertArrayEquals(bruteForce(tok, c), c.computeMask(), "mask at step " + step + " after " + bytes);
             List<Integer> allowed = allowedTokens(tok, c);
             assertFalse(allowed.isEmpty(), "no token allowed after " + bytes);
@@ -98,6 +103,26 @@ class TokenMaskTest {
                     Json.parse(text);
                     JsonSchemaConstraint again = JsonSchemaConstraint.of(tok, Vocabularies.schema(schema), "", "");
                     assertTrue(again.acceptText(text) && again.complete(), text);
+                }
+            }
+        }
+    }
+
+    @Test
+    void closesInTimeNearTheTokenLimit() {
+        SplittableRandom r = new SplittableRandom(5);
+        String[] schemas = {null, "{\"type\":\"object\",\"properties\":{\"story\":{\"type\":\"string\"},\"more\":{\"type\":\"array\",\"items\":"
+                + "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"minLength\":3},\"b\":{\"type\":\"integer\"}},\"required\":[\"a\",\"b\"]}}},\"required\":[\"story\",\"more\"]}"};
+        for (String vocab : List.of(Vocabularies.STORIES, Vocabularies.QWEN2)) {
+            Tokenizer tok = Vocabularies.get(vocab);
+            for (String schema : schemas) {
+                for (int budget : new int[]{30, 80}) {
+                    JsonSchemaConstraint c = schema == null ? JsonSchemaConstraint.anyJsonObject(tok) : JsonSchemaConstraint.of(tok, Vocabularies.schema(schema), "", "");
+                    int distance = c.distanceToEnd();
+                    assertTrue(distance > 0 && distance < 30, "distance " + distance);
+                    String text = randomWalk(tok, c, r, budget, false, true);
+                    assertTrue(c.complete(), vocab + ": not closed within " + budget + " tokens: " + text);
+                    Json.parse(text);
                 }
             }
         }
