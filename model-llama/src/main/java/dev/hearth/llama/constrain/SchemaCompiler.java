@@ -34,6 +34,7 @@ final class SchemaCompiler {
     static final int DEFAULT_MAX_STRING = 1000;
     static final int MAX_REPEAT = 64;
     static final int MAX_ITEMS = 10_000;
+    static final int MAX_RULES = 200_000;
     static final long MAX_INTEGER = 9_999_999_999_999_999L; // 16 digits
 
     static final Set<String> ANNOTATIONS = Set.of("title", "description", "$schema", "$id", "$comment", "examples", "default",
@@ -69,7 +70,16 @@ final class SchemaCompiler {
     /** The rule of prefix, a value for {@code schema} (null or empty: any object), suffix; or UnsupportedSchemaException. */
     static Rule compile(Map<String, Object> schema, String prefix, String suffix) {
         SchemaCompiler c = new SchemaCompiler(schema == null ? Map.of() : schema);
-        Rule value = schema == null || schema.isEmpty() ? c.anyObject() : c.value(schema, "#");
+        Rule value;
+        Grammar.BUDGET.set(new int[]{MAX_RULES});
+        try {
+            value = schema == null || schema.isEmpty() ? c.anyObject() : c.value(schema, "#");
+        } catch (Grammar.TooLarge e) {
+            throw new UnsupportedSchemaException(List.of("#: size"), "The JSON schema is too large to enforce (it needs more than "
+                    + MAX_RULES + " grammar rules; large minItems/maxItems, maxLength-free patterns with big {n,m} counts add up).");
+        } finally {
+            Grammar.BUDGET.remove();
+        }
         if (!c.unsupported.isEmpty()) {
             throw new UnsupportedSchemaException(c.unsupported, "The JSON schema uses what constrained decoding cannot enforce: "
                     + String.join("; ", c.unsupported) + ". Supported keywords: " + String.join(", ", KEYWORDS.stream().sorted().toList())

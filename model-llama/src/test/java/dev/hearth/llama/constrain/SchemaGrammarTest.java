@@ -119,6 +119,13 @@ class SchemaGrammarTest {
             assertTrue(e.keywords().stream().anyMatch(x -> x.startsWith(k)), k + " in " + e.keywords());
         }
         assertTrue(e.getMessage().contains("multipleOf"), e.getMessage());
+        // a schema whose grammar would be huge is refused quickly instead of filling the memory
+        StringBuilder big = new StringBuilder("{\"type\":\"object\",\"properties\":{");
+        for (int i = 0; i < 40; i++) big.append(i == 0 ? "" : ",").append("\"p").append(i).append("\":{\"type\":\"array\",\"maxItems\":10000}");
+        big.append("}}");
+        long t0 = System.nanoTime();
+        var huge = assertThrows(UnsupportedSchemaException.class, () -> JsonSchemaConstraint.of(Vocabularies.get(Vocabularies.STORIES), Vocabularies.schema(big.toString()), "", ""));
+        assertTrue(huge.getMessage().contains("too large") && (System.nanoTime() - t0) < 5_000_000_000L, huge.getMessage());
         for (String bad : List.of("{\"format\":\"ipv4\"}", "{\"$ref\":\"http://x/y\"}", "{\"type\":\"array\",\"uniqueItems\":true}",
                 "{\"allOf\":[{\"type\":\"integer\"},{\"minimum\":1}]}", "{\"type\":\"integer\",\"minimum\":0.2,\"maximum\":0.8}",
                 "{\"type\":\"strin\"}", "{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/a\"}},\"$ref\":\"#/$defs/a\"}", "{\"pattern\":\"a\\\\1\"}")) {

@@ -217,5 +217,30 @@ class TokenMaskTest {
             System.out.printf("Qwen2 mask, %s: %.2f ms (%d tokens allowed)%n", c[2], ms, allowed);
             assertTrue(allowed > 0);
         }
+        // as a generation sees it: mask() and accept() per token along random walks, the state cache in use
+        SplittableRandom r = new SplittableRandom(3);
+        long nanos = 0;
+        int tokens = 0;
+        float[] logits = new float[tok.vocabSize()];
+        for (int w = 0; w < 10; w++) {
+            JsonSchemaConstraint con = JsonSchemaConstraint.of(tok, Vocabularies.schema(PERSON), "", "");
+            for (int step = 0; step < 200 && !con.finished(); step++) {
+                java.util.Arrays.fill(logits, 0f);
+                long t0 = System.nanoTime();
+                con.limit(200 - step);
+                con.mask(logits);
+                nanos += System.nanoTime() - t0;
+                tokens++;
+                List<Integer> allowed = new ArrayList<>();
+                for (int t = 0; t < logits.length; t++) if (logits[t] == 0f) allowed.add(t);
+                int t = allowed.get(r.nextInt(allowed.size()));
+                if (tok.isEndOfGeneration(t)) break;
+                t0 = System.nanoTime();
+                con.accept(t);
+                nanos += System.nanoTime() - t0;
+            }
+            assertTrue(con.complete());
+        }
+        System.out.printf("Qwen2 mask + accept per token along 10 random answers: %.2f ms (%d tokens)%n", nanos / 1e6 / tokens, tokens);
     }
 }
