@@ -165,6 +165,9 @@ final class MatchState {
         return next == DEAD ? null : next;
     }
 
+    /** The smallest code point of a UTF-8 sequence of 1 to 4 bytes (anything less would be overlong). */
+    private static final int[] SMALLEST = {0, 0, 0x80, 0x800, 0x10000};
+
     private MatchState compute(int b) {
         if (need == 0) {
             if (b < 0x80) return stepCodePoint(b);
@@ -173,22 +176,28 @@ final class MatchState {
             else if (b >= 0xE0 && b <= 0xEF) { n = 2; bits = b & 0x0F; }
             else if (b >= 0xF0 && b <= 0xF4) { n = 3; bits = b & 0x07; }
             else return null;
-            return feasible(bits, n) ? intern(new MatchState(frames, bits, n, interned)) : null;
+            return feasible(bits, n, n + 1) ? intern(new MatchState(frames, bits | (n + 1) << 24, n, interned)) : null;
         }
         if ((b & 0xC0) != 0x80) return null;
-        int bits = partial << 6 | (b & 0x3F);
-        if (need == 1) return stepCodePoint(bits);
-        return feasible(bits, need - 1) ? intern(new MatchState(frames, bits, need - 1, interned)) : null;
+        // partial: the bits read so far, and the sequence's length in bits 24 and up
+        int length = partial >>> 24;
+        int bits = (partial & 0xFFFFFF) << 6 | (b & 0x3F);
+        if (need == 1) {
+            if (bits < SMALLEST[length] || bits > 0x10FFFF || (bits >= 0xD800 && bits <= 0xDFFF)) return null;
+            return stepCodePoint(bits);
+        }
+        return feasible(bits, need - 1, length) ? intern(new MatchState(frames, bits | length << 24, need - 1, interned)) : null;
     }
 
-    /** Whether some stack can take a code point that starts with {@code bits} and needs {@code n} more bytes. */
-    private boolean feasible(int bits, int n) {
+    /**
+     * Whether some stack can take a code point of a {@code length}-byte sequence that starts with
+     * {@code bits} and needs {@code n} more bytes (not overlong, not a surrogate, at most U+10FFFF).
+     */
+    private boolean feasible(int bits, int n, int length) {
         int lo = bits << (6 * n), hi = lo | ((1 << (6 * n)) - 1);
-        if (n == 1 && lo < 0x80) lo = 0x80;
-        if (n == 2 && lo < 0x800) lo = 0x800;
-        if (n == 3 && lo < 0x10000) lo = 0x10000;
+        lo = Math.max(lo, SMALLEST[length]);
         if (hi > 0x10FFFF) hi = 0x10FFFF;
-        if (lo > hi) return false;
+        if (lo > hi || (lo >= 0xD800 && hi <= 0xDFFF)) return false;
         for (Frame f : frames) {
             if (f == END) continue;
             switch (f.seq[f.pos]) {

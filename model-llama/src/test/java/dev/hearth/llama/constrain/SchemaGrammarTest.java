@@ -100,6 +100,19 @@ class SchemaGrammarTest {
     }
 
     @Test
+    void invalidUtf8IsRefused() {
+        JsonSchemaConstraint c = JsonSchemaConstraint.of(Vocabularies.get(Vocabularies.STORIES), Vocabularies.schema("{\"type\":\"string\"}"), "", "");
+        assertTrue(c.acceptText("\"ok "));
+        MatchState s = c.state();
+        byte[][] bad = {{(byte) 0xE0, (byte) 0x82, (byte) 0x80}, {(byte) 0xC0, (byte) 0x80}, {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+                {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, {(byte) 0xF0, (byte) 0x80, (byte) 0x80, (byte) 0x80}, {(byte) 0x80}, {(byte) 0xFF}};
+        for (byte[] b : bad) assertTrue(s.steps(b) == null, java.util.Arrays.toString(b));
+        byte[][] good = {{(byte) 0xE0, (byte) 0xA0, (byte) 0x80}, {(byte) 0xC2, (byte) 0x80}, {(byte) 0xED, (byte) 0x9F, (byte) 0xBF},
+                {(byte) 0xF4, (byte) 0x8F, (byte) 0xBF, (byte) 0xBF}, {(byte) 0xF0, (byte) 0x90, (byte) 0x80, (byte) 0x80}};
+        for (byte[] b : good) assertTrue(s.steps(b) != null, java.util.Arrays.toString(b));
+    }
+
+    @Test
     void prefixAndSuffix() {
         JsonSchemaConstraint c = JsonSchemaConstraint.of(Vocabularies.get(Vocabularies.STORIES), Vocabularies.schema("{\"type\":\"integer\"}"), "<call>", "</call>");
         assertTrue(c.acceptText("<call>42</call>"));
