@@ -36,6 +36,12 @@ final class Grammar {
             return false;
         }
 
+        boolean containsAll(int lo, int hi) {
+            int[] r = ranges;
+            for (int i = 0; i < r.length; i += 2) if (r[i] <= lo && hi <= r[i + 1]) return true;
+            return false;
+        }
+
         boolean intersects(int lo, int hi) {
             int[] r = ranges;
             for (int i = 0; i < r.length; i += 2) if (r[i] <= hi && lo <= r[i + 1]) return true;

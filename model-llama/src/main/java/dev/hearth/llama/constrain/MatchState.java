@@ -176,17 +176,21 @@ final class MatchState {
             else if (b >= 0xE0 && b <= 0xEF) { n = 2; bits = b & 0x0F; }
             else if (b >= 0xF0 && b <= 0xF4) { n = 3; bits = b & 0x07; }
             else return null;
-            return feasible(bits, n, n + 1) ? intern(new MatchState(frames, bits | (n + 1) << 24, n, interned)) : null;
+            return partialState(bits, n, n + 1);
         }
         if ((b & 0xC0) != 0x80) return null;
-        // partial: the bits read so far, and the sequence's length in bits 24 and up
+        if ((partial & UNIFORM) != 0) {
+            if (need > 1) return intern(new MatchState(frames, partial, need - 1, interned));
+            return advance(-1, partial & 0xFFFFFF);
+        }
+        // partial: the bits read so far, and the sequence's length in bits 24 to 29
         int length = partial >>> 24;
         int bits = (partial & 0xFFFFFF) << 6 | (b & 0x3F);
         if (need == 1) {
             if (bits < SMALLEST[length] || bits > 0x10FFFF || (bits >= 0xD800 && bits <= 0xDFFF)) return null;
             return stepCodePoint(bits);
         }
-        return feasible(bits, need - 1, length) ? intern(new MatchState(frames, bits | length << 24, need - 1, interned)) : null;
+        return partialState(bits, need - 1, length);
     }
 
     /**
@@ -214,16 +218,28 @@ final class MatchState {
     }
 
     MatchState stepCodePoint(int cp) {
+        return advance(cp, -1);
+    }
+
+    /**
+     * The state after a code point: {@code cp}, or where {@code accepting} is not negative, a
+     * non-ASCII code point that exactly the frames whose bits are set in it take.
+     */
+    private MatchState advance(int cp, int accepting) {
         Set<Frame> out = new LinkedHashSet<>();
         int[] budget = new int[1];
-        for (Frame f : frames) {
+        for (int i = 0; i < frames.length; i++) {
+            Frame f = frames[i];
             if (f == END) continue;
+            boolean takes = accepting >= 0 && (accepting & (1 << i)) != 0;
             switch (f.seq[f.pos]) {
                 case Chars c -> {
-                    if (c.contains(cp)) expand(f.seq, f.pos + 1, 0, f.next, out, budget);
+                    if (accepting >= 0 ? takes : c.contains(cp)) expand(f.seq, f.pos + 1, 0, f.next, out, budget);
                 }
                 case StringBody s -> {
-                    if (f.escape) {
+                    if (accepting >= 0) {
+                        if (takes) expand(f.seq, f.pos, f.count + 1, f.next, out, budget);
+                    } else if (f.escape) {
                         if (StringBody.escape(cp)) expand(f.seq, f.pos, f.count, f.next, out, budget);
                     } else if (cp == '\\') {
                         out.add(new Frame(f.seq, f.pos, f.count + 1, true, f.next));
@@ -235,6 +251,38 @@ final class MatchState {
             }
         }
         return of(out, 0, 0);
+    }
+
+    /** Marks a partial character whose completions all lead to the same state: which frames take it is in the low bits. */
+    private static final int UNIFORM = 1 << 30;
+
+    /**
+     * A state inside a character that starts with {@code bits} and needs {@code n} more bytes. Where
+     * every completion is valid UTF-8 and each frame takes all of them or none, the state keeps only
+     * which frames take it (so characters of a class share states); else the bits.
+     */
+    private MatchState partialState(int bits, int n, int length) {
+        int lo = bits << (6 * n), hi = lo | ((1 << (6 * n)) - 1);
+        if (frames.length <= 24 && lo >= SMALLEST[length] && hi <= 0x10FFFF && (hi < 0xD800 || lo > 0xDFFF)) {
+            int accepting = 0;
+            boolean uniform = true;
+            for (int i = 0; i < frames.length && uniform; i++) {
+                Frame f = frames[i];
+                if (f == END) continue;
+                switch (f.seq[f.pos]) {
+                    case Chars c -> {
+                        if (c.containsAll(lo, hi)) accepting |= 1 << i;
+                        else if (c.intersects(lo, hi)) uniform = false;
+                    }
+                    case StringBody s -> {
+                        if (!f.escape) accepting |= 1 << i;
+                    }
+                    case Ref r -> throw new IllegalStateException();
+                }
+            }
+            if (uniform) return accepting == 0 ? null : intern(new MatchState(frames, UNIFORM | length << 24 | accepting, n, interned));
+        }
+        return feasible(bits, n, length) ? intern(new MatchState(frames, bits | length << 24, n, interned)) : null;
     }
 
     /** Steps through all of {@code bytes}; null if some byte is refused. */

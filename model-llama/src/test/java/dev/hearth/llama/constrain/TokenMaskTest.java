@@ -69,7 +69,13 @@ class TokenMaskTest {
             bytes.append(new String(tok.tokenBytes(t), StandardCharsets.ISO_8859_1));
         }
         byte[] all = bytes.toString().getBytes(StandardCharsets.ISO_8859_1);
-        return new String(all, StandardCharsets.UTF_8);
+        try {
+            // strict: a walk must never produce invalid UTF-8
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(all)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            if (!c.complete()) return new String(all, StandardCharsets.UTF_8); // may stop inside a character
+            throw new AssertionError("invalid UTF-8: " + Arrays.toString(all));
+        }
     }
 
     @Test
