@@ -127,6 +127,37 @@ class StructuredOutputTest {
     }
 
     @Test
+    void concurrentRequestsOnTwoSlots() throws Exception {
+        try (TestModel two = new TestModel(TestModel.stories(), 2, 512, TestModel.options())) {
+            List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Thread> threads = new ArrayList<>();
+            for (int c = 0; c < 4; c++) {
+                int client = c;
+                threads.add(Thread.ofPlatform().start(() -> {
+                    SchemaGenerator gen = new SchemaGenerator(1000 + client);
+                    for (int i = 0; i < 5; i++) {
+                        Map<String, Object> schema = gen.next();
+                        boolean stream = (client + i) % 2 == 0;
+                        try {
+                            HttpResponse<String> res = http.send(HttpRequest.newBuilder(URI.create(two.base() + "/v1/chat/completions")).timeout(Duration.ofSeconds(60))
+                                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(Json.write(
+                                            request(true, stream, Map.of("type", "json_schema", "json_schema", Map.of("name", "t", "schema", schema)), 0.8, i)))).build(),
+                                    HttpResponse.BodyHandlers.ofString());
+                            String[] a = answer(res, true, stream);
+                            Set<ValidationMessage> errors = validate(schema, a[0]);
+                            if (!"stop".equals(a[1]) || !errors.isEmpty()) failures.add(a[1] + " " + a[0] + " " + errors);
+                        } catch (Exception | AssertionError e) {
+                            failures.add(e.toString());
+                        }
+                    }
+                }));
+            }
+            for (Thread t : threads) t.join();
+            assertTrue(failures.isEmpty(), String.join("\n", failures));
+        }
+    }
+
+    @Test
     @SuppressWarnings("unchecked")
     void jsonObjectAnswersAreObjects() throws Exception {
         // stories260K writes stories into keys and values; near max_tokens the constraint closes the object
