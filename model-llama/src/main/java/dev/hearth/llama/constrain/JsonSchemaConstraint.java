@@ -2,6 +2,8 @@ package dev.hearth.llama.constrain;
 
 import dev.hearth.llama.tokenizer.Tokenizer;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -161,6 +163,36 @@ public final class JsonSchemaConstraint implements TokenConstraint {
         return j;
     }
 
+    /**
+     * The mask where every code point of {@code wide} leads from a state to one next state: a token
+     * of k such characters goes to the k-th state of a chain, as long as each state of the chain
+     * still treats all of {@code wide} alike; other tokens are stepped one by one.
+     */
+    private long[] byClass(MatchState s, int[] wide, TokenTrie.ClassRuns runs, long[] bits) {
+        TokenTrie trie = c.trie;
+        int rep = wide[0];
+        List<MatchState> chain = new ArrayList<>();
+        chain.add(s);
+        int uniform = 0; // chain.get(k) is right for tokens of k characters, k <= uniform
+        for (MatchState at = s; uniform < trie.maxDepth; ) {
+            int[] cls = at.wideClass();
+            if (cls == null || RegexCompiler.subtract(wide, cls).length != 0) break;
+            at = at.stepCodePoint(rep);
+            chain.add(at);
+            uniform++;
+            if (at == null) break;
+        }
+        int[] length = runs.length();
+        for (int t = 0; t < trie.vocab; t++) {
+            int k = length[t];
+            if (k < 0) continue;
+            boolean ok = k <= uniform ? chain.get(k) != null : s.steps(trie.bytes[t]) != null;
+            if (ok) bits[t >>> 6] |= 1L << t;
+        }
+        for (int t : runs.others()) if (s.steps(trie.bytes[t]) != null) bits[t >>> 6] |= 1L << t;
+        return bits;
+    }
+
     /** The match state (for tests). */
     MatchState state() {
         return state;
@@ -190,6 +222,9 @@ public final class JsonSchemaConstraint implements TokenConstraint {
             for (int t : trie.notPlain) if (s.steps(trie.bytes[t]) != null) bits[t >>> 6] |= 1L << t;
             return bits;
         }
+        int[] wide = s.wideClass();
+        TokenTrie.ClassRuns runs = wide == null ? null : trie.runs(wide);
+        if (runs != null) return byClass(s, wide, runs, bits);
         MatchState[] at = new MatchState[trie.maxDepth + 1];
         at[0] = s;
         byte[] nb = trie.nodeByte;

@@ -316,6 +316,43 @@ final class MatchState {
         return room;
     }
 
+    /** Code points so many that a state taking them is worth the class path of a mask. */
+    private static final int WIDE = 1000;
+    private static final int[] PLAIN = {0x20, 0x21, 0x23, 0x5B, 0x5D, 0xD7FF, 0xE000, 0x10FFFF};
+    private static final int[] ESCAPES = {'"', '"', '/', '/', '\\', '\\', 'b', 'b', 'f', 'f', 'n', 'n', 'r', 'r', 't', 't'};
+
+    /**
+     * Where one frame takes a wide set of code points, that set less what any other frame takes:
+     * every code point of it leads to the same next state. Null otherwise (or inside a character).
+     */
+    int[] wideClass() {
+        if (need != 0) return null;
+        int[] wide = null, others = new int[0];
+        for (Frame f : frames) {
+            if (f == END) continue;
+            int[] set = switch (f.seq[f.pos]) {
+                case Chars c -> c.ranges();
+                case StringBody s -> f.escape ? ESCAPES : PLAIN;
+                case Ref r -> throw new IllegalStateException();
+            };
+            if (size(set) >= WIDE) {
+                if (wide != null) return null;
+                wide = set;
+            } else {
+                others = RegexCompiler.union(others, set);
+            }
+        }
+        if (wide == null) return null;
+        int[] c = RegexCompiler.subtract(wide, others);
+        return size(c) >= WIDE ? c : null;
+    }
+
+    private static int size(int[] ranges) {
+        long n = 0;
+        for (int i = 0; i < ranges.length; i += 2) n += ranges[i + 1] - ranges[i] + 1;
+        return (int) Math.min(n, Integer.MAX_VALUE);
+    }
+
     @Override
     public int hashCode() {
         return hash;

@@ -27,6 +27,10 @@ class TokenMaskTest {
             + "\"age\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":130},\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"bb\",\"ccc\"]},\"maxItems\":3},"
             + "\"score\":{\"type\":\"number\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"}},\"required\":[\"name\",\"age\"],\"additionalProperties\":false}";
 
+    /** Strings of wide classes, where masks take the class path. */
+    static final String WIDE = "{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"string\",\"pattern\":\"^[^@]{1,30}@?.{0,5}$\"},"
+            + "\"q\":{\"anyOf\":[{\"type\":\"string\",\"maxLength\":4},{\"type\":\"string\",\"minLength\":6,\"maxLength\":9}]}},\"required\":[\"p\",\"q\"]}";
+
     private static boolean bit(long[] bits, int t) {
         return (bits[t >>> 6] & (1L << t)) != 0;
     }
@@ -84,9 +88,10 @@ class TokenMaskTest {
         for (String vocab : List.of(Vocabularies.STORIES, Vocabularies.LLAMA_SPM, Vocabularies.QWEN2)) {
             Tokenizer tok = Vocabularies.get(vocab);
             int walks = vocab.equals(Vocabularies.QWEN2) ? 1 : 4;
-            for (int w = 0; w < walks; w++) {
-                JsonSchemaConstraint c = JsonSchemaConstraint.of(tok, Vocabularies.schema(PERSON), "", "");
-                String text = randomWalk(tok, c, r, vocab.equals(Vocabularies.QWEN2) ? 25 : 200, true);
+            for (int w = 0; w < walks * 3; w++) {
+                String schema = List.of(PERSON, WIDE, "{\"type\":\"array\",\"items\":{}}").get(w % 3);
+                JsonSchemaConstraint c = JsonSchemaConstraint.of(tok, Vocabularies.schema(schema), "", "");
+                String text = randomWalk(tok, c, r, vocab.equals(Vocabularies.QWEN2) ? 15 : 200, true);
                 assertNotNull(text);
             }
         }
