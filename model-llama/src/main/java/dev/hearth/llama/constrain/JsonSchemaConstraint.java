@@ -32,6 +32,7 @@ public final class JsonSchemaConstraint implements TokenConstraint {
     private MatchState state;
     private boolean ended;
     private int limit = Integer.MAX_VALUE;
+    private boolean cutShort;
 
     private JsonSchemaConstraint(Compiled c, MatchState state) {
         this.c = c;
@@ -73,7 +74,21 @@ public final class JsonSchemaConstraint implements TokenConstraint {
     @Override
     public void mask(float[] logits) {
         long[] allowed = allowed();
-        if (limit <= state.distance(c.lengths) + CLOSING_WINDOW) allowed = inTime(allowed);
+        if (limit <= state.distance(c.lengths) + CLOSING_WINDOW) {
+            long[] all = allowed;
+            allowed = inTime(all);
+            if (allowed != all) {
+                int best = -1;
+                int n0 = Math.min(logits.length, c.trie.vocab);
+                for (int w = 0; w < all.length; w++) {
+                    for (long bits = all[w]; bits != 0; bits &= bits - 1) {
+                        int t = (w << 6) + Long.numberOfTrailingZeros(bits);
+                        if (t < n0 && (best < 0 || logits[t] > logits[best])) best = t;
+                    }
+                }
+                if (best >= 0 && (allowed[best >>> 6] & (1L << best)) == 0) cutShort = true;
+            }
+        }
         boolean any = false;
         int n = Math.min(logits.length, c.trie.vocab);
         boolean complete = state.complete();
@@ -146,6 +161,11 @@ public final class JsonSchemaConstraint implements TokenConstraint {
     }
 
     @Override
+    public boolean cutShort() {
+        return cutShort;
+    }
+
+    @Override
     public boolean complete() {
         return state.complete();
     }
@@ -160,6 +180,7 @@ public final class JsonSchemaConstraint implements TokenConstraint {
         JsonSchemaConstraint j = new JsonSchemaConstraint(c, state);
         j.ended = ended;
         j.limit = limit;
+        j.cutShort = cutShort;
         return j;
     }
 

@@ -22,6 +22,14 @@ public interface TokenConstraint {
     default void limit(int tokens) {
     }
 
+    /**
+     * Whether the limit shaped the text: at some step the token the model rated highest was refused
+     * so that the text could end in time (the text is complete but shorter than the model wanted).
+     */
+    default boolean cutShort() {
+        return false;
+    }
+
     /** Advances past {@code token}, which must have been allowed by {@link #mask}. */
     void accept(int token);
 

@@ -140,6 +140,24 @@ class TokenMaskTest {
     }
 
     @Test
+    void cutShortWhenTheLimitRefusesTheModelsChoice() {
+        Tokenizer tok = Vocabularies.get(Vocabularies.STORIES);
+        int letter = tok.encode("a", false)[tok.encode("a", false).length - 1];
+        for (int limit : new int[]{50, 2}) {
+            JsonSchemaConstraint c = JsonSchemaConstraint.anyJsonObject(tok);
+            assertTrue(c.acceptText("{\"k\": \"v"));
+            assertEquals(2, c.distanceToEnd());
+            float[] logits = new float[tok.vocabSize()];
+            logits[letter] = 10f;
+            c.limit(limit);
+            c.mask(logits);
+            assertEquals(limit == 50, logits[letter] == 10f, "the letter is allowed only with room to spare");
+            assertEquals(limit == 2, c.cutShort());
+            assertTrue(logits[tok.encode("\"", false)[tok.encode("\"", false).length - 1]] > Float.NEGATIVE_INFINITY);
+        }
+    }
+
+    @Test
     void tokensSpanningSeveralSymbols() {
         Tokenizer tok = Vocabularies.get(Vocabularies.QWEN2);
         String text = "{\"name\":\"Ann\",\"age\":41,\"tags\":[\"a\",\"bb\"],\"score\":-0.25}";
