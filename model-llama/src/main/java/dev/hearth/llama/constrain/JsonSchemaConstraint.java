@@ -12,8 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * literal suffix text, with any tokenizer: a token's bytes may span several JSON symbols or end
  * inside a UTF-8 character. The schema is compiled to a {@link Grammar} (see
  * {@link SchemaCompiler} for the keywords enforced); each step walks a byte trie of the
- * vocabulary with the match state, skipping refused prefixes, and inside a JSON string allows
- * plain-text tokens by a per-token count instead of a walk. Masks of states seen before are cached.
+ * vocabulary with the match state, skipping refused prefixes; inside a JSON string, or wherever
+ * one part of the grammar takes a wide class of characters, tokens made only of such characters
+ * are allowed by their length instead of a walk. Masks of states seen before are cached.
  * Near the token limit ({@link #limit}) only tokens after which the text can still be finished in
  * time are allowed, so that the answer closes (strings cut short, optional parts left out) rather
  * than stopping halfway.
