@@ -104,6 +104,10 @@ public final class Session {
         String reason = "length";
         long genStart = System.nanoTime();
         while (generated < maxTokens || maxTokens < 0) {
+            if (sampler.constraint() != null) {
+                int left = engine.contextLength() - cachedLength;
+                sampler.constraint().limit(maxTokens < 0 ? left : Math.min(left, maxTokens - generated));
+            }
             int next = sampler.sample(logits, vocab);
             sampler.accept(next);
             if (isEnd.test(next)) {

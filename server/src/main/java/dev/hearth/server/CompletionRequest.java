@@ -16,7 +16,8 @@ import java.util.Set;
  * honour (n other than 1) are refused.
  */
 record CompletionRequest(String model, boolean chat, List<Map<String, Object>> messages, String prompt, boolean stream,
-                         boolean includeUsage, Integer maxTokens, List<String> stop, SamplerParams sampling, ToolRequest tools) {
+                         boolean includeUsage, Integer maxTokens, List<String> stop, SamplerParams sampling, ToolRequest tools,
+                         ResponseFormat responseFormat) {
     static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "function");
 
     static CompletionRequest parse(String text, boolean chat, SamplerParams defaults) {
@@ -75,7 +76,8 @@ record CompletionRequest(String model, boolean chat, List<Map<String, Object>> m
                 d.penaltyLastN(),
                 seed == null ? d.seed() : seed & Long.MAX_VALUE);
         return new CompletionRequest(model, chat, messages, prompt, stream != null && stream, includeUsage,
-                maxTokens == null ? null : maxTokens.intValue(), stop, s, chat ? ToolRequest.parse(p) : ToolRequest.NONE);
+                maxTokens == null ? null : maxTokens.intValue(), stop, s, chat ? ToolRequest.parse(p) : ToolRequest.NONE,
+                ResponseFormat.parse(p));
     }
 
     private static List<Map<String, Object>> messages(Params p) {

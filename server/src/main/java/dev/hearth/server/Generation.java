@@ -37,7 +37,10 @@ final class Generation {
         return run(session, tok, prompt, maxTokens, params, null, stops, sink, cancelled);
     }
 
-    /** As above, drawing only tokens {@code constraint} allows (null: any); generation ends once it is finished. */
+    /**
+     * As above, drawing only tokens {@code constraint} allows (null: any); generation ends once it
+     * is finished, with "length" where the token limit made it end sooner than the model chose.
+     */
     static Result run(Session session, Tokenizer tok, int[] prompt, int maxTokens, SamplerParams params, TokenConstraint constraint,
                       List<String> stops, Sink sink, BooleanSupplier cancelled) {
         Utf8Streamer utf8 = new Utf8Streamer();
@@ -77,6 +80,8 @@ final class Generation {
                 }
             }
             reason = gone[0] ? "cancelled" : text.stopped() || st.stopReason().equals("stop") ? "stop" : "length";
+            // a JSON answer closed early to fit max_tokens is whole, but the limit ended it
+            if (reason.equals("stop") && constraint != null && constraint.cutShort()) reason = "length";
         }
         return new Result(text.text(), prompt.length, st.generatedTokens(), reason, st.promptNanos(), st.generationNanos());
     }

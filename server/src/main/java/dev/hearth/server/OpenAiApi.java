@@ -1,5 +1,7 @@
 package dev.hearth.server;
 
+import dev.hearth.llama.constrain.TokenConstraint;
+import dev.hearth.llama.tokenizer.Tokenizer;
 import dev.hearth.runtime.json.Json;
 import dev.hearth.server.http.ApiError;
 import dev.hearth.server.http.EventStream;
@@ -146,6 +148,7 @@ final class OpenAiApi implements Http1Server.Handler {
         int maxTokens = r.maxTokens() == null ? room : Math.min(r.maxTokens(), room);
         List<String> stops = new ArrayList<>(r.stop());
         if (chat) stops.addAll(prompts.chatStops());
+        TokenConstraint constraint = r.responseFormat().constraint(model.tokenizer());
         SlotPool.Slot slot;
         try {
             slot = slots.acquire(prompt, ex::clientGone);
@@ -162,8 +165,8 @@ final class OpenAiApi implements Http1Server.Handler {
         long createdAt = System.currentTimeMillis() / 1000;
         Generation.Result res;
         try {
-            res = r.stream() ? stream(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops, tools)
-                    : whole(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops, tools);
+            res = r.stream() ? stream(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops, tools, constraint)
+                    : whole(model, ex, r, chat, id, createdAt, slot, prompt, maxTokens, stops, tools, constraint);
         } finally {
             slots.release(slot);
         }
@@ -177,10 +180,10 @@ final class OpenAiApi implements Http1Server.Handler {
     }
 
     private Generation.Result whole(ServedModel model, Exchange ex, CompletionRequest r, boolean chat, String id, long createdAt, SlotPool.Slot slot,
-                                    int[] prompt, int maxTokens, List<String> stops, ToolTurn tools) throws IOException {
+                                    int[] prompt, int maxTokens, List<String> stops, ToolTurn tools, TokenConstraint constraint) throws IOException {
         Generation.Result res;
         try {
-            res = generate(model, slot, prompt, maxTokens, r, stops, piece -> { }, ex, tools);
+            res = generate(model, slot, prompt, maxTokens, r, stops, piece -> { }, ex, tools, constraint);
         } catch (RuntimeException e) {
             slot.session().reset();
             throw new ApiError(500, "server_error", null, null, "Generation failed: " + e.getMessage());
@@ -212,7 +215,7 @@ final class OpenAiApi implements Http1Server.Handler {
     }
 
     private Generation.Result stream(ServedModel model, Exchange ex, CompletionRequest r, boolean chat, String id, long createdAt, SlotPool.Slot slot,
-                                     int[] prompt, int maxTokens, List<String> stops, ToolTurn tools) throws IOException {
+                                     int[] prompt, int maxTokens, List<String> stops, ToolTurn tools, TokenConstraint constraint) throws IOException {
         String object = chat ? "chat.completion.chunk" : "text_completion";
         EventStream es = ex.eventStream();
         Generation.Result res;
@@ -227,7 +230,7 @@ final class OpenAiApi implements Http1Server.Handler {
                     if (!out.isEmpty()) content.text(out);
                 };
             }
-            res = generate(model, slot, prompt, maxTokens, r, stops, sink, ex, tools);
+            res = generate(model, slot, prompt, maxTokens, r, stops, sink, ex, tools, constraint);
             if (tools != null && !res.finishReason().equals("cancelled")) {
                 var end = tools.streamEnd(res.finishReason());
                 for (Map<String, Object> delta : end.getKey()) es.send(Json.write(chunk(model, id, object, createdAt, chat, delta, null)));
@@ -261,14 +264,18 @@ final class OpenAiApi implements Http1Server.Handler {
         return res;
     }
 
-    /** One generation on the slot; with tools, in the model's call format (a forced call is constrained to one). */
+    /**
+     * One generation on the slot: a forced tool call is constrained to one call in the model's
+     * format; otherwise the answer follows {@code constraint} (the response format) where there
+     * is one, and with tools their calls are read from the text.
+     */
     private Generation.Result generate(ServedModel model, SlotPool.Slot slot, int[] prompt, int maxTokens, CompletionRequest r, List<String> stops,
-                                       Generation.Sink sink, Exchange ex, ToolTurn tools) {
-        if (tools == null) {
-            return Generation.run(slot.session(), model.tokenizer(), prompt, maxTokens, r.sampling(), stops, sink, ex::clientGone);
+                                       Generation.Sink sink, Exchange ex, ToolTurn tools, TokenConstraint constraint) {
+        if (tools != null && tools.constraint() != null) {
+            return ToolDecoding.run(slot.session(), tools.tokenizer(), prompt, maxTokens, r.sampling(), stops, sink, ex::clientGone, tools);
         }
-        return ToolDecoding.run(slot.session(), tools.tokenizer(), prompt, maxTokens, r.sampling(), stops, sink,
-                ex::clientGone, tools);
+        Tokenizer tok = tools != null ? tools.tokenizer() : model.tokenizer();
+        return Generation.run(slot.session(), tok, prompt, maxTokens, r.sampling(), constraint, stops, sink, ex::clientGone);
     }
 
     /** A streamed chunk: for chat a delta (a text piece becomes {"content": piece}), else the text. */

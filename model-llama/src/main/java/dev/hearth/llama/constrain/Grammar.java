@@ -36,6 +36,12 @@ final class Grammar {
             return false;
         }
 
+        boolean containsAll(int lo, int hi) {
+            int[] r = ranges;
+            for (int i = 0; i < r.length; i += 2) if (r[i] <= lo && hi <= r[i + 1]) return true;
+            return false;
+        }
+
         boolean intersects(int lo, int hi) {
             int[] r = ranges;
             for (int i = 0; i < r.length; i += 2) if (r[i] <= hi && lo <= r[i + 1]) return true;
@@ -61,6 +67,16 @@ final class Grammar {
         }
     }
 
+    /** Rules a compilation on this thread may still create (null: no limit), so that a huge schema fails fast. */
+    static final ThreadLocal<int[]> BUDGET = new ThreadLocal<>();
+
+    /** More rules than {@link #BUDGET} allows. */
+    static final class TooLarge extends RuntimeException {
+        TooLarge() {
+            super(null, null, false, false);
+        }
+    }
+
     /** A rule: alternatives of element sequences (an empty sequence matches nothing). */
     static final class Rule {
         final String name;
@@ -68,6 +84,8 @@ final class Grammar {
 
         Rule(String name) {
             this.name = name;
+            int[] budget = BUDGET.get();
+            if (budget != null && --budget[0] < 0) throw new TooLarge();
         }
 
         Rule alt(Element... seq) {

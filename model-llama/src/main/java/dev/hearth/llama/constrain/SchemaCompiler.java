@@ -34,6 +34,7 @@ final class SchemaCompiler {
     static final int DEFAULT_MAX_STRING = 1000;
     static final int MAX_REPEAT = 64;
     static final int MAX_ITEMS = 10_000;
+    static final int MAX_RULES = 200_000;
     static final long MAX_INTEGER = 9_999_999_999_999_999L; // 16 digits
 
     static final Set<String> ANNOTATIONS = Set.of("title", "description", "$schema", "$id", "$comment", "examples", "default",
@@ -47,11 +48,11 @@ final class SchemaCompiler {
             "time", Patterns.TIME,
             "date-time", Patterns.DATE + "T" + Patterns.TIME,
             "uuid", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-            "email", "[a-z0-9]{1,20}(\\.[a-z0-9]{1,20}){0,2}@[a-z0-9]{1,20}(\\.[a-z0-9]{1,20}){0,2}\\.[a-z]{2,6}");
+            "email", "[a-z0-9]{1,20}(\\.[a-z0-9]{1,20}){0,2}@[a-z0-9]{1,20}(\\.[a-z0-9]{1,20}){0,2}\\.(com|org|net|edu|io|dev)");
 
     private static final class Patterns {
         static final String DATE = "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])";
-        static final String TIME = "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
+        static final String TIME = "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|\\+(0[0-9]|1[0-4]):[0-5][0-9]|-(0[1-9]|1[0-2]):[0-5][0-9])";
     }
 
     private final Map<String, Object> root;
@@ -69,7 +70,16 @@ final class SchemaCompiler {
     /** The rule of prefix, a value for {@code schema} (null or empty: any object), suffix; or UnsupportedSchemaException. */
     static Rule compile(Map<String, Object> schema, String prefix, String suffix) {
         SchemaCompiler c = new SchemaCompiler(schema == null ? Map.of() : schema);
-        Rule value = schema == null || schema.isEmpty() ? c.anyObject() : c.value(schema, "#");
+        Rule value;
+        Grammar.BUDGET.set(new int[]{MAX_RULES});
+        try {
+            value = schema == null || schema.isEmpty() ? c.anyObject() : c.value(schema, "#");
+        } catch (Grammar.TooLarge e) {
+            throw new UnsupportedSchemaException(List.of("#: size"), "The JSON schema is too large to enforce (it needs more than "
+                    + MAX_RULES + " grammar rules; large minItems/maxItems, maxLength-free patterns with big {n,m} counts add up).");
+        } finally {
+            Grammar.BUDGET.remove();
+        }
         if (!c.unsupported.isEmpty()) {
             throw new UnsupportedSchemaException(c.unsupported, "The JSON schema uses what constrained decoding cannot enforce: "
                     + String.join("; ", c.unsupported) + ". Supported keywords: " + String.join(", ", KEYWORDS.stream().sorted().toList())

@@ -15,6 +15,21 @@ public interface TokenConstraint {
      */
     void mask(float[] logits);
 
+    /**
+     * Tells the constraint that at most {@code tokens} tokens (this next one included) may still be
+     * generated, so that it can steer to an end in time. Called before {@link #mask}; by default ignored.
+     */
+    default void limit(int tokens) {
+    }
+
+    /**
+     * Whether the limit shaped the text: at some step the token the model rated highest was refused
+     * so that the text could end in time (the text is complete but shorter than the model wanted).
+     */
+    default boolean cutShort() {
+        return false;
+    }
+
     /** Advances past {@code token}, which must have been allowed by {@link #mask}. */
     void accept(int token);
 

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The byte strings of a vocabulary's tokens as a trie in preorder, so that a walk with a
@@ -29,9 +30,74 @@ final class TokenTrie {
     final int[] nextSame;
     final int maxDepth;
     final int[] plainLength;
+    /** Tokens whose bytes end inside a UTF-8 character. */
+    final boolean[] endsInsideCharacter;
     /** Tokens with bytes that are not all plain string characters. */
     final int[] notPlain;
     final byte[][] bytes;
+    private final Map<ClassKey, ClassRuns> runs = new ConcurrentHashMap<>();
+    private static final int MAX_CLASSES = 64;
+
+    private record ClassKey(int[] ranges) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ClassKey k && Arrays.equals(k.ranges, ranges);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(ranges);
+        }
+    }
+
+    /**
+     * For a set of code points: per token, how many whole characters it is when all of them are in
+     * the set (else -1), and the tokens that are not (with bytes).
+     */
+    record ClassRuns(int[] length, int[] others) {
+    }
+
+    /** The runs of a set of code points, computed once per set (null when too many sets were asked for). */
+    ClassRuns runs(int[] ranges) {
+        ClassKey key = new ClassKey(ranges);
+        ClassRuns r = runs.get(key);
+        if (r != null || runs.size() >= MAX_CLASSES) return r;
+        Grammar.Chars set = new Grammar.Chars(ranges);
+        int[] length = new int[vocab];
+        List<Integer> others = new ArrayList<>();
+        for (int t = 0; t < vocab; t++) {
+            length[t] = classLength(bytes[t], set);
+            if (length[t] < 0 && bytes[t].length > 0) others.add(t);
+        }
+        r = new ClassRuns(length, others.stream().mapToInt(Integer::intValue).toArray());
+        runs.putIfAbsent(key, r);
+        return r;
+    }
+
+    /** Whole characters in {@code b} when they are all valid UTF-8 and in {@code set}, else -1. */
+    private static int classLength(byte[] b, Grammar.Chars set) {
+        if (b.length == 0) return -1;
+        int chars = 0;
+        for (int i = 0; i < b.length; ) {
+            int c = b[i] & 0xFF, n, cp;
+            if (c < 0x80) { n = 0; cp = c; }
+            else if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
+            else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
+            else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
+            else return -1;
+            if (i + n >= b.length) return -1; // incomplete
+            for (int j = 1; j <= n; j++) {
+                int cc = b[i + j] & 0xFF;
+                if ((cc & 0xC0) != 0x80) return -1;
+                cp = cp << 6 | (cc & 0x3F);
+            }
+            int smallest = n == 0 ? 0 : n == 1 ? 0x80 : n == 2 ? 0x800 : 0x10000;
+            if (cp < smallest || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || !set.contains(cp)) return -1;
+            i += n + 1;
+            chars++;
+        }
+        return chars;
+    }
 
     static TokenTrie of(Tokenizer tok) {
         synchronized (CACHE) {
@@ -89,12 +155,25 @@ final class TokenTrie {
         while (top > 0) nodeSkip[open[--top]] = n;
         maxDepth = depthMax;
         plainLength = new int[vocab];
+        endsInsideCharacter = new boolean[vocab];
         List<Integer> other = new ArrayList<>();
         for (int t = 0; t < vocab; t++) {
             plainLength[t] = plainLength(bytes[t]);
+            endsInsideCharacter[t] = endsInsideCharacter(bytes[t]);
             if (plainLength[t] < 0 && bytes[t].length > 0) other.add(t);
         }
         notPlain = other.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Whether the last character of {@code b} is incomplete (its lead byte asks for more bytes than follow). */
+    static boolean endsInsideCharacter(byte[] b) {
+        for (int i = b.length - 1, back = 0; i >= 0 && back < 4; i--, back++) {
+            int c = b[i] & 0xFF;
+            if ((c & 0xC0) == 0x80) continue;
+            int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+            return b.length - i < n;
+        }
+        return false;
     }
 
     /** Plain string characters in {@code b} (an incomplete last one counts), or -1. */

@@ -100,6 +100,19 @@ class SchemaGrammarTest {
     }
 
     @Test
+    void invalidUtf8IsRefused() {
+        JsonSchemaConstraint c = JsonSchemaConstraint.of(Vocabularies.get(Vocabularies.STORIES), Vocabularies.schema("{\"type\":\"string\"}"), "", "");
+        assertTrue(c.acceptText("\"ok "));
+        MatchState s = c.state();
+        byte[][] bad = {{(byte) 0xE0, (byte) 0x82, (byte) 0x80}, {(byte) 0xC0, (byte) 0x80}, {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+                {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, {(byte) 0xF0, (byte) 0x80, (byte) 0x80, (byte) 0x80}, {(byte) 0x80}, {(byte) 0xFF}};
+        for (byte[] b : bad) assertTrue(s.steps(b) == null, java.util.Arrays.toString(b));
+        byte[][] good = {{(byte) 0xE0, (byte) 0xA0, (byte) 0x80}, {(byte) 0xC2, (byte) 0x80}, {(byte) 0xED, (byte) 0x9F, (byte) 0xBF},
+                {(byte) 0xF4, (byte) 0x8F, (byte) 0xBF, (byte) 0xBF}, {(byte) 0xF0, (byte) 0x90, (byte) 0x80, (byte) 0x80}};
+        for (byte[] b : good) assertTrue(s.steps(b) != null, java.util.Arrays.toString(b));
+    }
+
+    @Test
     void prefixAndSuffix() {
         JsonSchemaConstraint c = JsonSchemaConstraint.of(Vocabularies.get(Vocabularies.STORIES), Vocabularies.schema("{\"type\":\"integer\"}"), "<call>", "</call>");
         assertTrue(c.acceptText("<call>42</call>"));
@@ -119,6 +132,13 @@ class SchemaGrammarTest {
             assertTrue(e.keywords().stream().anyMatch(x -> x.startsWith(k)), k + " in " + e.keywords());
         }
         assertTrue(e.getMessage().contains("multipleOf"), e.getMessage());
+        // a schema whose grammar would be huge is refused quickly instead of filling the memory
+        StringBuilder big = new StringBuilder("{\"type\":\"object\",\"properties\":{");
+        for (int i = 0; i < 40; i++) big.append(i == 0 ? "" : ",").append("\"p").append(i).append("\":{\"type\":\"array\",\"maxItems\":10000}");
+        big.append("}}");
+        long t0 = System.nanoTime();
+        var huge = assertThrows(UnsupportedSchemaException.class, () -> JsonSchemaConstraint.of(Vocabularies.get(Vocabularies.STORIES), Vocabularies.schema(big.toString()), "", ""));
+        assertTrue(huge.getMessage().contains("too large") && (System.nanoTime() - t0) < 5_000_000_000L, huge.getMessage());
         for (String bad : List.of("{\"format\":\"ipv4\"}", "{\"$ref\":\"http://x/y\"}", "{\"type\":\"array\",\"uniqueItems\":true}",
                 "{\"allOf\":[{\"type\":\"integer\"},{\"minimum\":1}]}", "{\"type\":\"integer\",\"minimum\":0.2,\"maximum\":0.8}",
                 "{\"type\":\"strin\"}", "{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/a\"}},\"$ref\":\"#/$defs/a\"}", "{\"pattern\":\"a\\\\1\"}")) {

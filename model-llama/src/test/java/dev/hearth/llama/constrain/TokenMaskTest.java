@@ -27,6 +27,10 @@ class TokenMaskTest {
             + "\"age\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":130},\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"bb\",\"ccc\"]},\"maxItems\":3},"
             + "\"score\":{\"type\":\"number\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"}},\"required\":[\"name\",\"age\"],\"additionalProperties\":false}";
 
+    /** Strings of wide classes, where masks take the class path. */
+    static final String WIDE = "{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"string\",\"pattern\":\"^[^@]{1,30}@?.{0,5}$\"},"
+            + "\"q\":{\"anyOf\":[{\"type\":\"string\",\"maxLength\":4},{\"type\":\"string\",\"minLength\":6,\"maxLength\":9}]}},\"required\":[\"p\",\"q\"]}";
+
     private static boolean bit(long[] bits, int t) {
         return (bits[t >>> 6] & (1L << t)) != 0;
     }
@@ -51,9 +55,14 @@ class TokenMaskTest {
 
     /** Picks random allowed tokens until the constraint is finished; returns the text. */
     private static String randomWalk(Tokenizer tok, JsonSchemaConstraint c, SplittableRandom r, int maxSteps, boolean checkMasks) {
+        return randomWalk(tok, c, r, maxSteps, checkMasks, false);
+    }
+
+    private static String randomWalk(Tokenizer tok, JsonSchemaConstraint c, SplittableRandom r, int maxSteps, boolean checkMasks, boolean limited) {
         StringBuilder bytes = new StringBuilder();
         List<byte[]> pieces = new ArrayList<>();
         for (int step = 0; step < maxSteps && !c.finished(); step++) {
+            if (limited) c.limit(maxSteps - step);
             if (checkMasks) assertArrayEquals(bruteForce(tok, c), c.computeMask(), "mask at step " + step + " after " + bytes);
             List<Integer> allowed = allowedTokens(tok, c);
             assertFalse(allowed.isEmpty(), "no token allowed after " + bytes);
@@ -64,7 +73,13 @@ class TokenMaskTest {
             bytes.append(new String(tok.tokenBytes(t), StandardCharsets.ISO_8859_1));
         }
         byte[] all = bytes.toString().getBytes(StandardCharsets.ISO_8859_1);
-        return new String(all, StandardCharsets.UTF_8);
+        try {
+            // strict: a walk must never produce invalid UTF-8
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(all)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            if (!c.complete()) return new String(all, StandardCharsets.UTF_8); // may stop inside a character
+            throw new AssertionError("invalid UTF-8: " + Arrays.toString(all));
+        }
     }
 
     @Test
@@ -73,9 +88,10 @@ class TokenMaskTest {
         for (String vocab : List.of(Vocabularies.STORIES, Vocabularies.LLAMA_SPM, Vocabularies.QWEN2)) {
             Tokenizer tok = Vocabularies.get(vocab);
             int walks = vocab.equals(Vocabularies.QWEN2) ? 1 : 4;
-            for (int w = 0; w < walks; w++) {
-                JsonSchemaConstraint c = JsonSchemaConstraint.of(tok, Vocabularies.schema(PERSON), "", "");
-                String text = randomWalk(tok, c, r, vocab.equals(Vocabularies.QWEN2) ? 25 : 200, true);
+            for (int w = 0; w < walks * 3; w++) {
+                String schema = List.of(PERSON, WIDE, "{\"type\":\"array\",\"items\":{}}").get(w % 3);
+                JsonSchemaConstraint c = JsonSchemaConstraint.of(tok, Vocabularies.schema(schema), "", "");
+                String text = randomWalk(tok, c, r, vocab.equals(Vocabularies.QWEN2) ? 15 : 200, true);
                 assertNotNull(text);
             }
         }
@@ -100,6 +116,44 @@ class TokenMaskTest {
                     assertTrue(again.acceptText(text) && again.complete(), text);
                 }
             }
+        }
+    }
+
+    @Test
+    void closesInTimeNearTheTokenLimit() {
+        SplittableRandom r = new SplittableRandom(5);
+        String[] schemas = {null, "{\"type\":\"object\",\"properties\":{\"story\":{\"type\":\"string\"},\"more\":{\"type\":\"array\",\"items\":"
+                + "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"minLength\":3},\"b\":{\"type\":\"integer\"}},\"required\":[\"a\",\"b\"]}}},\"required\":[\"story\",\"more\"]}"};
+        for (String vocab : List.of(Vocabularies.STORIES, Vocabularies.QWEN2)) {
+            Tokenizer tok = Vocabularies.get(vocab);
+            for (String schema : schemas) {
+                for (int budget : new int[]{30, 80}) {
+                    JsonSchemaConstraint c = schema == null ? JsonSchemaConstraint.anyJsonObject(tok) : JsonSchemaConstraint.of(tok, Vocabularies.schema(schema), "", "");
+                    int distance = c.distanceToEnd();
+                    assertTrue(distance > 0 && distance < 30, "distance " + distance);
+                    String text = randomWalk(tok, c, r, budget, false, true);
+                    assertTrue(c.complete(), vocab + ": not closed within " + budget + " tokens: " + text);
+                    Json.parse(text);
+                }
+            }
+        }
+    }
+
+    @Test
+    void cutShortWhenTheLimitRefusesTheModelsChoice() {
+        Tokenizer tok = Vocabularies.get(Vocabularies.STORIES);
+        int letter = tok.encode("a", false)[tok.encode("a", false).length - 1];
+        for (int limit : new int[]{50, 2}) {
+            JsonSchemaConstraint c = JsonSchemaConstraint.anyJsonObject(tok);
+            assertTrue(c.acceptText("{\"k\": \"v"));
+            assertEquals(2, c.distanceToEnd());
+            float[] logits = new float[tok.vocabSize()];
+            logits[letter] = 10f;
+            c.limit(limit);
+            c.mask(logits);
+            assertEquals(limit == 50, logits[letter] == 10f, "the letter is allowed only with room to spare");
+            assertEquals(limit == 2, c.cutShort());
+            assertTrue(logits[tok.encode("\"", false)[tok.encode("\"", false).length - 1]] > Float.NEGATIVE_INFINITY);
         }
     }
 
@@ -192,5 +246,30 @@ class TokenMaskTest {
             System.out.printf("Qwen2 mask, %s: %.2f ms (%d tokens allowed)%n", c[2], ms, allowed);
             assertTrue(allowed > 0);
         }
+        // as a generation sees it: mask() and accept() per token along random walks, the state cache in use
+        SplittableRandom r = new SplittableRandom(3);
+        long nanos = 0;
+        int tokens = 0;
+        float[] logits = new float[tok.vocabSize()];
+        for (int w = 0; w < 10; w++) {
+            JsonSchemaConstraint con = JsonSchemaConstraint.of(tok, Vocabularies.schema(PERSON), "", "");
+            for (int step = 0; step < 200 && !con.finished(); step++) {
+                java.util.Arrays.fill(logits, 0f);
+                long t0 = System.nanoTime();
+                con.limit(200 - step);
+                con.mask(logits);
+                nanos += System.nanoTime() - t0;
+                tokens++;
+                List<Integer> allowed = new ArrayList<>();
+                for (int t = 0; t < logits.length; t++) if (logits[t] == 0f) allowed.add(t);
+                int t = allowed.get(r.nextInt(allowed.size()));
+                if (tok.isEndOfGeneration(t)) break;
+                t0 = System.nanoTime();
+                con.accept(t);
+                nanos += System.nanoTime() - t0;
+            }
+            assertTrue(con.complete());
+        }
+        System.out.printf("Qwen2 mask + accept per token along 10 random answers: %.2f ms (%d tokens)%n", nanos / 1e6 / tokens, tokens);
     }
 }
