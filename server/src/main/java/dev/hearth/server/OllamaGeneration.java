@@ -1,5 +1,6 @@
 package dev.hearth.server;
 
+import dev.hearth.llama.constrain.TokenConstraint;
 import dev.hearth.runtime.json.Json;
 import dev.hearth.server.http.ApiError;
 import dev.hearth.server.http.EventStream;
@@ -89,6 +90,9 @@ final class OllamaGeneration {
             }
             Long lastN = o.integer("repeat_last_n", -1, Integer.MAX_VALUE);
             Map<String, Object> openAi = openAiRequest(name, messages, prompt, o);
+            Object format = p.raw("format");
+            if (present(format)) openAi.put("response_format", responseFormat(format));
+            if (chat && present(p.raw("tools"))) openAi.put("tools", p.raw("tools"));
             CompletionRequest r = CompletionRequest.parse(Json.write(openAi), templated, OllamaApi.withLastN(options.sampling(), lastN, model.contextLength()));
             Long numCtx = o.integer("num_ctx", 1, Integer.MAX_VALUE);
             generate(lease, r, templated, numCtx, stream);
@@ -97,9 +101,8 @@ final class OllamaGeneration {
 
     /**
      * The OpenAI request this one means, as JSON fields {@link CompletionRequest#parse} reads:
-     * model, messages or prompt, and the sampling options under their OpenAI names. Structured
-     * output ({@code format}) and {@code tools}, once the OpenAI routes have them, are passed on
-     * here as response_format and tools (see {@link #refuseUnsupported}).
+     * model, messages or prompt, and the sampling options under their OpenAI names ({@code format}
+     * and {@code tools} are added as response_format and tools).
      */
     private static Map<String, Object> openAiRequest(String name, List<Map<String, Object>> messages, String prompt, Params o) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -116,12 +119,22 @@ final class OllamaGeneration {
         return m;
     }
 
+    /**
+     * Ollama's {@code format}: "json" (any JSON object) or a JSON schema, as the OpenAI routes'
+     * response_format.
+     */
+    private static Map<String, Object> responseFormat(Object format) {
+        if (format instanceof String s) {
+            if (!s.equals("json")) throw OllamaApi.bad("format must be \"json\" or a JSON schema object, not \"" + s + "\"");
+            return Map.of("type", "json_object");
+        }
+        if (!(format instanceof Map<?, ?> schema)) throw OllamaApi.bad("format must be \"json\" or a JSON schema object, not " + Params.typeName(format));
+        return Map.of("type", "json_schema", "json_schema", Map.of("name", "format", "schema", schema));
+    }
+
     /** Fields this server cannot honour: a 400 that names them, never a silent ignore. */
     private void refuseUnsupported(Params p) {
-        if (present(p.raw("format"))) {
-            throw OllamaApi.bad("format is not supported: this server has no structured output yet; leave format out");
-        }
-        if (present(p.raw("tools"))) throw OllamaApi.bad("tools are not supported: this server has no tool calling yet; leave tools out");
+        if (!chat && present(p.raw("tools"))) throw OllamaApi.bad("tools are taken by /api/chat, not /api/generate");
         if (present(p.raw("think"))) throw OllamaApi.bad("think is not supported: this server has no thinking models; leave think out or set it false");
         if (present(p.raw("template"))) {
             throw OllamaApi.bad("template is not supported: the model's own chat template (tokenizer.chat_template) is used; leave template out, or send raw: true with the prompt already formatted");
@@ -177,10 +190,10 @@ final class OllamaGeneration {
         if (v == null) return List.of();
         if (!(v instanceof List<?> list)) throw OllamaApi.bad("messages must be an array, not " + Params.typeName(v));
         List<Map<String, Object>> out = new ArrayList<>();
+        List<Map<String, Object>> pending = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) {
             if (!(list.get(i) instanceof Map<?, ?> m)) throw OllamaApi.bad("messages[" + i + "] must be an object, not " + Params.typeName(list.get(i)));
             if (present(m.get("images"))) throw OllamaApi.bad("messages[" + i + "].images: images are not supported: this server has no vision models");
-            if (present(m.get("tool_calls"))) throw OllamaApi.bad("messages[" + i + "].tool_calls: tools are not supported by this server");
             Object role = m.get("role");
             if (!(role instanceof String)) throw OllamaApi.bad("messages[" + i + "].role must be a string (system, user, assistant or tool)");
             Object content = m.get("content");
@@ -188,7 +201,68 @@ final class OllamaGeneration {
             Map<String, Object> msg = new LinkedHashMap<>();
             msg.put("role", role);
             msg.put("content", content == null ? "" : content);
+            if (present(m.get("tool_calls"))) {
+                List<Map<String, Object>> calls = openAiCalls(i, m.get("tool_calls"));
+                msg.put("tool_calls", calls);
+                pending.clear();
+                pending.addAll(calls);
+            }
+            if ("tool".equals(role)) {
+                // Ollama names the tool, OpenAI the call: the first open call of that name (else the first open call) is the one answered
+                String toolName = m.get("tool_name") instanceof String n ? n : m.get("name") instanceof String n2 ? n2 : null;
+                Map<String, Object> answered = null;
+                for (Map<String, Object> c : pending) {
+                    if (answered == null || toolName != null && toolName.equals(((Map<?, ?>) c.get("function")).get("name"))) {
+                        answered = c;
+                        if (toolName == null || toolName.equals(((Map<?, ?>) c.get("function")).get("name"))) break;
+                    }
+                }
+                if (answered != null) pending.remove(answered);
+                msg.put("tool_call_id", answered != null ? answered.get("id") : "call_" + i);
+                if (toolName != null) msg.put("name", toolName);
+            }
             out.add(msg);
+        }
+        return out;
+    }
+
+    /** An assistant message's tool calls as the OpenAI routes take them: arguments as JSON text, with ids. */
+    private static List<Map<String, Object>> openAiCalls(int i, Object calls) {
+        if (!(calls instanceof List<?> list)) throw OllamaApi.bad("messages[" + i + "].tool_calls must be an array, not " + Params.typeName(calls));
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int j = 0; j < list.size(); j++) {
+            if (!(list.get(j) instanceof Map<?, ?> c) || !(c.get("function") instanceof Map<?, ?> f) || !(f.get("name") instanceof String name)) {
+                throw OllamaApi.bad("messages[" + i + "].tool_calls[" + j + "] must be {\"function\": {\"name\": ..., \"arguments\": {...}}}");
+            }
+            Object args = f.get("arguments");
+            Map<String, Object> fn = new LinkedHashMap<>();
+            fn.put("name", name);
+            fn.put("arguments", args instanceof String s ? s : Json.write(args == null ? Map.of() : args));
+            Map<String, Object> call = new LinkedHashMap<>();
+            call.put("id", "call_" + i + "_" + j);
+            call.put("type", "function");
+            call.put("function", fn);
+            out.add(call);
+        }
+        return out;
+    }
+
+    /** OpenAI-shaped tool calls (arguments as JSON text) as Ollama writes them: arguments as an object. */
+    private static List<Map<String, Object>> ollamaCalls(List<Map<String, Object>> calls) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Map<String, Object> c : calls) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> f = (Map<String, Object>) c.get("function");
+            Object args;
+            try {
+                args = Json.parse(String.valueOf(f.get("arguments")));
+            } catch (RuntimeException e) {
+                args = Map.of();
+            }
+            Map<String, Object> fn = new LinkedHashMap<>();
+            fn.put("name", f.get("name"));
+            fn.put("arguments", args);
+            out.add(Map.of("function", fn));
         }
         return out;
     }
@@ -221,7 +295,9 @@ final class OllamaGeneration {
     private void generate(ModelPool.Lease lease, CompletionRequest r, boolean templated, Long numCtx, boolean stream) throws IOException {
         ServedModel model = lease.model();
         Prompts prompts = lease.prompts();
-        int[] prompt = templated ? prompts.chat(r.messages()) : prompts.completion(r.prompt());
+        ToolTurn tools = chat ? ToolTurn.of(r.tools(), prompts.toolFormat(), model.tokenizer()) : null;
+        int[] prompt = templated ? prompts.chat(r.messages(), r.tools().tools()) : prompts.completion(r.prompt());
+        TokenConstraint constraint = r.responseFormat().constraint(model.tokenizer());
         int ctx = model.contextLength();
         int window = numCtx != null && numCtx < ctx ? numCtx.intValue() : ctx;
         if (prompt.length >= window) {
@@ -247,7 +323,8 @@ final class OllamaGeneration {
         }
         Generation.Result res;
         try {
-            res = stream ? streamed(lease, r, slot, prompt, maxTokens, stops) : whole(lease, r, slot, prompt, maxTokens, stops);
+            res = stream ? streamed(lease, r, slot, prompt, maxTokens, stops, tools, constraint)
+                    : whole(lease, r, slot, prompt, maxTokens, stops, tools, constraint);
         } finally {
             lease.slots().release(slot);
         }
@@ -257,11 +334,21 @@ final class OllamaGeneration {
         }
     }
 
+    /** One generation: a forced tool call constrained to one call, else under the format's constraint (or none). */
+    private static Generation.Result run(ModelPool.Lease lease, CompletionRequest r, SlotPool.Slot slot, int[] prompt, int maxTokens, List<String> stops,
+                                         ToolTurn tools, TokenConstraint constraint, Generation.Sink sink, Exchange ex) {
+        if (tools != null && tools.constraint() != null) {
+            return ToolDecoding.run(slot.session(), tools.tokenizer(), prompt, maxTokens, r.sampling(), stops, sink, ex::clientGone, tools);
+        }
+        return Generation.run(slot.session(), tools != null ? tools.tokenizer() : lease.model().tokenizer(), prompt, maxTokens, r.sampling(),
+                constraint, stops, sink, ex::clientGone);
+    }
+
     private Generation.Result whole(ModelPool.Lease lease, CompletionRequest r, SlotPool.Slot slot, int[] prompt, int maxTokens,
-                                    List<String> stops) throws IOException {
+                                    List<String> stops, ToolTurn tools, TokenConstraint constraint) throws IOException {
         Generation.Result res;
         try {
-            res = Generation.run(slot.session(), lease.model().tokenizer(), prompt, maxTokens, r.sampling(), stops, piece -> { }, ex::clientGone);
+            res = run(lease, r, slot, prompt, maxTokens, stops, tools, constraint, piece -> { }, ex);
         } catch (RuntimeException e) {
             slot.session().reset();
             throw new ApiError(500, "server_error", null, null, "generation failed: " + e.getMessage());
@@ -270,22 +357,68 @@ final class OllamaGeneration {
             ex.closeAfter();
             return res;
         }
-        ex.sendJson(200, last(lease, res, res.text()));
+        Map<String, Object> last = last(lease, res, res.text());
+        if (tools != null) {
+            Map<String, Object> msg = new LinkedHashMap<>();
+            if (!tools.whole(msg, res.text(), res.finishReason()).equals(res.finishReason())) {
+                @SuppressWarnings("unchecked")
+                List<Map<String, Object>> calls = (List<Map<String, Object>>) msg.get("tool_calls");
+                Map<String, Object> m = message(msg.get("content") instanceof String c ? c : "");
+                m.put("tool_calls", ollamaCalls(calls));
+                last.put("message", m);
+            }
+        }
+        ex.sendJson(200, last);
         return res;
     }
 
     private Generation.Result streamed(ModelPool.Lease lease, CompletionRequest r, SlotPool.Slot slot, int[] prompt, int maxTokens,
-                                       List<String> stops) throws IOException {
+                                       List<String> stops, ToolTurn tools, TokenConstraint constraint) throws IOException {
         EventStream es = ex.lineStream();
         Generation.Result res;
         try {
-            res = Generation.run(slot.session(), lease.model().tokenizer(), prompt, maxTokens, r.sampling(), stops, piece -> {
+            Generation.Sink sink = piece -> {
                 Map<String, Object> m = head(lease.name());
                 if (chat) m.put("message", message(piece));
                 else m.put("response", piece);
                 m.put("done", false);
                 es.send(Json.write(m));
-            }, ex::clientGone);
+            };
+            if (tools != null) {
+                Generation.Sink content = sink;
+                sink = piece -> {
+                    String out = tools.streamed(piece);
+                    if (!out.isEmpty()) content.text(out);
+                };
+            }
+            res = run(lease, r, slot, prompt, maxTokens, stops, tools, constraint, sink, ex);
+            if (tools != null && !res.finishReason().equals("cancelled")) {
+                // what the stream held back: text, or the calls, sent as one message line
+                List<Map<String, Object>> calls = new ArrayList<>();
+                StringBuilder text = new StringBuilder();
+                for (Map<String, Object> delta : tools.streamEnd(res.finishReason()).getKey()) {
+                    if (delta.get("content") instanceof String c) text.append(c);
+                    if (delta.get("tool_calls") instanceof List<?> tc) {
+                        for (Object o : tc) {
+                            Map<?, ?> d = (Map<?, ?>) o;
+                            int index = ((Number) d.get("index")).intValue();
+                            Map<?, ?> f = (Map<?, ?>) d.get("function");
+                            if (index == calls.size()) calls.add(new LinkedHashMap<>(Map.of("function", new LinkedHashMap<>(Map.of("name", f.get("name"), "arguments", "")))));
+                            @SuppressWarnings("unchecked")
+                            Map<String, Object> fn = (Map<String, Object>) calls.get(index).get("function");
+                            if (f.get("arguments") instanceof String a && !a.isEmpty()) fn.put("arguments", a);
+                        }
+                    }
+                }
+                if (!text.isEmpty() || !calls.isEmpty()) {
+                    Map<String, Object> m = head(lease.name());
+                    Map<String, Object> msg = message(text.toString());
+                    if (!calls.isEmpty()) msg.put("tool_calls", ollamaCalls(calls));
+                    m.put("message", msg);
+                    m.put("done", false);
+                    es.send(Json.write(m));
+                }
+            }
         } catch (RuntimeException e) {
             slot.session().reset();
             es.send(Json.write(Map.of("error", "generation failed: " + e.getMessage())));

@@ -52,6 +52,44 @@ class OllamaWireTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void formatAndToolsTakeTheOpenAiRoutesMachinery() throws Exception {
+        RawHttp.Response json = post("/api/chat", "{\"model\":\"stories260K\",\"stream\":false,\"format\":\"json\",\"options\":{\"num_predict\":300},"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}]}");
+        assertEquals(200, json.status(), json.body());
+        String content = (String) ((Map<String, Object>) json(json.body()).get("message")).get("content");
+        assertTrue(Json.parse(content) instanceof Map, content);
+
+        String schema = "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":12},"
+                + "\"age\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":120}},\"required\":[\"name\",\"age\"],\"additionalProperties\":false}";
+        RawHttp.Response r = post("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"Lily was\",\"format\":" + schema + ",\"options\":{\"num_predict\":300}}");
+        assertEquals(200, r.status(), r.body());
+        StringBuilder text = new StringBuilder();
+        for (String line : r.body().split("\n")) text.append((String) json(line).get("response"));
+        Map<String, Object> v = (Map<String, Object>) Json.parse(text.toString());
+        assertEquals(List.of("name", "age"), List.copyOf(v.keySet()), text.toString());
+        assertTrue(((String) v.get("name")).length() <= 12, text.toString());
+        long age = ((Number) v.get("age")).longValue();
+        assertTrue(age >= 0 && age <= 120, text.toString());
+
+        // a conversation with a call and its result (Ollama's shapes: arguments an object, tool_name)
+        String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"The weather in a city\","
+                + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}}}]";
+        RawHttp.Response t;
+        try (TestModel wide = new TestModel(TestModel.stories(), 1, 512, TestModel.options())) {
+            t = RawHttp.exchange(wide.server.port(), RawHttp.post("/api/chat", "{\"model\":\"stories260K\",\"stream\":false,\"tools\":" + tools + ",\"options\":{\"num_predict\":8},\"messages\":["
+                + "{\"role\":\"user\",\"content\":\"Weather in Paris?\"},"
+                + "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}}]},"
+                + "{\"role\":\"tool\",\"tool_name\":\"get_weather\",\"content\":\"sunny\"}]}"), 60_000);
+        }
+        assertEquals(200, t.status(), t.body());
+        Map<String, Object> msg = (Map<String, Object>) json(t.body()).get("message");
+        assertEquals("assistant", msg.get("role"));
+        assertTrue(msg.get("content") instanceof String, t.body());
+        assertError(post("/api/chat", "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"name\":\"x\"}]}]}"), 400, "tool_calls[0]");
+    }
+
+    @Test
     void generateStreamsLinesOfJsonEndingWithTheCounts() throws Exception {
         RawHttp.Response r = post("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"options\":{\"temperature\":0,\"num_predict\":12}}");
         assertEquals(200, r.status(), r.body());
@@ -113,9 +151,10 @@ class OllamaWireTest {
         assertError(post("/api/chat", "[1, 2]"), 400, "must be a JSON object");
         assertError(post("/api/chat", ""), 400, "empty");
         assertError(post("/api/chat", "{" + msgs + "}"), 400, "model is required");
-        assertError(post("/api/chat", "{\"model\":\"stories260K\",\"format\":\"json\"," + msgs + "}"), 400, "format is not supported");
-        assertError(post("/api/chat", "{\"model\":\"stories260K\",\"format\":{\"type\":\"object\"}," + msgs + "}"), 400, "format is not supported");
-        assertError(post("/api/chat", "{\"model\":\"stories260K\",\"tools\":[{\"type\":\"function\"}]," + msgs + "}"), 400, "tools are not supported");
+        assertError(post("/api/chat", "{\"model\":\"stories260K\",\"format\":\"yaml\"," + msgs + "}"), 400, "format must be");
+        assertError(post("/api/chat", "{\"model\":\"stories260K\",\"format\":{\"type\":\"object\",\"not\":{}}," + msgs + "}"), 400, "not");
+        assertError(post("/api/chat", "{\"model\":\"stories260K\",\"tools\":[{\"type\":\"function\"}]," + msgs + "}"), 400, "tools");
+        assertError(post("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"hi\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}"), 400, "/api/chat");
         assertError(post("/api/chat", "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\",\"images\":[\"aGk=\"]}]}"), 400, "images are not supported");
         assertError(post("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"hi\",\"images\":[\"aGk=\"]}"), 400, "images are not supported");
         assertError(post("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"hi\",\"template\":\"{{ .Prompt }}\"}"), 400, "template is not supported");
