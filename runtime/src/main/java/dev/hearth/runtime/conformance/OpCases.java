@@ -211,7 +211,7 @@ public final class OpCases {
             int window = (int) wc[0];
             float softcap = wc[1];
             for (DType cache : new DType[]{DType.F32, DType.F16}) {
-                for (int[] tp : new int[][]{{1, 3}, {1, 40}, {6, 17}}) {
+                for (int[] tp : new int[][]{{1, 3}, {1, 40}, {6, 17}, {12, 150}}) { // the last: several blocks of tokens and chunks of rows
                     int t = tp[0], first = tp[1];
                     String name = "attention heads=" + heads + " kv_heads=" + kvHeads + " head_dim=" + headDim + " cache=" + lower(cache)
                             + " window=" + window + " softcap=" + softcap + " t=" + t + " pos=" + first;
@@ -219,8 +219,8 @@ public final class OpCases {
                         int[] pos = new int[t];
                         for (int i = 0; i < t; i++) pos[i] = first + i;
                         Node q = b.input("q", DType.F32, 3, (long) heads * headDim, t);
-                        Node k = b.state("k_cache", cache, (long) kvHeads * headDim, 64);
-                        Node v = b.state("v_cache", cache, (long) kvHeads * headDim, 64);
+                        Node k = b.state("k_cache", cache, (long) kvHeads * headDim, first > 64 ? 256 : 64);
+                        Node v = b.state("v_cache", cache, (long) kvHeads * headDim, first > 64 ? 256 : 64);
                         Node p = b.ints("pos", pos);
                         b.output(b.graph().attention("out", q, k, v, p, heads, kvHeads, headDim, 0.125f, window, softcap));
                     }));
@@ -376,15 +376,15 @@ public final class OpCases {
         List<OpCase> cases = new ArrayList<>();
         int heads = 4, kvHeads = 2, headDim = 64;
         for (int window : new int[]{0, 8}) {
-            for (int[] tp : new int[][]{{1, 3}, {1, 40}, {6, 17}}) {
+            for (int[] tp : new int[][]{{1, 3}, {1, 40}, {6, 17}, {12, 150}}) {
                 int t = tp[0], first = tp[1];
                 String name = "attention heads=4 kv_heads=2 head_dim=64 cache=f32 window=" + window + " sinks=yes t=" + t + " pos=" + first;
                 cases.add(new OpCase("attention", DType.F32, name, MATMUL, b -> {
                     int[] pos = new int[t];
                     for (int i = 0; i < t; i++) pos[i] = first + i;
                     Node q = b.input("q", DType.F32, 3, (long) heads * headDim, t);
-                    Node k = b.state("k_cache", DType.F32, (long) kvHeads * headDim, 64);
-                    Node v = b.state("v_cache", DType.F32, (long) kvHeads * headDim, 64);
+                    Node k = b.state("k_cache", DType.F32, (long) kvHeads * headDim, first > 64 ? 256 : 64);
+                    Node v = b.state("v_cache", DType.F32, (long) kvHeads * headDim, first > 64 ? 256 : 64);
                     float[] sinks = {3f, -1f, 0.5f, 6f};
                     Node sk = b.weight("sinks", DType.F32, sinks, heads);
                     b.output(b.graph().attention("out", q, k, v, b.ints("pos", pos), heads, kvHeads, headDim, 0.125f, window, 0f, sk));

@@ -122,8 +122,10 @@ class OpsTest {
         Random rnd = new Random(4);
         for (DType cacheType : new DType[]{DType.F32, DType.F16, DType.Q8_0, DType.Q4_0}) {
             for (int[] c : new int[][]{{8, 8, 32}, {8, 2, 64}, {4, 1, 16}, {6, 3, 20}, {8, 4, 8}}) {
-                for (int[] pos : new int[][]{{0}, {45}, {10, 11, 12, 13, 14, 15}, {63, 2}}) {
-                    int heads = c[0], kvHeads = c[1], headDim = c[2], ctx = 64, t = pos.length;
+                // past 64 positions the cache is read in several chunks, past 8 tokens in several blocks
+                for (int[] pos : new int[][]{{0}, {45}, {10, 11, 12, 13, 14, 15}, {63, 2}, {200, 3, 130, 64, 127, 128},
+                        java.util.stream.IntStream.range(140, 160).toArray()}) {
+                    int heads = c[0], kvHeads = c[1], headDim = c[2], ctx = 256, t = pos.length;
                     if (kvHeads * headDim % cacheType.blockSize != 0) continue; // a quantized cache's rows are whole blocks
                     Graph g = new Graph();
                     Node q = g.input("q", DType.F32, (long) heads * headDim, t);
