@@ -306,7 +306,8 @@ class HardeningTest {
             assertEquals(1.0, after.get("hearth_time_to_first_token_seconds_count"));
             assertEquals(1.0, after.get("hearth_time_to_first_token_seconds_bucket{le=\"+Inf\"}"));
             assertEquals(1.0, after.get("hearth_generation_tokens_per_second_count"));
-            assertTrue(after.get("hearth_kv_cache_cells_used{slot=\"0\"}") + after.get("hearth_kv_cache_cells_used{slot=\"1\"}") > 4, after.toString());
+            String model = "model=\"" + Metrics.label(m.server.models().names().getFirst()) + "\",";
+            assertTrue(after.get("hearth_kv_cache_cells_used{" + model + "slot=\"0\"}") + after.get("hearth_kv_cache_cells_used{" + model + "slot=\"1\"}") > 4, after.toString());
             assertEquals(0.0, after.get("hearth_slots_busy"));
             assertEquals(0.0, after.get("hearth_requests_queued"));
         }
