@@ -137,6 +137,25 @@ final class ActQuant {
         return m.reduceLanes(VectorOperators.MAX) / 127f;
     }
 
+    /**
+     * The lanes layout of {@link #lanes8} with one scale per super-block of 256 (as ggml's Q8_K),
+     * for Q6_K repacked as int8 ({@link DotK#q6_kx8}): {@code xl[2048sb + 16j + 2r + e] = q[2j + e]}
+     * for every r, and d in {@code xd[sb]}.
+     */
+    static void lanes8K(float[] x, int xo, int k, short[] xl, float[] xd, short[] tmp) {
+        for (int sb = 0; sb < k / 256; sb++) {
+            float d = superScale(x, xo + 256 * sb);
+            xd[sb] = d;
+            for (int b = 0; b < 8; b++) {
+                block(x, xo + 256 * sb + 32 * b, d, tmp, 0);
+                int base = LANE_SHORTS_K * sb + LANE_SHORTS * b;
+                for (int j = 0; j < 16; j++) {
+                    IntVector.broadcast(I256, (tmp[2 * j] & 0xffff) | (tmp[2 * j + 1] << 16)).reinterpretAsShorts().intoArray(xl, base + 16 * j);
+                }
+            }
+        }
+    }
+
     /** Shorts and ints per super-block of the K lanes layout. */
     static final int LANE_SHORTS_K = 2048, K_LANE_INTS = 16;
 
@@ -146,29 +165,14 @@ final class ActQuant {
      * vectors of sixteen 16-bit lanes, {@code xl[2048sb + 512c + 16m + 2r + e] = q[64c + 2m + e]}
      * and {@code xl[2048sb + 512c + 256 + 16m + 2r + e] = q[64c + 32 + 2m + e]} for every r; the
      * sums of q over each sub-block in {@code xs[16sb..16sb+8)} and d's float bits in
-     * {@code xs[16sb+8]}; where {@code xb} is not null (Q6_K), for each 16 elements i of the
-     * super-block, {@code xb[256sb + 16i + 2r + e] = 32 * sum(q[16i + 2p + e], p < 8)}.
+     * {@code xs[16sb+8]}.
      */
-    static void lanesK(float[] x, int xo, int k, short[] xl, int[] xs, short[] xb, short[] tmp) {
+    static void lanesK(float[] x, int xo, int k, short[] xl, int[] xs, short[] tmp) {
         for (int sb = 0; sb < k / 256; sb++) {
             int base = xo + 256 * sb;
             float d = superScale(x, base);
             for (int j = 0; j < 8; j++) {
                 xs[K_LANE_INTS * sb + j] = block(x, base + 32 * j, d, tmp, 0);
-                if (xb != null) {
-                    for (int half = 0; half < 2; half++) {
-                        int e0 = 0, e1 = 0;
-                        for (int p = 0; p < 8; p++) {
-                            e0 += tmp[16 * half + 2 * p];
-                            e1 += tmp[16 * half + 2 * p + 1];
-                        }
-                        int at16 = 256 * sb + 16 * (2 * j + half);
-                        for (int r = 0; r < 8; r++) {
-                            xb[at16 + 2 * r] = (short) (32 * e0);
-                            xb[at16 + 2 * r + 1] = (short) (32 * e1);
-                        }
-                    }
-                }
                 int c = j >> 1, at = LANE_SHORTS_K * sb + 512 * c + 256 * (j & 1);
                 for (int p = 0; p < 16; p++) {
                     IntVector.broadcast(I256, (tmp[2 * p] & 0xffff) | (tmp[2 * p + 1] << 16)).reinterpretAsShorts().intoArray(xl, at + 16 * p);

@@ -193,84 +193,45 @@ final class DotK {
     }
 
     /**
-     * Q6_K repacked eight rows at a time ({@link Repack#q6_k}): groups {@code g0..g1} times the
-     * activations {@code xl} / {@code xs} ({@link ActQuant#lanesK}; the sums go unused), with
-     * {@code sums} 256 shorts of the calling thread's:
-     * {@code out[8g..8g+8)}, with {@code xb} the Q6_K zero point's term per 16-element sub-block
-     * ({@link ActQuant#lanesK}). Each weight is rebuilt in 16-bit lanes from its nibble and two
-     * high bits (0..63) and times its activation; the products of a sub-block add up in 16 bits
-     * (8 per lane), less 32 times the activations' sum, which is at most 8 * 32 * 127 in size, so
-     * exact although the sum wraps on the way; the two lanes of a row add into 32 bits, times the
-     * rows' int8 scales of that sub-block; then d (8 halves) times d_x.
+     * Q6_K repacked eight rows at a time as int8 ({@link Repack#q6_k}): groups {@code g0..g1} of
+     * {@code nsb} super-blocks times the activations {@code xl} / {@code xd}
+     * ({@link ActQuant#lanes8K}): {@code out[8g..8g+8)}. As {@link DotQ8#q8_0x8}, the lanes are
+     * rows: each slice sign-extended to 16-bit lanes times the activation pair, the 8 slices of a
+     * 16-element sub-block added in 16 bits (at most 8 * 32 * 127), the row's two lanes added into
+     * 32 bits and times the rows' int8 scales of that sub-block; then d (8 halves) times d_x.
      */
-    static void q6_kx8(MemorySegment packed, int nsb, short[] xl, int[] xs, short[] xb, short[] sums, MemorySegment out, long outOff, int g0, int g1) {
+    static void q6_kx8(MemorySegment packed, int nsb, short[] xl, float[] xd, MemorySegment out, long outOff, int g0, int g1) {
+        // one method calling only the Vector API: a helper of its own is not always inlined here
+        // (too large, or too much stack, by the JIT's measure), and then its vectors are boxed
         long gb = (long) Repack.Q6_GROUP * nsb;
         for (int gi = g0; gi < g1; gi++) {
             MemorySegment g = packed.asSlice(gi * gb, gb);
             FloatVector acc = FloatVector.zero(F256);
             for (int sb = 0; sb < nsb; sb++) {
                 long o = (long) Repack.Q6_GROUP * sb;
-                int xo = ActQuant.LANE_SHORTS_K * sb;
-                q6Low(g, o, xl, xo, xb, 256 * sb, sums);
-                q6High(g, o, xl, xo, xb, 256 * sb, sums);
-                // sums[16p..16p+16): sub-block p's two 16-bit lanes per row, p in the order of the scales (Repack.q6_k)
                 IntVector t = IntVector.zero(I256);
                 for (int p = 0; p < 16; p += 2) {
+                    long q = o + Repack.Q6_QS + 128L * p;
+                    int x = ActQuant.LANE_SHORTS_K * sb + 128 * p;
+                    ShortVector a = ShortVector.zero(S256), b = a;
+                    for (int j = 0; j < 8; j++) {
+                        a = a.add(((ShortVector) ByteVector.fromMemorySegment(B128, g, q + 16 * j, LE).convertShape(VectorOperators.B2S, S256, 0))
+                                .mul(ShortVector.fromArray(S256, xl, x + 16 * j)));
+                        b = b.add(((ShortVector) ByteVector.fromMemorySegment(B128, g, q + 128 + 16 * j, LE).convertShape(VectorOperators.B2S, S256, 0))
+                                .mul(ShortVector.fromArray(S256, xl, x + 128 + 16 * j)));
+                    }
+                    IntVector ai = a.reinterpretAsInts(), bi = b.reinterpretAsInts();
+                    ai = ai.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(ai.lanewise(VectorOperators.ASHR, 16));
+                    bi = bi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(bi.lanewise(VectorOperators.ASHR, 16));
                     ByteVector sc = ByteVector.fromMemorySegment(B128, g, o + Repack.Q6_SCALES + 8 * p, LE);
-                    t = t.add(rows(ShortVector.fromArray(S256, sums, 16 * p)).mul((IntVector) sc.convertShape(VectorOperators.B2I, I256, 0)))
-                            .add(rows(ShortVector.fromArray(S256, sums, 16 * p + 16)).mul((IntVector) sc.convertShape(VectorOperators.B2I, I256, 1)));
+                    t = t.add(ai.mul((IntVector) sc.convertShape(VectorOperators.B2I, I256, 0)))
+                            .add(bi.mul((IntVector) sc.convertShape(VectorOperators.B2I, I256, 1)));
                 }
-                float dx = Float.intBitsToFloat(xs[ActQuant.K_LANE_INTS * sb + 8]) * Mem.HALF_BIAS;
                 FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S128, g, o, LE).convertShape(VectorOperators.S2I, I256, 0))
                         .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
-                acc = ((FloatVector) t.convert(VectorOperators.I2F, 0)).fma(d.mul(dx), acc);
+                acc = ((FloatVector) t.convert(VectorOperators.I2F, 0)).fma(d.mul(xd[sb] * Mem.HALF_BIAS), acc);
             }
             acc.intoMemorySegment(out, outOff + 32L * gi, LE);
-        }
-    }
-
-    private static final ShortVector NIBBLE = ShortVector.broadcast(S256, (short) 0xF), HIGH = ShortVector.broadcast(S256, (short) 0x30);
-
-    // q6_kx8's work split in two methods, each too large to be inlined into it and small enough for
-    // the JIT to inline every Vector API call it makes (one method with all four sums did not, and
-    // boxed its vectors). The
-    // weights' -32 is taken off once per pass ({@code bias}, 32 times the activations' lane
-    // sums): the 16-bit sums wrap on the way but end exact.
-
-    /**
-     * For each pass hg (half h = hg / 2 of the super-block at {@code o}, slices 8g..8g+7 with
-     * g = hg % 2): sub-blocks 8h+g and 8h+g+4 (the first ql slices' low and high nibbles with qh
-     * bits 0-1 and 4-5), their sums in 16-bit lanes into {@code sums[64hg..)} and
-     * {@code sums[64hg+32..)}, the order of their scales.
-     */
-    private static void q6Low(MemorySegment g, long o, short[] xl, int xo, short[] xb, int bo, short[] sums) {
-        for (int hg = 0; hg < 4; hg++) {
-            int h = hg >> 1, gg = hg & 1, x = xo + 16 * (64 * h + 8 * gg), b = bo + 16 * (8 * h + gg);
-            long q = o + Repack.Q6_QS + 768 * h + 384 * gg;
-            ShortVector a1 = ShortVector.zero(S256), a3 = a1;
-            for (int mm = 0; mm < 8; mm++) {
-                ShortVector za = chunk(g, q + 48 * mm), zh = chunk(g, q + 48 * mm + 32);
-                a1 = a1.add(za.and(NIBBLE).or(zh.lanewise(VectorOperators.LSHL, 4).and(HIGH)).mul(ShortVector.fromArray(S256, xl, x + 16 * mm)));
-                a3 = a3.add(za.lanewise(VectorOperators.LSHR, 4).or(zh.and(HIGH)).mul(ShortVector.fromArray(S256, xl, x + 16 * mm + 512)));
-            }
-            a1.sub(ShortVector.fromArray(S256, xb, b)).intoArray(sums, 64 * hg);
-            a3.sub(ShortVector.fromArray(S256, xb, b + 64)).intoArray(sums, 64 * hg + 32);
-        }
-    }
-
-    /** As {@link #q6Low} for sub-blocks 8h+g+2 and 8h+g+6 (the second ql slices, qh bits 2-3 and 6-7), at 64hg+16 and 64hg+48. */
-    private static void q6High(MemorySegment g, long o, short[] xl, int xo, short[] xb, int bo, short[] sums) {
-        for (int hg = 0; hg < 4; hg++) {
-            int h = hg >> 1, gg = hg & 1, x = xo + 16 * (64 * h + 8 * gg), b = bo + 16 * (8 * h + gg);
-            long q = o + Repack.Q6_QS + 768 * h + 384 * gg;
-            ShortVector a2 = ShortVector.zero(S256), a4 = a2;
-            for (int mm = 0; mm < 8; mm++) {
-                ShortVector zb = chunk(g, q + 48 * mm + 16), zh = chunk(g, q + 48 * mm + 32);
-                a2 = a2.add(zb.and(NIBBLE).or(zh.lanewise(VectorOperators.LSHL, 2).and(HIGH)).mul(ShortVector.fromArray(S256, xl, x + 16 * mm + 256)));
-                a4 = a4.add(zb.lanewise(VectorOperators.LSHR, 4).or(zh.lanewise(VectorOperators.LSHR, 2).and(HIGH)).mul(ShortVector.fromArray(S256, xl, x + 16 * mm + 768)));
-            }
-            a2.sub(ShortVector.fromArray(S256, xb, b + 32)).intoArray(sums, 64 * hg + 16);
-            a4.sub(ShortVector.fromArray(S256, xb, b + 96)).intoArray(sums, 64 * hg + 48);
         }
     }
 

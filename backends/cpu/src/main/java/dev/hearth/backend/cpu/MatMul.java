@@ -86,14 +86,16 @@ final class MatMul {
                 }
                 case Q4_K, Q5_K, Q6_K -> {
                     int nsb = k / 256;
-                    if (packed != null) {
+                    if (packed != null && type == DType.Q6_K) {
+                        short[] xl = s.lanes(nsb * ActQuant.LANE_SHORTS_K);
+                        float[] xd = s.shortScales(nsb);
+                        if (s.quantize(key, -6)) ActQuant.lanes8K(xf, xo, k, xl, xd, s.tmp);
+                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotK.q6_kx8(packed, nsb, xl, xd, out, outOff, g0, g1));
+                    } else if (packed != null) {
                         short[] xl = s.lanes(nsb * ActQuant.LANE_SHORTS_K);
                         int[] xs = s.laneScales(nsb * ActQuant.K_LANE_INTS);
-                        short[] xb = s.laneBias(nsb * 256);
-                        if (s.quantize(key, -4)) ActQuant.lanesK(xf, xo, k, xl, xs, xb, s.tmp);
-                        from = type == DType.Q6_K
-                                ? groups(pool, n, chunk, (g0, g1, wk) -> DotK.q6_kx8(packed, nsb, xl, xs, xb, s.q6Sums[wk], out, outOff, g0, g1))
-                                : groups(pool, n, chunk, (g0, g1, wk) -> DotK.q4_kx8(packed, nsb, xl, xs, out, outOff, g0, g1));
+                        if (s.quantize(key, -4)) ActQuant.lanesK(xf, xo, k, xl, xs, s.tmp);
+                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotK.q4_kx8(packed, nsb, xl, xs, out, outOff, g0, g1));
                     }
                     if (from == n) continue;
                     int[] xa = s.pairs(nsb * ActQuant.K_INTS);

@@ -14,11 +14,9 @@ final class Scratch {
     float[] shortScales = new float[0];
     short[] lanes = new short[0];
     int[] laneScales = new int[0];
-    short[] laneBias = new short[0];
     final short[] tmp = new short[32];
     final float[][] rowBuf;
-    /** Per thread: Q6_Kx8's 16-bit sums of a super-block, Q4_K/Q5_K's decoded scales and mins. */
-    final short[][] q6Sums;
+    /** Per thread: Q4_K/Q5_K's decoded scales and mins. */
     final int[][] kScales;
     final float[][] tile;
     final float[][] part;
@@ -41,7 +39,6 @@ final class Scratch {
     Scratch(int threads) {
         this.threads = threads;
         rowBuf = new float[threads][0];
-        q6Sums = new short[threads][256];
         kScales = new int[threads][16];
         tile = new float[threads][0];
         part = new float[threads][0];
@@ -92,10 +89,6 @@ final class Scratch {
         return lanes;
     }
 
-    short[] laneBias(int n) {
-        if (laneBias.length < n) laneBias = new short[grow(n)];
-        return laneBias;
-    }
 
     int[] laneScales(int n) {
         if (laneScales.length < n) laneScales = new int[grow(n)];
