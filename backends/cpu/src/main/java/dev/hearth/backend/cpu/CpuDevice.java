@@ -272,14 +272,10 @@ public final class CpuDevice implements Device {
         return packs.size();
     }
 
-    /**
-     * Repacks Q4_0, Q8_0, Q4_K and Q6_K matrices of 8 rows or more in weight buffers (see
-     * {@link #repack()}); the first matrix of each type starts that type's {@link Warmup}.
-     */
+    /** Repacks Q4_0, Q8_0, Q4_K and Q6_K matrices of 8 rows or more in weight buffers (see {@link #repack()}). */
     @Override
     public long prepareWeight(TensorRef weight) {
         TensorDesc d = weight.desc();
-        if (d.rows() >= 8 && weight.buffer() instanceof CpuBuffer wb && wb.usage() == BufferUsage.WEIGHTS) Warmup.start(d.type(), repack());
         if (!repack() || !Repack.repacks(d.type()) || d.rows() < 8 || d.rowLength() % d.type().blockSize != 0
                 || !(weight.buffer() instanceof CpuBuffer cb) || cb.usage() != BufferUsage.WEIGHTS) {
             return 0;
