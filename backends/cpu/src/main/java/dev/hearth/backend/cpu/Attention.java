@@ -34,7 +34,7 @@ final class Attention {
      * sums and its max and denominator; a chunk of K and of V rows as floats; room to decode the
      * blocks that hold one head's part of a row.
      */
-    static int bufferFloats(int group, int ctx, int headDim) {
+    static int bufferFloats(int group, int headDim) {
         return BLOCK * group * (CHUNK + headDim + 2) + 2 * CHUNK * headDim + headDim + 64;
     }
 
@@ -47,13 +47,6 @@ final class Attention {
             task(t0, Math.min(tokens, t0 + BLOCK), i % kvHeads, buffers[w], q, k, kType, v, vType, pos, heads, kvHeads, headDim, scale,
                     window, softcap, sinks, rows, out);
         });
-    }
-
-    /** The most cache positions one of the tokens attends to: its position + 1, or its window. */
-    static int span(int[] pos, int tokens, int window) {
-        int n = 0;
-        for (int t = 0; t < tokens; t++) n = Math.max(n, window > 0 ? Math.min(pos[t] + 1, window) : pos[t] + 1);
-        return n;
     }
 
     private static int first(int p, int window) {

@@ -211,13 +211,12 @@ final class CpuStream implements Stream {
                 float[] sinks = a.sinks() != null ? new float[a.heads()] : null; // this step's own, loaded each compute
                 yield (pool, s) -> {
                     int[] p = ints(pos, tokens);
-                    int ctx = Attention.span(p, tokens, a.window());
                     for (int t = 0; t < tokens; t++) {
                         int span = a.window() > 0 ? Math.min(p[t] + 1, a.window()) : p[t] + 1;
                         checkSpan(p[t], span, ctxK, kName);
                         checkSpan(p[t], span, ctxV, vName);
                     }
-                    float[][] bufs = attentionBuffers(pool.threads(), a.heads() / a.kvHeads(), ctx, a.headDim());
+                    float[][] bufs = attentionBuffers(pool.threads(), a.heads() / a.kvHeads(), a.headDim());
                     float[] qa = q.load(s.a(elements));
                     float[] c = s.c(elements);
                     if (sinkIn != null) sinkIn.load(sinks);
@@ -397,8 +396,8 @@ final class CpuStream implements Stream {
         return ints;
     }
 
-    private float[][] attentionBuffers(int threads, int group, int ctx, int headDim) {
-        int need = Attention.bufferFloats(group, ctx, headDim);
+    private float[][] attentionBuffers(int threads, int group, int headDim) {
+        int need = Attention.bufferFloats(group, headDim);
         if (attention.length != threads) attention = new float[threads][0];
         for (int i = 0; i < threads; i++) {
             if (attention[i].length < need) attention[i] = new float[Math.max(need, attention[i].length * 2)];
