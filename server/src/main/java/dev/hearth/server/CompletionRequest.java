@@ -32,7 +32,13 @@ record CompletionRequest(String model, boolean chat, List<Map<String, Object>> m
             throw ApiError.invalid(null, "The request body must be a JSON object, not " + Params.typeName(parsed) + ".");
         }
         @SuppressWarnings("unchecked")
-        Params p = new Params((Map<String, Object>) m);
+        Map<String, Object> body = (Map<String, Object>) m;
+        return parse(body, chat, defaults);
+    }
+
+    /** The request of a body already parsed (another API's request in these fields). */
+    static CompletionRequest parse(Map<String, Object> body, boolean chat, SamplerParams defaults) {
+        Params p = new Params(body);
         String model = p.string("model");
         List<Map<String, Object>> messages = null;
         String prompt = null;

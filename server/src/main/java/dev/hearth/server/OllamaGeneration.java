@@ -93,7 +93,7 @@ final class OllamaGeneration {
             Object format = p.raw("format");
             if (present(format)) openAi.put("response_format", responseFormat(format));
             if (chat && present(p.raw("tools"))) openAi.put("tools", p.raw("tools"));
-            CompletionRequest r = CompletionRequest.parse(Json.write(openAi), templated, OllamaApi.withLastN(options.sampling(), lastN, model.contextLength()));
+            CompletionRequest r = CompletionRequest.parse(openAi, templated, OllamaApi.withLastN(options.sampling(), lastN, model.contextLength()));
             Long numCtx = o.integer("num_ctx", 1, Integer.MAX_VALUE);
             generate(lease, r, templated, numCtx, stream);
         }
@@ -296,15 +296,18 @@ final class OllamaGeneration {
         ServedModel model = lease.model();
         Prompts prompts = lease.prompts();
         ToolTurn tools = chat ? ToolTurn.of(r.tools(), prompts.toolFormat(), model.tokenizer()) : null;
-        int[] prompt = templated ? prompts.chat(r.messages(), r.tools().tools()) : prompts.completion(r.prompt());
         TokenConstraint constraint = r.responseFormat().constraint(model.tokenizer());
         int ctx = model.contextLength();
         int window = numCtx != null && numCtx < ctx ? numCtx.intValue() : ctx;
-        if (prompt.length >= window) {
+        // counted only up to the window (a prompt of megabytes is never tokenized whole), as on the OpenAI routes
+        PromptFit fit = new PromptFit(model.tokenizer(), window, options.policy().contextOverflow());
+        int[] prompt;
+        try {
+            prompt = templated ? fit.chat(r.messages(), r.maxTokens(), m -> prompts.chatText(m, r.tools().tools())).tokens() : fit.completion(r.prompt());
+        } catch (ApiError e) {
             String why = numCtx != null && numCtx > ctx
                     ? " (num_ctx " + numCtx + " cannot enlarge it: the context is set when the model is loaded, with hearth serve -c)" : "";
-            throw OllamaApi.bad("the prompt is " + prompt.length + " tokens, which leaves no room to generate in the context of " + window + " tokens" + why
-                    + "; shorten the prompt");
+            throw OllamaApi.bad(e.getMessage() + why);
         }
         int room = window - prompt.length;
         int maxTokens = r.maxTokens() == null ? room : Math.min(r.maxTokens(), room);
@@ -334,21 +337,12 @@ final class OllamaGeneration {
         }
     }
 
-    /** One generation: a forced tool call constrained to one call, else under the format's constraint (or none). */
-    private static Generation.Result run(ModelPool.Lease lease, CompletionRequest r, SlotPool.Slot slot, int[] prompt, int maxTokens, List<String> stops,
-                                         ToolTurn tools, TokenConstraint constraint, Generation.Sink sink, Exchange ex) {
-        if (tools != null && tools.constraint() != null) {
-            return ToolDecoding.run(slot.session(), tools.tokenizer(), prompt, maxTokens, r.sampling(), stops, sink, ex::clientGone, tools);
-        }
-        return Generation.run(slot.session(), tools != null ? tools.tokenizer() : lease.model().tokenizer(), prompt, maxTokens, r.sampling(),
-                constraint, stops, sink, ex::clientGone);
-    }
 
     private Generation.Result whole(ModelPool.Lease lease, CompletionRequest r, SlotPool.Slot slot, int[] prompt, int maxTokens,
                                     List<String> stops, ToolTurn tools, TokenConstraint constraint) throws IOException {
         Generation.Result res;
         try {
-            res = run(lease, r, slot, prompt, maxTokens, stops, tools, constraint, piece -> { }, ex);
+            res = ToolDecoding.run(slot.session(), lease.model().tokenizer(), tools, constraint, prompt, maxTokens, r.sampling(), stops, piece -> { }, ex::clientGone);
         } catch (RuntimeException e) {
             slot.session().reset();
             throw new ApiError(500, "server_error", null, null, "generation failed: " + e.getMessage());
@@ -391,28 +385,15 @@ final class OllamaGeneration {
                     if (!out.isEmpty()) content.text(out);
                 };
             }
-            res = run(lease, r, slot, prompt, maxTokens, stops, tools, constraint, sink, ex);
+            res = ToolDecoding.run(slot.session(), lease.model().tokenizer(), tools, constraint, prompt, maxTokens, r.sampling(), stops, sink, ex::clientGone);
             if (tools != null && !res.finishReason().equals("cancelled")) {
                 // what the stream held back: text, or the calls, sent as one message line
-                List<Map<String, Object>> calls = new ArrayList<>();
-                StringBuilder text = new StringBuilder();
-                for (Map<String, Object> delta : tools.streamEnd(res.finishReason()).getKey()) {
-                    if (delta.get("content") instanceof String c) text.append(c);
-                    if (delta.get("tool_calls") instanceof List<?> tc) {
-                        for (Object o : tc) {
-                            Map<?, ?> d = (Map<?, ?>) o;
-                            int index = ((Number) d.get("index")).intValue();
-                            Map<?, ?> f = (Map<?, ?>) d.get("function");
-                            if (index == calls.size()) calls.add(new LinkedHashMap<>(Map.of("function", new LinkedHashMap<>(Map.of("name", f.get("name"), "arguments", "")))));
-                            @SuppressWarnings("unchecked")
-                            Map<String, Object> fn = (Map<String, Object>) calls.get(index).get("function");
-                            if (f.get("arguments") instanceof String a && !a.isEmpty()) fn.put("arguments", a);
-                        }
-                    }
-                }
+                ToolTurn.End end = tools.streamEndWhole();
+                String text = end.content();
+                List<Map<String, Object>> calls = end.calls();
                 if (!text.isEmpty() || !calls.isEmpty()) {
                     Map<String, Object> m = head(lease.name());
-                    Map<String, Object> msg = message(text.toString());
+                    Map<String, Object> msg = message(text);
                     if (!calls.isEmpty()) msg.put("tool_calls", ollamaCalls(calls));
                     m.put("message", msg);
                     m.put("done", false);

@@ -1,7 +1,6 @@
 package dev.hearth.server;
 
 import dev.hearth.llama.constrain.TokenConstraint;
-import dev.hearth.llama.tokenizer.Tokenizer;
 import dev.hearth.runtime.json.Json;
 import dev.hearth.server.http.ApiError;
 import dev.hearth.server.http.EventStream;
@@ -183,7 +182,7 @@ final class OpenAiApi implements Http1Server.Handler {
                                     int[] prompt, int maxTokens, List<String> stops, ToolTurn tools, TokenConstraint constraint) throws IOException {
         Generation.Result res;
         try {
-            res = generate(model, slot, prompt, maxTokens, r, stops, piece -> { }, ex, tools, constraint);
+            res = ToolDecoding.run(slot.session(), model.tokenizer(), tools, constraint, prompt, maxTokens, r.sampling(), stops, piece -> { }, ex::clientGone);
         } catch (RuntimeException e) {
             slot.session().reset();
             throw new ApiError(500, "server_error", null, null, "Generation failed: " + e.getMessage());
@@ -230,7 +229,7 @@ final class OpenAiApi implements Http1Server.Handler {
                     if (!out.isEmpty()) content.text(out);
                 };
             }
-            res = generate(model, slot, prompt, maxTokens, r, stops, sink, ex, tools, constraint);
+            res = ToolDecoding.run(slot.session(), model.tokenizer(), tools, constraint, prompt, maxTokens, r.sampling(), stops, sink, ex::clientGone);
             if (tools != null && !res.finishReason().equals("cancelled")) {
                 var end = tools.streamEnd(res.finishReason());
                 for (Map<String, Object> delta : end.getKey()) es.send(Json.write(chunk(model, id, object, createdAt, chat, delta, null)));
@@ -264,19 +263,6 @@ final class OpenAiApi implements Http1Server.Handler {
         return res;
     }
 
-    /**
-     * One generation on the slot: a forced tool call is constrained to one call in the model's
-     * format; otherwise the answer follows {@code constraint} (the response format) where there
-     * is one, and with tools their calls are read from the text.
-     */
-    private Generation.Result generate(ServedModel model, SlotPool.Slot slot, int[] prompt, int maxTokens, CompletionRequest r, List<String> stops,
-                                       Generation.Sink sink, Exchange ex, ToolTurn tools, TokenConstraint constraint) {
-        if (tools != null && tools.constraint() != null) {
-            return ToolDecoding.run(slot.session(), tools.tokenizer(), prompt, maxTokens, r.sampling(), stops, sink, ex::clientGone, tools);
-        }
-        Tokenizer tok = tools != null ? tools.tokenizer() : model.tokenizer();
-        return Generation.run(slot.session(), tok, prompt, maxTokens, r.sampling(), constraint, stops, sink, ex::clientGone);
-    }
 
     /** A streamed chunk: for chat a delta (a text piece becomes {"content": piece}), else the text. */
     private Map<String, Object> chunk(ServedModel model, String id, String object, long createdAt, boolean chat, Object delta, String finish) {

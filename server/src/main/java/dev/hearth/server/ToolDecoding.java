@@ -25,9 +25,17 @@ final class ToolDecoding {
     private ToolDecoding() {
     }
 
-    static Generation.Result run(Session session, Tokenizer tok, int[] prompt, int maxTokens, SamplerParams params, List<String> stops,
-                                 Generation.Sink sink, BooleanSupplier cancelled, ToolTurn tools) {
-        return Generation.run(session, tok, prompt, maxTokens, params, tools.constraint(), stops, sink, cancelled);
+    /**
+     * One generation of an answer, for either API: with a forced call ({@code tools} with a
+     * constraint) decoding is held to that call; otherwise to {@code format} (the response
+     * format; null: free text). Where tools are active their tokenizer is used, which shows call
+     * markers that are control tokens as text.
+     */
+    static Generation.Result run(Session session, Tokenizer base, ToolTurn tools, TokenConstraint format, int[] prompt, int maxTokens,
+                                 SamplerParams params, List<String> stops, Generation.Sink sink, BooleanSupplier cancelled) {
+        Tokenizer tok = tools != null ? tools.tokenizer() : base;
+        TokenConstraint constraint = tools != null && tools.constraint() != null ? tools.constraint() : format;
+        return Generation.run(session, tok, prompt, maxTokens, params, constraint, stops, sink, cancelled);
     }
 
     /** The constraint to one call of one of the callable tools, in {@code format}; a 400 where a schema cannot be enforced. */

@@ -107,6 +107,19 @@ final class ToolTurn {
         return Map.entry(deltas, "tool_calls");
     }
 
+    /** What a stream held back at its end: text not yet sent, and the calls whole (as OpenAI writes them). */
+    record End(String content, List<Map<String, Object>> calls) {
+    }
+
+    /** Streaming, at the end, for a client that takes each call whole (Ollama's lines). */
+    End streamEndWhole() {
+        if (stream == null) stream = new ToolCallStream(parser);
+        ToolCallParser.Parsed p = stream.finish();
+        List<Map<String, Object>> calls = new ArrayList<>();
+        if (p.hasCalls()) for (ToolCall c : kept(p.calls())) calls.add(call(c, true));
+        return new End(p.content(), calls);
+    }
+
     private List<ToolCall> kept(List<ToolCall> calls) {
         return request.parallel() || calls.size() <= 1 ? calls : calls.subList(0, 1);
     }
