@@ -33,7 +33,7 @@ public final class HearthServer implements AutoCloseable {
         Gate gate = new Gate(options);
         Metrics metrics = new Metrics();
         OpenAiApi openAi = new OpenAiApi(pool, options, gate, metrics);
-        OllamaApi ollama = new OllamaApi(pool, options);
+        OllamaApi ollama = new OllamaApi(pool, options, metrics);
         StaticPage page = new StaticPage((req, ex) -> {
             if (OllamaApi.serves(req.path())) {
                 Gate.requireJsonFromPages(req);

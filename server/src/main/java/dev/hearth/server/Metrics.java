@@ -67,6 +67,16 @@ final class Metrics {
     }
 
     /** A finished generation: tokens in (of which cached) and out, seconds to the first token, seconds generating. */
+    /** Prompt tokens of a finished generation on {@code slot} that came from its KV cache. */
+    static int cached(Generation.Result res, SlotPool.Slot slot) {
+        return Math.max(0, res.promptTokens() - slot.session().lastEvaluated());
+    }
+
+    /** A finished generation on {@code slot}, {@code waitNanos} after its request arrived (queue and model load). */
+    void generated(Generation.Result res, SlotPool.Slot slot, long waitNanos) {
+        generated(res.promptTokens(), cached(res, slot), res.completionTokens(), (waitNanos + res.promptNanos()) / 1e9, res.generationNanos() / 1e9);
+    }
+
     void generated(int prompt, int cached, int generated, double ttftSeconds, double generationSeconds) {
         promptTokens.add(prompt);
         cachedTokens.add(cached);

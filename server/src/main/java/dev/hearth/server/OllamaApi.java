@@ -35,10 +35,12 @@ final class OllamaApi implements Http1Server.Handler {
     private final ModelPool pool;
     private final ServerOptions options;
     private final OllamaPull pull;
+    private final Metrics metrics;
 
-    OllamaApi(ModelPool pool, ServerOptions options) {
+    OllamaApi(ModelPool pool, ServerOptions options, Metrics metrics) {
         this.pool = pool;
         this.options = options;
+        this.metrics = metrics;
         this.pull = new OllamaPull(pool);
     }
 
@@ -76,11 +78,11 @@ final class OllamaApi implements Http1Server.Handler {
         switch (path) {
             case "/api/chat" -> {
                 requireMethod(req, "POST");
-                new OllamaGeneration(pool, options, req, ex, true).run();
+                new OllamaGeneration(pool, options, metrics, req, ex, true).run();
             }
             case "/api/generate" -> {
                 requireMethod(req, "POST");
-                new OllamaGeneration(pool, options, req, ex, false).run();
+                new OllamaGeneration(pool, options, metrics, req, ex, false).run();
             }
             case "/api/tags" -> {
                 requireMethod(req, "GET");

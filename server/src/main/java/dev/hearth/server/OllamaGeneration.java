@@ -41,9 +41,12 @@ final class OllamaGeneration {
     private final boolean chat;
     private final long t0 = System.nanoTime();
 
-    OllamaGeneration(ModelPool pool, ServerOptions options, Request req, Exchange ex, boolean chat) {
+    private final Metrics metrics;
+
+    OllamaGeneration(ModelPool pool, ServerOptions options, Metrics metrics, Request req, Exchange ex, boolean chat) {
         this.pool = pool;
         this.options = options;
+        this.metrics = metrics;
         this.req = req;
         this.ex = ex;
         this.chat = chat;
@@ -324,6 +327,7 @@ final class OllamaGeneration {
             ex.closeAfter();
             return;
         }
+        long acquired = System.nanoTime();
         Generation.Result res;
         try {
             res = stream ? streamed(lease, r, slot, prompt, maxTokens, stops, tools, constraint)
@@ -331,6 +335,7 @@ final class OllamaGeneration {
         } finally {
             lease.slots().release(slot);
         }
+        if (res != null) metrics.generated(res, slot, acquired - t0);
         if (options.log() != null && res != null) {
             options.log().printf("hearth serve: %s %s %s slot %d: prompt %d tokens, %d generated, %s, %.0f ms%n", req.method(), req.path(), lease.name(),
                     slot.id(), res.promptTokens(), res.completionTokens(), res.finishReason(), (System.nanoTime() - t0) / 1e6);

@@ -170,7 +170,7 @@ final class OpenAiApi implements Http1Server.Handler {
             slots.release(slot);
         }
         if (res != null) {
-            metrics.generated(res.promptTokens(), cached(res, slot), res.completionTokens(), (acquired - t0 + res.promptNanos()) / 1e9, res.generationNanos() / 1e9);
+            metrics.generated(res, slot, acquired - t0);
         }
         if (options.log() != null && res != null) {
             options.log().printf("hearth serve: %s %s slot %d: prompt %d tokens, %d generated, %s, %.0f ms%n", req.method(), req.path(),
@@ -288,16 +288,12 @@ final class OpenAiApi implements Http1Server.Handler {
     }
 
     /** Prompt tokens of {@code res} that the slot's cache already held (not computed again). */
-    private static int cached(Generation.Result res, SlotPool.Slot slot) {
-        return Math.max(0, res.promptTokens() - slot.session().lastEvaluated());
-    }
-
     private static Map<String, Object> usage(Generation.Result res, SlotPool.Slot slot) {
         Map<String, Object> u = new LinkedHashMap<>();
         u.put("prompt_tokens", res.promptTokens());
         u.put("completion_tokens", res.completionTokens());
         u.put("total_tokens", res.promptTokens() + res.completionTokens());
-        u.put("prompt_tokens_details", Map.of("cached_tokens", cached(res, slot)));
+        u.put("prompt_tokens_details", Map.of("cached_tokens", Metrics.cached(res, slot)));
         return u;
     }
 

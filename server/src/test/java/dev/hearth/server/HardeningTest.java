@@ -310,6 +310,13 @@ class HardeningTest {
             assertTrue(after.get("hearth_kv_cache_cells_used{" + model + "slot=\"0\"}") + after.get("hearth_kv_cache_cells_used{" + model + "slot=\"1\"}") > 4, after.toString());
             assertEquals(0.0, after.get("hearth_slots_busy"));
             assertEquals(0.0, after.get("hearth_requests_queued"));
+            // Ollama's routes count too
+            String name = m.server.models().names().getFirst();
+            assertEquals(200, post(m, "/api/generate", "{\"model\": \"" + name + "\", \"prompt\": \"Once\", \"stream\": false, \"options\": {\"num_predict\": 3}}",
+                    "application/json", "Authorization: Bearer k3y").status());
+            Map<String, Double> ollama = parse(raw(m, get));
+            assertEquals(7.0, ollama.get("hearth_generated_tokens_total"), ollama.toString());
+            assertEquals(2.0, ollama.get("hearth_time_to_first_token_seconds_count"));
         }
     }
 
