@@ -7,7 +7,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -17,24 +16,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code --cache-type}: q8_0 and q4_0 beside f16 and f32 in run, plan and serve; one-line errors for the rest. */
 class CacheTypeOptionTest {
-    private record Out(int rc, String out, String err) {
-    }
-
-    private static Out main(String... argv) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        PrintStream oldOut = System.out, oldErr = System.err;
-        int rc;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            rc = Main.run(argv);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Out(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     private static String stories() {
         return StoriesTest.models().resolve("stories260K-f32.gguf").toString();
     }
@@ -42,7 +23,7 @@ class CacheTypeOptionTest {
     @Test
     void runsWithQuantizedCaches() {
         for (String type : new String[]{"q8_0", "Q4_0"}) {
-            Out o = main("run", "-m", stories(), "-p", "Once upon a time", "-n", "8", "--temp", "0", "--backend", "cpu", "-t", "1", "--cache-type", type);
+            CliOutput o = CliOutput.main("run", "-m", stories(), "-p", "Once upon a time", "-n", "8", "--temp", "0", "--backend", "cpu", "-t", "1", "--cache-type", type);
             assertEquals(0, o.rc(), o.err()); // the text goes to the process's stdout; its fidelity is QuantizedCacheStoriesTest's
             assertTrue(o.err().contains("context: "), o.err());
         }
@@ -66,8 +47,8 @@ class CacheTypeOptionTest {
 
     @Test
     void planCountsTheSmallerCache() {
-        Out f16 = main("plan", "-m", stories(), "-c", "4096", "--cache-type", "f16");
-        Out q4 = main("plan", "-m", stories(), "-c", "4096", "--cache-type", "q4_0");
+        CliOutput f16 = CliOutput.main("plan", "-m", stories(), "-c", "4096", "--cache-type", "f16");
+        CliOutput q4 = CliOutput.main("plan", "-m", stories(), "-c", "4096", "--cache-type", "q4_0");
         assertEquals(0, f16.rc(), f16.err());
         assertEquals(0, q4.rc(), q4.err());
         // stories260K: 5 layers, K and V rows of 32: 4096 * 5 * 2 * 64 bytes = 2.5 MiB in F16, 2 * 18 bytes a row in Q4_0 = 0.7 MiB
@@ -77,9 +58,9 @@ class CacheTypeOptionTest {
 
     @Test
     void llamaCppNamesGiveBothCaches() {
-        Out same = main("run", "-m", stories(), "-p", "Once", "-n", "2", "--temp", "0", "--backend", "cpu", "-t", "1", "-ctk", "q8_0", "-ctv", "q8_0");
+        CliOutput same = CliOutput.main("run", "-m", stories(), "-p", "Once", "-n", "2", "--temp", "0", "--backend", "cpu", "-t", "1", "-ctk", "q8_0", "-ctv", "q8_0");
         assertEquals(0, same.rc(), same.err());
-        Out differ = main("run", "-m", stories(), "-p", "Once", "-n", "2", "-ctk", "q8_0", "-ctv", "q4_0");
+        CliOutput differ = CliOutput.main("run", "-m", stories(), "-p", "Once", "-n", "2", "-ctk", "q8_0", "-ctv", "q4_0");
         assertEquals(2, differ.rc());
         assertEquals("hearth run: --cache-type-v q4_0: the K and V caches have one type here; give --cache-type q4_0 for both, or leave -ctv out",
                 differ.err().strip());
@@ -87,7 +68,7 @@ class CacheTypeOptionTest {
 
     @Test
     void anUnknownTypeIsOneLine() {
-        Out o = main("run", "-m", stories(), "-p", "x", "--cache-type", "q4_1");
+        CliOutput o = CliOutput.main("run", "-m", stories(), "-p", "x", "--cache-type", "q4_1");
         assertEquals(2, o.rc());
         assertEquals("hearth run: --cache-type takes f16, f32, q8_0, q4_0, not 'q4_1'", o.err().strip());
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
@@ -99,11 +80,11 @@ class CacheTypeOptionTest {
         // kv dim 24: two KV heads of 12
         Path model = dir.resolve("odd.gguf");
         SyntheticModel.write(new SyntheticModel.Shape("odd", "llama", 48, 1, 96, 4, 2, 12, 300, true, 256, 10000f, Map.of()), DType.F32, null, 1, model);
-        Out o = main("run", "-m", model.toString(), "-p", "x", "-n", "1", "--cache-type", "q8_0");
+        CliOutput o = CliOutput.main("run", "-m", model.toString(), "-p", "x", "-n", "1", "--cache-type", "q8_0");
         assertEquals(2, o.rc(), o.err());
         assertEquals("hearth run: --cache-type q8_0: cache type q8_0 needs a kv dim that is a multiple of 32, and this model's is 24: use --cache-type f16",
                 o.err().strip());
-        Out f16 = main("run", "-m", model.toString(), "-p", "x", "-n", "1", "--cache-type", "f16", "--backend", "cpu");
+        CliOutput f16 = CliOutput.main("run", "-m", model.toString(), "-p", "x", "-n", "1", "--cache-type", "f16", "--backend", "cpu");
         assertEquals(0, f16.rc(), f16.err());
     }
 }

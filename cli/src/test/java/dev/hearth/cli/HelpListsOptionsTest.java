@@ -2,9 +2,6 @@ package dev.hearth.cli;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -18,24 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * its names at least (-x for a one-letter name, --name otherwise).
  */
 class HelpListsOptionsTest {
-    private record Out(int rc, String out, String err) {
-    }
-
-    private static Out main(String... argv) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        PrintStream oldOut = System.out, oldErr = System.err;
-        int rc;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            rc = Main.run(argv);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Out(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     /** The options of {@code spec} that {@code help} does not mention. */
     static List<String> missing(List<String> spec, String help) {
         List<String> missing = new ArrayList<>();
@@ -55,9 +34,9 @@ class HelpListsOptionsTest {
     private static List<String> specOf(String... argv) {
         String[] withUnknown = java.util.Arrays.copyOf(argv, argv.length + 1);
         withUnknown[argv.length] = "--no-such-option-anywhere";
-        Out o = main(withUnknown);
-        assertEquals(2, o.rc, String.join(" ", argv) + ": " + o.err);
-        assertFalse(o.err.contains("internal error"), o.err);
+        CliOutput o = CliOutput.main(withUnknown);
+        assertEquals(2, o.rc(), String.join(" ", argv) + ": " + o.err());
+        assertFalse(o.err().contains("internal error"), o.err());
         List<String> spec = Args.lastSpec();
         assertNotNull(spec, String.join(" ", argv));
         return spec;
@@ -67,16 +46,16 @@ class HelpListsOptionsTest {
     void everyCommandsHelpListsEveryOptionItTakes() {
         List<String> problems = new ArrayList<>();
         for (String cmd : Main.commands()) {
-            Out help = main(cmd, "--help");
-            assertEquals(0, help.rc, cmd);
-            List<String> m = missing(specOf(cmd), help.out);
+            CliOutput help = CliOutput.main(cmd, "--help");
+            assertEquals(0, help.rc(), cmd);
+            List<String> m = missing(specOf(cmd), help.out());
             if (!m.isEmpty()) problems.add("hearth " + cmd + " --help lacks " + m);
         }
         // bench --kernels and --compare: their own options in their help, and bench's help names them
-        Out kernels = main("bench", "--kernels", "--help");
-        List<String> m = missing(specOf("bench", "--kernels"), kernels.out);
+        CliOutput kernels = CliOutput.main("bench", "--kernels", "--help");
+        List<String> m = missing(specOf("bench", "--kernels"), kernels.out());
         if (!m.isEmpty()) problems.add("hearth bench --kernels --help lacks " + m);
-        List<String> entry = missing(List.of("kernels!", "compare!", "list!"), main("bench", "--help").out);
+        List<String> entry = missing(List.of("kernels!", "compare!", "list!"), CliOutput.main("bench", "--help").out());
         if (!entry.isEmpty()) problems.add("hearth bench --help lacks " + entry);
         assertEquals(List.of(), problems);
     }
