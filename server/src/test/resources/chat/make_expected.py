@@ -8,27 +8,10 @@
 # strftime_now gives a fixed time (NOW below) so that the output does not depend on the day.
 # RealChatTemplatesTest and BuiltinChatFormatsTest compare Hearth's output with these.
 # Run: cd server/src/test/resources/chat && python3 make_expected.py   (needs jinja2; 3.1.6 wrote the file)
-import datetime, json, os
+import json, os
 import jinja2
-from jinja2.ext import loopcontrols
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.exceptions import TemplateError
-
-NOW = datetime.datetime(2025, 3, 14, 9, 26, 53)
-
-def raise_exception(message):
-    raise TemplateError(message)
-
-def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-def strftime_now(fmt):
-    return NOW.strftime(fmt)
-
-env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
-env.filters["tojson"] = tojson
-env.globals["raise_exception"] = raise_exception
-env.globals["strftime_now"] = strftime_now
+from jinja_env import NOW, env
 
 # The special tokens the models' GGUF files carry (tokenizer.ggml.bos_token_id / eos_token_id).
 TOKENS = {

@@ -4,34 +4,17 @@
 # after the conversion Hearth's server makes before rendering (the same one llama.cpp and vLLM
 # make): content null becomes "", "developer" becomes "system", each call's arguments text is
 # parsed into an object where it is a JSON object; tool definitions are passed as given, less
-# null fields. Jinja2 is set up as in make_expected.py (as transformers sets it up).
+# null fields. Jinja2 is set up by jinja_env.py (as transformers sets it up).
 # A template that does not take tools (no "tools" in its text: Gemma 2, Phi-3.5, DeepSeek-R1-Distill)
 # gets the conversation as Hearth rewrites it for such templates (polyfill() below: the tool list
 # and how to call in the system message, calls as JSON text, results as user turns; the system
 # text moved into the first user message where the template refuses a system message).
 # RealToolTemplatesTest sends the same requests through Hearth's request reader and compares.
 # Run: cd server/src/test/resources/chat && python3 make_expected_tools.py   (jinja2 3.1.6 wrote the file)
-import datetime, json, os
+import json, os
 import jinja2
-from jinja2.ext import loopcontrols
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.exceptions import TemplateError
-
-NOW = datetime.datetime(2025, 3, 14, 9, 26, 53)
-
-def raise_exception(message):
-    raise TemplateError(message)
-
-def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-def strftime_now(fmt):
-    return NOW.strftime(fmt)
-
-env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
-env.filters["tojson"] = tojson
-env.globals["raise_exception"] = raise_exception
-env.globals["strftime_now"] = strftime_now
+from jinja_env import NOW, env
 
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "expected.json"), encoding="utf-8") as f:
