@@ -4,7 +4,8 @@
  * question, as chat clients do. With prompt reuse, a turn costs only its new tokens, so turn 10
  * should start about as soon as turn 2 although its prompt is several times longer.
  *
- * Run as a single-file program (JDK 25): java ci/ChatTurnsBench.java http://127.0.0.1:8080 [turns] [max_tokens]
+ * Run as a single-file program (JDK 25) with the runtime jar for its JSON:
+ *   java -cp 'cli/target/lib/*' ci/ChatTurnsBench.java http://127.0.0.1:8080 [turns] [max_tokens]
  * Prints one line per turn (prompt tokens, cached tokens, time to first token) and the ratio of
  * turn 10 to turn 2.
  */
@@ -17,13 +18,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Map;
+
+import dev.hearth.runtime.json.Json;
 
 public class ChatTurnsBench {
-    static final Pattern CONTENT = Pattern.compile("\"content\":\"((?:[^\"\\\\]|\\\\.)*)\"");
-    static final Pattern PROMPT = Pattern.compile("\"prompt_tokens\":(\\d+)");
-    static final Pattern CACHED = Pattern.compile("\"cached_tokens\":(\\d+)");
 
     static final String[] QUESTIONS = {
         "Tell me a short story about a fox who wants to learn to read, and the owl who teaches it.",
@@ -63,15 +62,17 @@ public class ChatTurnsBench {
             for (Iterator<String> it = res.body().iterator(); it.hasNext(); ) {
                 String line = it.next();
                 if (!line.startsWith("data: ") || line.equals("data: [DONE]")) continue;
-                Matcher c = CONTENT.matcher(line);
-                if (c.find() && !c.group(1).isEmpty()) {
+                Map<?, ?> chunk = (Map<?, ?>) Json.parse(line.substring(6));
+                if (chunk.get("choices") instanceof List<?> choices && !choices.isEmpty()
+                        && ((Map<?, ?>) choices.getFirst()).get("delta") instanceof Map<?, ?> delta
+                        && delta.get("content") instanceof String piece && !piece.isEmpty()) {
                     if (first == 0) first = System.nanoTime();
-                    answer.append(unescape(c.group(1)));
+                    answer.append(piece);
                 }
-                Matcher p = PROMPT.matcher(line);
-                if (p.find()) prompt = p.group(1);
-                Matcher k = CACHED.matcher(line);
-                if (k.find()) cached = k.group(1);
+                if (chunk.get("usage") instanceof Map<?, ?> usage) {
+                    prompt = String.valueOf(usage.get("prompt_tokens"));
+                    if (usage.get("prompt_tokens_details") instanceof Map<?, ?> details) cached = String.valueOf(details.get("cached_tokens"));
+                }
             }
             if (first == 0) first = System.nanoTime(); // an empty answer: its end stands for the first token
             ttft[t] = (first - t0) / 1e6;
@@ -82,49 +83,6 @@ public class ChatTurnsBench {
     }
 
     static String message(String role, String content) {
-        return "{\"role\": \"" + role + "\", \"content\": " + quote(content) + "}";
-    }
-
-    static String quote(String s) {
-        StringBuilder sb = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
-                    else sb.append(c);
-                }
-            }
-        }
-        return sb.append('"').toString();
-    }
-
-    static String unescape(String s) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c != '\\' || i + 1 >= s.length()) {
-                sb.append(c);
-                continue;
-            }
-            char e = s.charAt(++i);
-            switch (e) {
-                case 'n' -> sb.append('\n');
-                case 'r' -> sb.append('\r');
-                case 't' -> sb.append('\t');
-                case 'b' -> sb.append('\b');
-                case 'f' -> sb.append('\f');
-                case 'u' -> {
-                    sb.append((char) Integer.parseInt(s.substring(i + 1, i + 5), 16));
-                    i += 4;
-                }
-                default -> sb.append(e);
-            }
-        }
-        return sb.toString();
+        return Json.write(Map.of("role", role, "content", content));
     }
 }

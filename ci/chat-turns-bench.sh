@@ -22,4 +22,4 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 grep -v "^WARNING" "$LOG" >&2 || true
-"$JAVA_HOME/bin/java" ci/ChatTurnsBench.java "http://127.0.0.1:$PORT" "${TURNS:-10}" "${MAX_TOKENS:-32}"
+"$JAVA_HOME/bin/java" -cp "cli/target/lib/*" ci/ChatTurnsBench.java "http://127.0.0.1:$PORT" "${TURNS:-10}" "${MAX_TOKENS:-32}"
