@@ -150,6 +150,7 @@ final class DotK {
      * mins times the sub-blocks' sums of q_x. Then d and dmin (8 halves each) times d_x.
      */
     static void q4_kx8(MemorySegment packed, int nsb, short[] xl, int[] xs, MemorySegment out, long outOff, int g0, int g1) {
+        // one method calling only the Vector API, as q6_kx8 (a helper of ours is not always inlined)
         long gb = (long) Repack.K_GROUP * nsb;
         for (int gi = g0; gi < g1; gi++) {
             MemorySegment g = packed.asSlice(gi * gb, gb);
@@ -161,17 +162,20 @@ final class DotK {
                 for (int c = 0; c < 4; c++) {
                     long q = o + Repack.K_QS + 256 * c;
                     int x = xo + 512 * c;
-                    ShortVector z = chunk(g, q);
-                    ShortVector lo = z.and((short) 0xF).mul(ShortVector.fromArray(S256, xl, x));
-                    ShortVector hi = z.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S256, xl, x + 256));
-                    for (int m = 1; m < 16; m++) {
-                        z = chunk(g, q + 16 * m);
+                    ShortVector lo = ShortVector.zero(S256), hi = lo;
+                    for (int m = 0; m < 16; m++) {
+                        ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B128, g, q + 16 * m, LE)
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
                         lo = lo.add(z.and((short) 0xF).mul(ShortVector.fromArray(S256, xl, x + 16 * m)));
                         hi = hi.add(z.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S256, xl, x + 256 + 16 * m)));
                     }
+                    // the two 16-bit lanes of each row added in 32 bits
+                    IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+                    li = li.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(li.lanewise(VectorOperators.ASHR, 16));
+                    hj = hj.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(hj.lanewise(VectorOperators.ASHR, 16));
                     ByteVector sc = ByteVector.fromMemorySegment(B128, g, o + Repack.K_SCALES + 16 * c, LE);
-                    t = t.add(rows(lo).mul((IntVector) sc.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 0)))
-                            .add(rows(hi).mul((IntVector) sc.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 1)));
+                    t = t.add(li.mul((IntVector) sc.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 0)))
+                            .add(hj.mul((IntVector) sc.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 1)));
                 }
                 IntVector mt = IntVector.zero(I256);
                 for (int j = 0; j < 8; j += 2) {
@@ -233,16 +237,5 @@ final class DotK {
             }
             acc.intoMemorySegment(out, outOff + 32L * gi, LE);
         }
-    }
-
-    /** Sixteen bytes at {@code o}, zero-extended to 16-bit lanes. */
-    private static ShortVector chunk(MemorySegment g, long o) {
-        return (ShortVector) ByteVector.fromMemorySegment(B128, g, o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
-    }
-
-    /** The two 16-bit lanes of each of the 8 rows added in 32 bits. */
-    private static IntVector rows(ShortVector v) {
-        IntVector i = v.reinterpretAsInts();
-        return i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.ASHR, 16));
     }
 }
