@@ -19,7 +19,7 @@ import java.util.Random;
  * with the same threads is printed first as the bandwidth to compare with (the machine is shared,
  * so it varies from run to run). Every case runs twice and the second run's best and median are
  * printed. "hot" instead times one small matrix that stays in cache, on one thread, in CPU time,
- * to see the kernels' own speed. Q4_0 runs repacked (as the device does for weights) unless
+ * to see the kernels' own speed. The types the device repacks (Q4_0, Q8_0, Q4_K, Q6_K) run repacked, as the device's weights do, unless
  * {@code -Dhearth.cpu.repack=false}.
  * <pre>
  * java --add-modules jdk.incubator.vector -cp CLASSPATH dev.hearth.backend.cpu.MatVecProbe [threads] [hot] [types...]
@@ -46,13 +46,13 @@ public final class MatVecProbe {
         System.out.printf("threads %d, %d-bit vectors%n", threads, jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
         if (!hot) System.out.printf("streaming read: %.1f GB/s%n", streamingRead(pool));
         warmUp(pool, scratch, types, repack);
-        int[][] shapes = hot ? new int[][]{{2048, 256}} : new int[][]{{2048, 2048}, {2048, 8192}, {8192, 2048}, {2048, 128256}};
+        int[][] shapes = hot ? new int[][]{{Integer.getInteger("hearth.probe.k", 2048), 256}} : new int[][]{{2048, 2048}, {2048, 8192}, {8192, 2048}, {2048, 128256}};
         for (DType type : types) {
             for (int[] s : shapes) {
                 int k = s[0], n = s[1];
                 long bytes = type.bytesFor(k) * n;
                 MemorySegment[] copies = weights(type, bytes, hot ? 1 : (int) Math.max(1, Math.min(16, SPREAD / bytes)));
-                MemorySegment[] packed = type == DType.Q4_0 && repack ? repacked(copies, k, n) : null;
+                MemorySegment[] packed = Repack.repacks(type) && repack ? repacked(type, copies, k, n) : null;
                 MemorySegment x = floats(k, 1);
                 MemorySegment out = Arena.global().allocate(4L * n, 64);
                 int reps = (int) Math.max(50, Math.min(3000, (8L << 30) / bytes));
@@ -66,7 +66,7 @@ public final class MatVecProbe {
             if (hot) continue;
             int k = 2048, n = 2048, tokens = 64;
             MemorySegment[] w = weights(type, type.bytesFor(k) * n, 1);
-            MemorySegment[] packed = type == DType.Q4_0 && repack ? repacked(w, k, n) : null;
+            MemorySegment[] packed = Repack.repacks(type) && repack ? repacked(type, w, k, n) : null;
             MemorySegment x = floats(k, tokens);
             MemorySegment out = Arena.global().allocate(4L * n * tokens, 64);
             prompt(pool, scratch, type, w[0], packed == null ? null : packed[0], k, n, x, tokens, out);
@@ -82,7 +82,7 @@ public final class MatVecProbe {
         for (DType type : types) {
             int k = 256, n = 64;
             MemorySegment[] w = weights(type, type.bytesFor(k) * n, 1);
-            MemorySegment[] packed = type == DType.Q4_0 && repack ? repacked(w, k, n) : null;
+            MemorySegment[] packed = Repack.repacks(type) && repack ? repacked(type, w, k, n) : null;
             MemorySegment x = floats(k, 8);
             MemorySegment out = Arena.global().allocate(4L * n * 8, 64);
             for (int r = 0; r < 20000; r++) {
@@ -145,11 +145,12 @@ public final class MatVecProbe {
         return a.add(b).add(c.add(d)).reduceLanes(VectorOperators.ADD);
     }
 
-    static MemorySegment[] repacked(MemorySegment[] copies, int k, int n) {
+    static MemorySegment[] repacked(DType type, MemorySegment[] copies, int k, int n) {
         MemorySegment[] packed = new MemorySegment[copies.length];
+        int nb = k / type.blockSize;
         for (int c = 0; c < copies.length; c++) {
-            packed[c] = Arena.global().allocate(Math.max(1, Repack.bytes(DType.Q4_0, k / 32, n)), 64);
-            Repack.repack(DType.Q4_0, copies[c], k / 32, packed[c], 0, n / 8);
+            packed[c] = Arena.global().allocate(Math.max(1, Repack.bytes(type, nb, n)), 64);
+            Repack.repack(type, copies[c], nb, packed[c], 0, n / 8);
         }
         return packed;
     }
