@@ -19,7 +19,7 @@ import java.util.Random;
  * with the same threads is printed first as the bandwidth to compare with (the machine is shared,
  * so it varies from run to run). Every case runs twice and the second run's best and median are
  * printed. "hot" instead times one small matrix that stays in cache, on one thread, in CPU time,
- * to see the kernels' own speed. The types the device repacks (Q4_0, Q8_0, Q4_K, Q6_K) run repacked, as the device's weights do, unless
+ * to see the kernels' own speed (and a 64-token prompt product of 256 rows). The types the device repacks (Q4_0, Q8_0, Q4_K, Q6_K) run repacked, as the device's weights do, unless
  * {@code -Dhearth.cpu.repack=false}.
  * <pre>
  * java --add-modules jdk.incubator.vector -cp CLASSPATH dev.hearth.backend.cpu.MatVecProbe [threads] [hot] [types...]
@@ -63,14 +63,13 @@ public final class MatVecProbe {
                         type, packed != null ? "x8" : "  ", k, n, best / 1e3, bytes / best, median / 1e3, bytes / median,
                         best * threads / ((double) n * k / type.blockSize), threads > 1 ? " per thread" : "");
             }
-            if (hot) continue;
-            int k = 2048, n = 2048, tokens = 64;
+            int k = 2048, n = hot ? 256 : 2048, tokens = 64;
             MemorySegment[] w = weights(type, type.bytesFor(k) * n, 1);
             MemorySegment[] packed = Repack.repacks(type) && repack ? repacked(type, w, k, n) : null;
             MemorySegment x = floats(k, tokens);
             MemorySegment out = Arena.global().allocate(4L * n * tokens, 64);
-            prompt(pool, scratch, type, w[0], packed == null ? null : packed[0], k, n, x, tokens, out);
-            double best = prompt(pool, scratch, type, w[0], packed == null ? null : packed[0], k, n, x, tokens, out);
+            prompt(pool, scratch, type, w[0], packed == null ? null : packed[0], k, n, x, tokens, out, hot);
+            double best = prompt(pool, scratch, type, w[0], packed == null ? null : packed[0], k, n, x, tokens, out, hot);
             System.out.printf("%-5s%s prompt k=%d n=%d t=%d  %8.1f us  %6.1f GFLOP/s%n", type, packed != null ? "x8" : "  ",
                     k, n, tokens, best / 1e3, 2.0 * k * n * tokens / best);
         }
@@ -104,14 +103,14 @@ public final class MatVecProbe {
         return times;
     }
 
-    /** Best time of 20 prompt products. */
+    /** Best time of 20 prompt products (hot: in this thread's CPU time). */
     private static double prompt(CpuPool pool, Scratch scratch, DType type, MemorySegment w, MemorySegment packed, int k, int n,
-                                 MemorySegment x, int tokens, MemorySegment out) {
+                                 MemorySegment x, int tokens, MemorySegment out, boolean hot) {
         double best = Double.MAX_VALUE;
         for (int r = 0; r < 20; r++) {
-            long t0 = System.nanoTime();
+            long t0 = hot ? CLOCK.getCurrentThreadCpuTime() : System.nanoTime();
             MatMul.run(pool, scratch, type, w, packed, k, n, x, tokens, out, null);
-            best = Math.min(best, System.nanoTime() - t0);
+            best = Math.min(best, (hot ? CLOCK.getCurrentThreadCpuTime() : System.nanoTime()) - t0);
         }
         return best;
     }
