@@ -6,12 +6,15 @@
  * between two barriers of the warp's 32 fibers. The fibers' stacks are reused by every block (a
  * fiber per CUDA thread costs a context switch per wait, where an OS thread per CUDA thread cost
  * a thread creation per block and a futex wake per barrier). A launch whose fibers all wait and
- * none can proceed (a barrier some thread never reaches) aborts with a message. Slow, but it
+ * none can proceed (a barrier some thread never reaches) aborts with a message. The sm_80
+ * primitives of mma.cuh: mma.sync m16n8k16 gathers the 32 lanes' fragments through the warp's
+ * exchange (emu_mma_f16_16x8x16), cp.async copies at once. Slow, but it
  * executes the kernels' own index arithmetic, block layouts and reductions, which is what
  * emu_test.cpp checks.
  */
 #pragma once
 #define _GNU_SOURCE 1
+#define HEARTH_CUDA_EMU 1
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -35,6 +38,9 @@ inline uint3_ blockDim, gridDim;
 #define __forceinline__ inline
 #define __launch_bounds__(n)
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+
+struct uint4 { unsigned x, y, z, w; };
 
 struct EmuFiber {
     ucontext_t ctx;
@@ -55,6 +61,7 @@ struct EmuBlock {
     std::vector<EmuBarrier> warps;
     float exchange[1024];
     int exchange_i[1024];
+    unsigned fragments[1024][6]; /* each lane's mma registers a[4], b[2] */
 };
 inline EmuBlock* emu_block;
 inline constexpr size_t EMU_STACK = 256 * 1024;
@@ -96,6 +103,40 @@ inline int __shfl_xor_sync(unsigned, int v, int o) {
     int r = emu_block->exchange_i[(w << 5) | (lane ^ o)];
     emu_warp_wait();
     return r;
+}
+
+/* f16 bits to float (the mock __half's conversion). */
+inline float emu_half(unsigned short bits) { __half h; h.bits = bits; return __half2float(h); }
+
+/*
+ * mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32, d += A * B, as the PTX ISA lays out the
+ * fragments (see mma.cuh): every lane puts its registers in the warp's exchange, and after the
+ * warp's barrier reads A and B back from all 32 lanes, and computes its four elements of D from
+ * the products (exact in f32) summed in double.
+ */
+inline void emu_mma_f16_16x8x16(float* d, const unsigned* a, const unsigned* b) {
+    unsigned t = threadIdx.x, w = t >> 5, lane = t & 31;
+    unsigned* mine = emu_block->fragments[t];
+    for (int i = 0; i < 4; i++) mine[i] = a[i];
+    for (int i = 0; i < 2; i++) mine[4 + i] = b[i];
+    emu_warp_wait();
+    float A[16][16], B[16][8];
+    for (unsigned l = 0; l < 32; l++) {
+        const unsigned* f = emu_block->fragments[(w << 5) | l];
+        unsigned g = l >> 2, q = l & 3;
+        for (int r = 0; r < 4; r++)
+            for (int h = 0; h < 2; h++) A[g + 8 * (r & 1)][2 * q + h + 8 * (r >> 1)] = emu_half((unsigned short)(f[r] >> (16 * h)));
+        for (int r = 0; r < 2; r++)
+            for (int h = 0; h < 2; h++) B[2 * q + h + 8 * r][g] = emu_half((unsigned short)(f[4 + r] >> (16 * h)));
+    }
+    emu_warp_wait();
+    unsigned g = lane >> 2, q = lane & 3;
+    for (int i = 0; i < 4; i++) {
+        unsigned row = g + 8 * (i >> 1), col = 2 * q + (i & 1);
+        double s = d[i];
+        for (int k = 0; k < 16; k++) s += (double)A[row][k] * B[k][col];
+        d[i] = (float)s;
+    }
 }
 
 inline int __dp4a(int a, int b, int c) {
