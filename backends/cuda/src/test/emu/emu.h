@@ -1,6 +1,7 @@
 /*
  * emu.h: runs Hearth's CUDA kernels on the CPU, for machines without a GPU. Each CUDA thread is
- * a fiber (ucontext) of one OS thread; blocks run one after another (so __shared__ can be a
+ * a fiber of one OS thread (entered through ucontext, switched with _setjmp/_longjmp, which
+ * unlike swapcontext make no system call); blocks run one after another (so __shared__ can be a
  * static), each block's fibers round-robin: a fiber runs until it waits at a barrier or returns.
  * __syncthreads is a barrier of the block's fibers, warp shuffles exchange values through memory
  * between two barriers of the warp's 32 fibers. The fibers' stacks are reused by every block (a
@@ -13,9 +14,13 @@
  * emu_test.cpp checks.
  */
 #pragma once
+/* emu.h must come before any system header: fiber switches longjmp between stacks, which the
+ * fortified longjmp refuses. */
+#undef _FORTIFY_SOURCE
 #define _GNU_SOURCE 1
 #define HEARTH_CUDA_EMU 1
 #include <cmath>
+#include <csetjmp>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -43,9 +48,10 @@ inline uint3_ blockDim, gridDim;
 struct uint4 { unsigned x, y, z, w; };
 
 struct EmuFiber {
-    ucontext_t ctx;
+    ucontext_t ctx;  /* the entry, for the first switch */
+    jmp_buf resume;  /* where it waits, for the next ones */
     std::unique_ptr<char[]> stack;
-    bool done = false;
+    bool started = false, done = false;
 };
 
 struct EmuBarrier {
@@ -54,7 +60,7 @@ struct EmuBarrier {
 
 struct EmuBlock {
     std::vector<EmuFiber> fibers;
-    ucontext_t scheduler;
+    jmp_buf scheduler;
     unsigned current = 0;
     unsigned long long progress = 0; /* arrivals and returns, to tell a deadlock */
     EmuBarrier block;
@@ -66,7 +72,9 @@ struct EmuBlock {
 inline EmuBlock* emu_block;
 inline constexpr size_t EMU_STACK = 256 * 1024;
 
-inline void emu_yield() { swapcontext(&emu_block->fibers[emu_block->current].ctx, &emu_block->scheduler); }
+inline void emu_yield() {
+    if (!_setjmp(emu_block->fibers[emu_block->current].resume)) _longjmp(emu_block->scheduler, 1);
+}
 
 /* Arrive at a barrier of n fibers and wait until all n have arrived. */
 inline void emu_wait(EmuBarrier& b, unsigned n) {
@@ -154,6 +162,7 @@ inline void emu_fiber_main() {
     emu_job();
     emu_block->fibers[emu_block->current].done = true;
     emu_block->progress++;
+    _longjmp(emu_block->scheduler, 1);
 }
 
 /* Runs kernel(args...) over grid x block (block: x only), blocks in turn, fibers round-robin. */
@@ -175,9 +184,9 @@ void emu_launch(void (*kernel)(P...), unsigned gx, unsigned gy, unsigned gz, uns
                     getcontext(&f.ctx);
                     f.ctx.uc_stack.ss_sp = f.stack.get();
                     f.ctx.uc_stack.ss_size = EMU_STACK;
-                    f.ctx.uc_link = &b->scheduler;
+                    f.ctx.uc_link = nullptr;
                     makecontext(&f.ctx, emu_fiber_main, 0);
-                    f.done = false;
+                    f.started = f.done = false;
                 }
                 for (unsigned live = bx; live > 0;) {
                     unsigned long long before = b->progress;
@@ -186,7 +195,12 @@ void emu_launch(void (*kernel)(P...), unsigned gx, unsigned gy, unsigned gz, uns
                         if (b->fibers[t].done) continue;
                         b->current = t;
                         threadIdx = {t, 0, 0};
-                        swapcontext(&b->scheduler, &b->fibers[t].ctx);
+                        EmuFiber& f = b->fibers[t];
+                        if (!_setjmp(b->scheduler)) {
+                            if (f.started) _longjmp(f.resume, 1);
+                            f.started = true;
+                            setcontext(&f.ctx);
+                        }
                         live += !b->fibers[t].done;
                     }
                     if (live > 0 && b->progress == before) {

@@ -27,11 +27,12 @@ class CudaEmulatorTest {
         if (!gpp) System.out.println("CudaEmulatorTest skipped: g++ is not on the PATH, so the CUDA emulator cannot be built");
         assumeTrue(gpp, "g++ not on the PATH: the CUDA emulator tests were not run");
         long start = System.nanoTime();
-        Process p = new ProcessBuilder("bash", RUN.toString()).redirectErrorStream(true).start();
-        byte[] bytes = p.getInputStream().readAllBytes();
+        Path log = Files.createTempFile("hearth-cuda-emu", ".txt");
+        Process p = new ProcessBuilder("bash", RUN.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         boolean exited = p.waitFor(20, TimeUnit.MINUTES);
-        if (!exited) p.destroyForcibly();
-        String output = new String(bytes, StandardCharsets.UTF_8);
+        if (!exited) p.destroyForcibly().waitFor();
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        Files.delete(log);
         List<String> lines = output.lines().toList();
         List<String> failures = lines.stream().filter(l -> l.startsWith("FAIL") || l.startsWith("emu:")).toList();
         long oks = lines.stream().filter(l -> l.startsWith("ok")).count();
