@@ -8,9 +8,9 @@
  * fiber per CUDA thread costs a context switch per wait, where an OS thread per CUDA thread cost
  * a thread creation per block and a futex wake per barrier). A launch whose fibers all wait and
  * none can proceed (a barrier some thread never reaches) aborts with a message. The sm_80
- * primitives of mma.cuh: mma.sync m16n8k16 gathers the 32 lanes' fragments through the warp's
- * exchange (emu_mma_f16_16x8x16), cp.async copies at once. Slow, but it
- * executes the kernels' own index arithmetic, block layouts and reductions, which is what
+ * primitives of mma.cuh: mma.sync (m16n8k16 f16, m16n8k32 s8) gathers the 32 lanes' fragments
+ * through the warp's exchange (emu_mma_f16_16x8x16, emu_mma_s8_16x8x32), cp.async copies at
+ * once. Slow, but it executes the kernels' own index arithmetic, block layouts and reductions, which is what
  * emu_test.cpp checks.
  */
 #pragma once
@@ -46,6 +46,8 @@ inline uint3_ blockDim, gridDim;
 #define __align__(n) __attribute__((aligned(n)))
 
 struct uint4 { unsigned x, y, z, w; };
+struct uint2 { unsigned x, y; };
+inline uint2 make_uint2(unsigned x, unsigned y) { return {x, y}; }
 
 struct EmuFiber {
     ucontext_t ctx;  /* the entry, for the first switch */
@@ -144,6 +146,30 @@ inline void emu_mma_f16_16x8x16(float* d, const unsigned* a, const unsigned* b) 
         double s = d[i];
         for (int k = 0; k < 16; k++) s += (double)A[row][k] * B[k][col];
         d[i] = (float)s;
+    }
+}
+
+/* mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32, d += A * B, likewise (see mma.cuh). */
+inline void emu_mma_s8_16x8x32(int* d, const unsigned* a, const unsigned* b) {
+    unsigned t = threadIdx.x, w = t >> 5, lane = t & 31;
+    unsigned* mine = emu_block->fragments[t];
+    for (int i = 0; i < 4; i++) mine[i] = a[i];
+    for (int i = 0; i < 2; i++) mine[4 + i] = b[i];
+    emu_warp_wait();
+    int A[16][32], B[32][8];
+    for (unsigned l = 0; l < 32; l++) {
+        const unsigned* f = emu_block->fragments[(w << 5) | l];
+        unsigned g = l >> 2, q = l & 3;
+        for (int r = 0; r < 4; r++)
+            for (int h = 0; h < 4; h++) A[g + 8 * (r & 1)][4 * q + h + 16 * (r >> 1)] = (signed char)(f[r] >> (8 * h));
+        for (int r = 0; r < 2; r++)
+            for (int h = 0; h < 4; h++) B[4 * q + h + 16 * r][g] = (signed char)(f[4 + r] >> (8 * h));
+    }
+    emu_warp_wait();
+    unsigned g = lane >> 2, q = lane & 3;
+    for (int i = 0; i < 4; i++) {
+        unsigned row = g + 8 * (i >> 1), col = 2 * q + (i & 1);
+        for (int k = 0; k < 32; k++) d[i] += A[row][k] * B[k][col];
     }
 }
 

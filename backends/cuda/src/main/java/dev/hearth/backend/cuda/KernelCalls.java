@@ -222,7 +222,7 @@ final class KernelCalls {
                 default -> throw new IllegalStateException("mul_mat of " + type);
             };
             out.add(launch(modules, kernel, gridX, gridY, 1, 128, new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
-        } else if (modules.tensorCores() && k % 32 == 0 && w % 16 == 0 && x % 16 == 0) { // sm_80+: tensor cores (f16 operands)
+        } else if (modules.tensorCores() && k % 32 == 0 && w % 16 == 0 && x % 16 == 0) { // sm_80+: tensor cores (f16; Q4_0, Q8_0 int8)
             boolean wide = t > MMA_NARROW_MAX_TOKENS;
             out.add(launch(modules, mmaKernel(type, wide), ceilDiv(rows, wide ? 128 : 64), ceilDiv(t, wide ? 64 : 32), 1, 128,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
