@@ -37,13 +37,12 @@
 #define MMA_ROW 20 /* 32-bit words per shared row: 16 of data, 4 of padding */
 #define MMA_THREADS 128
 
+/* Bytes of a weight row of the f16 path's types. */
 template <int TYPE>
 __device__ __forceinline__ long long mma_row_bytes(int K) {
     switch (TYPE) {
     case T_F32: return 4LL * K;
     case T_F16: case T_BF16: return 2LL * K;
-    case T_Q4_0: return (long long)(K >> 5) * Q4_0_BYTES;
-    case T_Q8_0: return (long long)(K >> 5) * Q8_0_BYTES;
     case T_Q4_K: return (long long)(K >> 8) * Q4_K_BYTES;
     default: return (long long)(K >> 8) * Q6_K_BYTES;
     }
