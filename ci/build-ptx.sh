@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build-ptx.sh: compiles each CUDA kernel file kernels/src/main/resources/kernels/cuda/*.cu to PTX
-# (virtual architecture compute_75) and writes NAME.ptx next to it, or into the folder given as
+# (virtual architecture compute_75; the tensor-core modules listed in SM80_MODULES, which use
+# mma.sync and cp.async, compute_80) and writes NAME.ptx next to it, or into the folder given as
 # the first argument. The PTX is committed and ships in the hearth-kernels jar; the CUDA backend
 # loads it with cuModuleLoadData, so users need only the NVIDIA driver.
 #
@@ -12,16 +13,32 @@
 # and the PATH. ci/fetch-nvcc-11.8.sh lays out such an nvcc from Debian's packages.
 #
 # Each PTX file ends with a comment line holding the SHA-256 of its .cu file followed by
-# common.cuh, so a check without nvcc can still tell that the PTX was built from these sources.
+# common.cuh (and mma.cuh for SM80_MODULES), so a check without nvcc can still tell that the PTX
+# was built from these sources.
 #
 # Usage: ci/build-ptx.sh [OUT_DIR]      build
 #        ci/build-ptx.sh --which         print the nvcc it would use; exit 3 if there is none
+#        ci/build-ptx.sh --target NAME   print the .target of module NAME's PTX (sm_75 or sm_80)
+#        ci/build-ptx.sh --stamp NAME    print the source stamp module NAME's PTX must carry
 set -euo pipefail
 
 WANT_RELEASE=11.8
-ARCH=compute_75
+SM80_MODULES=" mul_mat_mma "
 root=$(cd "$(dirname "$0")/.." && pwd)
 src=$root/kernels/src/main/resources/kernels/cuda
+
+sm80() { [[ "$SM80_MODULES" == *" $1 "* ]]; }
+target_of() { if sm80 "$1"; then echo sm_80; else echo sm_75; fi; }
+stamp_of() {
+  local files=("$src/$1.cu" "$src/common.cuh")
+  if sm80 "$1"; then files+=("$src/mma.cuh"); fi
+  cat "${files[@]}" | sha256sum | cut -d' ' -f1
+}
+
+case "${1:-}" in
+  --target) target_of "$2"; exit 0 ;;
+  --stamp) stamp_of "$2"; exit 0 ;;
+esac
 
 release_of() { "$1" --version 2>/dev/null | sed -n 's/.*release \([0-9][0-9.]*\),.*/\1/p' | head -n1; }
 
@@ -52,8 +69,9 @@ fi
 for f in "$src"/*.cu; do
   name=$(basename "$f" .cu)
   # -allow-unsupported-compiler: nvcc 11.8 only runs the host compiler to preprocess here.
-  "$nvcc" -ptx -arch="$ARCH" -allow-unsupported-compiler -I"$src" -o "$out/$name.ptx.tmp" "$f"
-  printf '// hearth source sha256 %s\n' "$(cat "$f" "$src/common.cuh" | sha256sum | cut -d' ' -f1)" >>"$out/$name.ptx.tmp"
+  arch=$(target_of "$name")
+  "$nvcc" -ptx -arch="compute_${arch#sm_}" -allow-unsupported-compiler -I"$src" -o "$out/$name.ptx.tmp" "$f"
+  printf '// hearth source sha256 %s\n' "$(stamp_of "$name")" >>"$out/$name.ptx.tmp"
   mv "$out/$name.ptx.tmp" "$out/$name.ptx"
-  echo "$name.ptx: $(grep -m1 '^\.version' "$out/$name.ptx")"
+  echo "$name.ptx: $(grep -m1 '^\.version' "$out/$name.ptx"), $(grep -m1 '^\.target' "$out/$name.ptx")"
 done

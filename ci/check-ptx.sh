@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # check-ptx.sh: checks the committed PTX of kernels/src/main/resources/kernels/cuda.
-#   1. Every .cu has a .ptx whose source stamp (last line) matches the SHA-256 of the .cu and
-#      common.cuh, and whose header says .version 7.8 and .target sm_75 (drivers R520+).
+#   1. Every .cu has a .ptx whose source stamp (last line) matches the SHA-256 of its sources
+#      (ci/build-ptx.sh --stamp), and whose header says .version 7.8 (drivers R520+) and the
+#      target ci/build-ptx.sh gives it (sm_75; sm_80 for the tensor-core modules).
 #   2. Where an nvcc of the release the PTX was built with is found (see ci/build-ptx.sh), the
 #      PTX is rebuilt into a temporary folder and must equal the committed files byte for byte.
-#   3. Where ptxas is found, every PTX file must assemble for sm_75, sm_86, sm_89 and sm_90.
+#   3. Where ptxas is found, every PTX file must assemble for its target, sm_86, sm_89 and sm_90.
 # Steps 2 and 3 are skipped with a message where the tools are absent. Exit 1 on any failure.
 set -uo pipefail
 
@@ -16,11 +17,12 @@ for cu in "$src"/*.cu; do
   name=$(basename "$cu" .cu)
   ptx=$src/$name.ptx
   if [ ! -f "$ptx" ]; then echo "FAIL $name.ptx is missing: run ci/build-ptx.sh"; fail=1; continue; fi
-  want=$(cat "$cu" "$src/common.cuh" | sha256sum | cut -d' ' -f1)
+  want=$("$root/ci/build-ptx.sh" --stamp "$name")
   got=$(sed -n 's|^// hearth source sha256 \([0-9a-f]*\)$|\1|p' "$ptx")
-  [ "$want" = "$got" ] || { echo "FAIL $name.ptx was not built from the current $name.cu/common.cuh: run ci/build-ptx.sh"; fail=1; }
+  [ "$want" = "$got" ] || { echo "FAIL $name.ptx was not built from the current $name.cu and headers: run ci/build-ptx.sh"; fail=1; }
   grep -qx '.version 7.8' "$ptx" || { echo "FAIL $name.ptx: $(grep -m1 '^\.version' "$ptx") is not 7.8"; fail=1; }
-  grep -qx '.target sm_75' "$ptx" || { echo "FAIL $name.ptx: $(grep -m1 '^\.target' "$ptx") is not sm_75"; fail=1; }
+  target=$("$root/ci/build-ptx.sh" --target "$name")
+  grep -qx ".target $target" "$ptx" || { echo "FAIL $name.ptx: $(grep -m1 '^\.target' "$ptx") is not $target"; fail=1; }
 done
 echo "stamps and headers checked"
 
@@ -42,13 +44,13 @@ fi
 ptxas=$(command -v ptxas || ls /usr/local/cuda/bin/ptxas 2>/dev/null || true)
 if [ -n "$ptxas" ]; then
   for ptx in "$src"/*.ptx; do
-    for sm in 75 86 89 90; do
-      if ! err=$("$ptxas" -arch=sm_$sm "$ptx" -o /dev/null 2>&1); then
-        echo "FAIL $(basename "$ptx") does not assemble for sm_$sm: $err"; fail=1
+    for sm in "$("$root/ci/build-ptx.sh" --target "$(basename "$ptx" .ptx)")" sm_86 sm_89 sm_90; do
+      if ! err=$("$ptxas" -arch=$sm "$ptx" -o /dev/null 2>&1); then
+        echo "FAIL $(basename "$ptx") does not assemble for $sm: $err"; fail=1
       fi
     done
   done
-  echo "assembled for sm_75 sm_86 sm_89 sm_90 with $ptxas"
+  echo "assembled for each module's target (sm_75 or sm_80), sm_86, sm_89 and sm_90 with $ptxas"
 else
   echo "skipped assembly: no ptxas"
 fi

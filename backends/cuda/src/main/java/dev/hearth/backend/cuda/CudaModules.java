@@ -1,6 +1,8 @@
 package dev.hearth.backend.cuda;
 
 import dev.hearth.runtime.HearthException;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
@@ -16,12 +18,14 @@ import java.util.Map;
 /**
  * The kernels of one device: each PTX module is read from the class path and loaded (the driver
  * compiles it for the GPU, and caches the result on disk) the first time one of its kernels is
- * needed.
+ * needed. The tensor-core modules (Kernel.SM80_MODULES) load only on devices of compute capability
+ * 8.0 or more; callers ask {@link #tensorCores()} first.
  */
 final class CudaModules {
     private final CudaDevice device;
     private final Map<String, CUmodule> modules = new HashMap<>();
     private final Map<Kernel, CUfunction> functions = new EnumMap<>(Kernel.class);
+    private Boolean tensorCores;
 
     CudaModules(CudaDevice device) {
         this.device = device;
@@ -42,7 +46,24 @@ final class CudaModules {
         return f;
     }
 
+    /** Whether the device runs the sm_80 modules: compute capability 8.0 (Ampere) or more. */
+    synchronized boolean tensorCores() {
+        if (tensorCores == null) {
+            device.makeCurrent();
+            CUdevice d = new CUdevice();
+            Cuda.check(JCudaDriver.cuCtxGetDevice(d), "cuCtxGetDevice");
+            int[] major = new int[1];
+            Cuda.check(JCudaDriver.cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d),
+                    "cuDeviceGetAttribute");
+            tensorCores = major[0] >= 8;
+        }
+        return tensorCores;
+    }
+
     private CUmodule load(String module) {
+        if (Kernel.SM80_MODULES.contains(module) && !tensorCores()) {
+            throw new IllegalStateException(module + ".ptx needs compute capability 8.0 or more, which " + device.name() + " lacks");
+        }
         byte[] ptx = ptx(module);
         device.makeCurrent();
         CUmodule m = new CUmodule();

@@ -22,6 +22,20 @@ enum Kernel {
     MUL_MAT_TILED_Q8_0("mul_mat_tiled", "mul_mat_tiled_q8_0"),
     MUL_MAT_TILED_Q4_K("mul_mat_tiled", "mul_mat_tiled_q4_k"),
     MUL_MAT_TILED_Q6_K("mul_mat_tiled", "mul_mat_tiled_q6_k"),
+    MUL_MAT_MMA_F32_64X32("mul_mat_mma", "mul_mat_mma_f32_64x32"),
+    MUL_MAT_MMA_F16_64X32("mul_mat_mma", "mul_mat_mma_f16_64x32"),
+    MUL_MAT_MMA_BF16_64X32("mul_mat_mma", "mul_mat_mma_bf16_64x32"),
+    MUL_MAT_MMA_Q4_0_64X32("mul_mat_mma", "mul_mat_mma_q4_0_64x32"),
+    MUL_MAT_MMA_Q8_0_64X32("mul_mat_mma", "mul_mat_mma_q8_0_64x32"),
+    MUL_MAT_MMA_Q4_K_64X32("mul_mat_mma", "mul_mat_mma_q4_k_64x32"),
+    MUL_MAT_MMA_Q6_K_64X32("mul_mat_mma", "mul_mat_mma_q6_k_64x32"),
+    MUL_MAT_MMA_F32_128X64("mul_mat_mma", "mul_mat_mma_f32_128x64"),
+    MUL_MAT_MMA_F16_128X64("mul_mat_mma", "mul_mat_mma_f16_128x64"),
+    MUL_MAT_MMA_BF16_128X64("mul_mat_mma", "mul_mat_mma_bf16_128x64"),
+    MUL_MAT_MMA_Q4_0_128X64("mul_mat_mma", "mul_mat_mma_q4_0_128x64"),
+    MUL_MAT_MMA_Q8_0_128X64("mul_mat_mma", "mul_mat_mma_q8_0_128x64"),
+    MUL_MAT_MMA_Q4_K_128X64("mul_mat_mma", "mul_mat_mma_q4_k_128x64"),
+    MUL_MAT_MMA_Q6_K_128X64("mul_mat_mma", "mul_mat_mma_q6_k_128x64"),
     RMS_NORM("rms_norm", "rms_norm"),
     LAYER_NORM("layer_norm", "layer_norm"),
     ROPE("rope", "rope"),
@@ -57,7 +71,7 @@ enum Kernel {
 
     /** The PTX modules, in the order of their files. */
     static final java.util.List<String> MODULES = java.util.List.of(
-            "attention", "convert", "elementwise", "experts", "get_rows", "kv_store", "layer_norm", "mul_mat_tiled", "mul_mat_vec",
+            "attention", "convert", "elementwise", "experts", "get_rows", "kv_store", "layer_norm", "mul_mat_mma", "mul_mat_tiled", "mul_mat_vec",
             "rms_norm", "rope", "softmax");
 
     final String module;
@@ -66,6 +80,17 @@ enum Kernel {
     Kernel(String module, String entry) {
         this.module = module;
         this.entry = entry;
+    }
+
+    /**
+     * Modules built for compute_80 (tensor cores, cp.async; ci/build-ptx.sh's SM80_MODULES): loaded
+     * only on devices of compute capability 8.0 or more.
+     */
+    static final java.util.List<String> SM80_MODULES = java.util.List.of("mul_mat_mma");
+
+    /** The .target of a module's PTX: sm_80 for SM80_MODULES, else sm_75. */
+    static String target(String module) {
+        return SM80_MODULES.contains(module) ? "sm_80" : "sm_75";
     }
 
     /** The class-path resource of a module's PTX. */

@@ -222,6 +222,10 @@ final class KernelCalls {
                 default -> throw new IllegalStateException("mul_mat of " + type);
             };
             out.add(launch(modules, kernel, gridX, gridY, 1, 128, new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
+        } else if (modules.tensorCores() && k % 32 == 0 && w % 16 == 0 && x % 16 == 0) { // sm_80+: tensor cores (f16; Q4_0, Q8_0 int8)
+            boolean wide = t > MMA_NARROW_MAX_TOKENS;
+            out.add(launch(modules, mmaKernel(type, wide), ceilDiv(rows, wide ? 128 : 64), ceilDiv(t, wide ? 64 : 32), 1, 128,
+                    new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         } else {
             Kernel kernel = switch (type) {
                 case F32 -> Kernel.MUL_MAT_TILED_F32;
@@ -236,6 +240,23 @@ final class KernelCalls {
             out.add(launch(modules, kernel, ceilDiv(rows, 64), ceilDiv(t, 64), 1, 256,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         }
+    }
+
+    /** mul_mat_mma takes 64 x 32 tiles up to this many tokens, 128 x 64 above. */
+    static final int MMA_NARROW_MAX_TOKENS = 64;
+
+    /** mul_mat_mma's kernel: 64 rows x 32 tokens per block, or (wide) 128 x 64. */
+    private static Kernel mmaKernel(DType type, boolean wide) {
+        return switch (type) {
+            case F32 -> wide ? Kernel.MUL_MAT_MMA_F32_128X64 : Kernel.MUL_MAT_MMA_F32_64X32;
+            case F16 -> wide ? Kernel.MUL_MAT_MMA_F16_128X64 : Kernel.MUL_MAT_MMA_F16_64X32;
+            case BF16 -> wide ? Kernel.MUL_MAT_MMA_BF16_128X64 : Kernel.MUL_MAT_MMA_BF16_64X32;
+            case Q4_0 -> wide ? Kernel.MUL_MAT_MMA_Q4_0_128X64 : Kernel.MUL_MAT_MMA_Q4_0_64X32;
+            case Q8_0 -> wide ? Kernel.MUL_MAT_MMA_Q8_0_128X64 : Kernel.MUL_MAT_MMA_Q8_0_64X32;
+            case Q4_K -> wide ? Kernel.MUL_MAT_MMA_Q4_K_128X64 : Kernel.MUL_MAT_MMA_Q4_K_64X32;
+            case Q6_K -> wide ? Kernel.MUL_MAT_MMA_Q6_K_128X64 : Kernel.MUL_MAT_MMA_Q6_K_64X32;
+            default -> throw new IllegalStateException("mul_mat of " + type);
+        };
     }
 
     /**

@@ -75,13 +75,14 @@ class CudaOpsGpuTest {
     List<DynamicTest> mulMat() {
         List<Spec> specs = new ArrayList<>();
         DType[] types = {DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K};
+        boolean tensorCores = GpuTesting.device().modules().tensorCores(); // prompts of Q4_0/Q8_0 take int8 activations there
         for (DType type : types) {
             int[][] shapes = type.blockSize == 256 ? new int[][]{{256, 37}, {768, 64}}
                     : type.blockSize == 32 ? new int[][]{{96, 37}, {256, 64}}
                     : new int[][]{{100, 37}, {256, 64}, {33, 5}};
             for (int[] kn : shapes) {
                 for (int t : new int[]{1, 3, 8, 9, 70}) {
-                    boolean int8 = (type == DType.Q4_0 || type == DType.Q8_0) && t <= KernelCalls.VEC_MAX_TOKENS;
+                    boolean int8 = (type == DType.Q4_0 || type == DType.Q8_0) && (t <= KernelCalls.VEC_MAX_TOKENS || tensorCores);
                     String name = "mul_mat " + type + " k=" + kn[0] + " n=" + kn[1] + " t=" + t;
                     specs.add(new Spec(name, int8 ? INT8_ACTIVATIONS : MATH, c -> {
                         Node w = c.weight("w", type, 1f, kn[0], kn[1]);

@@ -26,16 +26,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The PTX that ships in the hearth-kernels jar, checked without a GPU: every module is on the class
- * path with the ISA and target the driver requirement rests on (7.8, sm_75); every kernel the
- * backend launches is an entry of its module; each file was built from the current .cu sources
- * (the SHA-256 stamp that ci/build-ptx.sh writes); it assembles with ptxas for sm_75, sm_86,
- * sm_89 and sm_90; and, where an nvcc of the release it was built with is present, a rebuild
- * gives the same bytes. Steps whose tools or sources are missing are skipped with a message.
+ * path with the ISA and target the driver requirement rests on (7.8; sm_75, or sm_80 for the
+ * tensor-core modules, Kernel.SM80_MODULES, which ci/build-ptx.sh agrees on); every kernel the
+ * backend launches is an entry of its module; each file was built from the current sources (the
+ * SHA-256 stamp that ci/build-ptx.sh writes, over the .cu, common.cuh and, for the sm_80 modules,
+ * mma.cuh); it assembles with ptxas for its target, sm_86, sm_89 and sm_90; and, where an nvcc of
+ * the release it was built with is present, a rebuild gives the same bytes. Steps whose tools or sources are missing are skipped with a message.
  */
 class PtxTest {
     private static final Path SOURCES = Path.of("../../kernels/src/main/resources/kernels/cuda");
     private static final Path BUILD_SCRIPT = Path.of("../../ci/build-ptx.sh");
-    private static final String[] ARCHS = {"sm_75", "sm_86", "sm_89", "sm_90"};
+    /** Where every module must assemble besides its own target. */
+    private static final String[] ARCHS = {"sm_86", "sm_89", "sm_90"};
 
     private static String ptx(String module) {
         return new String(CudaModules.ptx(module), StandardCharsets.UTF_8);
@@ -46,7 +48,8 @@ class PtxTest {
         for (String m : Kernel.MODULES) {
             String text = ptx(m);
             assertTrue(text.lines().anyMatch(".version 7.8"::equals), m + ".ptx must be PTX ISA 7.8 (drivers R520+)");
-            assertTrue(text.lines().anyMatch(".target sm_75"::equals), m + ".ptx must target sm_75");
+            String target = ".target " + Kernel.target(m);
+            assertTrue(text.lines().anyMatch(target::equals), m + ".ptx must have " + target);
         }
     }
 
@@ -69,20 +72,22 @@ class PtxTest {
         }
         assertEquals(Kernel.MODULES, modules, "every .cu file is a module the backend knows, and no other");
         byte[] common = Files.readAllBytes(SOURCES.resolve("common.cuh"));
+        byte[] mma = Files.readAllBytes(SOURCES.resolve("mma.cuh"));
         Pattern stamp = Pattern.compile("^// hearth source sha256 ([0-9a-f]{64})$", Pattern.MULTILINE);
         for (String m : modules) {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             sha.update(Files.readAllBytes(SOURCES.resolve(m + ".cu")));
             sha.update(common);
+            if (Kernel.SM80_MODULES.contains(m)) sha.update(mma);
             String want = HexFormat.of().formatHex(sha.digest());
             Matcher got = stamp.matcher(ptx(m));
             assertTrue(got.find(), m + ".ptx has no source stamp: run ci/build-ptx.sh");
-            assertEquals(want, got.group(1), m + ".ptx is older than " + m + ".cu or common.cuh: run ci/build-ptx.sh");
+            assertEquals(want, got.group(1), m + ".ptx is older than " + m + ".cu or its headers: run ci/build-ptx.sh");
         }
     }
 
     @Test
-    void ptxAssemblesForTuringAmpereAdaAndHopper() throws Exception {
+    void ptxAssemblesForItsTargetAmpereAdaAndHopper() throws Exception {
         String ptxas = find("ptxas");
         assumeTrue(ptxas != null, "ptxas not found on the PATH or in /usr/local/cuda/bin: assembly not checked");
         Path dir = Files.createTempDirectory("hearth-ptx");
@@ -92,7 +97,9 @@ class PtxTest {
             for (String m : Kernel.MODULES) {
                 Path file = dir.resolve(m + ".ptx");
                 Files.write(file, CudaModules.ptx(m));
-                for (String arch : ARCHS) {
+                List<String> archs = new ArrayList<>(List.of(ARCHS));
+                archs.addFirst(Kernel.target(m));
+                for (String arch : archs) {
                     results.add(pool.submit(() -> {
                         Result r = exec(List.of(ptxas, "-arch=" + arch, file.toString(), "-o", "/dev/null"), 120);
                         return r.code == 0 ? null : m + ".ptx for " + arch + ": " + r.output;
@@ -108,6 +115,16 @@ class PtxTest {
                 for (Path p : files.toList()) Files.deleteIfExists(p);
             }
             Files.deleteIfExists(dir);
+        }
+    }
+
+    @Test
+    void buildScriptGivesEachModuleItsTarget() throws Exception {
+        assumeTrue(Files.isRegularFile(BUILD_SCRIPT), "ci/build-ptx.sh not found");
+        for (String m : Kernel.MODULES) {
+            Result r = exec(List.of("bash", BUILD_SCRIPT.toString(), "--target", m), 60);
+            assertEquals(0, r.code, r.output);
+            assertEquals(Kernel.target(m), r.output.strip(), m + ": ci/build-ptx.sh's SM80_MODULES and Kernel.SM80_MODULES disagree");
         }
     }
 
