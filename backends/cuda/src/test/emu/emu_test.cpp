@@ -1,7 +1,7 @@
 /*
  * emu_test.cpp: Hearth's CUDA kernels run on the CPU (emu.h) against straightforward references
  * in double: the GGUF block decoders here are ports of the reference codecs of
- * dev.hearth.runtime.dtype (LegacyQuants, KQuants), and the ops follow ReferenceOps. Launch
+ * dev.hearth.runtime.dtype (LegacyQuants, KQuants, Mxfp4), and the ops follow ReferenceOps. Launch
  * shapes are those of KernelCalls. Build and run: backends/cuda/src/test/emu/run.sh.
  */
 #include "emu.h"
