@@ -31,9 +31,11 @@
  *   variants hold one accumulator), the x rows consecutive, K floats apart (q8_1 activations:
  *   K/32 blocks apart), so that warp_sum(acc[j]) is the dot product. Float types: lanes stride
  *   over elements. Every quantized type goes through mv_dot_q<TYPE, NT>: the int8 activations
- *   of q8_1 blocks (see quantize_q8_1 in mul_mat_vec.cu) and dp4a; mv_load<TYPE> unpacks 4
- *   weights into int8x4 with a scale s and offset m (w = s*q + m), so a word adds
- *   d_x * (s * dp4a(q, x) + m * dp4a(1, x)) (the second dp4a only where m can be nonzero).
+ *   of q8_1 blocks (see quantize_q8_1 in mul_mat_vec.cu) and dp4a; mv_load<TYPE> reads one
+ *   32-bit word of packed quants per lane (lanes on consecutive words) and unpacks it into one
+ *   or two words of 4 weights as int8x4 (the nibble types: low and high nibbles), each with a
+ *   scale s and offset m (w = s*q + m), so a word adds d_x * (s * dp4a(q, x) + m * dp4a(1, x))
+ *   (the second dp4a only where m can be nonzero).
  *
  * Checked against: the op tests of dev.hearth.backend.cuda (every kernel uses these), which
  * compare with the reference backend; backends/cuda/src/test/emu runs them on the CPU against
@@ -351,83 +353,120 @@ __device__ __forceinline__ int spread4(int x) {
 }
 
 /*
- * Quant word g of a weight row: elements 4g .. 4g+3 as w = s * q + m, q the four int8 lanes
- * of *v (the 32-bit words of quants that dp4a takes), s and m floats. Each load is a 32-bit
- * word of the block's packed quants (two 16-bit loads: blocks are 2-byte aligned; MXFP4's
- * 17-byte blocks are read bytewise), shifted and masked to one field per byte.
+ * Words per load unit: the nibble types give two words per 32-bit load (low nibbles, then high
+ * ones), the others one.
+ */
+#define MV_WORDS(TYPE) ((TYPE) == T_Q8_0 || (TYPE) == T_Q2_K || (TYPE) == T_Q3_K ? 1 : 2)
+
+/*
+ * Load unit u of a weight row: MV_WORDS(TYPE) quant words, word i holding elements 4g[i] ..
+ * 4g[i]+3 as w = s[i] * q + m[i], q the four int8 lanes of v[i] (the 32-bit words dp4a takes).
+ * A unit is one 32-bit load of the block's packed quants (two 16-bit loads: blocks are 2-byte
+ * aligned; MXFP4's 17-byte blocks are read bytewise); consecutive units are consecutive words of
+ * the packed quants, so lanes side by side read consecutive bytes. Units of the nibble types:
+ *   legacy (Q4_0 Q4_1 Q5_0 Q5_1 MXFP4)  qs word p of block u/4: elements 4p.. (low nibbles) and
+ *                                       16+4p.. (high), one scale
+ *   Q4_K, Q5_K   qs word of chunk c (64 elements): sub-blocks 2c (low) and 2c+1 (high)
+ *   Q6_K         ql word: quarters k (low nibbles) and k+2 (high) of a 128-element half
+ * Q8_0, Q2_K and Q3_K: unit u is word u.
  */
 template <int TYPE>
-__device__ __forceinline__ void mv_load(const u8* __restrict__ row, int g, int* v, float* s, float* m) {
-    int sub = g & 7;                    /* word of the 32-element block */
-    int lq = 4 * (sub & 3), ls = 4 * (sub >> 2); /* legacy types: qs byte, nibble shift */
-    int e = 4 * (g & 63);               /* K-quants: element of the super-block */
-    int h = e >> 7, r = e & 127, k = r >> 5, l = r & 31;
-    if (TYPE == T_Q4_0) {
-        const u8* b = row + (g >> 3) * Q4_0_BYTES;
-        float d = load_half(b);
-        *v = (load_i32_a2(b + 2 + lq) >> ls) & 0x0f0f0f0f;
-        *s = d;
-        *m = -8.0f * d;
-    } else if (TYPE == T_Q4_1) {
-        const u8* b = row + (g >> 3) * Q4_1_BYTES;
-        *v = (load_i32_a2(b + 4 + lq) >> ls) & 0x0f0f0f0f;
-        *s = load_half(b);
-        *m = load_half(b + 2);
-    } else if (TYPE == T_Q5_0) {
-        const u8* b = row + (g >> 3) * Q5_0_BYTES;
-        float d = load_half(b);
-        int hi = spread4(load_i32_a2(b + 2) >> (4 * sub)) << 4;
-        *v = ((load_i32_a2(b + 6 + lq) >> ls) & 0x0f0f0f0f) | hi;
-        *s = d;
-        *m = -16.0f * d;
-    } else if (TYPE == T_Q5_1) {
-        const u8* b = row + (g >> 3) * Q5_1_BYTES;
-        int hi = spread4(load_i32_a2(b + 4) >> (4 * sub)) << 4;
-        *v = ((load_i32_a2(b + 8 + lq) >> ls) & 0x0f0f0f0f) | hi;
-        *s = load_half(b);
-        *m = load_half(b + 2);
-    } else if (TYPE == T_Q8_0) {
-        const u8* b = row + (g >> 3) * Q8_0_BYTES;
-        *v = load_i32_a2(b + 2 + 4 * sub);
-        *s = load_half(b);
-        *m = 0.0f;
-    } else if (TYPE == T_MXFP4) {
-        const u8* b = row + (g >> 3) * MXFP4_BYTES;
-        int q = 0;
+__device__ __forceinline__ void mv_load(const u8* __restrict__ row, int u, int* v, float* s, float* m, int* g) {
+    if (TYPE == T_Q4_0 || TYPE == T_Q4_1 || TYPE == T_Q5_0 || TYPE == T_Q5_1 || TYPE == T_MXFP4) {
+        int p = u & 3;
+        const u8* b = row + (u >> 2) * block_bytes(TYPE);
+        int w;
+        if (TYPE == T_MXFP4) {
+            w = b[1 + 4 * p] | (b[2 + 4 * p] << 8) | (b[3 + 4 * p] << 16) | (b[4 + 4 * p] << 24);
+        } else {
+            w = load_i32_a2(b + 4 * p + (TYPE == T_Q4_0 ? 2 : TYPE == T_Q4_1 ? 4 : TYPE == T_Q5_0 ? 6 : 8));
+        }
+        int lo = w & 0x0f0f0f0f, hi = (w >> 4) & 0x0f0f0f0f;
+        if (TYPE == T_Q5_0 || TYPE == T_Q5_1) {
+            int qh = load_i32_a2(b + (TYPE == T_Q5_0 ? 2 : 4));
+            lo |= spread4(qh >> (4 * p)) << 4;
+            hi |= spread4(qh >> (16 + 4 * p)) << 4;
+        }
+        if (TYPE == T_MXFP4) {
+            int l8 = 0, h8 = 0;
 #pragma unroll
-        for (int i = 0; i < 4; i++) q |= mxfp4_doubled((b[1 + lq + i] >> ls) & 0xf) << (8 * i);
-        *v = q;
-        *s = e8m0_half(b[0]);
-        *m = 0.0f;
-    } else if (TYPE == T_Q2_K) {
-        const u8* b = row + (g >> 6) * Q2_K_BYTES;
-        int sc = b[e >> 4];
-        *v = (load_i32_a2(b + 16 + 32 * h + l) >> (2 * k)) & 0x03030303;
-        *s = load_half(b + 80) * (float)(sc & 15);
-        *m = -load_half(b + 82) * (float)(sc >> 4);
-    } else if (TYPE == T_Q3_K) {
-        const u8* b = row + (g >> 6) * Q3_K_BYTES;
-        int lo = (load_i32_a2(b + 32 + 32 * h + l) >> (2 * k)) & 0x03030303;
-        int hm = (load_i32_a2(b + l) >> (e >> 5)) & 0x01010101;
-        *v = lo | (hm << 2);
-        *s = load_half(b + 108) * (float)q3_k_scale(b + 96, e >> 4);
-        *m = -4.0f * *s;
+            for (int i = 0; i < 4; i++) {
+                l8 |= mxfp4_doubled((lo >> (8 * i)) & 0xf) << (8 * i);
+                h8 |= mxfp4_doubled((hi >> (8 * i)) & 0xf) << (8 * i);
+            }
+            lo = l8;
+            hi = h8;
+        }
+        float d = TYPE == T_MXFP4 ? e8m0_half(b[0]) : load_half(b);
+        float off = TYPE == T_Q4_0 ? -8.0f * d : TYPE == T_Q5_0 ? -16.0f * d
+                  : TYPE == T_Q4_1 || TYPE == T_Q5_1 ? load_half(b + 2) : 0.0f;
+        v[0] = lo;
+        v[1] = hi;
+        s[0] = s[1] = d;
+        m[0] = m[1] = off;
+        g[0] = 8 * (u >> 2) + p;
+        g[1] = g[0] + 4;
     } else if (TYPE == T_Q4_K || TYPE == T_Q5_K) {
-        const u8* b = row + (g >> 6) * (TYPE == T_Q4_K ? Q4_K_BYTES : Q5_K_BYTES);
-        int j = e >> 5, sc, mn;
-        q4_k_scale_min(b + 4, j, &sc, &mn);
-        int q = (load_i32_a2(b + (TYPE == T_Q4_K ? 16 : 48) + 32 * (j >> 1) + (e & 31)) >> (4 * (j & 1))) & 0x0f0f0f0f;
-        if (TYPE == T_Q5_K) q |= ((load_i32_a2(b + 16 + (e & 31)) >> j) & 0x01010101) << 4;
-        *v = q;
-        *s = load_half(b) * (float)sc;
-        *m = -load_half(b + 2) * (float)mn;
-    } else { /* T_Q6_K */
-        const u8* b = row + (g >> 6) * Q6_K_BYTES;
-        int lo = (load_i32_a2(b + 64 * h + 32 * (k & 1) + l) >> (4 * (k >> 1))) & 0x0f0f0f0f;
-        int hi = (load_i32_a2(b + 128 + 32 * h + l) >> (2 * k)) & 0x03030303;
-        *v = lo | (hi << 4);
-        *s = load_half(b + 208) * (float)(signed char)b[192 + (e >> 4)];
-        *m = -32.0f * *s;
+        int p = u & 31, c = p >> 3, l = 4 * (p & 7);
+        const u8* b = row + (u >> 5) * block_bytes(TYPE);
+        int w = load_i32_a2(b + (TYPE == T_Q4_K ? 16 : 48) + 32 * c + l);
+        int lo = w & 0x0f0f0f0f, hi = (w >> 4) & 0x0f0f0f0f;
+        if (TYPE == T_Q5_K) {
+            int qh = load_i32_a2(b + 16 + l);
+            lo |= ((qh >> (2 * c)) & 0x01010101) << 4;
+            hi |= ((qh >> (2 * c + 1)) & 0x01010101) << 4;
+        }
+        float d = load_half(b), dmin = load_half(b + 2);
+        int sc0, mn0, sc1, mn1;
+        q4_k_scale_min(b + 4, 2 * c, &sc0, &mn0);
+        q4_k_scale_min(b + 4, 2 * c + 1, &sc1, &mn1);
+        v[0] = lo;
+        v[1] = hi;
+        s[0] = d * (float)sc0;
+        s[1] = d * (float)sc1;
+        m[0] = -dmin * (float)mn0;
+        m[1] = -dmin * (float)mn1;
+        g[0] = 64 * (u >> 5) + 16 * c + (p & 7);
+        g[1] = g[0] + 8;
+    } else if (TYPE == T_Q6_K) {
+        int p = u & 31, h = p >> 4, o = 4 * (p & 15), k = o >> 5, l = o & 31;
+        const u8* b = row + (u >> 5) * Q6_K_BYTES;
+        int w = load_i32_a2(b + 64 * h + o);
+        int qh = load_i32_a2(b + 128 + 32 * h + l);
+        float d = load_half(b + 208);
+        int e = 128 * h + 32 * k + l; /* element of the super-block of the low nibbles; the high ones + 64 */
+        v[0] = (w & 0x0f0f0f0f) | (((qh >> (2 * k)) & 0x03030303) << 4);
+        v[1] = ((w >> 4) & 0x0f0f0f0f) | (((qh >> (2 * k + 4)) & 0x03030303) << 4);
+        s[0] = d * (float)(signed char)b[192 + (e >> 4)];
+        s[1] = d * (float)(signed char)b[192 + ((e + 64) >> 4)];
+        m[0] = -32.0f * s[0];
+        m[1] = -32.0f * s[1];
+        g[0] = 64 * (u >> 5) + (e >> 2);
+        g[1] = g[0] + 16;
+    } else {
+        int sub = u & 7;                /* Q8_0: word of the block */
+        int e = 4 * (u & 63);           /* Q2_K, Q3_K: element of the super-block */
+        int h = e >> 7, r = e & 127, k = r >> 5, l = r & 31;
+        g[0] = u;
+        if (TYPE == T_Q8_0) {
+            const u8* b = row + (u >> 3) * Q8_0_BYTES;
+            v[0] = load_i32_a2(b + 2 + 4 * sub);
+            s[0] = load_half(b);
+            m[0] = 0.0f;
+        } else if (TYPE == T_Q2_K) {
+            const u8* b = row + (u >> 6) * Q2_K_BYTES;
+            int sc = b[e >> 4];
+            v[0] = (load_i32_a2(b + 16 + 32 * h + l) >> (2 * k)) & 0x03030303;
+            s[0] = load_half(b + 80) * (float)(sc & 15);
+            m[0] = -load_half(b + 82) * (float)(sc >> 4);
+        } else { /* T_Q3_K */
+            const u8* b = row + (u >> 6) * Q3_K_BYTES;
+            int lo = (load_i32_a2(b + 32 + 32 * h + l) >> (2 * k)) & 0x03030303;
+            int hm = (load_i32_a2(b + l) >> (e >> 5)) & 0x01010101;
+            v[0] = lo | (hm << 2);
+            s[0] = load_half(b + 108) * (float)q3_k_scale(b + 96, e >> 4);
+            m[0] = -4.0f * s[0];
+        }
     }
 }
 
@@ -452,23 +491,28 @@ __device__ __forceinline__ void mv_dot_word(int q, float s, float m, const block
 }
 
 /*
- * A quantized row against NT tokens of q8_1 activations: lane L takes the words g = L, L + 32,
- * ... (so the warp reads 128 consecutive elements of the row per step, lanes side by side),
- * two words per loop so that two rounds of loads are in flight.
+ * A quantized row against NT tokens of q8_1 activations: lane L takes the load units u = L,
+ * L + 32, ... (see mv_load), two units per loop so that two rounds of loads are in flight.
  */
 template <int TYPE, int NT>
 __device__ __forceinline__ void mv_dot_q(const u8* __restrict__ row, const block_q8_1* __restrict__ xq, int K, int nt, float* acc) {
+    const int W = MV_WORDS(TYPE);
     int lane = threadIdx.x & 31;
-    int words = K >> 2, nbx = K >> 5;
+    int units = (K >> 2) / W, nbx = K >> 5;
 #pragma unroll 1
-    for (int g = lane; g < words; g += 64) {
-        int q0, q1 = 0;
-        float s0, m0, s1 = 0.0f, m1 = 0.0f;
-        bool two = g + 32 < words;
-        mv_load<TYPE>(row, g, &q0, &s0, &m0);
-        if (two) mv_load<TYPE>(row, g + 32, &q1, &s1, &m1);
-        mv_dot_word<TYPE, NT>(q0, s0, m0, xq, nbx, g, nt, acc);
-        if (two) mv_dot_word<TYPE, NT>(q1, s1, m1, xq, nbx, g + 32, nt, acc);
+    for (int u = lane; u < units; u += 64) {
+        int q0[W], q1[W], g0[W], g1[W];
+        float s0[W], m0[W], s1[W], m1[W];
+        bool two = u + 32 < units;
+        mv_load<TYPE>(row, u, q0, s0, m0, g0);
+        if (two) mv_load<TYPE>(row, u + 32, q1, s1, m1, g1);
+#pragma unroll
+        for (int i = 0; i < W; i++) mv_dot_word<TYPE, NT>(q0[i], s0[i], m0[i], xq, nbx, g0[i], nt, acc);
+        if (two) {
+#pragma unroll
+            for (int i = 0; i < W; i++) mv_dot_word<TYPE, NT>(q1[i], s1[i], m1[i], xq, nbx, g1[i], nt, acc);
+        }
     }
 }
+
 #endif

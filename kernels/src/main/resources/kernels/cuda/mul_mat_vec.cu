@@ -17,7 +17,8 @@
  *   quantize_q8_1                    x rows to blocks of 32 int8 with one float scale (q8_1)
  *   every quantized type             integer dot products (dp4a) of weight quants unpacked to
  *                                    int8x4 with the q8_1 activations, scaled per block (and
- *                                    per sub-block of the K-quants), two words per lane in flight
+ *                                    per sub-block of the K-quants); each lane keeps two 32-bit
+ *                                    weight loads in flight
  *
  * Checked against: the reference backend's mul_mat (ReferenceOps.dot over codec-decoded rows)
  * in CudaOpsGpuTest, at odd N, K = 33/100/96/256/768 and T = 1, 3, 8; q8_1 activations keep the
@@ -42,7 +43,7 @@ __device__ __forceinline__ void write_rows(float* acc, float* y, int n, int N, i
     }
 }
 
-#define MV_PROLOGUE(NT)                                                      \
+#define MV_PROLOGUE(NT)                                                                                     \
     int warp = threadIdx.x >> 5;                                             \
     int n = blockIdx.x * MV_WARPS + warp;                                    \
     if (n >= N) return;                                                      \
@@ -84,27 +85,21 @@ __device__ __forceinline__ void mul_mat_vec_q(const u8* __restrict__ w, const bl
 }
 
 /* The three token variants of a float type (WT: its element) or a quantized one. */
-#define MV_FLOAT(name, WT)                                                                                   \
-    extern "C" __global__ void __launch_bounds__(128) name##_t1(const WT* __restrict__ w, const float* __restrict__ x, \
-            float* __restrict__ y, int K, int N, int T) { name<1>(w, x, y, K, N, T); }                        \
-    extern "C" __global__ void __launch_bounds__(128) name##_t4(const WT* __restrict__ w, const float* __restrict__ x, \
-            float* __restrict__ y, int K, int N, int T) { name<4>(w, x, y, K, N, T); }                        \
-    extern "C" __global__ void __launch_bounds__(128) name##_t8(const WT* __restrict__ w, const float* __restrict__ x, \
+#define MV_FLOAT(name, WT)                                                                                  \
+    extern "C" __global__ void name##_t1(const WT* __restrict__ w, const float* __restrict__ x,             \
+            float* __restrict__ y, int K, int N, int T) { name<1>(w, x, y, K, N, T); }                      \
+    extern "C" __global__ void name##_t4(const WT* __restrict__ w, const float* __restrict__ x,             \
+            float* __restrict__ y, int K, int N, int T) { name<4>(w, x, y, K, N, T); }                      \
+    extern "C" __global__ void name##_t8(const WT* __restrict__ w, const float* __restrict__ x,             \
             float* __restrict__ y, int K, int N, int T) { name<8>(w, x, y, K, N, T); }
 
-#define MV_QUANT(name, TYPE)                                                                                 \
-    extern "C" __global__ void __launch_bounds__(128) name##_t1(const u8* __restrict__ w,                     \
-            const block_q8_1* __restrict__ xq, float* __restrict__ y, int K, int N, int T) {                  \
-        mul_mat_vec_q<TYPE, 1>(w, xq, y, K, N, T);                                                            \
-    }                                                                                                         \
-    extern "C" __global__ void __launch_bounds__(128) name##_t4(const u8* __restrict__ w,                     \
-            const block_q8_1* __restrict__ xq, float* __restrict__ y, int K, int N, int T) {                  \
-        mul_mat_vec_q<TYPE, 4>(w, xq, y, K, N, T);                                                            \
-    }                                                                                                         \
-    extern "C" __global__ void __launch_bounds__(128) name##_t8(const u8* __restrict__ w,                     \
-            const block_q8_1* __restrict__ xq, float* __restrict__ y, int K, int N, int T) {                  \
-        mul_mat_vec_q<TYPE, 8>(w, xq, y, K, N, T);                                                            \
-    }
+#define MV_QUANT(name, TYPE)                                                                                \
+    extern "C" __global__ void name##_t1(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
+            float* __restrict__ y, int K, int N, int T) { mul_mat_vec_q<TYPE, 1>(w, xq, y, K, N, T); }      \
+    extern "C" __global__ void name##_t4(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
+            float* __restrict__ y, int K, int N, int T) { mul_mat_vec_q<TYPE, 4>(w, xq, y, K, N, T); }      \
+    extern "C" __global__ void name##_t8(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
+            float* __restrict__ y, int K, int N, int T) { mul_mat_vec_q<TYPE, 8>(w, xq, y, K, N, T); }
 
 MV_FLOAT(mul_mat_vec_f32, float)
 MV_FLOAT(mul_mat_vec_f16, __half)
