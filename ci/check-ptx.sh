@@ -6,7 +6,11 @@
 #   2. Where an nvcc of the release the PTX was built with is found (see ci/build-ptx.sh), the
 #      PTX is rebuilt into a temporary folder and must equal the committed files byte for byte.
 #   3. Where ptxas is found, every PTX file must assemble for its target, sm_86, sm_89 and sm_90.
-# Steps 2 and 3 are skipped with a message where the tools are absent. Exit 1 on any failure.
+#   4. Where ptxas is found, prints the registers and spill bytes of every kernel for sm_90
+#      (ptxas -v) and fails where a matrix-vector kernel (mul_mat_vec_*, mul_mat_id_*) spills or
+#      goes over its family's register budget: the 1-token variants (_t1) and mul_mat_id 48,
+#      _t4 64, _t8 80 (measured with ptxas 13.0: at most 45, 48 and 64).
+# Steps 2-4 are skipped with a message where the tools are absent. Exit 1 on any failure.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,8 +55,29 @@ if [ -n "$ptxas" ]; then
     done
   done
   echo "assembled for each module's target (sm_75 or sm_80), sm_86, sm_89 and sm_90 with $ptxas"
+  echo "registers and spills for sm_90 (kernel registers spill-stores spill-loads):"
+  for ptx in "$src"/*.ptx; do
+    "$ptxas" -arch=sm_90 -v "$ptx" -o /dev/null 2>&1 | awk '
+      /Compiling entry function/ { split($0, q, "'"'"'"); name = q[2] }
+      /bytes spill stores/ { for (i = 1; i <= NF; i++) { if ($(i+1) == "bytes" && $(i+2) == "spill") { if ($(i+3) == "stores,") st = $i; else ld = $i } } }
+      /Used [0-9]+ registers/ { for (i = 1; i <= NF; i++) if ($i == "Used") r = $(i+1); print name, r, st, ld }'
+  done | sort >"${TMPDIR:-/tmp}/hearth-ptx-regs.$$"
+  while read -r name regs st ld; do
+    budget=""
+    case $name in
+      mul_mat_vec_*_t1|mul_mat_id_*) budget=48 ;;
+      mul_mat_vec_*_t4) budget=64 ;;
+      mul_mat_vec_*_t8) budget=80 ;;
+    esac
+    printf '  %-32s %4s %4s %4s%s\n' "$name" "$regs" "$st" "$ld" "${budget:+  (budget $budget)}"
+    if [ -n "$budget" ]; then
+      [ "$st" = 0 ] && [ "$ld" = 0 ] || { echo "FAIL $name spills ($st bytes stored, $ld loaded)"; fail=1; }
+      [ "$regs" -le "$budget" ] || { echo "FAIL $name uses $regs registers (budget $budget)"; fail=1; }
+    fi
+  done <"${TMPDIR:-/tmp}/hearth-ptx-regs.$$"
+  rm -f "${TMPDIR:-/tmp}/hearth-ptx-regs.$$"
 else
-  echo "skipped assembly: no ptxas"
+  echo "skipped assembly and registers: no ptxas"
 fi
 
 [ $fail = 0 ] && echo "PTX OK" || echo "PTX check FAILED"

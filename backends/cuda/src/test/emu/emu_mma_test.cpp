@@ -70,33 +70,46 @@ static const char* type_name(int t) {
     case T_F16: return "f16";
     case T_BF16: return "bf16";
     case T_Q4_0: return "q4_0";
+    case T_Q4_1: return "q4_1";
+    case T_Q5_0: return "q5_0";
+    case T_Q5_1: return "q5_1";
     case T_Q8_0: return "q8_0";
+    case T_MXFP4: return "mxfp4";
+    case T_Q2_K: return "q2_k";
+    case T_Q3_K: return "q3_k";
     case T_Q4_K: return "q4_k";
+    case T_Q5_K: return "q5_k";
     default: return "q6_k";
     }
 }
 
-static int block_size(int type) { return type == T_Q4_0 || type == T_Q8_0 ? 32 : type == T_Q4_K || type == T_Q6_K ? 256 : 1; }
+/* A block's scales set to small values (random bytes elsewhere), so that no weight leaves f16's range. */
+static void small_scales(int type, uint8_t* p) {
+    unsigned short d = float_to_half_bits(uni(0.05f)), m = float_to_half_bits(std::fabs(uni(0.05f)));
+    switch (type) {
+    case T_Q4_0: case T_Q5_0: case T_Q8_0: std::memcpy(p, &d, 2); break;
+    case T_Q4_1: case T_Q5_1: case T_Q4_K: case T_Q5_K: std::memcpy(p, &d, 2); std::memcpy(p + 2, &m, 2); break;
+    case T_Q2_K: std::memcpy(p + 80, &d, 2); std::memcpy(p + 82, &m, 2); break;
+    case T_Q3_K: std::memcpy(p + 108, &d, 2); break;
+    case T_Q6_K: std::memcpy(p + 208, &d, 2); break;
+    case T_MXFP4: p[0] = (uint8_t)(120 + rng() % 8); break; /* 2^-7 .. 2^0 */
+    default: break;
+    }
+}
 
-/* N random rows of K elements: float types hold values in [-1, 1]; quant blocks random bytes with a small scale. */
+/* N random rows of K elements: float types hold values in [-1, 1]; quant blocks random bytes with small scales. */
 static std::vector<uint8_t> random_rows(int type, int K, int N) {
-    long long rb = type == T_F32 ? 4LL * K : type == T_F16 || type == T_BF16 ? 2LL * K
-            : (long long)K / block_size(type) * (type == T_Q4_0 ? Q4_0_BYTES : type == T_Q8_0 ? Q8_0_BYTES : type == T_Q4_K ? Q4_K_BYTES : Q6_K_BYTES);
+    long long rb = row_bytes_of(type, K);
     std::vector<uint8_t> w(rb * N);
     for (auto& b : w) b = (uint8_t)rng();
-    int bs = block_size(type), bytes = (int)(rb * bs / K);
-    for (long long e = 0; e < (long long)K * N; e++) {
-        uint8_t* p = w.data() + e * (rb / K);
+    int bs = block_elems(type), bytes = block_bytes(type);
+    for (long long e = 0; bs == 1 && e < (long long)K * N; e++) {
+        uint8_t* p = w.data() + e * bytes;
         if (type == T_F32) { float f = uni(1); std::memcpy(p, &f, 4); }
         if (type == T_F16) { unsigned short h = float_to_half_bits(uni(1)); std::memcpy(p, &h, 2); }
         if (type == T_BF16) { unsigned short h = float_to_bf16(uni(1)); std::memcpy(p, &h, 2); }
     }
-    for (long long blk = 0; bs > 1 && blk < (long long)K / bs * N; blk++) {
-        uint8_t* p = w.data() + blk * bytes;
-        unsigned short d = float_to_half_bits(uni(0.05f)), m = float_to_half_bits(std::fabs(uni(0.05f)));
-        std::memcpy(p + (type == T_Q6_K ? 208 : 0), &d, 2);
-        if (type == T_Q4_K) std::memcpy(p + 2, &m, 2);
-    }
+    for (long long blk = 0; bs > 1 && blk < (long long)K / bs * N; blk++) small_scales(type, w.data() + blk * bytes);
     return w;
 }
 
@@ -109,7 +122,14 @@ static MmaKernel mma_kernel(int type, bool wide) {
     case T_BF16: return wide ? mul_mat_mma_bf16_128x64 : mul_mat_mma_bf16_64x32;
     case T_Q4_0: return wide ? mul_mat_mma_q4_0_128x64 : mul_mat_mma_q4_0_64x32;
     case T_Q8_0: return wide ? mul_mat_mma_q8_0_128x64 : mul_mat_mma_q8_0_64x32;
+    case T_Q4_1: return wide ? mul_mat_mma_q4_1_128x64 : mul_mat_mma_q4_1_64x32;
+    case T_Q5_0: return wide ? mul_mat_mma_q5_0_128x64 : mul_mat_mma_q5_0_64x32;
+    case T_Q5_1: return wide ? mul_mat_mma_q5_1_128x64 : mul_mat_mma_q5_1_64x32;
+    case T_MXFP4: return wide ? mul_mat_mma_mxfp4_128x64 : mul_mat_mma_mxfp4_64x32;
+    case T_Q2_K: return wide ? mul_mat_mma_q2_k_128x64 : mul_mat_mma_q2_k_64x32;
+    case T_Q3_K: return wide ? mul_mat_mma_q3_k_128x64 : mul_mat_mma_q3_k_64x32;
     case T_Q4_K: return wide ? mul_mat_mma_q4_k_128x64 : mul_mat_mma_q4_k_64x32;
+    case T_Q5_K: return wide ? mul_mat_mma_q5_k_128x64 : mul_mat_mma_q5_k_64x32;
     default: return wide ? mul_mat_mma_q6_k_128x64 : mul_mat_mma_q6_k_64x32;
     }
 }
@@ -188,8 +208,8 @@ static void test_mma_s8_fragments() {
 int main() {
     test_mma_fragments();
     test_mma_s8_fragments();
-    for (int type : {T_F32, T_F16, T_BF16, T_Q4_0, T_Q8_0, T_Q4_K, T_Q6_K}) {
-        int K = block_size(type) == 256 ? 512 : 96;
+    for (int type : {T_F32, T_F16, T_BF16, T_Q4_0, T_Q4_1, T_Q5_0, T_Q5_1, T_Q8_0, T_MXFP4, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K}) {
+        int K = block_elems(type) == 256 ? 512 : 96;
         for (int T : {9, 33, 64, 100}) test_mul_mat_mma(type, K, 37, T, T > 64);
         test_mul_mat_mma(type, K, 133, 33, true);
         test_mul_mat_mma(type, K, 133, 100, false);

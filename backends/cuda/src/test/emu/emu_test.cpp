@@ -1,7 +1,7 @@
 /*
  * emu_test.cpp: Hearth's CUDA kernels run on the CPU (emu.h) against straightforward references
  * in double: the GGUF block decoders here are ports of the reference codecs of
- * dev.hearth.runtime.dtype (LegacyQuants, KQuants), and the ops follow ReferenceOps. Launch
+ * dev.hearth.runtime.dtype (LegacyQuants, KQuants, Mxfp4), and the ops follow ReferenceOps. Launch
  * shapes are those of KernelCalls. Build and run: backends/cuda/src/test/emu/run.sh.
  */
 #include "emu.h"
@@ -43,14 +43,22 @@ static void report(const std::string& name, const std::vector<float>& got, const
     std::printf("%s %-58s nmse %.3g\n", ok ? "ok  " : "FAIL", name.c_str(), e);
 }
 
-static size_t block_size(int type) { return type == T_Q4_0 || type == T_Q8_0 ? 32 : type == T_Q4_K || type == T_Q6_K ? 256 : 1; }
+static bool kquant(int type) { return type == T_Q2_K || type == T_Q3_K || type == T_Q4_K || type == T_Q5_K || type == T_Q6_K; }
+static size_t block_size(int type) { return type == T_F32 || type == T_F16 || type == T_BF16 ? 1 : kquant(type) ? 256 : 32; }
 static size_t type_size(int type) {
     switch (type) {
     case T_F32: return 4;
     case T_F16: case T_BF16: return 2;
     case T_Q4_0: return 18;
+    case T_Q4_1: return 20;
+    case T_Q5_0: return 22;
+    case T_Q5_1: return 24;
     case T_Q8_0: return 34;
+    case T_MXFP4: return 17;
+    case T_Q2_K: return 84;
+    case T_Q3_K: return 110;
     case T_Q4_K: return 144;
+    case T_Q5_K: return 176;
     default: return 210;
     }
 }
@@ -70,10 +78,12 @@ static std::vector<uint8_t> random_rows(int type, int K, int rows) {
         }
         for (size_t blk = 0; blk < rb / type_size(type) && block_size(type) > 1; blk++) {
             uint8_t* p = row + blk * type_size(type);
-            unsigned short d = f2h(uni(0.05f)), m = f2h(std::fabs(uni(0.05f)));
-            if (type == T_Q6_K) std::memcpy(p + 208, &d, 2);
-            else std::memcpy(p, &d, 2);
-            if (type == T_Q4_K) std::memcpy(p + 2, &m, 2);
+            unsigned short d = f2h(uni(0.05f)), m = f2h(std::fabs(uni(0.05f))), off = f2h(uni(0.2f));
+            if (type == T_MXFP4) { p[0] = (uint8_t)(119 + rng() % 8); continue; } /* scales 2^-8 .. 2^-1 */
+            size_t at = type == T_Q6_K ? 208 : type == T_Q3_K ? 108 : type == T_Q2_K ? 80 : 0;
+            std::memcpy(p + at, &d, 2);
+            if (type == T_Q4_K || type == T_Q5_K || type == T_Q2_K) std::memcpy(p + at + 2, &m, 2); /* dmin */
+            if (type == T_Q4_1 || type == T_Q5_1) std::memcpy(p + 2, &off, 2);                      /* m */
         }
     }
     return b;
@@ -91,7 +101,42 @@ static void dequant_row(int type, const uint8_t* s, int n, double* dst) {
         } else if (type == T_Q8_0) {
             float d = h2f(s);
             for (int j = 0; j < 32; j++) dst[o + j] = (signed char)s[2 + j] * d;
-        } else if (type == T_Q4_K) {
+        } else if (type == T_Q4_1 || type == T_Q5_0 || type == T_Q5_1) {
+            bool five = type != T_Q4_1, offset = type != T_Q5_0;
+            float d = h2f(s), m = offset ? h2f(s + 2) : 0.0f;
+            uint32_t qh = 0;
+            if (five) std::memcpy(&qh, s + (offset ? 4 : 2), 4);
+            const uint8_t* qs = s + (type == T_Q4_1 ? 4 : type == T_Q5_0 ? 6 : 8);
+            for (int j = 0; j < 16; j++) {
+                int lo = (qs[j] & 0xf) | (five ? ((qh >> j) & 1) << 4 : 0), hi = (qs[j] >> 4) | (five ? ((qh >> (j + 16)) & 1) << 4 : 0);
+                if (offset) { dst[o + j] = lo * d + m; dst[o + j + 16] = hi * d + m; }
+                else { dst[o + j] = (lo - 16) * d; dst[o + j + 16] = (hi - 16) * d; }
+            }
+        } else if (type == T_MXFP4) {
+            static const int kv[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+            double d = std::ldexp(1.0, s[0] - 128);
+            for (int j = 0; j < 16; j++) { dst[o + j] = kv[s[1 + j] & 0xf] * d; dst[o + j + 16] = kv[s[1 + j] >> 4] * d; }
+        } else if (type == T_Q2_K) {
+            float d = h2f(s + 80), dmin = h2f(s + 82);
+            for (int e = 0; e < 256; e += 16) {
+                int sc = s[e / 16];
+                float dl = d * (sc & 0xf), ml = dmin * (sc >> 4);
+                int r = e % 128, shift = 2 * (r / 32);
+                const uint8_t* q = s + 16 + 32 * (e / 128) + r % 32;
+                for (int l = 0; l < 16; l++) dst[o + e + l] = dl * ((q[l] >> shift) & 3) - ml;
+            }
+        } else if (type == T_Q3_K) {
+            float d = h2f(s + 108);
+            for (int e = 0; e < 256; e += 16) {
+                int j = e / 16;
+                int low = j < 8 ? s[96 + j] & 0xf : s[96 + j - 8] >> 4, high = (s[96 + 8 + j % 4] >> (2 * (j / 4))) & 3;
+                float dl = d * ((low | high << 4) - 32);
+                int r = e % 128, shift = 2 * (r / 32), bit = e / 32;
+                const uint8_t* q = s + 32 + 32 * (e / 128) + r % 32;
+                const uint8_t* hm = s + r % 32;
+                for (int l = 0; l < 16; l++) dst[o + e + l] = dl * (((q[l] >> shift) & 3) - (((hm[l] >> bit) & 1) ? 0 : 4));
+            }
+        } else if (type == T_Q4_K || type == T_Q5_K) {
             float d = h2f(s), dmin = h2f(s + 2);
             for (int j = 0; j < 8; j++) {
                 int sc, mn;
@@ -99,9 +144,13 @@ static void dequant_row(int type, const uint8_t* s, int n, double* dst) {
                 if (j < 4) { sc = p[j] & 63; mn = p[j + 4] & 63; }
                 else { sc = (p[j + 4] & 0xf) | (p[j - 4] >> 6) << 4; mn = (p[j + 4] >> 4) | (p[j] >> 6) << 4; }
                 float dl = d * sc, ml = dmin * mn;
-                const uint8_t* q = s + 16 + 32 * (j / 2);
+                const uint8_t* q = s + (type == T_Q4_K ? 16 : 48) + 32 * (j / 2);
                 int shift = 4 * (j % 2);
-                for (int l = 0; l < 32; l++) dst[o + 32 * j + l] = dl * ((q[l] >> shift) & 0xf) - ml;
+                for (int l = 0; l < 32; l++) {
+                    int v = (q[l] >> shift) & 0xf;
+                    if (type == T_Q5_K) v |= ((s[16 + l] >> j) & 1) << 4;
+                    dst[o + 32 * j + l] = dl * v - ml;
+                }
             }
         } else {
             float d = h2f(s + 208);
@@ -120,12 +169,42 @@ static void dequant_row(int type, const uint8_t* s, int n, double* dst) {
 
 static const char* type_name(int t) {
     switch (t) { case T_F32: return "f32"; case T_F16: return "f16"; case T_BF16: return "bf16"; case T_Q4_0: return "q4_0";
-    case T_Q8_0: return "q8_0"; case T_Q4_K: return "q4_k"; default: return "q6_k"; }
+    case T_Q4_1: return "q4_1"; case T_Q5_0: return "q5_0"; case T_Q5_1: return "q5_1"; case T_Q8_0: return "q8_0";
+    case T_MXFP4: return "mxfp4"; case T_Q2_K: return "q2_k"; case T_Q3_K: return "q3_k"; case T_Q4_K: return "q4_k";
+    case T_Q5_K: return "q5_k"; default: return "q6_k"; }
 }
 
 typedef void (*MatKernel)(const u8*, const float*, float*, int, int, int);
+typedef void (*VecKernel)(const u8*, const block_q8_1*, float*, int, int, int);
 
-static void test_mul_mat(int type, int K, int N, int T) {
+/* The matrix-vector kernels of a quantized type, by token variant 1, 4, 8 (as KernelCalls picks them). */
+#define VEC3(name) {name##_t1, name##_t4, name##_t8}
+static VecKernel vec_kernel(int type, int variant) {
+    static const struct { int type; VecKernel k[3]; } table[] = {
+        {T_Q4_0, VEC3(mul_mat_vec_q4_0)}, {T_Q4_1, VEC3(mul_mat_vec_q4_1)}, {T_Q5_0, VEC3(mul_mat_vec_q5_0)},
+        {T_Q5_1, VEC3(mul_mat_vec_q5_1)}, {T_Q8_0, VEC3(mul_mat_vec_q8_0)}, {T_MXFP4, VEC3(mul_mat_vec_mxfp4)},
+        {T_Q2_K, VEC3(mul_mat_vec_q2_k)}, {T_Q3_K, VEC3(mul_mat_vec_q3_k)}, {T_Q4_K, VEC3(mul_mat_vec_q4_k)},
+        {T_Q5_K, VEC3(mul_mat_vec_q5_k)}, {T_Q6_K, VEC3(mul_mat_vec_q6_k)}};
+    for (auto& e : table) if (e.type == type) return e.k[variant == 1 ? 0 : variant == 4 ? 1 : 2];
+    return nullptr;
+}
+
+static MatKernel tiled_kernel(int type) {
+    static const struct { int type; MatKernel k; } table[] = {
+        {T_F32, mul_mat_tiled_f32}, {T_F16, mul_mat_tiled_f16}, {T_BF16, mul_mat_tiled_bf16}, {T_Q4_0, mul_mat_tiled_q4_0},
+        {T_Q4_1, mul_mat_tiled_q4_1}, {T_Q5_0, mul_mat_tiled_q5_0}, {T_Q5_1, mul_mat_tiled_q5_1}, {T_Q8_0, mul_mat_tiled_q8_0},
+        {T_MXFP4, mul_mat_tiled_mxfp4}, {T_Q2_K, mul_mat_tiled_q2_k}, {T_Q3_K, mul_mat_tiled_q3_k}, {T_Q4_K, mul_mat_tiled_q4_k},
+        {T_Q5_K, mul_mat_tiled_q5_k}, {T_Q6_K, mul_mat_tiled_q6_k}};
+    for (auto& e : table) if (e.type == type) return e.k;
+    return nullptr;
+}
+
+/*
+ * mul_mat against double sums over the decoded rows. T <= 8: the matrix-vector variant the host
+ * takes for T (1, 4 or 8 tokens per block; `variant` overrides it, to run a wider variant on
+ * fewer tokens), quantized types through q8_1 activations; more tokens: the tiled kernel.
+ */
+static void test_mul_mat(int type, int K, int N, int T, int variant = 0) {
     auto w = random_rows(type, K, N);
     std::vector<float> x(K * T), y(N * T, NAN);
     for (auto& v : x) v = uni(1);
@@ -134,31 +213,31 @@ static void test_mul_mat(int type, int K, int N, int T) {
         dequant_row(type, w.data() + n * row_size(type, K), K, row.data());
         for (int t = 0; t < T; t++) { double s = 0; for (int k = 0; k < K; k++) s += row[k] * x[t * K + k]; want[t * N + n] = s; }
     }
-    bool vec = T <= 8, dp4a = vec && (type == T_Q4_0 || type == T_Q8_0);
+    bool vec = T <= 8, dp4a = vec && block_size(type) > 1;
+    if (variant == 0) variant = T == 1 ? 1 : T <= 4 ? 4 : 8;
     if (vec) {
-        std::vector<block_q8_1> q((size_t)T * K / 32 + 1);
-        const void* xin = x.data();
+        unsigned gx = (N + 3) / 4, gy = (T + variant - 1) / variant;
+        int vi = variant == 1 ? 0 : variant == 4 ? 1 : 2;
         if (dp4a) {
+            std::vector<block_q8_1> q((size_t)T * K / 32);
             emu_launch(quantize_q8_1, (T * (K / 32) + 7) / 8, 1, 1, 256, x.data(), q.data(), K, T);
-            xin = q.data();
-        }
-        unsigned gx = (N + 3) / 4, gy = (T + 7) / 8;
-        switch (type) {
-        case T_F32: emu_launch(mul_mat_vec_f32, gx, gy, 1, 128, (const float*)w.data(), x.data(), y.data(), K, N, T); break;
-        case T_F16: emu_launch(mul_mat_vec_f16, gx, gy, 1, 128, (const __half*)w.data(), x.data(), y.data(), K, N, T); break;
-        case T_BF16: emu_launch(mul_mat_vec_bf16, gx, gy, 1, 128, (const unsigned short*)w.data(), x.data(), y.data(), K, N, T); break;
-        case T_Q4_0: emu_launch(mul_mat_vec_q4_0, gx, gy, 1, 128, (const u8*)w.data(), (const block_q8_1*)xin, y.data(), K, N, T); break;
-        case T_Q8_0: emu_launch(mul_mat_vec_q8_0, gx, gy, 1, 128, (const u8*)w.data(), (const block_q8_1*)xin, y.data(), K, N, T); break;
-        case T_Q4_K: emu_launch(mul_mat_vec_q4_k, gx, gy, 1, 128, (const u8*)w.data(), x.data(), y.data(), K, N, T); break;
-        default: emu_launch(mul_mat_vec_q6_k, gx, gy, 1, 128, (const u8*)w.data(), x.data(), y.data(), K, N, T); break;
+            emu_launch(vec_kernel(type, variant), gx, gy, 1, 128, (const u8*)w.data(), (const block_q8_1*)q.data(), y.data(), K, N, T);
+        } else if (type == T_F32) {
+            void (*k[])(const float*, const float*, float*, int, int, int) = {mul_mat_vec_f32_t1, mul_mat_vec_f32_t4, mul_mat_vec_f32_t8};
+            emu_launch(k[vi], gx, gy, 1, 128, (const float*)w.data(), x.data(), y.data(), K, N, T);
+        } else if (type == T_F16) {
+            void (*k[])(const __half*, const float*, float*, int, int, int) = {mul_mat_vec_f16_t1, mul_mat_vec_f16_t4, mul_mat_vec_f16_t8};
+            emu_launch(k[vi], gx, gy, 1, 128, (const __half*)w.data(), x.data(), y.data(), K, N, T);
+        } else {
+            void (*k[])(const unsigned short*, const float*, float*, int, int, int) = {mul_mat_vec_bf16_t1, mul_mat_vec_bf16_t4,
+                                                                                       mul_mat_vec_bf16_t8};
+            emu_launch(k[vi], gx, gy, 1, 128, (const unsigned short*)w.data(), x.data(), y.data(), K, N, T);
         }
     } else {
-        MatKernel k = type == T_F32 ? mul_mat_tiled_f32 : type == T_F16 ? mul_mat_tiled_f16 : type == T_BF16 ? mul_mat_tiled_bf16
-                : type == T_Q4_0 ? mul_mat_tiled_q4_0 : type == T_Q8_0 ? mul_mat_tiled_q8_0 : type == T_Q4_K ? mul_mat_tiled_q4_k : mul_mat_tiled_q6_k;
-        emu_launch(k, (N + 63) / 64, (T + 63) / 64, 1, 256, (const u8*)w.data(), (const float*)x.data(), y.data(), K, N, T);
+        emu_launch(tiled_kernel(type), (N + 63) / 64, (T + 63) / 64, 1, 256, (const u8*)w.data(), (const float*)x.data(), y.data(), K, N, T);
     }
-    report(std::string("mul_mat ") + type_name(type) + " k=" + std::to_string(K) + " n=" + std::to_string(N) + " t=" + std::to_string(T),
-           y, want, dp4a ? 5e-4 : 1e-9);
+    report(std::string("mul_mat ") + type_name(type) + " k=" + std::to_string(K) + " n=" + std::to_string(N) + " t=" + std::to_string(T) +
+           (vec ? " t" + std::to_string(variant) : " tiled"), y, want, dp4a ? 5e-4 : 1e-9);
 }
 
 static void test_get_rows(int type, int K, int V) {
@@ -665,16 +744,21 @@ static void test_mul_mat_id(int type, int K, int N, int E, int k, int T, bool pe
             want[s * N + n] = acc;
         }
     }
-    bool dp4a = type == T_Q4_0 || type == T_Q8_0;
+    bool dp4a = block_size(type) > 1;
     std::vector<block_q8_1> q((size_t)xRows * K / 32 + 1);
     const void* xin = x.data();
     if (dp4a) {
         emu_launch(quantize_q8_1, (xRows * (K / 32) + 7) / 8, 1, 1, 256, x.data(), q.data(), K, xRows);
         xin = q.data();
     }
-    IdKernel kernel = type == T_F32 ? (IdKernel)mul_mat_id_f32 : type == T_F16 ? (IdKernel)mul_mat_id_f16
-            : type == T_BF16 ? (IdKernel)mul_mat_id_bf16 : type == T_Q4_0 ? (IdKernel)mul_mat_id_q4_0
-            : type == T_Q8_0 ? (IdKernel)mul_mat_id_q8_0 : type == T_Q4_K ? (IdKernel)mul_mat_id_q4_k : (IdKernel)mul_mat_id_q6_k;
+    static const struct { int type; IdKernel k; } table[] = {
+        {T_F32, (IdKernel)mul_mat_id_f32}, {T_F16, (IdKernel)mul_mat_id_f16}, {T_BF16, (IdKernel)mul_mat_id_bf16},
+        {T_Q4_0, (IdKernel)mul_mat_id_q4_0}, {T_Q4_1, (IdKernel)mul_mat_id_q4_1}, {T_Q5_0, (IdKernel)mul_mat_id_q5_0},
+        {T_Q5_1, (IdKernel)mul_mat_id_q5_1}, {T_Q8_0, (IdKernel)mul_mat_id_q8_0}, {T_MXFP4, (IdKernel)mul_mat_id_mxfp4},
+        {T_Q2_K, (IdKernel)mul_mat_id_q2_k}, {T_Q3_K, (IdKernel)mul_mat_id_q3_k}, {T_Q4_K, (IdKernel)mul_mat_id_q4_k},
+        {T_Q5_K, (IdKernel)mul_mat_id_q5_k}, {T_Q6_K, (IdKernel)mul_mat_id_q6_k}};
+    IdKernel kernel = nullptr;
+    for (auto& e : table) if (e.type == type) kernel = e.k;
     emu_launch(kernel, (N + 3) / 4, std::min<unsigned>(S, gyCap), 1, 128, (const u8*)w.data(), xin, (const int*)ids.data(), y.data(),
                K, N, E, k, S, perSlot ? 1 : 0);
     std::string name = std::string("mul_mat_id ") + type_name(type) + " k=" + std::to_string(K) + " n=" + std::to_string(N) + " e=" +
@@ -693,11 +777,14 @@ static void test_mul_mat_id(int type, int K, int N, int E, int k, int T, bool pe
 }
 
 int main() {
-    int types[] = {T_F32, T_F16, T_BF16, T_Q4_0, T_Q8_0, T_Q4_K, T_Q6_K};
+    int types[] = {T_F32, T_F16, T_BF16, T_Q4_0, T_Q4_1, T_Q5_0, T_Q5_1, T_Q8_0, T_MXFP4, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
     for (int type : types) {
-        int K = block_size(type) == 256 ? 512 : block_size(type) == 32 ? 96 : 100;
-        for (int T : {1, 3, 9, 70}) test_mul_mat(type, K, 37, T);
-        if (block_size(type) == 1) test_mul_mat(type, 33, 5, 2), test_mul_mat(type, 33, 5, 11), test_mul_mat(type, 256, 8, 1);
+        /* every token variant at K = 256 and 768 (legacy types also 96 and 160: a lane's second word missing on the last step) */
+        for (int K : {256, 768}) for (int T : {1, 3, 8}) test_mul_mat(type, K, 37, T);
+        test_mul_mat(type, 256, 37, 2, 8);
+        if (block_size(type) == 32) for (int K : {96, 160}) test_mul_mat(type, K, 37, 3);
+        for (int T : {9, 70}) test_mul_mat(type, block_size(type) == 256 ? 512 : block_size(type) == 32 ? 96 : 100, 37, T);
+        if (block_size(type) == 1) test_mul_mat(type, 33, 5, 2), test_mul_mat(type, 33, 5, 11), test_mul_mat(type, 100, 37, 1);
         test_get_rows(type, 512, 37);
     }
     test_attention(false, 4, 2, 80, 40, {39});

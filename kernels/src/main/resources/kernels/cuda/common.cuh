@@ -12,19 +12,34 @@
  *   1024) through 32 floats of shared memory.
  * - Block layouts of the GGUF quant types (the same as kernels/common/quant_blocks.h):
  *     Q4_0  32 elements, 18 bytes: half d; uchar qs[16]      x = d * (nibble - 8)
+ *     Q4_1  32 elements, 20 bytes: half d, m; uchar qs[16]   x = d * nibble + m
+ *     Q5_0  32 elements, 22 bytes: half d; uchar qh[4]; uchar qs[16]   x = d * (q - 16), bit j of
+ *           qh (a little-endian uint32) the fifth bit of element j
+ *     Q5_1  32 elements, 24 bytes: half d, m; uchar qh[4]; uchar qs[16]  x = d * q + m
  *     Q8_0  32 elements, 34 bytes: half d; char qs[32]        x = d * q
+ *     MXFP4 32 elements, 17 bytes: uchar e (E8M0); uchar qs[16]   x = e2m1(nibble) * 2^(e-127)
+ *     Q2_K 256 elements, 84 bytes: uchar scales[16]; uchar qs[64]; half d, dmin
+ *     Q3_K 256 elements, 110 bytes: uchar hmask[32]; uchar qs[64]; uchar scales[12]; half d
  *     Q4_K 256 elements, 144 bytes: half d, dmin; uchar scales[12]; uchar qs[128]
+ *     Q5_K 256 elements, 176 bytes: half d, dmin; uchar scales[12]; uchar qh[32]; uchar qs[128]
  *     Q6_K 256 elements, 210 bytes: uchar ql[128], qh[64]; char scales[16]; half d
- *   dequant_at(type, row, k) gives element k of a row of any supported type.
+ *   Legacy nibbles: byte j of qs holds element j (low) and j + 16 (high). dequant_at(type, row,
+ *   k) gives element k of a row of any supported type; block_elems/block_bytes their blocks.
  * - Matrix-vector row dot products, shared by mul_mat_vec.cu and experts.cu (mul_mat_id): one
- *   warp per weight row; mv_dot_TYPE(row, x, K, nt, acc) adds this lane's share of
- *   dot(row, x row j) to acc[j] for j < nt (at most MV_TOKENS), the x rows consecutive, K floats
- *   apart (q8_1 activations: K/32 blocks apart), so that warp_sum(acc[j]) is the dot product.
- *   Lanes read consecutive bytes of the row (coalesced); Q4_0 and Q8_0 take int8 activations in
- *   q8_1 blocks (see quantize_q8_1 in mul_mat_vec.cu) and use dp4a.
+ *   warp per weight row; mv_dot_*<NT>(row, x, K, nt, acc) adds this lane's share of
+ *   dot(row, x row j) to acc[j] for j < nt <= NT (NT a template parameter, so that the 1-token
+ *   variants hold one accumulator), the x rows consecutive, K floats apart (q8_1 activations:
+ *   K/32 blocks apart), so that warp_sum(acc[j]) is the dot product. Float types: lanes stride
+ *   over elements. Every quantized type goes through mv_dot_q<TYPE, NT>: the int8 activations
+ *   of q8_1 blocks (see quantize_q8_1 in mul_mat_vec.cu) and dp4a; mv_load<TYPE> reads one
+ *   32-bit word of packed quants per lane (lanes on consecutive words) and unpacks it into one
+ *   or two words of 4 weights as int8x4 (the nibble types: low and high nibbles), each with a
+ *   scale s and offset m (w = s*q + m), so a word adds d_x * (s * dp4a(q, x) + m * dp4a(1, x))
+ *   (the second dp4a only where m can be nonzero).
  *
  * Checked against: the op tests of dev.hearth.backend.cuda (every kernel uses these), which
- * compare with the reference backend.
+ * compare with the reference backend; backends/cuda/src/test/emu runs them on the CPU against
+ * double-precision references (every weight type and token variant).
  */
 #ifndef HEARTH_CUDA_COMMON_CUH
 #define HEARTH_CUDA_COMMON_CUH
@@ -35,15 +50,29 @@
 #define T_F32 0
 #define T_F16 1
 #define T_Q4_0 2
+#define T_Q4_1 3
+#define T_Q5_0 6
+#define T_Q5_1 7
 #define T_Q8_0 8
+#define T_Q2_K 10
+#define T_Q3_K 11
 #define T_Q4_K 12
+#define T_Q5_K 13
 #define T_Q6_K 14
 #define T_BF16 30
+#define T_MXFP4 39
 
 #define Q4_0_BYTES 18
+#define Q4_1_BYTES 20
+#define Q5_0_BYTES 22
+#define Q5_1_BYTES 24
 #define Q8_0_BYTES 34
+#define MXFP4_BYTES 17
 #define QK_K 256
+#define Q2_K_BYTES 84
+#define Q3_K_BYTES 110
 #define Q4_K_BYTES 144
+#define Q5_K_BYTES 176
 #define Q6_K_BYTES 210
 
 typedef unsigned char u8;
@@ -121,8 +150,62 @@ __device__ __forceinline__ void q4_k_scale_min(const u8* s, int j, int* sc, int*
     }
 }
 
-/* Element k of a row of type `type` that starts at `row`. */
+/* Scale j (0..15) of a Q3_K super-block's 12 packed bytes: 6 bits, minus 32. */
+__device__ __forceinline__ int q3_k_scale(const u8* s, int j) {
+    int low = j < 8 ? (s[j] & 0xf) : (s[j - 8] >> 4);
+    int high = (s[8 + (j & 3)] >> (2 * (j >> 2))) & 3;
+    return (low | (high << 4)) - 32;
+}
+
+/* An MXFP4 nibble (E2M1: 0, .5, 1, 1.5, 2, 3, 4, 6 and negatives) doubled, as an int8 in 0..255. */
+__device__ __forceinline__ int mxfp4_doubled(int q) {
+    int mag = (int)((0x0c08060403020100ULL >> (8 * (q & 7))) & 0xff);
+    return (q & 8 ? -mag : mag) & 0xff;
+}
+
+/* Half the E8M0 scale 2^(e-127), i.e. 2^(e-128), exactly (denormal for e = 0 and 1). */
+__device__ __forceinline__ float e8m0_half(int e) {
+    return __uint_as_float(e < 2 ? 0x00200000u << e : (unsigned int)(e - 1) << 23);
+}
+
+/* Elements per block of a type (1 for the float types). */
+__device__ __forceinline__ int block_elems(int type) {
+    switch (type) {
+    case T_F32: case T_F16: case T_BF16: return 1;
+    case T_Q2_K: case T_Q3_K: case T_Q4_K: case T_Q5_K: case T_Q6_K: return QK_K;
+    default: return 32;
+    }
+}
+
+/* Bytes per block of a type (the element size for the float types). */
+__device__ __forceinline__ int block_bytes(int type) {
+    switch (type) {
+    case T_F32: return 4;
+    case T_F16: case T_BF16: return 2;
+    case T_Q4_0: return Q4_0_BYTES;
+    case T_Q4_1: return Q4_1_BYTES;
+    case T_Q5_0: return Q5_0_BYTES;
+    case T_Q5_1: return Q5_1_BYTES;
+    case T_Q8_0: return Q8_0_BYTES;
+    case T_MXFP4: return MXFP4_BYTES;
+    case T_Q2_K: return Q2_K_BYTES;
+    case T_Q3_K: return Q3_K_BYTES;
+    case T_Q4_K: return Q4_K_BYTES;
+    case T_Q5_K: return Q5_K_BYTES;
+    default: return Q6_K_BYTES;
+    }
+}
+
+/* Bytes of a row of K elements. */
+__device__ __forceinline__ long long row_bytes_of(int type, int K) {
+    return (long long)(K / block_elems(type)) * block_bytes(type);
+}
+
+/* Element k of a row of type `type` that starts at `row` (the same float arithmetic as the reference codecs). */
 __device__ __forceinline__ float dequant_at(int type, const u8* row, long long k) {
+    int j32 = (int)(k & 31);          /* legacy types: element of the block */
+    int nib = j32 < 16 ? 0 : 4;       /* its nibble of byte j32 % 16 */
+    int e = (int)(k & 255);           /* K-quants: element of the super-block */
     switch (type) {
     case T_F32:
         return ((const float*)row)[k];
@@ -132,27 +215,56 @@ __device__ __forceinline__ float dequant_at(int type, const u8* row, long long k
         return bf16_to_float(((const unsigned short*)row)[k]);
     case T_Q4_0: {
         const u8* b = row + (k >> 5) * Q4_0_BYTES;
-        int j = (int)(k & 31);
-        int q = b[2 + (j & 15)];
-        q = j < 16 ? (q & 0xf) : (q >> 4);
+        int q = (b[2 + (j32 & 15)] >> nib) & 0xf;
         return load_half(b) * (float)(q - 8);
+    }
+    case T_Q4_1: {
+        const u8* b = row + (k >> 5) * Q4_1_BYTES;
+        int q = (b[4 + (j32 & 15)] >> nib) & 0xf;
+        return (float)q * load_half(b) + load_half(b + 2);
+    }
+    case T_Q5_0: {
+        const u8* b = row + (k >> 5) * Q5_0_BYTES;
+        int q = ((b[6 + (j32 & 15)] >> nib) & 0xf) | (((load_i32_a2(b + 2) >> j32) & 1) << 4);
+        return (float)(q - 16) * load_half(b);
+    }
+    case T_Q5_1: {
+        const u8* b = row + (k >> 5) * Q5_1_BYTES;
+        int q = ((b[8 + (j32 & 15)] >> nib) & 0xf) | (((load_i32_a2(b + 4) >> j32) & 1) << 4);
+        return (float)q * load_half(b) + load_half(b + 2);
     }
     case T_Q8_0: {
         const u8* b = row + (k >> 5) * Q8_0_BYTES;
-        return load_half(b) * (float)(signed char)b[2 + (k & 31)];
+        return load_half(b) * (float)(signed char)b[2 + j32];
     }
-    case T_Q4_K: {
-        const u8* b = row + (k >> 8) * Q4_K_BYTES;
-        int e = (int)(k & 255);
+    case T_MXFP4: {
+        const u8* b = row + (k >> 5) * MXFP4_BYTES;
+        return (float)(signed char)mxfp4_doubled((b[1 + (j32 & 15)] >> nib) & 0xf) * e8m0_half(b[0]);
+    }
+    case T_Q2_K: {
+        const u8* b = row + (k >> 8) * Q2_K_BYTES;
+        int sc = b[e >> 4], r = e & 127;
+        int q = (b[16 + 32 * (e >> 7) + (r & 31)] >> (2 * (r >> 5))) & 3;
+        return load_half(b + 80) * (float)(sc & 15) * (float)q - load_half(b + 82) * (float)(sc >> 4);
+    }
+    case T_Q3_K: {
+        const u8* b = row + (k >> 8) * Q3_K_BYTES;
+        int r = e & 127;
+        int q = (b[32 + 32 * (e >> 7) + (r & 31)] >> (2 * (r >> 5))) & 3;
+        int hm = (b[r & 31] >> (e >> 5)) & 1;
+        return load_half(b + 108) * (float)q3_k_scale(b + 96, e >> 4) * (float)(q - (hm ? 0 : 4));
+    }
+    case T_Q4_K:
+    case T_Q5_K: {
+        const u8* b = row + (k >> 8) * (type == T_Q4_K ? Q4_K_BYTES : Q5_K_BYTES);
         int j = e >> 5, sc, mn;
         q4_k_scale_min(b + 4, j, &sc, &mn);
-        int q = b[16 + 32 * (e >> 6) + (e & 31)];
-        q = (e & 32) ? (q >> 4) : (q & 0xf);
+        int q = (b[(type == T_Q4_K ? 16 : 48) + 32 * (e >> 6) + (e & 31)] >> (4 * (j & 1))) & 0xf;
+        if (type == T_Q5_K) q |= ((b[16 + (e & 31)] >> j) & 1) << 4;
         return load_half(b) * sc * q - load_half(b + 2) * mn;
     }
     case T_Q6_K: {
         const u8* b = row + (k >> 8) * Q6_K_BYTES;
-        int e = (int)(k & 255);
         int h = e >> 7, r = e & 127, kk = r >> 5, l = r & 31;
         int low = (b[64 * h + 32 * (kk & 1) + l] >> (4 * (kk >> 1))) & 0xf;
         int high = (b[128 + 32 * h + l] >> (2 * kk)) & 3;
@@ -164,8 +276,6 @@ __device__ __forceinline__ float dequant_at(int type, const u8* row, long long k
 
 /* ---- matrix-vector row dot products (see the header) ---- */
 
-#define MV_TOKENS 8
-
 /* q8_1: 32 activations as int8 with one float scale; 36 bytes, 4-byte aligned. */
 struct block_q8_1 {
     float d;
@@ -173,6 +283,7 @@ struct block_q8_1 {
 };
 
 /* float4 loads where K and the addresses allow. */
+template <int NT>
 __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc) {
     int lane = threadIdx.x & 31;
     bool vec = (K & 3) == 0 && (((size_t)row | (size_t)x) & 15) == 0;
@@ -181,7 +292,7 @@ __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const 
         for (int k = lane; k < K / 4; k += 32) {
             float4 a = r4[k];
 #pragma unroll
-            for (int j = 0; j < MV_TOKENS; j++) {
+            for (int j = 0; j < NT; j++) {
                 if (j < nt) {
                     float4 b = ((const float4*)(x + (long long)j * K))[k];
                     acc[j] += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
@@ -192,13 +303,14 @@ __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const 
         for (int k = lane; k < K; k += 32) {
             float a = row[k];
 #pragma unroll
-            for (int j = 0; j < MV_TOKENS; j++)
+            for (int j = 0; j < NT; j++)
                 if (j < nt) acc[j] += a * x[(long long)j * K + k];
         }
     }
 }
 
 /* half2 loads where K and the addresses allow. */
+template <int NT>
 __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc) {
     int lane = threadIdx.x & 31;
     bool vec = (K & 1) == 0 && ((size_t)row & 3) == 0 && ((size_t)x & 7) == 0;
@@ -207,7 +319,7 @@ __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const
         for (int k = lane; k < K / 2; k += 32) {
             float2 a = __half22float2(r2[k]);
 #pragma unroll
-            for (int j = 0; j < MV_TOKENS; j++) {
+            for (int j = 0; j < NT; j++) {
                 if (j < nt) {
                     float2 b = ((const float2*)(x + (long long)j * K))[k];
                     acc[j] += a.x * b.x + a.y * b.y;
@@ -218,143 +330,187 @@ __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const
         for (int k = lane; k < K; k += 32) {
             float a = __half2float(row[k]);
 #pragma unroll
-            for (int j = 0; j < MV_TOKENS; j++)
+            for (int j = 0; j < NT; j++)
                 if (j < nt) acc[j] += a * x[(long long)j * K + k];
         }
     }
 }
 
+template <int NT>
 __device__ __forceinline__ void mv_dot_bf16(const unsigned short* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc) {
     int lane = threadIdx.x & 31;
     for (int k = lane; k < K; k += 32) {
         float a = bf16_to_float(row[k]);
 #pragma unroll
-        for (int j = 0; j < MV_TOKENS; j++)
+        for (int j = 0; j < NT; j++)
             if (j < nt) acc[j] += a * x[(long long)j * K + k];
     }
 }
 
-/* Lane L takes 4 bytes (sub = L%4) of the blocks b = L/4, L/4 + 8, ... */
-__device__ __forceinline__ void mv_dot_q4_0(const u8* __restrict__ row, const block_q8_1* __restrict__ xq, int K, int nt, float* acc) {
-    int lane = threadIdx.x & 31;
-    int nb = K >> 5;
-    int sub = lane & 3;
-    for (int b = lane >> 2; b < nb; b += 8) {
-        const u8* blk = row + b * Q4_0_BYTES;
-        float d = load_half(blk);
-        int v = load_i32_a2(blk + 2 + 4 * sub);
-        int lo = v & 0x0f0f0f0f, hi = (v >> 4) & 0x0f0f0f0f;
-#pragma unroll
-        for (int j = 0; j < MV_TOKENS; j++) {
-            if (j < nt) {
-                const block_q8_1* xb = xq + (long long)j * nb + b;
-                int xlo = xb->qs[sub], xhi = xb->qs[sub + 4];
-                int sumi = __dp4a(lo, xlo, __dp4a(hi, xhi, 0));
-                int sumx = __dp4a(0x01010101, xlo, __dp4a(0x01010101, xhi, 0));
-                acc[j] += d * xb->d * (float)(sumi - 8 * sumx);
-            }
-        }
-    }
-}
-
-/* Lane L takes 4 bytes (sub = L%8) of the blocks b = L/8, L/8 + 4, ... */
-__device__ __forceinline__ void mv_dot_q8_0(const u8* __restrict__ row, const block_q8_1* __restrict__ xq, int K, int nt, float* acc) {
-    int lane = threadIdx.x & 31;
-    int nb = K >> 5;
-    int sub = lane & 7;
-    for (int b = lane >> 3; b < nb; b += 4) {
-        const u8* blk = row + b * Q8_0_BYTES;
-        float d = load_half(blk);
-        int v = load_i32_a2(blk + 2 + 4 * sub);
-#pragma unroll
-        for (int j = 0; j < MV_TOKENS; j++) {
-            if (j < nt) {
-                const block_q8_1* xb = xq + (long long)j * nb + b;
-                acc[j] += d * xb->d * (float)__dp4a(v, xb->qs[sub], 0);
-            }
-        }
-    }
+/* Bits 0..3 of x moved to bits 0, 8, 16 and 24. */
+__device__ __forceinline__ int spread4(int x) {
+    return (x & 1) | ((x & 2) << 7) | ((x & 4) << 14) | ((x & 8) << 21);
 }
 
 /*
- * Q4_K: a warp per super-block; lane L takes 4 bytes of qs in chunk c = L/8 (64 elements): their
- * low nibbles are elements 64c + 4(L%8) + 0..3 (sub-block 2c), their high nibbles the same + 32
- * (sub-block 2c+1).
+ * Words per load unit: the nibble types give two words per 32-bit load (low nibbles, then high
+ * ones), the others one.
  */
-__device__ __forceinline__ void mv_dot_q4_k(const u8* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc) {
-    int lane = threadIdx.x & 31;
-    int nsb = K >> 8;
-    int c = lane >> 3, q4 = (lane & 7) * 4;
-    for (int sb = 0; sb < nsb; sb++) {
-        const u8* blk = row + sb * Q4_K_BYTES;
-        float d = load_half(blk), dmin = load_half(blk + 2);
+#define MV_WORDS(TYPE) ((TYPE) == T_Q8_0 || (TYPE) == T_Q2_K || (TYPE) == T_Q3_K ? 1 : 2)
+
+/*
+ * Load unit u of a weight row: MV_WORDS(TYPE) quant words, word i holding elements 4g[i] ..
+ * 4g[i]+3 as w = s[i] * q + m[i], q the four int8 lanes of v[i] (the 32-bit words dp4a takes).
+ * A unit is one 32-bit load of the block's packed quants (two 16-bit loads: blocks are 2-byte
+ * aligned; MXFP4's 17-byte blocks are read bytewise); consecutive units are consecutive words of
+ * the packed quants, so lanes side by side read consecutive bytes. Units of the nibble types:
+ *   legacy (Q4_0 Q4_1 Q5_0 Q5_1 MXFP4)  qs word p of block u/4: elements 4p.. (low nibbles) and
+ *                                       16+4p.. (high), one scale
+ *   Q4_K, Q5_K   qs word of chunk c (64 elements): sub-blocks 2c (low) and 2c+1 (high)
+ *   Q6_K         ql word: quarters k (low nibbles) and k+2 (high) of a 128-element half
+ * Q8_0, Q2_K and Q3_K: unit u is word u.
+ */
+template <int TYPE>
+__device__ __forceinline__ void mv_load(const u8* __restrict__ row, int u, int* v, float* s, float* m, int* g) {
+    if (TYPE == T_Q4_0 || TYPE == T_Q4_1 || TYPE == T_Q5_0 || TYPE == T_Q5_1 || TYPE == T_MXFP4) {
+        int p = u & 3;
+        const u8* b = row + (u >> 2) * block_bytes(TYPE);
+        int w;
+        if (TYPE == T_MXFP4) {
+            w = b[1 + 4 * p] | (b[2 + 4 * p] << 8) | (b[3 + 4 * p] << 16) | (b[4 + 4 * p] << 24);
+        } else {
+            w = load_i32_a2(b + 4 * p + (TYPE == T_Q4_0 ? 2 : TYPE == T_Q4_1 ? 4 : TYPE == T_Q5_0 ? 6 : 8));
+        }
+        int lo = w & 0x0f0f0f0f, hi = (w >> 4) & 0x0f0f0f0f;
+        if (TYPE == T_Q5_0 || TYPE == T_Q5_1) {
+            int qh = load_i32_a2(b + (TYPE == T_Q5_0 ? 2 : 4));
+            lo |= spread4(qh >> (4 * p)) << 4;
+            hi |= spread4(qh >> (16 + 4 * p)) << 4;
+        }
+        if (TYPE == T_MXFP4) {
+            int l8 = 0, h8 = 0;
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                l8 |= mxfp4_doubled((lo >> (8 * i)) & 0xf) << (8 * i);
+                h8 |= mxfp4_doubled((hi >> (8 * i)) & 0xf) << (8 * i);
+            }
+            lo = l8;
+            hi = h8;
+        }
+        float d = TYPE == T_MXFP4 ? e8m0_half(b[0]) : load_half(b);
+        float off = TYPE == T_Q4_0 ? -8.0f * d : TYPE == T_Q5_0 ? -16.0f * d
+                  : TYPE == T_Q4_1 || TYPE == T_Q5_1 ? load_half(b + 2) : 0.0f;
+        v[0] = lo;
+        v[1] = hi;
+        s[0] = s[1] = d;
+        m[0] = m[1] = off;
+        g[0] = 8 * (u >> 2) + p;
+        g[1] = g[0] + 4;
+    } else if (TYPE == T_Q4_K || TYPE == T_Q5_K) {
+        int p = u & 31, c = p >> 3, l = 4 * (p & 7);
+        const u8* b = row + (u >> 5) * block_bytes(TYPE);
+        int w = load_i32_a2(b + (TYPE == T_Q4_K ? 16 : 48) + 32 * c + l);
+        int lo = w & 0x0f0f0f0f, hi = (w >> 4) & 0x0f0f0f0f;
+        if (TYPE == T_Q5_K) {
+            int qh = load_i32_a2(b + 16 + l);
+            lo |= ((qh >> (2 * c)) & 0x01010101) << 4;
+            hi |= ((qh >> (2 * c + 1)) & 0x01010101) << 4;
+        }
+        float d = load_half(b), dmin = load_half(b + 2);
         int sc0, mn0, sc1, mn1;
-        q4_k_scale_min(blk + 4, 2 * c, &sc0, &mn0);
-        q4_k_scale_min(blk + 4, 2 * c + 1, &sc1, &mn1);
-        int v = load_i32_a2(blk + 16 + 32 * c + q4);
-        float qlo[4], qhi[4];
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            qlo[i] = (float)((v >> (8 * i)) & 0xf);
-            qhi[i] = (float)((v >> (8 * i + 4)) & 0xf);
+        q4_k_scale_min(b + 4, 2 * c, &sc0, &mn0);
+        q4_k_scale_min(b + 4, 2 * c + 1, &sc1, &mn1);
+        v[0] = lo;
+        v[1] = hi;
+        s[0] = d * (float)sc0;
+        s[1] = d * (float)sc1;
+        m[0] = -dmin * (float)mn0;
+        m[1] = -dmin * (float)mn1;
+        g[0] = 64 * (u >> 5) + 16 * c + (p & 7);
+        g[1] = g[0] + 8;
+    } else if (TYPE == T_Q6_K) {
+        int p = u & 31, h = p >> 4, o = 4 * (p & 15), k = o >> 5, l = o & 31;
+        const u8* b = row + (u >> 5) * Q6_K_BYTES;
+        int w = load_i32_a2(b + 64 * h + o);
+        int qh = load_i32_a2(b + 128 + 32 * h + l);
+        float d = load_half(b + 208);
+        int e = 128 * h + 32 * k + l; /* element of the super-block of the low nibbles; the high ones + 64 */
+        v[0] = (w & 0x0f0f0f0f) | (((qh >> (2 * k)) & 0x03030303) << 4);
+        v[1] = ((w >> 4) & 0x0f0f0f0f) | (((qh >> (2 * k + 4)) & 0x03030303) << 4);
+        s[0] = d * (float)(signed char)b[192 + (e >> 4)];
+        s[1] = d * (float)(signed char)b[192 + ((e + 64) >> 4)];
+        m[0] = -32.0f * s[0];
+        m[1] = -32.0f * s[1];
+        g[0] = 64 * (u >> 5) + (e >> 2);
+        g[1] = g[0] + 16;
+    } else {
+        int sub = u & 7;                /* Q8_0: word of the block */
+        int e = 4 * (u & 63);           /* Q2_K, Q3_K: element of the super-block */
+        int h = e >> 7, r = e & 127, k = r >> 5, l = r & 31;
+        g[0] = u;
+        if (TYPE == T_Q8_0) {
+            const u8* b = row + (u >> 3) * Q8_0_BYTES;
+            v[0] = load_i32_a2(b + 2 + 4 * sub);
+            s[0] = load_half(b);
+            m[0] = 0.0f;
+        } else if (TYPE == T_Q2_K) {
+            const u8* b = row + (u >> 6) * Q2_K_BYTES;
+            int sc = b[e >> 4];
+            v[0] = (load_i32_a2(b + 16 + 32 * h + l) >> (2 * k)) & 0x03030303;
+            s[0] = load_half(b + 80) * (float)(sc & 15);
+            m[0] = -load_half(b + 82) * (float)(sc >> 4);
+        } else { /* T_Q3_K */
+            const u8* b = row + (u >> 6) * Q3_K_BYTES;
+            int lo = (load_i32_a2(b + 32 + 32 * h + l) >> (2 * k)) & 0x03030303;
+            int hm = (load_i32_a2(b + l) >> (e >> 5)) & 0x01010101;
+            v[0] = lo | (hm << 2);
+            s[0] = load_half(b + 108) * (float)q3_k_scale(b + 96, e >> 4);
+            m[0] = -4.0f * s[0];
         }
-        int e = sb * 256 + 64 * c + q4;
+    }
+}
+
+/* Whether a type's offset m is ever nonzero (else its sum of activation quants is skipped). */
+#define MV_HAS_MIN(TYPE) ((TYPE) != T_Q8_0 && (TYPE) != T_MXFP4)
+
+/* Adds word g's share (q, s, m as mv_load gives them) to the tokens' accumulators. */
+template <int TYPE, int NT>
+__device__ __forceinline__ void mv_dot_word(int q, float s, float m, const block_q8_1* __restrict__ xq, int nbx, int g, int nt,
+                                            float* acc) {
+    int blk = g >> 3, i = g & 7;
 #pragma unroll
-        for (int j = 0; j < MV_TOKENS; j++) {
-            if (j < nt) {
-                const float* xr = x + (long long)j * K + e;
-                float dlo = 0.0f, dhi = 0.0f, slo = 0.0f, shi = 0.0f;
-#pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    float a = xr[i], b = xr[32 + i];
-                    dlo += qlo[i] * a;
-                    dhi += qhi[i] * b;
-                    slo += a;
-                    shi += b;
-                }
-                acc[j] += d * (sc0 * dlo + sc1 * dhi) - dmin * (mn0 * slo + mn1 * shi);
-            }
+    for (int j = 0; j < NT; j++) {
+        if (j < nt) {
+            const block_q8_1* xb = xq + (long long)j * nbx + blk;
+            int u = xb->qs[i];
+            float t = s * (float)__dp4a(q, u, 0);
+            if (MV_HAS_MIN(TYPE)) t += m * (float)__dp4a(0x01010101, u, 0);
+            acc[j] += xb->d * t;
         }
     }
 }
 
 /*
- * Q6_K: a warp per super-block; lane L takes half h = L/16 and positions l = 2(L%16) + 0..1 of
- * each of the four 32-element quarters k of that half: elements 128h + 32k + l.
+ * A quantized row against NT tokens of q8_1 activations: lane L takes the load units u = L,
+ * L + 32, ... (see mv_load), two units per loop so that two rounds of loads are in flight.
  */
-__device__ __forceinline__ void mv_dot_q6_k(const u8* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc) {
+template <int TYPE, int NT>
+__device__ __forceinline__ void mv_dot_q(const u8* __restrict__ row, const block_q8_1* __restrict__ xq, int K, int nt, float* acc) {
+    const int W = MV_WORDS(TYPE);
     int lane = threadIdx.x & 31;
-    int nsb = K >> 8;
-    int h = lane >> 4, l4 = (lane & 15) * 2;
-    for (int sb = 0; sb < nsb; sb++) {
-        const u8* blk = row + sb * Q6_K_BYTES;
-        float d = load_half(blk + 208);
-        unsigned int ql0 = load_u16(blk + 64 * h + l4);
-        unsigned int ql1 = load_u16(blk + 64 * h + 32 + l4);
-        unsigned int qh = load_u16(blk + 128 + 32 * h + l4);
-        const signed char* sc = (const signed char*)(blk + 192 + 8 * h + (l4 >> 4));
-        float q[4][2], s[4];
+    int units = (K >> 2) / W, nbx = K >> 5;
+#pragma unroll 1
+    for (int u = lane; u < units; u += 64) {
+        int q0[W], q1[W], g0[W], g1[W];
+        float s0[W], m0[W], s1[W], m1[W];
+        bool two = u + 32 < units;
+        mv_load<TYPE>(row, u, q0, s0, m0, g0);
+        if (two) mv_load<TYPE>(row, u + 32, q1, s1, m1, g1);
 #pragma unroll
-        for (int k = 0; k < 4; k++) {
-            unsigned int ql = (k & 1) ? ql1 : ql0;
-            s[k] = d * (float)sc[2 * k];
+        for (int i = 0; i < W; i++) mv_dot_word<TYPE, NT>(q0[i], s0[i], m0[i], xq, nbx, g0[i], nt, acc);
+        if (two) {
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
-                int low = (ql >> (8 * i + 4 * (k >> 1))) & 0xf;
-                int high = (qh >> (8 * i + 2 * k)) & 3;
-                q[k][i] = (float)((low | (high << 4)) - 32);
-            }
-        }
-        int e = sb * 256 + 128 * h + l4;
-#pragma unroll
-        for (int j = 0; j < MV_TOKENS; j++) {
-            if (j < nt) {
-                const float* xr = x + (long long)j * K + e;
-                float sum = 0.0f;
-#pragma unroll
-                for (int k = 0; k < 4; k++) sum += s[k] * (q[k][0] * xr[32 * k] + q[k][1] * xr[32 * k + 1]);
-                acc[j] += sum;
-            }
+            for (int i = 0; i < W; i++) mv_dot_word<TYPE, NT>(q1[i], s1[i], m1[i], xq, nbx, g1[i], nt, acc);
         }
     }
 }

@@ -11,15 +11,16 @@
  *   gather          x F32 [E, T], ids I32 [k, T] -> F32 [k, T]: out[t][j] = x[t][ids[t][j]].
  *                   One thread per element (grid-stride).
  *   mul_mat_id_*    w [K, N, E] (E matrices of N rows, seen as N*E rows of K) of type F32, F16,
- *                   BF16, Q4_0, Q8_0, Q4_K or Q6_K; x F32 [K, T] or [K, k*T] (xPerSlot);
+ *                   BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4, Q2_K, Q3_K, Q4_K, Q5_K or Q6_K;
+ *                   x F32 [K, T] or [K, k*T] (xPerSlot);
  *                   ids I32 [k, T] -> y F32 [N, k*T]. Slot s = t*k + j: y row s = rows
  *                   e*N .. e*N+N-1 of w (e = ids[s]) times x row t (xPerSlot: row s). The
  *                   matrix-vector design of mul_mat_vec.cu with the row dot products of
  *                   common.cuh: one warp per weight row, four rows per block of 128 threads;
  *                   blockIdx.y picks the slot (grid ceil(N / 4) x min(S, 65535), looping over
  *                   slots s = blockIdx.y, + gridDim.y, ...), whose expert id picks the weight
- *                   base, so only the selected experts' rows are read. Q4_0 and Q8_0 take x as
- *                   q8_1 blocks (quantize_q8_1 of mul_mat_vec.cu over x's rows) and use dp4a.
+ *                   base, so only the selected experts' rows are read. Quantized types take x
+ *                   as q8_1 blocks (quantize_q8_1 of mul_mat_vec.cu over x's rows) and use dp4a.
  *                   An id outside [0, E) gives a row of NaN (the reference backend throws).
  *   weighted_sum    y F32 [N, k*T], weights F32 [k, T] -> F32 [N, T]:
  *                   out[t][i] = sum over j of weights[t][j] * y[t*k + j][i], summed in order of
@@ -125,8 +126,7 @@ extern "C" __global__ void add_id(const float* y, const float* __restrict__ bias
         bool valid = e >= 0 && e < E;                                        \
         long long r = (long long)e * N + n;                                  \
         long long xr = xPerSlot ? s : s / k;                                 \
-        float acc[MV_TOKENS];                                                \
-        _Pragma("unroll") for (int j = 0; j < MV_TOKENS; j++) acc[j] = 0.0f; \
+        float acc[1] = {0.0f};                                               \
         if (valid) {
 
 #define MMID_END                                                             \
@@ -141,42 +141,37 @@ extern "C" __global__ void add_id(const float* y, const float* __restrict__ bias
 
 extern "C" __global__ void mul_mat_id_f32 MMID_PARAMS(float, float) {
     MMID_BEGIN
-    mv_dot_f32(w + r * K, x + xr * K, K, 1, acc);
+    mv_dot_f32<1>(w + r * K, x + xr * K, K, 1, acc);
     MMID_END
 }
 
 extern "C" __global__ void mul_mat_id_f16 MMID_PARAMS(__half, float) {
     MMID_BEGIN
-    mv_dot_f16(w + r * K, x + xr * K, K, 1, acc);
+    mv_dot_f16<1>(w + r * K, x + xr * K, K, 1, acc);
     MMID_END
 }
 
 extern "C" __global__ void mul_mat_id_bf16 MMID_PARAMS(unsigned short, float) {
     MMID_BEGIN
-    mv_dot_bf16(w + r * K, x + xr * K, K, 1, acc);
+    mv_dot_bf16<1>(w + r * K, x + xr * K, K, 1, acc);
     MMID_END
 }
 
-extern "C" __global__ void mul_mat_id_q4_0 MMID_PARAMS(u8, block_q8_1) {
-    MMID_BEGIN
-    mv_dot_q4_0(w + r * (K >> 5) * Q4_0_BYTES, x + xr * (K >> 5), K, 1, acc);
-    MMID_END
-}
+#define MMID_QUANT(name, TYPE)                                                     \
+    extern "C" __global__ void name MMID_PARAMS(u8, block_q8_1) {                   \
+        MMID_BEGIN                                                                  \
+        mv_dot_q<TYPE, 1>(w + r * row_bytes_of(TYPE, K), x + xr * (K >> 5), K, 1, acc); \
+        MMID_END                                                                    \
+    }
 
-extern "C" __global__ void mul_mat_id_q8_0 MMID_PARAMS(u8, block_q8_1) {
-    MMID_BEGIN
-    mv_dot_q8_0(w + r * (K >> 5) * Q8_0_BYTES, x + xr * (K >> 5), K, 1, acc);
-    MMID_END
-}
-
-extern "C" __global__ void mul_mat_id_q4_k MMID_PARAMS(u8, float) {
-    MMID_BEGIN
-    mv_dot_q4_k(w + r * (K >> 8) * Q4_K_BYTES, x + xr * K, K, 1, acc);
-    MMID_END
-}
-
-extern "C" __global__ void mul_mat_id_q6_k MMID_PARAMS(u8, float) {
-    MMID_BEGIN
-    mv_dot_q6_k(w + r * (K >> 8) * Q6_K_BYTES, x + xr * K, K, 1, acc);
-    MMID_END
-}
+MMID_QUANT(mul_mat_id_q4_0, T_Q4_0)
+MMID_QUANT(mul_mat_id_q4_1, T_Q4_1)
+MMID_QUANT(mul_mat_id_q5_0, T_Q5_0)
+MMID_QUANT(mul_mat_id_q5_1, T_Q5_1)
+MMID_QUANT(mul_mat_id_q8_0, T_Q8_0)
+MMID_QUANT(mul_mat_id_mxfp4, T_MXFP4)
+MMID_QUANT(mul_mat_id_q2_k, T_Q2_K)
+MMID_QUANT(mul_mat_id_q3_k, T_Q3_K)
+MMID_QUANT(mul_mat_id_q4_k, T_Q4_K)
+MMID_QUANT(mul_mat_id_q5_k, T_Q5_K)
+MMID_QUANT(mul_mat_id_q6_k, T_Q6_K)

@@ -1,8 +1,8 @@
 /*
  * get_rows.cu: out row t = row ids[t] of a table, decoded to F32 (token embeddings).
  *
- * table is [K, V] of type F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K (the type is a kernel
- * argument, a GGUF type id); ids is I32 [T]; out is F32 [K, T]. One block per token, threads
+ * table is [K, V] of type F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4, Q2_K, Q3_K,
+ * Q4_K, Q5_K or Q6_K (the type is a kernel argument, a GGUF type id); ids is I32 [T]; out is F32 [K, T]. One block per token, threads
  * stride over the row's elements and decode each with dequant_at. An id outside [0, V) gives a
  * row of zeros (the host checks token ids before they reach the device).
  *

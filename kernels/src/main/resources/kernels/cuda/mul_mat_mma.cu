@@ -3,9 +3,9 @@
  * (built for compute_80, see ci/build-ptx.sh; the backend loads it only on such devices and
  * falls back to mul_mat_tiled.cu elsewhere).
  *
- * W is [N, K] rows of type F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K; x is F32 [T, K]; y is F32
+ * W is [N, K] rows of any weight type of dequant_at (common.cuh); x is F32 [T, K]; y is F32
  * [T, N], y[t*N + n] = dot(W row n, x row t). K must be a multiple of 32, w and x 16-byte aligned
- * (the host checks both). F32, F16, BF16, Q4_K and Q6_K use mma.m16n8k16 (mma.cuh): both operands
+ * (the host checks both). Every type but Q4_0 and Q8_0 uses mma.m16n8k16 (mma.cuh): both operands
  * f16, products summed in f32; weights are dequantized (dequant_at) to f16 and activations
  * converted to f16, so values beyond f16's range (65504) would overflow (the tiled kernel keeps
  * f32 throughout). Q4_0 and Q8_0 use int8 mma.m16n8k32 on activations quantized to int8 per 32
@@ -23,7 +23,7 @@
  * last row and are never stored.
  *
  * Variants: mul_mat_mma_TYPE_64x32 and mul_mat_mma_TYPE_128x64 for TYPE f32, f16, bf16, q4_0,
- * q8_0, q4_k, q6_k.
+ * q4_1, q5_0, q5_1, q8_0, mxfp4, q2_k, q3_k, q4_k, q5_k, q6_k.
  *
  * Checked against: double-precision references on the CPU emulator
  * (backends/cuda/src/test/emu/emu_mma_test.cpp: every type, odd N, T = 9, 33, 64, 100, both tile
@@ -40,12 +40,7 @@
 /* Bytes of a weight row of the f16 path's types. */
 template <int TYPE>
 __device__ __forceinline__ long long mma_row_bytes(int K) {
-    switch (TYPE) {
-    case T_F32: return 4LL * K;
-    case T_F16: case T_BF16: return 2LL * K;
-    case T_Q4_K: return (long long)(K >> 8) * Q4_K_BYTES;
-    default: return (long long)(K >> 8) * Q6_K_BYTES;
-    }
+    return row_bytes_of(TYPE, K);
 }
 
 __device__ __forceinline__ unsigned pack_half2(float lo, float hi) {
@@ -349,5 +344,12 @@ MMA_TYPE(f16, T_F16)
 MMA_TYPE(bf16, T_BF16)
 MMA_I8_TYPE(q4_0, T_Q4_0)
 MMA_I8_TYPE(q8_0, T_Q8_0)
+MMA_TYPE(q4_1, T_Q4_1)
+MMA_TYPE(q5_0, T_Q5_0)
+MMA_TYPE(q5_1, T_Q5_1)
+MMA_TYPE(mxfp4, T_MXFP4)
+MMA_TYPE(q2_k, T_Q2_K)
+MMA_TYPE(q3_k, T_Q3_K)
 MMA_TYPE(q4_k, T_Q4_K)
+MMA_TYPE(q5_k, T_Q5_K)
 MMA_TYPE(q6_k, T_Q6_K)

@@ -1,7 +1,8 @@
 /*
  * mul_mat_tiled.cu: y = W x for many tokens (prompt processing), tiled through shared memory.
  *
- * W is [K, N] of type F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K; x is F32 [K, T]; y is F32
+ * W is [K, N] of type F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4, Q2_K, Q3_K, Q4_K,
+ * Q5_K or Q6_K; x is F32 [K, T]; y is F32
  * [N, T], y[t*N + n] = dot(W row n, x row t). A block of 256 threads computes a 64 x 64 tile
  * (64 weight rows by 64 tokens), stepping through K 32 at a time: each thread decodes 8
  * consecutive weight elements and loads 8 activations into shared memory (stored k-major, one
@@ -10,7 +11,9 @@
  * of float types need not be multiples of 32 (the tail is zero-filled); quantized rows are
  * whole blocks, and 32 divides every block, so one 32-wide step never straddles two blocks.
  *
- * Variants: mul_mat_tiled_f32, _f16, _bf16, _q4_0, _q8_0, _q4_k, _q6_k (one template).
+ * Variants: mul_mat_tiled_TYPE for every type above (one template); F32/F16/BF16, Q4_0, Q8_0,
+ * Q4_K and Q6_K decode 8 elements with one set of block fields, the others element by element
+ * with dequant_at.
  *
  * Checked against: the reference backend's mul_mat in CudaOpsGpuTest, at odd N (37), T = 9
  * and 70 (partial tiles), K = 33, 100, 96, 256 and 768.
@@ -22,18 +25,6 @@
 #define TM 64
 #define TN 64
 #define TK 32
-
-template <int TYPE>
-__device__ __forceinline__ long long row_bytes(int K) {
-    switch (TYPE) {
-    case T_F32: return 4LL * K;
-    case T_F16: case T_BF16: return 2LL * K;
-    case T_Q4_0: return (long long)(K >> 5) * Q4_0_BYTES;
-    case T_Q8_0: return (long long)(K >> 5) * Q8_0_BYTES;
-    case T_Q4_K: return (long long)(K >> 8) * Q4_K_BYTES;
-    default: return (long long)(K >> 8) * Q6_K_BYTES;
-    }
-}
 
 /* Elements k..k+7 of a row (k a multiple of 8); elements at or past K are 0 for float types. */
 template <int TYPE>
@@ -74,7 +65,7 @@ __device__ __forceinline__ void dequant8(const u8* row, int k, int K, float* v) 
         int shift = (e0 & 32) ? 4 : 0;
 #pragma unroll
         for (int e = 0; e < 8; e++) v[e] = dl * (float)((q[e] >> shift) & 0xf) - ml;
-    } else {
+    } else if (TYPE == T_Q6_K) {
         const u8* b = row + (k >> 8) * Q6_K_BYTES;
         int e0 = k & 255;
         int h = e0 >> 7, r = e0 & 127, kk = r >> 5, l = r & 31;
@@ -87,6 +78,9 @@ __device__ __forceinline__ void dequant8(const u8* row, int k, int K, float* v) 
             int q = ((ql[e] >> lshift) & 0xf) | (((qh[e] >> hshift) & 3) << 4);
             v[e] = s * (float)(q - 32);
         }
+    } else {
+#pragma unroll
+        for (int e = 0; e < 8; e++) v[e] = dequant_at(TYPE, row, k + e);
     }
 }
 
@@ -99,7 +93,7 @@ __device__ __forceinline__ void mul_mat_tiled(const u8* __restrict__ w, const fl
     int tx = tid & 15, ty = tid >> 4;
     int n0 = blockIdx.x * TM, t0 = blockIdx.y * TN;
     int lr = tid >> 2, lc = (tid & 3) * 8;
-    long long rb = row_bytes<TYPE>(K);
+    long long rb = row_bytes_of(TYPE, K);
     int wn = n0 + lr, xt = t0 + lr;
     const u8* wrow = w + (long long)min(wn, N - 1) * rb;
     const float* xrow = x + (long long)min(xt, T - 1) * K;
@@ -162,5 +156,12 @@ TILED(mul_mat_tiled_f16, T_F16)
 TILED(mul_mat_tiled_bf16, T_BF16)
 TILED(mul_mat_tiled_q4_0, T_Q4_0)
 TILED(mul_mat_tiled_q8_0, T_Q8_0)
+TILED(mul_mat_tiled_q4_1, T_Q4_1)
+TILED(mul_mat_tiled_q5_0, T_Q5_0)
+TILED(mul_mat_tiled_q5_1, T_Q5_1)
+TILED(mul_mat_tiled_mxfp4, T_MXFP4)
+TILED(mul_mat_tiled_q2_k, T_Q2_K)
+TILED(mul_mat_tiled_q3_k, T_Q3_K)
 TILED(mul_mat_tiled_q4_k, T_Q4_K)
+TILED(mul_mat_tiled_q5_k, T_Q5_K)
 TILED(mul_mat_tiled_q6_k, T_Q6_K)

@@ -1,36 +1,41 @@
 /*
  * mul_mat_vec.cu: y = W x for few tokens (matrix-vector), the generation path of mul_mat.
  *
- * W is [K, N] (N rows of K) of type F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K; x is F32 [K, T];
+ * W is [K, N] (N rows of K) of type F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4, Q2_K,
+ * Q3_K, Q4_K, Q5_K or Q6_K; x is F32 [K, T] (quantized W: x as q8_1 blocks, see quantize_q8_1);
  * y is F32 [N, T] with y[t*N + n] = dot(W row n, x row t). One warp per weight row, four rows
- * per block of 128 threads; blockIdx.y picks a group of up to MV_TOKENS tokens, so each weight
- * row is read once for all of them. Lanes read consecutive bytes of a row (coalesced), keep one
- * float accumulator per token and meet in a shuffle reduction. The per-type row dot products
+ * per block of 128 threads; blockIdx.y picks a group of up to NT tokens, so each weight row is
+ * read once for all of them. Lanes read consecutive bytes of a row (coalesced), keep one float
+ * accumulator per token and meet in a shuffle reduction. The per-type row dot products
  * (mv_dot_*) are in common.cuh, shared with mul_mat_id (experts.cu).
  *
- * Variants:
- *   mul_mat_vec_f32 / _f16 / _bf16   lanes stride over elements; float4 / half2 loads where the
+ * Variants: mul_mat_vec_TYPE_tNT for NT = 1, 4 and 8 tokens per block (grid ceil(N / 4) x
+ * ceil(T / NT)); the host takes _t1 for one token, _t4 for 2-4 and _t8 for 5-8, so that the
+ * accumulators held follow the tokens there are.
+ *   f32 / f16 / bf16                 lanes stride over elements; float4 / half2 loads where the
  *                                    row length and addresses allow
  *   quantize_q8_1                    x rows to blocks of 32 int8 with one float scale (q8_1)
- *   mul_mat_vec_q4_0 / _q8_0         integer dot products (dp4a) of weight quants with the q8_1
- *                                    activations, scaled per block
- *   mul_mat_vec_q4_k / _q6_k         quants decoded to float and multiplied with float x
+ *   every quantized type             integer dot products (dp4a) of weight quants unpacked to
+ *                                    int8x4 with the q8_1 activations, scaled per block (and
+ *                                    per sub-block of the K-quants); each lane keeps two 32-bit
+ *                                    weight loads in flight
  *
  * Checked against: the reference backend's mul_mat (ReferenceOps.dot over codec-decoded rows)
  * in CudaOpsGpuTest, at odd N, K = 33/100/96/256/768 and T = 1, 3, 8; q8_1 activations keep the
  * normalized error well under the conformance tolerance of 5e-4.
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
- * double-precision references.
+ * double-precision references (every type and token variant).
  */
 #include "common.cuh"
 
 #define MV_WARPS 4
 
-/* Writes lane j's token accumulators: lane j reduces nothing, all lanes reduce each in turn. */
+/* Writes the tokens' rows: all lanes reduce each accumulator in turn, lane 0 stores it. */
+template <int NT>
 __device__ __forceinline__ void write_rows(float* acc, float* y, int n, int N, int t0, int nt) {
     int lane = threadIdx.x & 31;
 #pragma unroll
-    for (int j = 0; j < MV_TOKENS; j++) {
+    for (int j = 0; j < NT; j++) {
         if (j < nt) {
             float s = warp_sum(acc[j]);
             if (lane == 0) y[(long long)(t0 + j) * N + n] = s;
@@ -38,35 +43,78 @@ __device__ __forceinline__ void write_rows(float* acc, float* y, int n, int N, i
     }
 }
 
-#define MV_PROLOGUE                                                          \
+#define MV_PROLOGUE(NT)                                                                                     \
     int warp = threadIdx.x >> 5;                                             \
     int n = blockIdx.x * MV_WARPS + warp;                                    \
     if (n >= N) return;                                                      \
-    int t0 = blockIdx.y * MV_TOKENS;                                         \
-    int nt = min(MV_TOKENS, T - t0);                                         \
-    float acc[MV_TOKENS];                                                    \
-    _Pragma("unroll") for (int j = 0; j < MV_TOKENS; j++) acc[j] = 0.0f;
+    int t0 = blockIdx.y * NT;                                                \
+    int nt = min(NT, T - t0);                                                \
+    float acc[NT];                                                           \
+    _Pragma("unroll") for (int j = 0; j < NT; j++) acc[j] = 0.0f;
 
-extern "C" __global__ void mul_mat_vec_f32(const float* __restrict__ w, const float* __restrict__ x,
-                                           float* __restrict__ y, int K, int N, int T) {
-    MV_PROLOGUE
-    mv_dot_f32(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc);
-    write_rows(acc, y, n, N, t0, nt);
+template <int NT>
+__device__ __forceinline__ void mul_mat_vec_f32(const float* __restrict__ w, const float* __restrict__ x,
+                                                float* __restrict__ y, int K, int N, int T) {
+    MV_PROLOGUE(NT)
+    mv_dot_f32<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc);
+    write_rows<NT>(acc, y, n, N, t0, nt);
 }
 
-extern "C" __global__ void mul_mat_vec_f16(const __half* __restrict__ w, const float* __restrict__ x,
-                                           float* __restrict__ y, int K, int N, int T) {
-    MV_PROLOGUE
-    mv_dot_f16(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc);
-    write_rows(acc, y, n, N, t0, nt);
+template <int NT>
+__device__ __forceinline__ void mul_mat_vec_f16(const __half* __restrict__ w, const float* __restrict__ x,
+                                                float* __restrict__ y, int K, int N, int T) {
+    MV_PROLOGUE(NT)
+    mv_dot_f16<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc);
+    write_rows<NT>(acc, y, n, N, t0, nt);
 }
 
-extern "C" __global__ void mul_mat_vec_bf16(const unsigned short* __restrict__ w, const float* __restrict__ x,
-                                            float* __restrict__ y, int K, int N, int T) {
-    MV_PROLOGUE
-    mv_dot_bf16(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc);
-    write_rows(acc, y, n, N, t0, nt);
+template <int NT>
+__device__ __forceinline__ void mul_mat_vec_bf16(const unsigned short* __restrict__ w, const float* __restrict__ x,
+                                                 float* __restrict__ y, int K, int N, int T) {
+    MV_PROLOGUE(NT)
+    mv_dot_bf16<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc);
+    write_rows<NT>(acc, y, n, N, t0, nt);
 }
+
+template <int TYPE, int NT>
+__device__ __forceinline__ void mul_mat_vec_q(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,
+                                              float* __restrict__ y, int K, int N, int T) {
+    MV_PROLOGUE(NT)
+    mv_dot_q<TYPE, NT>(w + n * row_bytes_of(TYPE, K), xq + (long long)t0 * (K >> 5), K, nt, acc);
+    write_rows<NT>(acc, y, n, N, t0, nt);
+}
+
+/* The three token variants of a float type (WT: its element) or a quantized one. */
+#define MV_FLOAT(name, WT)                                                                                  \
+    extern "C" __global__ void name##_t1(const WT* __restrict__ w, const float* __restrict__ x,             \
+            float* __restrict__ y, int K, int N, int T) { name<1>(w, x, y, K, N, T); }                      \
+    extern "C" __global__ void name##_t4(const WT* __restrict__ w, const float* __restrict__ x,             \
+            float* __restrict__ y, int K, int N, int T) { name<4>(w, x, y, K, N, T); }                      \
+    extern "C" __global__ void name##_t8(const WT* __restrict__ w, const float* __restrict__ x,             \
+            float* __restrict__ y, int K, int N, int T) { name<8>(w, x, y, K, N, T); }
+
+#define MV_QUANT(name, TYPE)                                                                                \
+    extern "C" __global__ void name##_t1(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
+            float* __restrict__ y, int K, int N, int T) { mul_mat_vec_q<TYPE, 1>(w, xq, y, K, N, T); }      \
+    extern "C" __global__ void name##_t4(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
+            float* __restrict__ y, int K, int N, int T) { mul_mat_vec_q<TYPE, 4>(w, xq, y, K, N, T); }      \
+    extern "C" __global__ void name##_t8(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
+            float* __restrict__ y, int K, int N, int T) { mul_mat_vec_q<TYPE, 8>(w, xq, y, K, N, T); }
+
+MV_FLOAT(mul_mat_vec_f32, float)
+MV_FLOAT(mul_mat_vec_f16, __half)
+MV_FLOAT(mul_mat_vec_bf16, unsigned short)
+MV_QUANT(mul_mat_vec_q4_0, T_Q4_0)
+MV_QUANT(mul_mat_vec_q4_1, T_Q4_1)
+MV_QUANT(mul_mat_vec_q5_0, T_Q5_0)
+MV_QUANT(mul_mat_vec_q5_1, T_Q5_1)
+MV_QUANT(mul_mat_vec_q8_0, T_Q8_0)
+MV_QUANT(mul_mat_vec_mxfp4, T_MXFP4)
+MV_QUANT(mul_mat_vec_q2_k, T_Q2_K)
+MV_QUANT(mul_mat_vec_q3_k, T_Q3_K)
+MV_QUANT(mul_mat_vec_q4_k, T_Q4_K)
+MV_QUANT(mul_mat_vec_q5_k, T_Q5_K)
+MV_QUANT(mul_mat_vec_q6_k, T_Q6_K)
 
 /*
  * x [K, T] to q8_1 blocks, y[t * K/32 + b]: one warp per block, d = max|x| / 127, q = round(x / d).
@@ -84,34 +132,4 @@ extern "C" __global__ void quantize_q8_1(const float* __restrict__ x, block_q8_1
     q = max(-127, min(127, q));
     ((signed char*)y[g].qs)[lane] = (signed char)q;
     if (lane == 0) y[g].d = d;
-}
-
-extern "C" __global__ void mul_mat_vec_q4_0(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,
-                                            float* __restrict__ y, int K, int N, int T) {
-    MV_PROLOGUE
-    int nb = K >> 5;
-    mv_dot_q4_0(w + (long long)n * nb * Q4_0_BYTES, xq + (long long)t0 * nb, K, nt, acc);
-    write_rows(acc, y, n, N, t0, nt);
-}
-
-extern "C" __global__ void mul_mat_vec_q8_0(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,
-                                            float* __restrict__ y, int K, int N, int T) {
-    MV_PROLOGUE
-    int nb = K >> 5;
-    mv_dot_q8_0(w + (long long)n * nb * Q8_0_BYTES, xq + (long long)t0 * nb, K, nt, acc);
-    write_rows(acc, y, n, N, t0, nt);
-}
-
-extern "C" __global__ void mul_mat_vec_q4_k(const u8* __restrict__ w, const float* __restrict__ x,
-                                            float* __restrict__ y, int K, int N, int T) {
-    MV_PROLOGUE
-    mv_dot_q4_k(w + (long long)n * (K >> 8) * Q4_K_BYTES, x + (long long)t0 * K, K, nt, acc);
-    write_rows(acc, y, n, N, t0, nt);
-}
-
-extern "C" __global__ void mul_mat_vec_q6_k(const u8* __restrict__ w, const float* __restrict__ x,
-                                            float* __restrict__ y, int K, int N, int T) {
-    MV_PROLOGUE
-    mv_dot_q6_k(w + (long long)n * (K >> 8) * Q6_K_BYTES, x + (long long)t0 * K, K, nt, acc);
-    write_rows(acc, y, n, N, t0, nt);
 }

@@ -12,7 +12,8 @@ import java.util.Set;
  * answers (and is tested) on machines without a GPU.
  *
  * <ul>
- *   <li>mul_mat, mul_mat_id and get_rows: weights of F32, F16, BF16, Q4_0, Q8_0, Q4_K or Q6_K;</li>
+ *   <li>mul_mat, mul_mat_id and get_rows: weights of F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4,
+ *       Q2_K, Q3_K, Q4_K, Q5_K or Q6_K (every type the CPU backend reads);</li>
  *   <li>top_k, gather, mul_mat_id, add_id: I32 expert ids;</li>
  *   <li>kv_store and attention: F32, F16, Q8_0 or Q4_0 caches (attention: both caches of one type, head
  *       dimension at most 256; sinks F32);</li>
@@ -22,7 +23,8 @@ import java.util.Set;
  * </ul>
  */
 final class CudaSupport {
-    static final Set<DType> WEIGHT_TYPES = Set.of(DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K);
+    static final Set<DType> WEIGHT_TYPES = Set.of(DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1,
+            DType.Q8_0, DType.MXFP4, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K);
     static final Set<DType> FLOAT_TYPES = Set.of(DType.F32, DType.F16, DType.BF16);
     static final int MAX_HEAD_DIM = 256;
     static final int MAX_ROPE_DIMS = 1024;

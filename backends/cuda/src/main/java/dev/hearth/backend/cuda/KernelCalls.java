@@ -36,8 +36,35 @@ final class KernelCalls {
         return Math.toIntExact((a + b - 1) / b);
     }
 
+    /** Quantized weights take q8_1 activations (dp4a) in the matrix-vector kernels. */
     private static boolean dp4a(DType t) {
-        return t == DType.Q4_0 || t == DType.Q8_0;
+        return t.isQuantized();
+    }
+
+    /** The matrix-vector variant (tokens per block) for t tokens: 1, 4 for 2-4, 8 for 5-8. */
+    static int vecVariant(int t) {
+        return t == 1 ? 1 : t <= 4 ? 4 : 8;
+    }
+
+    /** mul_mat's matrix-vector kernel of a weight type for {@code variant} tokens per block. */
+    static Kernel mulMatVecKernel(DType type, int variant) {
+        return kernel("MUL_MAT_VEC_" + type.name() + "_T" + variant, "mul_mat", type);
+    }
+
+    static Kernel mulMatTiledKernel(DType type) {
+        return kernel("MUL_MAT_TILED_" + type.name(), "mul_mat", type);
+    }
+
+    static Kernel mulMatIdKernel(DType type) {
+        return kernel("MUL_MAT_ID_" + type.name(), "mul_mat_id", type);
+    }
+
+    private static Kernel kernel(String name, String op, DType type) {
+        try {
+            return Kernel.valueOf(name);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException(op + " of " + type + ": no kernel " + name, e);
+        }
     }
 
     /** The number of cache splits attention uses for T tokens, heads and ctx cache rows. */
@@ -205,39 +232,20 @@ final class KernelCalls {
         int t = (int) m.x().desc().rows();
         long w = addr.apply(m.w()), x = addr.apply(m.x()), y = addr.apply(n);
         if (t <= VEC_MAX_TOKENS) {
-            int gridX = ceilDiv(rows, 4), gridY = ceilDiv(t, VEC_MAX_TOKENS);
+            int variant = vecVariant(t);
             if (dp4a(type)) {
                 int blocks = ceilDiv((long) t * (k / 32), 8);
                 out.add(launch(modules, Kernel.QUANTIZE_Q8_1, blocks, 1, 1, 256, new Launch.Args().ptr(x).ptr(scratch).i32(k).i32(t)));
                 x = scratch;
             }
-            Kernel kernel = switch (type) {
-                case F32 -> Kernel.MUL_MAT_VEC_F32;
-                case F16 -> Kernel.MUL_MAT_VEC_F16;
-                case BF16 -> Kernel.MUL_MAT_VEC_BF16;
-                case Q4_0 -> Kernel.MUL_MAT_VEC_Q4_0;
-                case Q8_0 -> Kernel.MUL_MAT_VEC_Q8_0;
-                case Q4_K -> Kernel.MUL_MAT_VEC_Q4_K;
-                case Q6_K -> Kernel.MUL_MAT_VEC_Q6_K;
-                default -> throw new IllegalStateException("mul_mat of " + type);
-            };
-            out.add(launch(modules, kernel, gridX, gridY, 1, 128, new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
+            out.add(launch(modules, mulMatVecKernel(type, variant), ceilDiv(rows, 4), ceilDiv(t, variant), 1, 128,
+                    new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         } else if (modules.tensorCores() && k % 32 == 0 && w % 16 == 0 && x % 16 == 0) { // sm_80+: tensor cores (f16; Q4_0, Q8_0 int8)
             boolean wide = t > MMA_NARROW_MAX_TOKENS;
             out.add(launch(modules, mmaKernel(type, wide), ceilDiv(rows, wide ? 128 : 64), ceilDiv(t, wide ? 64 : 32), 1, 128,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         } else {
-            Kernel kernel = switch (type) {
-                case F32 -> Kernel.MUL_MAT_TILED_F32;
-                case F16 -> Kernel.MUL_MAT_TILED_F16;
-                case BF16 -> Kernel.MUL_MAT_TILED_BF16;
-                case Q4_0 -> Kernel.MUL_MAT_TILED_Q4_0;
-                case Q8_0 -> Kernel.MUL_MAT_TILED_Q8_0;
-                case Q4_K -> Kernel.MUL_MAT_TILED_Q4_K;
-                case Q6_K -> Kernel.MUL_MAT_TILED_Q6_K;
-                default -> throw new IllegalStateException("mul_mat of " + type);
-            };
-            out.add(launch(modules, kernel, ceilDiv(rows, 64), ceilDiv(t, 64), 1, 256,
+            out.add(launch(modules, mulMatTiledKernel(type), ceilDiv(rows, 64), ceilDiv(t, 64), 1, 256,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         }
     }
@@ -253,6 +261,13 @@ final class KernelCalls {
             case BF16 -> wide ? Kernel.MUL_MAT_MMA_BF16_128X64 : Kernel.MUL_MAT_MMA_BF16_64X32;
             case Q4_0 -> wide ? Kernel.MUL_MAT_MMA_Q4_0_128X64 : Kernel.MUL_MAT_MMA_Q4_0_64X32;
             case Q8_0 -> wide ? Kernel.MUL_MAT_MMA_Q8_0_128X64 : Kernel.MUL_MAT_MMA_Q8_0_64X32;
+            case Q4_1 -> wide ? Kernel.MUL_MAT_MMA_Q4_1_128X64 : Kernel.MUL_MAT_MMA_Q4_1_64X32;
+            case Q5_0 -> wide ? Kernel.MUL_MAT_MMA_Q5_0_128X64 : Kernel.MUL_MAT_MMA_Q5_0_64X32;
+            case Q5_1 -> wide ? Kernel.MUL_MAT_MMA_Q5_1_128X64 : Kernel.MUL_MAT_MMA_Q5_1_64X32;
+            case MXFP4 -> wide ? Kernel.MUL_MAT_MMA_MXFP4_128X64 : Kernel.MUL_MAT_MMA_MXFP4_64X32;
+            case Q2_K -> wide ? Kernel.MUL_MAT_MMA_Q2_K_128X64 : Kernel.MUL_MAT_MMA_Q2_K_64X32;
+            case Q3_K -> wide ? Kernel.MUL_MAT_MMA_Q3_K_128X64 : Kernel.MUL_MAT_MMA_Q3_K_64X32;
+            case Q5_K -> wide ? Kernel.MUL_MAT_MMA_Q5_K_128X64 : Kernel.MUL_MAT_MMA_Q5_K_64X32;
             case Q4_K -> wide ? Kernel.MUL_MAT_MMA_Q4_K_128X64 : Kernel.MUL_MAT_MMA_Q4_K_64X32;
             case Q6_K -> wide ? Kernel.MUL_MAT_MMA_Q6_K_128X64 : Kernel.MUL_MAT_MMA_Q6_K_64X32;
             default -> throw new IllegalStateException("mul_mat of " + type);
@@ -261,8 +276,8 @@ final class KernelCalls {
 
     /**
      * mul_mat_id: one launch of the matrix-vector design for every slot (t, j) of ids [k, T]; grid
-     * ceil(N / 4) x min(slots, 65535), the kernel looping over the slots past the grid. Q4_0 and
-     * Q8_0 first quantize x's rows (T or k*T of them) to q8_1 in the scratch.
+     * ceil(N / 4) x min(slots, 65535), the kernel looping over the slots past the grid. Quantized
+     * weights first quantize x's rows (T or k*T of them) to q8_1 in the scratch.
      */
     private static void mulMatId(Op.MulMatId m, Node n, Function<Node, Long> addr, CudaModules modules, long scratch, List<Launch> out) {
         var wd = m.w().desc();
@@ -278,16 +293,7 @@ final class KernelCalls {
             out.add(launch(modules, Kernel.QUANTIZE_Q8_1, blocks, 1, 1, 256, new Launch.Args().ptr(x).ptr(scratch).i32(k).i32(xRows)));
             x = scratch;
         }
-        Kernel kernel = switch (type) {
-            case F32 -> Kernel.MUL_MAT_ID_F32;
-            case F16 -> Kernel.MUL_MAT_ID_F16;
-            case BF16 -> Kernel.MUL_MAT_ID_BF16;
-            case Q4_0 -> Kernel.MUL_MAT_ID_Q4_0;
-            case Q8_0 -> Kernel.MUL_MAT_ID_Q8_0;
-            case Q4_K -> Kernel.MUL_MAT_ID_Q4_K;
-            case Q6_K -> Kernel.MUL_MAT_ID_Q6_K;
-            default -> throw new IllegalStateException("mul_mat_id of " + type);
-        };
+        Kernel kernel = mulMatIdKernel(type);
         out.add(launch(modules, kernel, ceilDiv(rows, 4), Math.min(slots, MAX_GRID_Y), 1, 128, new Launch.Args()
                 .ptr(addr.apply(m.w())).ptr(x).ptr(addr.apply(m.ids())).ptr(addr.apply(n))
                 .i32(k).i32(rows).i32(experts).i32(used).i32(slots).i32(perSlot ? 1 : 0)));

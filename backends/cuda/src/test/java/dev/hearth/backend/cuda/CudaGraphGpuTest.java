@@ -145,7 +145,7 @@ class CudaGraphGpuTest {
         Map<String, MemorySegment> weights = layerWeights(type, 7);
         Graph prompt = layer(type, 12), step = layer(type, 1);
         Random r = new Random(11);
-        double tol = type == DType.Q4_0 || type == DType.Q8_0 ? 5e-4 : 1e-5;
+        double tol = type.isQuantized() ? 5e-4 : 1e-5;
         try (Model onCuda = new Model(prompt, weights, name -> cuda); Model onRef = new Model(prompt, weights, name -> ref)) {
             float[] x = GpuTesting.uniform(r, DIM * 12, 1f);
             try (Executor a = onCuda.executor(prompt, List.of(cuda)); Executor b = onRef.executor(prompt, List.of(ref))) {
@@ -194,7 +194,7 @@ class CudaGraphGpuTest {
                 float[] x = GpuTesting.uniform(r, DIM * 3, 1f);
                 int[] pos = range(3 * step, 3);
                 double e = GpuTesting.nmse(run(a, g, x, pos), run(b, g, x, pos));
-                assertTrue(e <= 1e-5, "step " + step + ": nmse " + e);
+                assertTrue(e <= 5e-4, "step " + step + ": nmse " + e + " (Q4_K takes q8_1 activations for few tokens)");
             }
         }
     }

@@ -22,13 +22,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * edges of the kernels: partial warps, blocks and tiles, one token and many, float rows that are
  * not multiples of 32, several attention splits. Tolerances are normalized mean squared errors:
  * 1e-12 where the kernel must match bit for bit up to a fused multiply-add, 1e-6 where it uses
- * float sums and expf, 5e-4 where mul_mat rounds activations to int8 (Q4_0, Q8_0 with few tokens).
+ * float sums and expf, 5e-4 where mul_mat rounds activations to int8 (quantized weights, few tokens).
  */
 @Tag("gpu")
 class CudaOpsGpuTest {
     static final double EXACT = 1e-12;
     static final double MATH = 1e-6;
     static final double INT8_ACTIVATIONS = 5e-4;
+    /** Every weight type of the CUDA kernels, in GGUF order. */
+    static final DType[] WEIGHT_TYPES = {DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q8_0,
+            DType.MXFP4, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K};
     private static final ReferenceDevice REFERENCE = new ReferenceDevice();
 
     private record Spec(String name, double tolerance, Consumer<Case> define) {
@@ -74,7 +77,7 @@ class CudaOpsGpuTest {
     @TestFactory
     List<DynamicTest> mulMat() {
         List<Spec> specs = new ArrayList<>();
-        DType[] types = {DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K};
+        DType[] types = WEIGHT_TYPES;
         boolean tensorCores = GpuTesting.device().modules().tensorCores(); // prompts of Q4_0/Q8_0 take int8 activations there
         for (DType type : types) {
             int[][] shapes = type.blockSize == 256 ? new int[][]{{256, 37}, {768, 64}}
@@ -82,7 +85,8 @@ class CudaOpsGpuTest {
                     : new int[][]{{100, 37}, {256, 64}, {33, 5}};
             for (int[] kn : shapes) {
                 for (int t : new int[]{1, 3, 8, 9, 70}) {
-                    boolean int8 = (type == DType.Q4_0 || type == DType.Q8_0) && (t <= KernelCalls.VEC_MAX_TOKENS || tensorCores);
+                    boolean int8 = type.isQuantized() && t <= KernelCalls.VEC_MAX_TOKENS
+                            || (type == DType.Q4_0 || type == DType.Q8_0) && tensorCores;
                     String name = "mul_mat " + type + " k=" + kn[0] + " n=" + kn[1] + " t=" + t;
                     specs.add(new Spec(name, int8 ? INT8_ACTIVATIONS : MATH, c -> {
                         Node w = c.weight("w", type, 1f, kn[0], kn[1]);
@@ -98,7 +102,7 @@ class CudaOpsGpuTest {
     @TestFactory
     List<DynamicTest> getRows() {
         List<Spec> specs = new ArrayList<>();
-        for (DType type : new DType[]{DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K}) {
+        for (DType type : WEIGHT_TYPES) {
             specs.add(new Spec("get_rows " + type + " k=512 v=37", EXACT, c -> {
                 Node table = c.weight("table", type, 1f, 512, 37);
                 c.output(c.graph.getRows("rows", table, c.ints("ids", 0, 36, 5, 5, 17)));
@@ -422,10 +426,10 @@ class CudaOpsGpuTest {
             Node x = c.input("x", DType.F32, 4f, 8, 4);
             c.output(c.graph.gather("y", x, c.ints("ids", new long[]{3, 4}, 7, 0, 3, 1, 1, 2, 6, 5, 4, 0, 7, 2)));
         }));
-        DType[] types = {DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K};
+        DType[] types = WEIGHT_TYPES;
         for (DType type : types) {
             int kk = type.blockSize == 256 ? 256 : type.blockSize == 32 ? 96 : 100;
-            boolean int8 = type == DType.Q4_0 || type == DType.Q8_0;
+            boolean int8 = type.isQuantized();
             for (int[] eut : new int[][]{{6, 2, 1}, {6, 2, 5}, {16, 8, 1}, {16, 8, 3}}) {
                 int experts = eut[0], used = eut[1], t = eut[2];
                 for (boolean perSlot : new boolean[]{false, true}) {
@@ -480,7 +484,7 @@ class CudaOpsGpuTest {
         }
         for (DType type : new DType[]{DType.Q4_K, DType.Q8_0}) {
             for (int t : new int[]{1, 4}) {
-                specs.add(new Spec("moe routing " + type + " experts=16 used=4 t=" + t, type == DType.Q8_0 ? INT8_ACTIVATIONS : MATH, c -> {
+                specs.add(new Spec("moe routing " + type + " experts=16 used=4 t=" + t, INT8_ACTIVATIONS, c -> {
                     Node logits = c.input("logits", DType.F32, 4f, 16, t);
                     Node ids = c.graph.topK("ids", logits, 4);
                     Node weights = c.graph.gather("weights", c.graph.softmax("p", logits), ids);

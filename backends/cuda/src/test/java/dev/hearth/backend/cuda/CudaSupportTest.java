@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What the CUDA kernels accept, answered without a device; and the host-side launch arithmetic. */
@@ -22,10 +23,11 @@ class CudaSupportTest {
 
     @Test
     void mulMatWeightTypes() {
-        for (DType t : new DType[]{DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q8_0, DType.Q4_K, DType.Q6_K}) {
+        for (DType t : new DType[]{DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q8_0,
+                DType.MXFP4, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K}) {
             assertNull(CudaSupport.whyNot(mulMat(t)), t.name());
         }
-        for (DType t : new DType[]{DType.Q4_1, DType.Q5_0, DType.Q5_K, DType.Q2_K, DType.Q3_K, DType.IQ4_NL}) {
+        for (DType t : new DType[]{DType.IQ4_NL, DType.IQ4_XS, DType.Q8_K, DType.TQ2_0}) {
             String why = CudaSupport.whyNot(mulMat(t));
             assertNotNull(why, t.name());
             assertTrue(why.contains(t.name()) && why.contains("MulMat"), why);
@@ -40,7 +42,7 @@ class CudaSupportTest {
             assertNull(CudaSupport.whyNot(n), t.name());
         }
         Graph g = new Graph();
-        Node n = g.getRows("e", g.weight(TensorDesc.of("tok", DType.Q5_1, 256, 7)), g.input("ids", DType.I32, 2));
+        Node n = g.getRows("e", g.weight(TensorDesc.of("tok", DType.IQ4_XS, 256, 7)), g.input("ids", DType.I32, 2));
         assertNotNull(CudaSupport.whyNot(n));
     }
 
@@ -140,7 +142,7 @@ class CudaSupportTest {
             assertNull(CudaSupport.whyNot(g.mulMatId("y", w, g.input("x", DType.F32, 256, 3), ids)), t.name());
             assertNull(CudaSupport.whyNot(g.mulMatId("y2", w, g.input("x2", DType.F32, 256, 6), ids)), t.name() + " x per slot");
         }
-        for (DType t : new DType[]{DType.Q4_1, DType.Q5_K, DType.IQ4_NL}) {
+        for (DType t : new DType[]{DType.IQ4_NL, DType.IQ4_XS}) {
             Graph g = new Graph();
             Node w = g.weight(TensorDesc.of("w", t, 256, 10, 4));
             String why = CudaSupport.whyNot(g.mulMatId("y", w, g.input("x", DType.F32, 256, 3), g.input("ids", DType.I32, 2, 3)));
@@ -201,7 +203,8 @@ class CudaSupportTest {
         Node many = g.mulMat("y2", w, g.input("x2", DType.F32, 256, 9));
         assertEquals(3L * 8 * KernelCalls.Q8_1_BYTES, KernelCalls.scratchBytes(one), "q8_1 activations");
         assertEquals(0, KernelCalls.scratchBytes(many), "the tiled kernel reads F32 activations");
-        assertEquals(0, KernelCalls.scratchBytes(mulMat(DType.Q4_K)));
+        assertEquals(3L * 8 * KernelCalls.Q8_1_BYTES, KernelCalls.scratchBytes(mulMat(DType.Q4_K)), "every quantized type: q8_1");
+        assertEquals(0, KernelCalls.scratchBytes(mulMat(DType.F16)), "float weights read F32 activations");
         Node k = g.state(TensorDesc.of("k", DType.F16, 128, 600));
         Node pos = g.input("pos", DType.I32, 1);
         Node att = g.attention("att", g.input("q", DType.F32, 256, 1), k, k, pos, 4, 2, 64, 0.125f);
@@ -219,6 +222,28 @@ class CudaSupportTest {
         assertEquals(6L * 8 * KernelCalls.Q8_1_BYTES, KernelCalls.scratchBytes(g.mulMatId("e2", experts, g.input("xe2", DType.F32, 256, 6), ids)),
                 "mul_mat_id: x per slot");
         Node expertsK = g.weight(TensorDesc.of("experts_k", DType.Q4_K, 256, 10, 4));
-        assertEquals(0, KernelCalls.scratchBytes(g.mulMatId("e3", expertsK, g.input("xe3", DType.F32, 256, 3), ids)));
+        assertEquals(3L * 8 * KernelCalls.Q8_1_BYTES, KernelCalls.scratchBytes(g.mulMatId("e3", expertsK, g.input("xe3", DType.F32, 256, 3), ids)));
+        Node expertsF = g.weight(TensorDesc.of("experts_f", DType.BF16, 256, 10, 4));
+        assertEquals(0, KernelCalls.scratchBytes(g.mulMatId("e4", expertsF, g.input("xe4", DType.F32, 256, 3), ids)));
+    }
+
+    /** Every weight type has its kernels: three matrix-vector variants, the tiled kernel, mul_mat_id. */
+    @Test
+    void kernelsOfEveryWeightType() {
+        for (DType t : CudaSupport.WEIGHT_TYPES) {
+            for (int variant : new int[]{1, 4, 8}) {
+                Kernel k = KernelCalls.mulMatVecKernel(t, variant);
+                assertEquals("mul_mat_vec_" + t.name().toLowerCase(java.util.Locale.ROOT) + "_t" + variant, k.entry);
+            }
+            assertEquals("mul_mat_tiled", KernelCalls.mulMatTiledKernel(t).module);
+            assertEquals("experts", KernelCalls.mulMatIdKernel(t).module);
+        }
+        assertThrows(IllegalStateException.class, () -> KernelCalls.mulMatVecKernel(DType.IQ4_NL, 1));
+    }
+
+    @Test
+    void vecVariants() {
+        int[] want = {0, 1, 4, 4, 4, 8, 8, 8, 8};
+        for (int t = 1; t <= KernelCalls.VEC_MAX_TOKENS; t++) assertEquals(want[t], KernelCalls.vecVariant(t), "tokens " + t);
     }
 }
