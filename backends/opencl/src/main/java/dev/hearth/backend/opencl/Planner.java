@@ -36,8 +36,10 @@ final class Planner {
     /** 1 to make mul_mat_id use the grouped tiled kernel, 0 the matrix-vector one, -1 to choose (tests). */
     static volatile int forcedMulMatIdTiled = -1;
 
-    /** From this many tokens on, mul_mat uses the tiled kernel. */
+    /** From this many tokens on, mul_mat_id may use the tiled kernel. */
     static final int TILED_MIN_TOKENS = 8;
+    /** Up to this many tokens, mul_mat reads each weight row once for all of them (mul_mat_vec8). */
+    static final int VEC_MAX_TOKENS = 8;
     private static final int TILED_WG = 256;
 
     private final OpenClDevice device;
@@ -143,7 +145,7 @@ final class Planner {
         long rows = w.rows();
         long tokens = m.x().desc().rows();
         String type = suffix(w.type());
-        if (tokens >= TILED_MIN_TOKENS) {
+        if (tokens > VEC_MAX_TOKENS) {
             cl_kernel tiled = kernel("mul_mat.cl", "mul_mat_tiled_" + type);
             if (device.kernelLimit(tiled) >= TILED_WG) {
                 Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).tensor(ref(m.x())).tensor(ref(n))
@@ -152,11 +154,17 @@ final class Planner {
                 return;
             }
         }
-        cl_kernel vec = kernel("mul_mat.cl", "mul_mat_vec_" + type);
+        int nt = vecTokens(tokens);
+        cl_kernel vec = kernel("mul_mat.cl", "mul_mat_vec" + nt + "_" + type);
         int wg = device.workGroup(vec, device.isGpu() ? 64 : 32);
         Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).tensor(ref(m.x())).tensor(ref(n))
-                .u32(k).u32(rows).local(4L * wg);
-        out.add(a.launch(n, vec, new long[] {rows * wg, tokens}, new long[] {wg, 1}));
+                .u32(k).u32(rows).u32(tokens).local(4L * nt * wg);
+        out.add(a.launch(n, vec, new long[] {rows * wg, (tokens + nt - 1) / nt}, new long[] {wg, 1}));
+    }
+
+    /** The tokens per work-group of the matrix-vector kernels (1, 4 or 8): the fewest that hold {@code tokens}. */
+    static int vecTokens(long tokens) {
+        return tokens <= 1 ? 1 : tokens <= 4 ? 4 : 8;
     }
 
     private void getRows(Node n, Op.GetRows g) {

@@ -10,8 +10,9 @@ import static dev.hearth.backend.opencl.OpenClTesting.assertMatchesReference;
 
 /**
  * mul_mat for every weight type the kernels read, against the reference backend on the same
- * encoded weights: the matrix-vector kernel (1 and 3 tokens) and the tiled kernel (19 tokens,
- * and 70 tokens, which crosses a 64-token tile), with row counts that fill no work-group evenly.
+ * encoded weights: the matrix-vector kernels (1, 3, 5 and 8 tokens: each token-count variant)
+ * and the tiled kernel (19 tokens, and 70 tokens, which crosses a 64-token tile), with row
+ * counts that fill no work-group evenly.
  */
 @Tag("opencl")
 class MulMatTest {
@@ -26,7 +27,7 @@ class MulMatTest {
         int n = 37;
         try (var c = new OpenClTesting.Case(type.ordinal())) {
             Node w = c.weight("w", type, k, n, 0.5f);
-            for (int t : new int[] {1, 3, 19, 70}) {
+            for (int t : new int[] {1, 3, 5, 8, 19, 70}) {
                 Node x = c.input("x" + t, DType.F32, k, t, 1f);
                 c.out(c.graph.mulMat("y" + t, w, x));
             }
