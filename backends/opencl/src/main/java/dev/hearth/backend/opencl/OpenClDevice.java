@@ -213,12 +213,13 @@ public final class OpenClDevice implements Device {
     }
 
     /**
-     * Builds {@code source}; tries sub-group reductions first where the device has them. Options
+     * Builds {@code source}; tries sub-group reductions first where the device has them, with
+     * int8 dot products where it has cl_khr_integer_dot_product. Options
      * in {@code -Dhearth.opencl.buildOptions} are added (the tests use -cl-opt-disable on PoCL,
      * which compiles several times faster).
      */
     synchronized cl_program build(String label, String source) {
-        String extra = System.getProperty("hearth.opencl.buildOptions", "").trim();
+        String extra = (info.dotOptions() + " " + System.getProperty("hearth.opencl.buildOptions", "")).trim();
         if (!subgroupOptions.isEmpty()) {
             try {
                 return cache.build(context, id, info, label, source, (subgroupOptions + " " + extra).trim());
