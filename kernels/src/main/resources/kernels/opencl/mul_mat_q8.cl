@@ -1,6 +1,6 @@
 /*
  * mul_mat_q8.cl: out[t][n] = dot(w row n, x row t) by integer dot products, for quantized w
- * [K, N] (q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q4_k, q5_k, q6_k; K a multiple of 32), x f32
+ * [K, N] (q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q4_k, q5_k, q6_k, mxfp4; K a multiple of 32), x f32
  * [K, T] with T up to 8 per work-group, out f32 [N, T]. For generation: the float kernels of
  * mul_mat.cl decode every weight to f32; these multiply the weights' small integers by int8
  * activations and scale once per 16 or 32 elements.
@@ -23,7 +23,7 @@
  * type above) and the conformance cases.
  */
 #include "common.h"
-#include "common/quant_blocks.h"
+#include "dequant.h"
 
 #if defined(HEARTH_INTEGER_DOT)
 #pragma OPENCL EXTENSION cl_khr_integer_dot_product : enable
@@ -260,6 +260,23 @@ unit unit_q6_k(global const uchar* row, uint u)
     return r;
 }
 
+unit unit_mxfp4(global const uchar* row, uint u)
+{
+    global const uchar* b = row + u * MXFP4_BYTES;
+    global const uchar* q = b + MXFP4_QS;
+    char lo[16], hi[16];
+    for (uint j = 0; j < 16; j++) {
+        lo[j] = mxfp4_values[q[j] & 15];
+        hi[j] = mxfp4_values[q[j] >> 4];
+    }
+    unit r;
+    r.lo = vload16(0, lo);
+    r.hi = vload16(0, hi);
+    r.d0 = r.d1 = mxfp4_scale_half(b[0]);
+    r.mn = 0.0f;
+    return r;
+}
+
 #define MUL_MAT_Q8(TYPE, NT)                                                                   \
 kernel void mul_mat_q8##NT##_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,     \
                                     global const uchar* xq, ulong xq_off,                      \
@@ -305,3 +322,4 @@ MUL_MAT_Q8_ALL(q8_1)
 MUL_MAT_Q8_ALL(q4_k)
 MUL_MAT_Q8_ALL(q5_k)
 MUL_MAT_Q8_ALL(q6_k)
+MUL_MAT_Q8_ALL(mxfp4)

@@ -43,7 +43,7 @@ final class Planner {
     private static final int TILED_WG = 256;
     /** Weight types whose matrix-vector products go by int8 dot products (mul_mat_q8.cl). */
     static final java.util.Set<DType> INT_DOT_TYPES = java.util.EnumSet.of(DType.Q4_0, DType.Q4_1, DType.Q5_0,
-            DType.Q5_1, DType.Q8_0, DType.Q8_1, DType.Q4_K, DType.Q5_K, DType.Q6_K);
+            DType.Q5_1, DType.Q8_0, DType.Q8_1, DType.Q4_K, DType.Q5_K, DType.Q6_K, DType.MXFP4);
 
     private final OpenClDevice device;
     private final Subgraph sg;
