@@ -1,6 +1,6 @@
 /*
  * mul_mat_q8.cl: out[t][n] = dot(w row n, x row t) by integer dot products, for quantized w
- * [K, N] (q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q4_k, q5_k, q6_k, mxfp4; K a multiple of 32), x f32
+ * [K, N] (q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2_k .. q6_k, mxfp4; K a multiple of 32), x f32
  * [K, T] with T up to 8 per work-group, out f32 [N, T]. For generation: the float kernels of
  * mul_mat.cl decode every weight to f32; these multiply the weights' small integers by int8
  * activations and scale once per 16 or 32 elements.
@@ -13,7 +13,8 @@
  * - mul_mat_q8<NT>_<type>, NT = 1, 4, 8: one work-group per (row, NT tokens), as mul_mat_vec
  *   in mul_mat.cl: the work-items walk the row's 32-element units, unpack each once to int8
  *   (unit_<type>: elements 0..15 and 16..31 as char16, a scale for each half and the minimum
- *   the unit subtracts), then per token add d_x * (d0 * dot(lo) + d1 * dot(hi)) - min * s_x.
+ *   the unit subtracts), then per token add d_x * (d0 * dot(lo) + d1 * dot(hi)) - min * s_x
+ *   (Q2_K: minus d_x * (m0 * sum(x lo) + m1 * sum(x hi)), its minimums being per 16).
  *   One reduction of all NT tokens at the end (wg_sum_tokens). Global size (N * WG,
  *   ceil(T / NT)), local (WG, 1); scratch is NT * WG floats.
  * - The dot of 4 int8 pairs is OpenCL C's dot_acc_sat (cl_khr_integer_dot_product) where the
@@ -75,14 +76,30 @@ int dot16(char16 a, char16 b)
 }
 
 /* One 32-element unit of a weight row: int8 values lo (0..15) and hi (16..31), scales d0 and d1
- * of each half, and mn, which the unit's values subtract times the sum of the activations. */
+ * of each half, and mn, which the unit's values subtract times the sum of the activations. Q2_K
+ * has a minimum per half instead: m0 and m1, times each half's sum (HALF_MINS_<type> is 1). */
 typedef struct {
     char16 lo;
     char16 hi;
     float d0;
     float d1;
     float mn;
+    float m0;
+    float m1;
 } unit;
+
+#define HALF_MINS_q4_0 0
+#define HALF_MINS_q4_1 0
+#define HALF_MINS_q5_0 0
+#define HALF_MINS_q5_1 0
+#define HALF_MINS_q8_0 0
+#define HALF_MINS_q8_1 0
+#define HALF_MINS_q2_k 1
+#define HALF_MINS_q3_k 0
+#define HALF_MINS_q4_k 0
+#define HALF_MINS_q5_k 0
+#define HALF_MINS_q6_k 0
+#define HALF_MINS_mxfp4 0
 
 float half_at(global const uchar* p)
 {
@@ -185,6 +202,60 @@ void k_scale_min(global const uchar* sc, uint s, float* scale, float* mn)
     }
     *scale = (float) a;
     *mn = (float) m;
+}
+
+/* Where unit s (0..7) of a Q2_K or Q3_K super-block lies: the 32 qs bytes of its 128-element
+ * half h, shifted by 2j, and the scales 8h + 2j (elements 0..15) and 8h + 2j + 1 (16..31). */
+unit unit_q2_k(global const uchar* row, uint u)
+{
+    uint s = u & 7;
+    uint h = s >> 2;
+    uint j = s & 3;
+    global const uchar* b = row + (u >> 3) * Q2_K_BYTES;
+    global const uchar* qs = b + Q2_K_QS + 32 * h;
+    uchar16 sh = (uchar16) (2 * j);
+    unit r;
+    r.lo = as_char16((vload16(0, qs) >> sh) & (uchar16) 3);
+    r.hi = as_char16((vload16(1, qs) >> sh) & (uchar16) 3);
+    uchar sc0 = b[Q2_K_SCALES + 8 * h + 2 * j];
+    uchar sc1 = b[Q2_K_SCALES + 8 * h + 2 * j + 1];
+    float d = half_at(b + Q2_K_D);
+    float dmin = half_at(b + Q2_K_DMIN);
+    r.d0 = d * (float) (sc0 & 15);
+    r.d1 = d * (float) (sc1 & 15);
+    r.m0 = dmin * (float) (sc0 >> 4);
+    r.m1 = dmin * (float) (sc1 >> 4);
+    r.mn = 0.0f;
+    return r;
+}
+
+/* The 6-bit signed scale number k (0..15) of a Q3_K super-block's 12 scale bytes. */
+float q3_k_scale(global const uchar* sc, uint k)
+{
+    uint low = k < 8 ? (sc[k] & 15) : (sc[k - 8] >> 4);
+    uint high = (sc[8 + (k & 3)] >> (2 * (k >> 2))) & 3;
+    return (float) ((int) (low | (high << 4)) - 32);
+}
+
+unit unit_q3_k(global const uchar* row, uint u)
+{
+    uint s = u & 7;
+    uint h = s >> 2;
+    uint j = s & 3;
+    global const uchar* b = row + (u >> 3) * Q3_K_BYTES;
+    global const uchar* qs = b + Q3_K_QS + 32 * h;
+    uchar16 sh = (uchar16) (2 * j);
+    uchar16 hb = (uchar16) (4 * h + j);
+    uchar16 ha = (vload16(0, b + Q3_K_HMASK) >> hb) & (uchar16) 1;
+    uchar16 hc = (vload16(1, b + Q3_K_HMASK) >> hb) & (uchar16) 1;
+    unit r;
+    r.lo = as_char16(((vload16(0, qs) >> sh) & (uchar16) 3) | (ha << (uchar16) 2)) - (char16) 4;
+    r.hi = as_char16(((vload16(1, qs) >> sh) & (uchar16) 3) | (hc << (uchar16) 2)) - (char16) 4;
+    float d = half_at(b + Q3_K_D);
+    r.d0 = d * q3_k_scale(b + Q3_K_SCALES, 8 * h + 2 * j);
+    r.d1 = d * q3_k_scale(b + Q3_K_SCALES, 8 * h + 2 * j + 1);
+    r.mn = 0.0f;
+    return r;
 }
 
 unit unit_q4_k(global const uchar* row, uint u)
@@ -301,8 +372,13 @@ kernel void mul_mat_q8##NT##_##TYPE(global const uchar* w, ulong w_off, ulong w_
             if (t < nt) {                                                                      \
                 global const char* qt = q + (ulong) t * K + 32 * u;                            \
                 float2 x = ds[(ulong) t * units + u];                                          \
-                float s = wu.d0 * (float) dot16(wu.lo, vload16(0, qt))                         \
-                        + wu.d1 * (float) dot16(wu.hi, vload16(1, qt));                        \
+                char16 xlo = vload16(0, qt);                                                   \
+                char16 xhi = vload16(1, qt);                                                   \
+                float s = wu.d0 * (float) dot16(wu.lo, xlo) + wu.d1 * (float) dot16(wu.hi, xhi); \
+                if (HALF_MINS_##TYPE) {                                                        \
+                    s -= wu.m0 * (float) dot16((char16) 1, xlo)                                \
+                       + wu.m1 * (float) dot16((char16) 1, xhi);                               \
+                }                                                                              \
                 acc[t] += x.x * s - wu.mn * x.y;                                               \
             }                                                                                  \
         }                                                                                      \
@@ -319,6 +395,8 @@ MUL_MAT_Q8_ALL(q5_0)
 MUL_MAT_Q8_ALL(q5_1)
 MUL_MAT_Q8_ALL(q8_0)
 MUL_MAT_Q8_ALL(q8_1)
+MUL_MAT_Q8_ALL(q2_k)
+MUL_MAT_Q8_ALL(q3_k)
 MUL_MAT_Q8_ALL(q4_k)
 MUL_MAT_Q8_ALL(q5_k)
 MUL_MAT_Q8_ALL(q6_k)
