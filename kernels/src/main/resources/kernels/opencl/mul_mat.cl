@@ -1,9 +1,11 @@
 /*
  * mul_mat.cl: out[t][n] = dot(w row n, x row t), for w [K, N] of any type dequant.h decodes
- * (f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2_k .. q6_k), x f32 [K, T], out f32 [N, T].
+ * (f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2_k .. q6_k, mxfp4), x f32 [K, T],
+ * out f32 [N, T].
  *
  * Variants, per weight type:
- * - mul_mat_vec<NT>_<type>, NT = 1, 4, 8: up to 8 tokens (generation). One work-group per
+ * - mul_mat_vec<NT>_<type>, NT = 1, 4, 8, for f32, f16 and bf16 (the quantized types go by
+ *   int8 dot products, mul_mat_q8.cl): up to 8 tokens (generation). One work-group per
  *   (row, NT tokens): the work-items walk the row's octets (8 elements, decoded by dequant.h)
  *   once, keep one float per token, and reduce all NT at the end with wg_sum_tokens. The
  *   registers follow the need: the host picks the smallest NT that holds the tokens (NT 8
@@ -82,5 +84,7 @@ void mul_mat_tiled_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,
     }                                                                                          \
 }
 
-HEARTH_FOR_EACH_WEIGHT_TYPE(MUL_MAT_VEC_ALL)
+MUL_MAT_VEC_ALL(f32)
+MUL_MAT_VEC_ALL(f16)
+MUL_MAT_VEC_ALL(bf16)
 HEARTH_FOR_EACH_WEIGHT_TYPE(MUL_MAT_TILED)

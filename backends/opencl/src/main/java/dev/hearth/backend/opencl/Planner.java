@@ -41,9 +41,6 @@ final class Planner {
     /** Up to this many tokens, mul_mat reads each weight row once for all of them (mul_mat_vec8). */
     static final int VEC_MAX_TOKENS = 8;
     private static final int TILED_WG = 256;
-    /** Weight types whose matrix-vector products go by int8 dot products (mul_mat_q8.cl): the quantized ones. */
-    static final java.util.Set<DType> INT_DOT_TYPES = java.util.EnumSet.of(DType.Q4_0, DType.Q4_1, DType.Q5_0,
-            DType.Q5_1, DType.Q8_0, DType.Q8_1, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K, DType.MXFP4);
 
     private final OpenClDevice device;
     private final Subgraph sg;
@@ -160,7 +157,7 @@ final class Planner {
             }
         }
         int nt = vecTokens(tokens);
-        if (INT_DOT_TYPES.contains(w.type())) {
+        if (w.type().isQuantized()) { // by int8 dot products; the float types by mul_mat_vec
             OpenClBuffer xq = quantized(n, m.x());
             cl_kernel q8 = kernel("mul_mat_q8.cl", "mul_mat_q8" + nt + "_" + type);
             int wg = device.workGroup(q8, device.isGpu() ? 64 : 32);
