@@ -10,7 +10,8 @@
  *   are powers of two; scratch holds one float per work-item.
  * - wg_sum_tokens reduces NT floats per work-item (one per token of a matrix-vector product)
  *   at once: one sub-group reduction per token and one barrier, or one tree for all of them.
- *   scratch holds NT floats per work-item; work-item t < NT gets the total of token t.
+ *   scratch holds NT floats per work-item; work-item t < NT gets the total of token t. No
+ *   barrier follows its last read of scratch: a kernel calls it once, at its end.
  * - Halves are read and written with vload_half / vstore_half_rte, which are core OpenCL C and
  *   need no cl_khr_fp16. bf16 is the upper half of an f32, rounded to nearest even.
  *

@@ -63,6 +63,7 @@ public final class OpenClDevice implements Device, AutoCloseable {
     private final AtomicLong weightsAllocated = new AtomicLong();
     private final AtomicLong weightsWritten = new AtomicLong();
     private String subgroupOptions;
+    private String dotOptions;
     private volatile UploadListener uploadListener;
 
     OpenClDevice(OpenClProvider provider, int index, cl_platform_id platform, cl_device_id id, DeviceInfo info, ProgramCache cache) {
@@ -72,6 +73,7 @@ public final class OpenClDevice implements Device, AutoCloseable {
         this.info = info;
         this.cache = cache;
         this.subgroupOptions = info.subgroupOptions();
+        this.dotOptions = info.dotOptions();
         cl_context_properties props = new cl_context_properties();
         props.addProperty(CL.CL_CONTEXT_PLATFORM, platform);
         this.context = CL.clCreateContext(props, 1, new cl_device_id[] {id}, null, null, null);
@@ -289,19 +291,23 @@ public final class OpenClDevice implements Device, AutoCloseable {
     }
 
     /**
-     * Builds {@code source}; tries sub-group reductions first where the device has them, with
-     * int8 dot products where it has cl_khr_integer_dot_product. Options in
+     * Builds {@code source}; tries sub-group reductions and int8 dot products
+     * (cl_khr_integer_dot_product) first where the device has them, and plain local-memory
+     * reductions and int multiply-adds where those do not build. Options in
      * {@code -Dhearth.opencl.buildOptions} are added (the tests use -cl-opt-disable on PoCL,
      * which compiles several times faster).
      */
     private cl_program buildWithOptions(String label, String source) {
-        String extra = (info.dotOptions() + " " + System.getProperty("hearth.opencl.buildOptions", "")).trim();
-        if (!subgroupOptions.isEmpty()) {
+        String extra = System.getProperty("hearth.opencl.buildOptions", "").trim();
+        String special = (subgroupOptions + " " + dotOptions).trim();
+        if (!special.isEmpty()) {
             try {
-                return cache.build(context, id, info, label, source, (subgroupOptions + " " + extra).trim());
+                return cache.build(context, id, info, label, source, (special + " " + extra).trim());
             } catch (HearthException e) {
-                LOG.log(System.Logger.Level.INFO, name() + ": sub-group kernels did not build, using local-memory reductions: " + e.getMessage());
+                LOG.log(System.Logger.Level.INFO, name() + ": kernels with '" + special
+                        + "' did not build, using local-memory reductions and int multiply-adds: " + e.getMessage());
                 subgroupOptions = "";
+                dotOptions = "";
             }
         }
         return cache.build(context, id, info, label, source, extra);
