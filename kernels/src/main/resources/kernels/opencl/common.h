@@ -8,6 +8,10 @@
  *   cl_khr_subgroups or cl_intel_subgroups) each sub-group reduces with its built-in and the
  *   partial results meet in local memory; otherwise a tree in local memory. Work-group sizes
  *   are powers of two; scratch holds one float per work-item.
+ * - wg_sum_tokens reduces NT floats per work-item (one per token of a matrix-vector product)
+ *   at once: one sub-group reduction per token and one barrier, or one tree for all of them.
+ *   scratch holds NT floats per work-item; work-item t < NT gets the total of token t. No
+ *   barrier follows its last read of scratch: a kernel calls it once, at its end.
  * - Halves are read and written with vload_half / vstore_half_rte, which are core OpenCL C and
  *   need no cl_khr_fp16. bf16 is the upper half of an f32, rounded to nearest even.
  *
@@ -83,6 +87,36 @@ float wg_max(float v, local float* scratch)
     float r = scratch[0];
     barrier(CLK_LOCAL_MEM_FENCE);
     return r;
+#endif
+}
+
+float wg_sum_tokens(const float* acc, uint nt, local float* scratch)
+{
+    uint lid = get_local_id(0) + get_local_id(1) * get_local_size(0);
+#if defined(HEARTH_SUBGROUPS)
+    uint groups = get_num_sub_groups();
+    uint sg = get_sub_group_id();
+    for (uint t = 0; t < nt; t++) {
+        float v = sub_group_reduce_add(acc[t]);
+        if (get_sub_group_local_id() == 0) scratch[t * groups + sg] = v;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    float r = 0.0f;
+    if (lid < nt) {
+        for (uint i = 0; i < groups; i++) r += scratch[lid * groups + i];
+    }
+    return r;
+#else
+    uint n = get_local_size(0) * get_local_size(1);
+    for (uint t = 0; t < nt; t++) scratch[t * n + lid] = acc[t];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint off = n >> 1; off > 0; off >>= 1) {
+        if (lid < off) {
+            for (uint t = 0; t < nt; t++) scratch[t * n + lid] += scratch[t * n + lid + off];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return lid < nt ? scratch[lid * n] : 0.0f;
 #endif
 }
 

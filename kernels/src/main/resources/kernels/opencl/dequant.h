@@ -1,6 +1,7 @@
 /*
  * dequant.h: decodes one "octet" (8 consecutive elements, 8i .. 8i+7) of a weight row, for
- * every weight type the OpenCL backend reads: f32, f16, bf16, q4_0, q8_0, q4_k, q6_k.
+ * every weight type the OpenCL backend reads: f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1,
+ * q2_k .. q6_k, mxfp4.
  * deq8_<type>(row, i, n) returns the 8 values as a float8; n is the row length, used by the
  * plain types to give zeros past the end (quantized rows are whole blocks, n a multiple of 32).
  *
@@ -208,8 +209,35 @@ float8 deq8_q6_k(global const uchar* row, uint i, uint n)
     return (d * scale) * q;
 }
 
+/* MXFP4 (OCP microscaling): 17 bytes per 32 elements, an E8M0 scale byte e, then 16 bytes of
+ * E2M1 nibbles (element j in the low nibble of byte j, element j + 16 in the high nibble). The
+ * nibbles' values are kept doubled, as the integers of mxfp4_values, and the scale halved:
+ * 2^(e - 128), built from its bits (denormal for e 0 and 1), so every value is exact. */
+#define MXFP4_BYTES 17
+#define MXFP4_QS 1
+
+constant char mxfp4_values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+float mxfp4_scale_half(uchar e)
+{
+    return as_float(e < 2 ? 0x00200000u << e : ((uint) e - 1) << 23);
+}
+
+float8 deq8_mxfp4(global const uchar* row, uint i, uint n)
+{
+    global const uchar* b = row + (i >> 2) * MXFP4_BYTES;
+    uint part = i & 3;
+    uchar8 q = vload8(0, b + MXFP4_QS + 8 * (part & 1));
+    uchar8 v = part < 2 ? (q & (uchar8) 15) : (q >> (uchar8) 4);
+    uchar nib[8];
+    vstore8(v, 0, nib);
+    float t[8];
+    for (uint j = 0; j < 8; j++) t[j] = (float) mxfp4_values[nib[j]];
+    return mxfp4_scale_half(b[0]) * vload8(0, t);
+}
+
 /* X(type) for every type above. */
 #define HEARTH_FOR_EACH_WEIGHT_TYPE(X) X(f32) X(f16) X(bf16) X(q4_0) X(q4_1) X(q5_0) X(q5_1) X(q8_0) X(q8_1) \
-    X(q2_k) X(q3_k) X(q4_k) X(q5_k) X(q6_k)
+    X(q2_k) X(q3_k) X(q4_k) X(q5_k) X(q6_k) X(mxfp4)
 
 #endif

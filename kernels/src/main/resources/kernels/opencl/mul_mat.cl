@@ -1,11 +1,16 @@
 /*
  * mul_mat.cl: out[t][n] = dot(w row n, x row t), for w [K, N] of any type dequant.h decodes
- * (f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2_k .. q6_k), x f32 [K, T], out f32 [N, T].
+ * (f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2_k .. q6_k, mxfp4), x f32 [K, T],
+ * out f32 [N, T].
  *
  * Variants, per weight type:
- * - mul_mat_vec_<type>: a few tokens (generation). One work-group per (row, token): the
- *   work-items walk the row's octets (8 elements, decoded by dequant.h), multiply by x, and
- *   reduce with wg_sum. Global size (N * WG, T), local (WG, 1); scratch is WG floats.
+ * - mul_mat_vec<NT>_<type>, NT = 1, 4, 8, for f32, f16 and bf16 (the quantized types go by
+ *   int8 dot products, mul_mat_q8.cl): up to 8 tokens (generation). One work-group per
+ *   (row, NT tokens): the work-items walk the row's octets (8 elements, decoded by dequant.h)
+ *   once, keep one float per token, and reduce all NT at the end with wg_sum_tokens. The
+ *   registers follow the need: the host picks the smallest NT that holds the tokens (NT 8
+ *   for each 8 of a larger batch where the tiled kernel cannot run). Global size
+ *   (N * WG, ceil(T / NT)), local (WG, 1); scratch is NT * WG floats.
  * - mul_mat_tiled_<type>: many tokens (prompt). A 16 x 16 work-group computes a 64 x 64 tile of
  *   out (each work-item 4 x 4), staging 32-deep slices of w (decoded to f32) and x in local
  *   memory. Global size (ceil(N/64) * 16, ceil(T/64) * 16).
@@ -15,26 +20,34 @@
 #include "common.h"
 #include "dequant.h"
 
-#define MUL_MAT_VEC(TYPE)                                                                      \
-kernel void mul_mat_vec_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,          \
-                               global const uchar* x, ulong x_off,                             \
-                               global uchar* out, ulong out_off,                               \
-                               uint K, uint N, local float* scratch)                           \
+/* The products of one weight row with NT tokens of x: the row is decoded once per octet. */
+#define MUL_MAT_VEC(TYPE, NT)                                                                  \
+kernel void mul_mat_vec##NT##_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,    \
+                                     global const uchar* x, ulong x_off,                       \
+                                     global uchar* out, ulong out_off,                         \
+                                     uint K, uint N, uint ntok, local float* scratch)          \
 {                                                                                              \
     uint n = get_group_id(0);                                                                  \
-    uint t = get_group_id(1);                                                                  \
+    uint t0 = get_group_id(1) * NT;                                                            \
+    uint nt = min((uint) NT, ntok - t0);                                                       \
     uint lid = get_local_id(0);                                                                \
     uint wg = get_local_size(0);                                                               \
     global const uchar* row = w + w_off + (ulong) n * w_row_bytes;                             \
-    global const float* xr = CF32_AT(x, x_off) + (ulong) t * K;                                \
+    global const float* xr = CF32_AT(x, x_off) + (ulong) t0 * K;                               \
     uint octets = (K + 7) / 8;                                                                 \
-    float acc = 0.0f;                                                                          \
+    float acc[NT];                                                                             \
+    for (uint t = 0; t < NT; t++) acc[t] = 0.0f;                                               \
     for (uint i = lid; i < octets; i += wg) {                                                  \
-        acc += hsum8(deq8_##TYPE(row, i, K) * load8_f32(xr, i, K));                            \
+        float8 wv = deq8_##TYPE(row, i, K);                                                    \
+        for (uint t = 0; t < NT; t++) {                                                        \
+            if (t < nt) acc[t] += hsum8(wv * load8_f32(xr + (ulong) t * K, i, K));             \
+        }                                                                                      \
     }                                                                                          \
-    acc = wg_sum(acc, scratch);                                                                \
-    if (lid == 0) F32_AT(out, out_off)[(ulong) t * N + n] = acc;                               \
+    float r = wg_sum_tokens(acc, NT, scratch);                                                 \
+    if (lid < nt) F32_AT(out, out_off)[(ulong) (t0 + lid) * N + n] = r;                        \
 }
+
+#define MUL_MAT_VEC_ALL(TYPE) MUL_MAT_VEC(TYPE, 1) MUL_MAT_VEC(TYPE, 4) MUL_MAT_VEC(TYPE, 8)
 
 #include "tile.h"
 
@@ -71,5 +84,7 @@ void mul_mat_tiled_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,
     }                                                                                          \
 }
 
-HEARTH_FOR_EACH_WEIGHT_TYPE(MUL_MAT_VEC)
+MUL_MAT_VEC_ALL(f32)
+MUL_MAT_VEC_ALL(f16)
+MUL_MAT_VEC_ALL(bf16)
 HEARTH_FOR_EACH_WEIGHT_TYPE(MUL_MAT_TILED)

@@ -16,8 +16,9 @@ import java.util.Map;
  * cases of {@link OpCases} (family "ops"). For Llama-3.2-1B ("1b") and Llama-3-8B ("8b"):
  * <ul>
  * <li>mul_mat W[K, N] x x[K, T] for each matrix shape of the model (attention q and output, k and
- * v, feed-forward gate/up and down, the vocabulary projection), at T = 1 (generation) and 512
- * (a prompt batch), for every weight type that has a reference codec;</li>
+ * v, feed-forward gate/up and down, the vocabulary projection), at T = 1 (generation), 4 and 8
+ * (a few sequences generated at once, or drafted tokens checked) and 512 (a prompt batch), for
+ * every weight type that has a reference codec;</li>
  * <li>attention with an F32, F16, Q8_0 and Q4_0 cache at contexts 512 and 4096: one token at the last
  * position, and 512 tokens at the last 512 positions;</li>
  * <li>rms_norm over the embedding, rope over the query heads, swiglu over the feed-forward width,
@@ -55,6 +56,8 @@ public final class KernelCases {
 
     /** Token counts of the model cases: one (generation) and a prompt batch. */
     public static final int[] TOKENS = {1, 512};
+    /** Token counts of the mul_mat cases: TOKENS and the small batches of batched generation. */
+    public static final int[] MUL_MAT_TOKENS = {1, 4, 8, 512};
     /** Contexts of the attention cases. */
     public static final int[] CONTEXTS = {512, 4096};
     /** Cache types of the attention cases. */
@@ -98,7 +101,7 @@ public final class KernelCases {
         for (Matrix w : m.matrices()) {
             for (DType type : OpCases.weightTypes()) {
                 if (w.k() % type.blockSize != 0) continue;
-                for (int t : TOKENS) cases.add(mulMat(m.family(), w, type, t));
+                for (int t : MUL_MAT_TOKENS) cases.add(mulMat(m.family(), w, type, t));
             }
         }
         for (DType cache : CACHE_TYPES) {

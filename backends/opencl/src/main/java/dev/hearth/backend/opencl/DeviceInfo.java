@@ -10,10 +10,12 @@ import java.util.Set;
  * What Hearth needs to know of one OpenCL device, asked of the driver once.
  *
  * @param subgroupOptions build options that turn on sub-group reductions, or "" where the device has none
+ * @param dotOptions build options that turn on int8 dot products (cl_khr_integer_dot_product), or ""
  */
 record DeviceInfo(String name, String platform, String vendor, String driverVersion, String version,
                   String clangVersion, boolean gpu, long globalMemory, long maxAlloc, long maxWorkGroup,
-                  long localMemory, int computeUnits, Set<String> extensions, String subgroupOptions) {
+                  long localMemory, int computeUnits, Set<String> extensions, String subgroupOptions,
+                  String dotOptions) {
 
     static DeviceInfo query(cl_platform_id p, cl_device_id d) {
         String ext = Cl.deviceString(d, CL.CL_DEVICE_EXTENSIONS);
@@ -30,7 +32,8 @@ record DeviceInfo(String name, String platform, String vendor, String driverVers
                 Cl.deviceString(d, CL.CL_DEVICE_VERSION), cVersion, (type & CL.CL_DEVICE_TYPE_GPU) != 0,
                 Cl.deviceLong(d, CL.CL_DEVICE_GLOBAL_MEM_SIZE), Cl.deviceLong(d, CL.CL_DEVICE_MAX_MEM_ALLOC_SIZE),
                 Cl.deviceSize(d, CL.CL_DEVICE_MAX_WORK_GROUP_SIZE), Cl.deviceLong(d, CL.CL_DEVICE_LOCAL_MEM_SIZE),
-                Cl.deviceInt(d, CL.CL_DEVICE_MAX_COMPUTE_UNITS), exts, sub);
+                Cl.deviceInt(d, CL.CL_DEVICE_MAX_COMPUTE_UNITS), exts, sub,
+                exts.contains("cl_khr_integer_dot_product") ? "-DHEARTH_INTEGER_DOT" : "");
     }
 
     private static int cMajor(String cVersion) {

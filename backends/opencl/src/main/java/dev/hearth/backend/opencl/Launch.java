@@ -34,6 +34,7 @@ record Launch(Node node, cl_kernel kernel, long[] argSizes, Pointer[] argValues,
             }
             long align = switch (r.desc().type()) {
                 case F32, I32 -> 4;
+                case MXFP4 -> 1; // bytes only: an E8M0 scale and nibbles
                 default -> 2; // halves, and the half scales of quantized blocks
             };
             if (r.offset() % align != 0) {

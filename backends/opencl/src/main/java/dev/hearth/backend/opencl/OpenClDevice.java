@@ -22,6 +22,7 @@ import org.jocl.cl_platform_id;
 import org.jocl.cl_program;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -29,9 +30,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * One OpenCL device: a context, one in-order command queue that streams and buffer copies share,
  * and the programs built for it (each kernel file once per process, binaries cached on disk by
  * {@link ProgramCache}). Memory is counted per allocation, so free memory is known where the
- * driver cannot tell it.
+ * driver cannot tell it. Weights are not filled before their upload writes them; other buffers
+ * are zeroed. {@link #close} releases every OpenCL object the device made (counted in
+ * {@link LiveObjects}).
  */
-public final class OpenClDevice implements Device {
+public final class OpenClDevice implements Device, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(OpenClDevice.class.getName());
     private static final long MIB = 1L << 20;
 
@@ -51,10 +54,16 @@ public final class OpenClDevice implements Device {
     private final Map<String, cl_program> programs = new HashMap<>();
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final Map<cl_kernel, Long> kernelLimits = new HashMap<>();
+    /** Programs built from a label and source of the caller's ({@link #build}), not a kernel file. */
+    private final java.util.List<cl_program> adHocPrograms = new java.util.ArrayList<>();
+    private final java.util.Set<OpenClBuffer> buffers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final LiveObjects live = new LiveObjects();
+    private boolean closed;
     private final AtomicLong allocated = new AtomicLong();
     private final AtomicLong weightsAllocated = new AtomicLong();
     private final AtomicLong weightsWritten = new AtomicLong();
     private String subgroupOptions;
+    private String dotOptions;
     private volatile UploadListener uploadListener;
 
     OpenClDevice(OpenClProvider provider, int index, cl_platform_id platform, cl_device_id id, DeviceInfo info, ProgramCache cache) {
@@ -64,10 +73,58 @@ public final class OpenClDevice implements Device {
         this.info = info;
         this.cache = cache;
         this.subgroupOptions = info.subgroupOptions();
+        this.dotOptions = info.dotOptions();
         cl_context_properties props = new cl_context_properties();
         props.addProperty(CL.CL_CONTEXT_PLATFORM, platform);
         this.context = CL.clCreateContext(props, 1, new cl_device_id[] {id}, null, null, null);
-        this.queue = CL.clCreateCommandQueue(context, id, 0, null);
+        live.created("context");
+        try {
+            this.queue = CL.clCreateCommandQueue(context, id, 0, null);
+        } catch (CLException e) {
+            CL.clReleaseContext(context);
+            throw e;
+        }
+        live.created("queue");
+    }
+
+    /** The OpenCL objects this device holds now. */
+    LiveObjects live() {
+        return live;
+    }
+
+    /**
+     * Releases every OpenCL object of this device: buffers still open, kernels, programs, the
+     * queue and the context, after the queued work finishes. The device cannot be used after.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        CL.clFinish(queue);
+        for (OpenClBuffer b : List.copyOf(buffers)) b.close();
+        for (cl_kernel k : kernels.values()) {
+            CL.clReleaseKernel(k);
+            live.released("kernel");
+        }
+        kernels.clear();
+        kernelLimits.clear();
+        for (cl_program p : programs.values()) releaseProgram(p);
+        programs.clear();
+        for (cl_program p : adHocPrograms) releaseProgram(p);
+        adHocPrograms.clear();
+        CL.clReleaseCommandQueue(queue);
+        live.released("queue");
+        CL.clReleaseContext(context);
+        live.released("context");
+    }
+
+    private void releaseProgram(cl_program p) {
+        CL.clReleaseProgram(p);
+        live.released("program");
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException(name() + " is closed");
     }
 
     @Override
@@ -157,12 +214,17 @@ public final class OpenClDevice implements Device {
         MemoryInfo mem = memory();
         if (size > mem.free()) throw outOfMemory(size, usage, mem, null);
         cl_mem m;
-        try {
-            m = CL.clCreateBuffer(context, CL.CL_MEM_READ_WRITE, size, null, null);
-        } catch (CLException e) {
-            throw outOfMemory(size, usage, mem, e);
+        synchronized (this) {
+            checkOpen();
+            try {
+                m = CL.clCreateBuffer(context, CL.CL_MEM_READ_WRITE, size, null, null);
+            } catch (CLException e) {
+                throw outOfMemory(size, usage, mem, e);
+            }
+            live.created("mem");
         }
         OpenClBuffer b = new OpenClBuffer(this, m, bytes, usage);
+        buffers.add(b);
         allocated.addAndGet(size);
         if (usage == BufferUsage.WEIGHTS) {
             weightsAllocated.addAndGet(size);
@@ -192,6 +254,8 @@ public final class OpenClDevice implements Device {
     }
 
     void released(OpenClBuffer b) {
+        live.released("mem");
+        buffers.remove(b);
         long size = Math.max(b.size(), 4);
         allocated.addAndGet(-size);
         if (b.usage() == BufferUsage.WEIGHTS) weightsAllocated.addAndGet(-size);
@@ -206,25 +270,44 @@ public final class OpenClDevice implements Device {
     synchronized cl_program program(String file) {
         cl_program p = programs.get(file);
         if (p == null) {
-            p = build(file, KernelSources.load(file));
+            p = buildProgram(file, KernelSources.load(file));
             programs.put(file, p);
         }
         return p;
     }
 
+    /** Builds {@code source} as {@link #program} builds a kernel file; the device releases it when it closes. */
+    synchronized cl_program build(String label, String source) {
+        cl_program p = buildProgram(label, source);
+        adHocPrograms.add(p);
+        return p;
+    }
+
+    private cl_program buildProgram(String label, String source) {
+        checkOpen();
+        cl_program p = buildWithOptions(label, source);
+        live.created("program");
+        return p;
+    }
+
     /**
-     * Builds {@code source}; tries sub-group reductions first where the device has them. Options
-     * in {@code -Dhearth.opencl.buildOptions} are added (the tests use -cl-opt-disable on PoCL,
+     * Builds {@code source}; tries sub-group reductions and int8 dot products
+     * (cl_khr_integer_dot_product) first where the device has them, and plain local-memory
+     * reductions and int multiply-adds where those do not build. Options in
+     * {@code -Dhearth.opencl.buildOptions} are added (the tests use -cl-opt-disable on PoCL,
      * which compiles several times faster).
      */
-    synchronized cl_program build(String label, String source) {
+    private cl_program buildWithOptions(String label, String source) {
         String extra = System.getProperty("hearth.opencl.buildOptions", "").trim();
-        if (!subgroupOptions.isEmpty()) {
+        String special = (subgroupOptions + " " + dotOptions).trim();
+        if (!special.isEmpty()) {
             try {
-                return cache.build(context, id, info, label, source, (subgroupOptions + " " + extra).trim());
+                return cache.build(context, id, info, label, source, (special + " " + extra).trim());
             } catch (HearthException e) {
-                LOG.log(System.Logger.Level.INFO, name() + ": sub-group kernels did not build, using local-memory reductions: " + e.getMessage());
+                LOG.log(System.Logger.Level.INFO, name() + ": kernels with '" + special
+                        + "' did not build, using local-memory reductions and int multiply-adds: " + e.getMessage());
                 subgroupOptions = "";
+                dotOptions = "";
             }
         }
         return cache.build(context, id, info, label, source, extra);
@@ -236,6 +319,7 @@ public final class OpenClDevice implements Device {
         cl_kernel k = kernels.get(key);
         if (k == null) {
             k = CL.clCreateKernel(program(file), name, null);
+            live.created("kernel");
             kernels.put(key, k);
             kernelLimits.put(k, Cl.kernelWorkGroupSize(k, id));
         }

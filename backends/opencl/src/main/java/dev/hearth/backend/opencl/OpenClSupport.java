@@ -12,7 +12,7 @@ import java.util.Set;
  * Which (op, type) pairs the OpenCL kernels compute. Pure and cheap: it reads only the node.
  * <ul>
  *   <li>mul_mat: weights F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K,
- *       Q5_K, Q6_K; activations F32</li>
+ *       Q5_K, Q6_K, MXFP4; activations F32</li>
  *   <li>get_rows: tables of the same types; convert: from those types to F32, F16 or BF16</li>
  *   <li>rms_norm (F32 weight or none), layer_norm (F32 weight and bias, each or none), rope (F32
  *       frequency factors or none, even headDim), swiglu, geglu, softcap, add, mul, scale,
@@ -28,7 +28,8 @@ import java.util.Set;
  */
 final class OpenClSupport {
     static final Set<DType> WEIGHT_TYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q4_0, DType.Q4_1,
-            DType.Q5_0, DType.Q5_1, DType.Q8_0, DType.Q8_1, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K);
+            DType.Q5_0, DType.Q5_1, DType.Q8_0, DType.Q8_1, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K,
+            DType.MXFP4);
     static final int MAX_HEAD_DIM = 512;
     /** The attention kernel's fixed work-group size (ATT_WG in attention.cl). */
     static final int ATTENTION_GROUP = 64;

@@ -36,14 +36,18 @@ final class Planner {
     /** 1 to make mul_mat_id use the grouped tiled kernel, 0 the matrix-vector one, -1 to choose (tests). */
     static volatile int forcedMulMatIdTiled = -1;
 
-    /** From this many tokens on, mul_mat uses the tiled kernel. */
+    /** From this many tokens on, mul_mat_id may use the tiled kernel. */
     static final int TILED_MIN_TOKENS = 8;
+    /** Up to this many tokens, mul_mat reads each weight row once for all of them (mul_mat_vec8). */
+    static final int VEC_MAX_TOKENS = 8;
     private static final int TILED_WG = 256;
 
     private final OpenClDevice device;
     private final Subgraph sg;
     private final List<Launch> out = new ArrayList<>();
     private final List<OpenClBuffer> scratch = new ArrayList<>();
+    /** Activations quantized for mul_mat_q8, by the node they come from. */
+    private final java.util.Map<Node, OpenClBuffer> quantizedX = new java.util.IdentityHashMap<>();
     /** kv_store nodes done by the rope before them. */
     private final java.util.Set<Node> fused = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
@@ -143,7 +147,7 @@ final class Planner {
         long rows = w.rows();
         long tokens = m.x().desc().rows();
         String type = suffix(w.type());
-        if (tokens >= TILED_MIN_TOKENS) {
+        if (tokens > VEC_MAX_TOKENS) {
             cl_kernel tiled = kernel("mul_mat.cl", "mul_mat_tiled_" + type);
             if (device.kernelLimit(tiled) >= TILED_WG) {
                 Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).tensor(ref(m.x())).tensor(ref(n))
@@ -152,11 +156,45 @@ final class Planner {
                 return;
             }
         }
-        cl_kernel vec = kernel("mul_mat.cl", "mul_mat_vec_" + type);
+        int nt = vecTokens(tokens);
+        if (w.type().isQuantized()) { // by int8 dot products; the float types by mul_mat_vec
+            OpenClBuffer xq = quantized(n, m.x());
+            cl_kernel q8 = kernel("mul_mat_q8.cl", "mul_mat_q8" + nt + "_" + type);
+            int wg = device.workGroup(q8, device.isGpu() ? 64 : 32);
+            Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).buffer(xq, 0).tensor(ref(n))
+                    .u32(k).u32(rows).u32(tokens).local(4L * nt * wg);
+            out.add(a.launch(n, q8, new long[] {rows * wg, (tokens + nt - 1) / nt}, new long[] {wg, 1}));
+            return;
+        }
+        cl_kernel vec = kernel("mul_mat.cl", "mul_mat_vec" + nt + "_" + type);
         int wg = device.workGroup(vec, device.isGpu() ? 64 : 32);
         Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).tensor(ref(m.x())).tensor(ref(n))
-                .u32(k).u32(rows).local(4L * wg);
-        out.add(a.launch(n, vec, new long[] {rows * wg, tokens}, new long[] {wg, 1}));
+                .u32(k).u32(rows).u32(tokens).local(4L * nt * wg);
+        out.add(a.launch(n, vec, new long[] {rows * wg, (tokens + nt - 1) / nt}, new long[] {wg, 1}));
+    }
+
+    /**
+     * Activations {@code x} quantized to int8 blocks (quantize_q8_1 in mul_mat_q8.cl): planned
+     * once per subgraph, so every product of the same x (q, k and v; gate and up) shares them.
+     */
+    private OpenClBuffer quantized(Node n, Node x) {
+        OpenClBuffer b = quantizedX.get(x);
+        if (b != null) return b;
+        long k = x.desc().ne(0);
+        long tokens = x.desc().rows();
+        b = (OpenClBuffer) device.allocate(tokens * k + 8 * tokens * (k / 32), dev.hearth.runtime.backend.BufferUsage.COMPUTE);
+        scratch.add(b);
+        quantizedX.put(x, b);
+        cl_kernel kn = kernel("mul_mat_q8.cl", "quantize_q8_1");
+        int wg = device.workGroup(kn, 64);
+        Launch.Args a = args().tensor(ref(x)).buffer(b, 0).u32(k).u32(tokens);
+        out.add(a.launch(n, kn, new long[] {roundUp(k / 32, wg), tokens}, new long[] {wg, 1}));
+        return b;
+    }
+
+    /** The tokens per work-group of the matrix-vector kernels (1, 4 or 8): the fewest that hold {@code tokens}. */
+    static int vecTokens(long tokens) {
+        return tokens <= 1 ? 1 : tokens <= 4 ? 4 : 8;
     }
 
     private void getRows(Node n, Op.GetRows g) {

@@ -19,8 +19,13 @@
  *   <li>One buffer cannot exceed {@code CL_DEVICE_MAX_MEM_ALLOC_SIZE}, often a quarter of the
  *       device's memory: allocate weights per layer (or per tensor), not one buffer for all.
  *       A larger request fails with a message that says so.</li>
- *   <li>Tensors must start at 4-byte aligned offsets (F32, I32) or 2-byte (the rest); GGUF's
- *       32-byte alignment is fine.</li>
+ *   <li>Tensors must start at 4-byte aligned offsets (F32, I32), 2-byte (the rest) or any byte
+ *       (MXFP4); GGUF's 32-byte alignment is fine.</li>
+ *   <li>Generation (up to 8 tokens) reads each weight row once for all tokens; quantized weights
+ *       go by int8 dot products with the activations quantized once per product
+ *       ({@code mul_mat_q8.cl}), using cl_khr_integer_dot_product where the device has it.</li>
+ *   <li>{@link dev.hearth.backend.opencl.OpenClDevice#close} releases every OpenCL object the
+ *       device made; the provider's shared devices live as long as the process.</li>
  *   <li>Free memory: from cl_amd_device_attribute_query where present, else the device's total
  *       minus what this process has allocated on it.</li>
  *   <li>Weight uploads report progress to {@link dev.hearth.backend.opencl.OpenClDevice#setUploadListener}

@@ -59,7 +59,7 @@ class ExpertsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(names = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "MXFP4"})
     void mulMatIdMatchesReference(DType type) {
         for (int tiled : new int[] {0, 1}) {
             Planner.forcedMulMatIdTiled = tiled;
@@ -74,7 +74,7 @@ class ExpertsTest {
     private static void mulMatId(DType type) {
         int k = switch (type) {
             case F32, F16, BF16 -> 83; // not a multiple of 8: exercises the row tails
-            case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1 -> 96;
+            case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, MXFP4 -> 96;
             default -> 256;
         };
         int n = 70;

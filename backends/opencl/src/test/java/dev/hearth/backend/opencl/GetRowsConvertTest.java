@@ -20,13 +20,13 @@ class GetRowsConvertTest {
     private static int rowLength(DType type) {
         return switch (type) {
             case F32, F16, BF16 -> 37;
-            case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1 -> 64;
+            case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, MXFP4 -> 64;
             default -> 256;
         };
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(names = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "MXFP4"})
     void decodesEveryWeightType(DType type) {
         int k = rowLength(type);
         try (var c = new OpenClTesting.Case(100 + type.ordinal())) {

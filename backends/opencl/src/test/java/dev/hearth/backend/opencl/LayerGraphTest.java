@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A whole LLaMA-shaped layer with mixed weight types (embedding, norms, q/k/v with rope, KV
  * cache, attention, output projection, SwiGLU feed-forward, logits), placed by the Scheduler
  * and run by the Executor on the OpenCL device, twice: the second run's tokens attend to the
- * cache rows the first run wrote. Both runs must match the reference backend.
+ * cache rows the first run wrote. Both runs must match the reference backend, within the error
+ * of int8 activations.
  */
 @Tag("opencl")
 class LayerGraphTest {
@@ -30,6 +31,12 @@ class LayerGraphTest {
     private static final int VOCAB = 40;
     private static final int CTX = 16;
     private static final int T = 3;
+    /**
+     * The bound on the logits' error: the conformance tolerance of mul_mat. The quantized
+     * products quantize their activations to int8 (mul_mat_q8.cl), which costs about 3e-5 per
+     * product and 3.4e-4 through this layer's chain of seven (the float kernels alone: under 1e-9).
+     */
+    private static final double MATMUL_INT8 = 5e-4;
 
     @Test
     void twoStepsMatchReference() {
@@ -67,7 +74,7 @@ class LayerGraphTest {
             for (int s = 0; s < steps.size(); s++) {
                 double e = OpenClTesting.nmse(got.get(s)[0], want.get(s)[0]);
                 int step = s;
-                assertTrue(e < 1e-4, () -> "step " + step + ": logits nmse " + e);
+                assertTrue(e < MATMUL_INT8, () -> "step " + step + ": logits nmse " + e);
             }
         }
     }

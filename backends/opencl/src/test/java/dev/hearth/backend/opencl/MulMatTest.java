@@ -10,23 +10,24 @@ import static dev.hearth.backend.opencl.OpenClTesting.assertMatchesReference;
 
 /**
  * mul_mat for every weight type the kernels read, against the reference backend on the same
- * encoded weights: the matrix-vector kernel (1 and 3 tokens) and the tiled kernel (19 tokens,
- * and 70 tokens, which crosses a 64-token tile), with row counts that fill no work-group evenly.
+ * encoded weights: the matrix-vector kernels (1, 3, 5 and 8 tokens: each token-count variant)
+ * and the tiled kernel (19 tokens, and 70 tokens, which crosses a 64-token tile), with row
+ * counts that fill no work-group evenly.
  */
 @Tag("opencl")
 class MulMatTest {
     @ParameterizedTest
-    @EnumSource(names = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(names = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "MXFP4"})
     void matchesReference(DType type) {
         int k = switch (type) {
             case F32, F16, BF16 -> 83; // not a multiple of 8: exercises the row tails
-            case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1 -> 96;
+            case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, MXFP4 -> 96;
             default -> 512;
         };
         int n = 37;
         try (var c = new OpenClTesting.Case(type.ordinal())) {
             Node w = c.weight("w", type, k, n, 0.5f);
-            for (int t : new int[] {1, 3, 19, 70}) {
+            for (int t : new int[] {1, 3, 5, 8, 19, 70}) {
                 Node x = c.input("x" + t, DType.F32, k, t, 1f);
                 c.out(c.graph.mulMat("y" + t, w, x));
             }
