@@ -23,11 +23,12 @@
  * is read once per ATT_GROUP query heads rather than once per head. Keys go in chunks of ATT_WG:
  * the chunk's K rows pass through local memory ATT_WG dimensions at a time, loaded with adjacent
  * work-items reading adjacent dimensions (coalesced); then each work-item scores one key against
- * every query head of the pass, each head's chunk max and sum come from wg_max / wg_sum, and each
+ * every query head of the pass (idle heads of a last, partial pass have zero queries and are
+ * never written), every head's chunk max and sum come from one tree in local memory, and each
  * work-item updates the output dimensions d = lid + ATT_WG * i it owns for every head (at most
  * ATT_DPT of them, so headDim <= ATT_WG * ATT_DPT), reading each V element once for all heads
  * (coalesced). Local: the pass's q rows (ATT_GROUP x headDim floats), a K tile (ATT_WG x ATT_WG+1
- * floats), the chunk's weights (ATT_GROUP x ATT_WG floats) and reduction scratch.
+ * floats), the chunk's weights and the reduction tree (ATT_GROUP x ATT_WG floats each).
  *
  * Split over the cache (few tokens, long context: heads alone give too few work-groups to fill
  * a GPU): with splits > 1, work-group (g * splits + s) of KV head g takes the s-th slice of the key
@@ -80,7 +81,7 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
 {
     local float qs[ATT_GROUP][ATT_WG * ATT_DPT];
     local float ps[ATT_GROUP][ATT_WG];
-    local float scratch[ATT_WG];
+    local float red[ATT_GROUP][ATT_WG];
     local float ks[ATT_WG][ATT_WG + 1];
     uint g = get_group_id(0) / splits;
     uint slice = get_group_id(0) % splits;
@@ -104,13 +105,16 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
         uint ng = min((uint) ATT_GROUP, hEnd - h0);
         global const float* qh = CF32_AT(q, q_off) + t * qRow + h0 * headDim;
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous pass is done with qs */
-        for (uint hh = 0; hh < ng; hh++)
-            for (uint d = lid; d < headDim; d += ATT_WG) qs[hh][d] = qh[hh * headDim + d];
+        /* rows past the group's end are zero: their heads are computed and never written */
+        for (uint hh = 0; hh < ATT_GROUP; hh++)
+            for (uint d = lid; d < headDim; d += ATT_WG) qs[hh][d] = hh < ng ? qh[hh * headDim + d] : 0.0f;
         barrier(CLK_LOCAL_MEM_FENCE);
         float m[ATT_GROUP], l[ATT_GROUP], acc[ATT_GROUP][ATT_DPT];
+#pragma unroll
         for (uint hh = 0; hh < ATT_GROUP; hh++) {
             m[hh] = -INFINITY;
             l[hh] = 0.0f;
+#pragma unroll
             for (uint i = 0; i < ATT_DPT; i++) acc[hh][i] = 0.0f;
         }
 
@@ -119,6 +123,7 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
             uint n = min((uint) ATT_WG, end - j0); /* n <= ctx: the chunk's rows wrap at most once */
             uint row0 = j0 < ctx ? j0 : j0 % ctx;
             float dot[ATT_GROUP];
+#pragma unroll
             for (uint hh = 0; hh < ATT_GROUP; hh++) dot[hh] = 0.0f;
             for (uint d0 = 0; d0 < headDim; d0 += ATT_WG) {
                 uint dn = min((uint) ATT_WG, headDim - d0);
@@ -134,42 +139,68 @@ void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong 
                 if (lid < n) {
                     for (uint c = 0; c < dn; c++) {
                         float kc = ks[lid][c];
-                        for (uint hh = 0; hh < ATT_GROUP; hh++)
-                            if (hh < ng) dot[hh] = fma(qs[hh][d0 + c], kc, dot[hh]);
+#pragma unroll
+                        for (uint hh = 0; hh < ATT_GROUP; hh++) dot[hh] = fma(qs[hh][d0 + c], kc, dot[hh]);
                     }
                 }
                 barrier(CLK_LOCAL_MEM_FENCE);
             }
-            float alpha[ATT_GROUP];
+            /* every head's chunk max, then its sum, in one tree over the work-group */
+            float s[ATT_GROUP], mNew[ATT_GROUP];
+#pragma unroll
             for (uint hh = 0; hh < ATT_GROUP; hh++) {
-                alpha[hh] = 1.0f;
-                if (hh >= ng) continue; /* uniform over the work-group */
-                float s = dot[hh] * scale;
-                if (softcap > 0.0f) s = softcap * tanh(s / softcap);
-                s = j < end ? s : -INFINITY;
-                float mNew = fmax(m[hh], wg_max(s, scratch));
-                float pj = j < end ? exp(s - mNew) : 0.0f;
-                ps[hh][lid] = pj;
-                alpha[hh] = exp(m[hh] - mNew);
-                l[hh] = l[hh] * alpha[hh] + wg_sum(pj, scratch); /* wg_sum's barriers also publish ps */
-                m[hh] = mNew;
+                float x = dot[hh] * scale;
+                if (softcap > 0.0f) x = softcap * tanh(x / softcap);
+                s[hh] = j < end ? x : -INFINITY;
+                red[hh][lid] = s[hh];
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (uint off = ATT_WG / 2; off > 0; off >>= 1) {
+                if (lid < off)
+#pragma unroll
+                    for (uint hh = 0; hh < ATT_GROUP; hh++) red[hh][lid] = fmax(red[hh][lid], red[hh][lid + off]);
+                barrier(CLK_LOCAL_MEM_FENCE);
+            }
+#pragma unroll
+            for (uint hh = 0; hh < ATT_GROUP; hh++) {
+                mNew[hh] = fmax(m[hh], red[hh][0]);
+                ps[hh][lid] = j < end ? exp(s[hh] - mNew[hh]) : 0.0f;
+            }
+            barrier(CLK_LOCAL_MEM_FENCE); /* all have read red[.][0] */
+#pragma unroll
+            for (uint hh = 0; hh < ATT_GROUP; hh++) red[hh][lid] = ps[hh][lid];
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (uint off = ATT_WG / 2; off > 0; off >>= 1) {
+                if (lid < off)
+#pragma unroll
+                    for (uint hh = 0; hh < ATT_GROUP; hh++) red[hh][lid] += red[hh][lid + off];
+                barrier(CLK_LOCAL_MEM_FENCE);
+            }
+            float alpha[ATT_GROUP];
+#pragma unroll
+            for (uint hh = 0; hh < ATT_GROUP; hh++) {
+                alpha[hh] = exp(m[hh] - mNew[hh]);
+                l[hh] = l[hh] * alpha[hh] + red[hh][0];
+                m[hh] = mNew[hh];
             }
             for (uint i = 0; i < ATT_DPT; i++) {
                 uint d = lid + ATT_WG * i;
                 if (d >= headDim) break;
                 float a[ATT_GROUP];
+#pragma unroll
                 for (uint hh = 0; hh < ATT_GROUP; hh++) a[hh] = acc[hh][i] * alpha[hh];
                 ulong base = g * headDim + d;
                 for (uint jj = 0; jj < n; jj++) {
                     uint row = row0 + jj;
                     row = row < ctx ? row : row - ctx;
                     float vv = kv_load(v, v_off, base + row * kvRow, v_type);
-                    for (uint hh = 0; hh < ATT_GROUP; hh++)
-                        if (hh < ng) a[hh] = fma(ps[hh][jj], vv, a[hh]);
+#pragma unroll
+                    for (uint hh = 0; hh < ATT_GROUP; hh++) a[hh] = fma(ps[hh][jj], vv, a[hh]);
                 }
+#pragma unroll
                 for (uint hh = 0; hh < ATT_GROUP; hh++) acc[hh][i] = a[hh];
             }
-            barrier(CLK_LOCAL_MEM_FENCE); /* ps is rewritten by the next chunk */
+            barrier(CLK_LOCAL_MEM_FENCE); /* ps and red are rewritten by the next chunk */
         }
         for (uint hh = 0; hh < ng; hh++) {
             uint h = h0 + hh;
