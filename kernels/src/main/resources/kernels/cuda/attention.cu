@@ -142,10 +142,12 @@ __device__ __forceinline__ void attention_group(const float* __restrict__ q, con
     __shared__ float wacc[ATT_WARPS][ATT_MAX_DIM];
     int kvh = blockIdx.x, t = blockIdx.y, s = blockIdx.z;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    /* lanes per row: 32 for VW = 1, else the fewest (a power of two, at least 4) that hold D at 8 a lane */
     int lpr = 32;
-    if (VW > 1)
-        for (lpr = 4; lpr * ATT_PER_LANE < D; lpr <<= 1) {
-        }
+    if (VW > 1) {
+        lpr = 4;
+        while (lpr * ATT_PER_LANE < D) lpr <<= 1;
+    }
     int rpw = 32 / lpr, sub = lane / lpr, sl = lane % lpr, slots = ATT_WARPS * rpw;
     int group = heads / kvHeads, hEnd = (kvh + 1) * group;
     long long kvRow = (long long)kvHeads * D;
