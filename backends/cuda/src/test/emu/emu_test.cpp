@@ -288,16 +288,16 @@ static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std
             }
         }
     int tokens = T, span = window > 0 ? std::min(ctx, window) : ctx;
-    long long byRows = (span + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)tokens * heads));
+    long long byRows = (span + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)tokens * kvHeads));
     int splits = (int)std::max(1LL, std::min(64LL, std::min(byRows, byBlocks)));
     int chunk = (span + splits - 1) / splits;
     std::vector<float> part((size_t)T * heads * splits * (D + 2) + 1);
     const float* sk = withSinks ? sinks.data() : nullptr;
     if (f16)
-        emu_launch(attention_partial_f16, heads, T, splits, 128, (const float*)q.data(), (const u8*)kh.data(), (const u8*)vh.data(),
+        emu_launch(attention_partial_f16, kvHeads, T, splits, 128, (const float*)q.data(), (const u8*)kh.data(), (const u8*)vh.data(),
                    (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
     else
-        emu_launch(attention_partial_f32, heads, T, splits, 128, (const float*)q.data(), (const u8*)kf.data(), (const u8*)vf.data(),
+        emu_launch(attention_partial_f32, kvHeads, T, splits, 128, (const float*)q.data(), (const u8*)kf.data(), (const u8*)vf.data(),
                    (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
     if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits, sk);
     report("attention " + std::string(f16 ? "f16" : "f32") + " heads=" + std::to_string(heads) + "/" + std::to_string(kvHeads) + " d=" +
@@ -311,16 +311,16 @@ static std::vector<float> run_attention(bool f16, int heads, int kvHeads, int D,
                                         const std::vector<float>& vf, const std::vector<unsigned short>& kh,
                                         const std::vector<unsigned short>& vh, int* splitsOut) {
     int T = (int)pos.size(), span = window > 0 ? std::min(ctx, window) : ctx;
-    long long byRows = (span + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)T * heads));
+    long long byRows = (span + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)T * kvHeads));
     int splits = (int)std::max(1LL, std::min(64LL, std::min(byRows, byBlocks)));
     int chunk = (span + splits - 1) / splits;
     float scale = 1.0f / std::sqrt((float)D);
     std::vector<float> out(heads * D * T, NAN), part((size_t)T * heads * splits * (D + 2) + 1);
     if (f16)
-        emu_launch(attention_partial_f16, heads, T, splits, 128, (const float*)q.data(), (const u8*)kh.data(), (const u8*)vh.data(),
+        emu_launch(attention_partial_f16, kvHeads, T, splits, 128, (const float*)q.data(), (const u8*)kh.data(), (const u8*)vh.data(),
                    (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
     else
-        emu_launch(attention_partial_f32, heads, T, splits, 128, (const float*)q.data(), (const u8*)kf.data(), (const u8*)vf.data(),
+        emu_launch(attention_partial_f32, kvHeads, T, splits, 128, (const float*)q.data(), (const u8*)kf.data(), (const u8*)vf.data(),
                    (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx, chunk, splits, window, softcap, sk);
     if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits, sk);
     *splitsOut = splits;
@@ -435,11 +435,11 @@ static void test_attention_quant(int type, int heads, int kvHeads, int D, int ct
             }
         }
     int span = window > 0 ? std::min(ctx, window) : ctx;
-    long long byRows = (span + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)T * heads));
+    long long byRows = (span + 255) / 256, byBlocks = std::max(1LL, 2048LL / ((long long)T * kvHeads));
     int splits = (int)std::max(1LL, std::min(64LL, std::min(byRows, byBlocks)));
     int chunk = (span + splits - 1) / splits;
     std::vector<float> part((size_t)T * heads * splits * (D + 2) + 1);
-    emu_launch(type == T_Q8_0 ? attention_partial_q8_0 : attention_partial_q4_0, heads, T, splits, 128, (const float*)q.data(),
+    emu_launch(type == T_Q8_0 ? attention_partial_q8_0 : attention_partial_q4_0, kvHeads, T, splits, 128, (const float*)q.data(),
                (const u8*)kb.data(), (const u8*)vb.data(), (const int*)pos.data(), part.data(), out.data(), heads, kvHeads, D, scale, ctx,
                chunk, splits, window, 0.0f, (const float*)nullptr);
     if (splits > 1) emu_launch(attention_combine, heads, T, 1, 128, (const float*)part.data(), out.data(), heads, D, splits, (const float*)nullptr);
@@ -814,6 +814,22 @@ int main() {
         test_attention_ring(f16, 4, 2, 80, 603, {4998, 4999, 5000, 5001}, 600, 30);
         test_attention_ring(f16, 4, 2, 80, 700, {2000, 2001, 2002}, 600, 0, true);
     }
+    /* query-head groups of 1, 2, 4, 8, 3, 6 and 12 (two passes of 8) heads; head dims on the 16-byte path (128, 64, 80,
+     * 36 in F32, 8: eight rows a warp) and off it (36 in F16, 34) */
+    test_attention(false, 4, 4, 128, 300, {299});
+    test_attention(true, 8, 4, 64, 40, {39});
+    test_attention(false, 8, 2, 64, 600, {10, 599}, 0, 0, true);
+    test_attention(true, 16, 2, 128, 300, {150, 299});
+    test_attention(false, 12, 4, 64, 600, {599}, 0, 5);
+    test_attention(true, 12, 2, 80, 40, {37, 38, 39}, 8, 0, true);
+    test_attention(false, 12, 1, 64, 300, {299}, 0, 0, true);
+    test_attention(true, 8, 1, 8, 64, {63});
+    test_attention(false, 4, 2, 36, 64, {40});
+    test_attention(true, 6, 2, 36, 64, {40});
+    test_attention(false, 6, 3, 34, 600, {599}, 0, 0, true);
+    test_attention_ring(true, 16, 2, 64, 13, {40, 41, 42, 43, 44, 45}, 8, 0, true);
+    test_attention_quant(T_Q8_0, 12, 4, 32, 64, {45, 46, 47});
+    test_attention_quant(T_Q4_0, 16, 2, 64, 600, {599});
     for (int mode : {0, 1}) for (int dims : {64, 32}) for (bool f : {false, true}) test_rope(mode, dims, f);
     /* YaRN: gpt-oss's parameters (the conformance case), a partial ext factor with an attention factor, frequency factors too */
     for (int mode : {0, 1}) {

@@ -180,7 +180,7 @@ public final class OpCases {
         List<OpCase> cases = new ArrayList<>();
         int heads = 8;
         int headDim = 32;
-        for (int kvHeads : new int[]{8, 4, 2}) {
+        for (int kvHeads : new int[]{8, 4, 2, 1}) {
             for (DType cache : new DType[]{DType.F32, DType.F16}) {
                 for (int[] tp : new int[][]{{1, 0}, {1, 45}, {6, 17}}) {
                     int t = tp[0];

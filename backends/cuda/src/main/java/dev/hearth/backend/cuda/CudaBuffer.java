@@ -8,7 +8,8 @@ import jcuda.driver.JCudaDriver;
 import java.lang.foreign.MemorySegment;
 
 /**
- * GPU memory from cuMemAlloc, zeroed when allocated. Reads and writes are synchronous copies on
+ * GPU memory from cuMemAlloc, zeroed when allocated unless it holds weights (see
+ * CudaDevice.allocate), entered in the device's ledger until closed. Reads and writes are synchronous copies on
  * the legacy default stream, which waits for the work already queued on the device's streams
  * (they are blocking streams), so a write never overtakes a kernel that reads the old bytes.
  * Large and heap-backed copies go through the device's pinned staging buffers.
@@ -96,5 +97,7 @@ final class CudaBuffer implements Buffer {
             device.makeCurrent();
             JCudaDriver.cuMemFree(ptr);
         }
+        device.ledger().closed(CudaLedger.Kind.DEVICE_MEMORY, ptr);
+        device.closed(this);
     }
 }

@@ -9,14 +9,24 @@ import dev.hearth.runtime.backend.MemoryInfo;
 import dev.hearth.runtime.backend.Stream;
 import dev.hearth.runtime.graph.Node;
 import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
 
 /**
  * One GPU, with its primary context (shared with any other user of the driver in the process).
  * Every call that touches the driver first makes the context current on the calling thread.
+ * The driver objects the device creates are entered in its {@link CudaLedger}; {@link #close}
+ * frees what is still open (streams with their plans, buffers, the staging buffers) and
+ * releases the primary context.
  */
-final class CudaDevice implements Device {
+final class CudaDevice implements Device, AutoCloseable {
     private static final long MIB = 1L << 20;
 
     private final CudaProvider provider;
@@ -25,6 +35,10 @@ final class CudaDevice implements Device {
     private final CUcontext context;
     private final CudaModules modules;
     private final Staging staging;
+    private final CudaLedger ledger = new CudaLedger();
+    private final Set<CudaStream> streams = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Set<CudaBuffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>());
+    private boolean closed;
 
     CudaDevice(CudaProvider provider, int ordinal, String gpu, CUcontext context) {
         this.provider = provider;
@@ -62,6 +76,14 @@ final class CudaDevice implements Device {
         return staging;
     }
 
+    CudaLedger ledger() {
+        return ledger;
+    }
+
+    private synchronized void checkOpen() {
+        if (closed) throw new IllegalStateException(name + " is closed");
+    }
+
     @Override
     public MemoryInfo memory() {
         makeCurrent();
@@ -87,9 +109,15 @@ final class CudaDevice implements Device {
         return true;
     }
 
+    /**
+     * GPU memory of {@code bytes}. KV and COMPUTE buffers are zeroed; WEIGHTS buffers are not, as
+     * every caller writes them whole right after (the model loader, the conformance and kernel
+     * bench runners).
+     */
     @Override
     public Buffer allocate(long bytes, BufferUsage usage) {
         if (bytes < 0) throw new IllegalArgumentException("negative size " + bytes);
+        checkOpen();
         makeCurrent();
         DevicePointer ptr = new DevicePointer();
         int rc = JCudaDriver.cuMemAlloc(ptr, Math.max(bytes, 1));
@@ -99,14 +127,31 @@ final class CudaDevice implements Device {
                     + ", " + mib(free) + " MiB free: put fewer layers on the GPU (--gpu-layers) or use a smaller context");
         }
         Cuda.check(rc, "cuMemAlloc of " + bytes + " bytes");
-        synchronized (staging) { // the legacy stream, see CudaPlan.record
-            rc = JCudaDriver.cuMemsetD8(ptr, (byte) 0, Math.max(bytes, 1));
+        if (usage != BufferUsage.WEIGHTS) {
+            synchronized (staging) { // the legacy stream, see CudaPlan.record
+                rc = JCudaDriver.cuMemsetD8(ptr, (byte) 0, Math.max(bytes, 1));
+            }
+            if (rc != 0) {
+                JCudaDriver.cuMemFree(ptr);
+                Cuda.check(rc, "cuMemsetD8");
+            }
         }
-        if (rc != 0) {
-            JCudaDriver.cuMemFree(ptr);
-            Cuda.check(rc, "cuMemsetD8");
+        ledger.opened(CudaLedger.Kind.DEVICE_MEMORY, ptr);
+        CudaBuffer b = new CudaBuffer(this, ptr, bytes, usage);
+        synchronized (this) {
+            buffers.add(b);
         }
-        return new CudaBuffer(this, ptr, bytes, usage);
+        return b;
+    }
+
+    /** Called by a buffer that has freed its memory. */
+    synchronized void closed(CudaBuffer b) {
+        buffers.remove(b);
+    }
+
+    /** Called by a stream that has destroyed itself. */
+    synchronized void closed(CudaStream s) {
+        streams.remove(s);
     }
 
     private static long mib(long bytes) {
@@ -115,7 +160,40 @@ final class CudaDevice implements Device {
 
     @Override
     public Stream openStream() {
-        return new CudaStream(this, CudaStream.graphsEnabled());
+        checkOpen();
+        CudaStream s = new CudaStream(this, CudaStream.graphsEnabled());
+        synchronized (this) {
+            streams.add(s);
+        }
+        return s;
+    }
+
+    /**
+     * Frees what the device still holds: open streams (with their plans' graphs and scratch),
+     * then buffers, then the staging buffers and events, then the kernel modules; releases the
+     * primary context. Later calls do nothing.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+        }
+        makeCurrent();
+        List<CudaStream> openStreams;
+        List<CudaBuffer> openBuffers;
+        synchronized (this) {
+            openStreams = new ArrayList<>(streams);
+        }
+        for (CudaStream s : openStreams) s.close();
+        synchronized (this) {
+            openBuffers = new ArrayList<>(buffers);
+        }
+        for (CudaBuffer b : openBuffers) b.close();
+        staging.close();
+        modules.close();
+        CUdevice dev = new CUdevice();
+        if (JCudaDriver.cuDeviceGet(dev, ordinal) == 0) JCudaDriver.cuDevicePrimaryCtxRelease(dev);
     }
 
     @Override

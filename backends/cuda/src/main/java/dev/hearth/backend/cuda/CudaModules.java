@@ -19,7 +19,8 @@ import java.util.Map;
  * The kernels of one device: each PTX module is read from the class path and loaded (the driver
  * compiles it for the GPU, and caches the result on disk) the first time one of its kernels is
  * needed. The tensor-core modules (Kernel.SM80_MODULES) load only on devices of compute capability
- * 8.0 or more; callers ask {@link #tensorCores()} first.
+ * 8.0 or more; callers ask {@link #tensorCores()} first. Loaded modules are entered in the
+ * device's ledger and unloaded by {@link #close}.
  */
 final class CudaModules {
     private final CudaDevice device;
@@ -73,7 +74,18 @@ final class CudaModules {
                     + "; they are PTX ISA 7.8, which needs driver 520 or newer): update the NVIDIA driver, or run on the CPU (--gpu-layers 0)");
         }
         Cuda.check(rc, "cuModuleLoadData " + module + ".ptx");
+        device.ledger().opened(CudaLedger.Kind.MODULE, m);
         return m;
+    }
+
+    /** Unloads every loaded module (the device is current); their functions are gone with them. */
+    synchronized void close() {
+        for (CUmodule m : modules.values()) {
+            Cuda.check(JCudaDriver.cuModuleUnload(m), "cuModuleUnload");
+            device.ledger().closed(CudaLedger.Kind.MODULE, m);
+        }
+        modules.clear();
+        functions.clear();
     }
 
     /** The PTX text of a module, from the class path. */

@@ -21,14 +21,16 @@ import java.util.List;
 final class CudaPlan implements AutoCloseable {
     private final List<Launch> launches;
     private final CudaBuffer scratch;
+    private final CudaLedger ledger;
     private int runs;
     private CUgraph graph;
     private CUgraphExec exec;
     private boolean graphFailed;
 
-    private CudaPlan(List<Launch> launches, CudaBuffer scratch) {
+    private CudaPlan(List<Launch> launches, CudaBuffer scratch, CudaLedger ledger) {
         this.launches = launches;
         this.scratch = scratch;
+        this.ledger = ledger;
     }
 
     static CudaPlan build(CudaDevice device, Subgraph s) {
@@ -39,7 +41,7 @@ final class CudaPlan implements AutoCloseable {
             long scratchAddress = scratch != null ? scratch.address(0) : 0;
             List<Launch> launches = new ArrayList<>();
             for (Node n : s.nodes()) launches.addAll(KernelCalls.launches(n, s, device.modules(), scratchAddress));
-            return new CudaPlan(List.copyOf(launches), scratch);
+            return new CudaPlan(List.copyOf(launches), scratch, device.ledger());
         } catch (RuntimeException e) {
             if (scratch != null) scratch.close();
             throw e;
@@ -114,12 +116,21 @@ final class CudaPlan implements AutoCloseable {
         }
         graph = g;
         exec = e;
+        ledger.opened(CudaLedger.Kind.GRAPH, g);
+        ledger.opened(CudaLedger.Kind.GRAPH_EXEC, e);
     }
 
+    /** Frees the graph, its executable and the scratch memory. */
     @Override
     public void close() {
-        if (exec != null) JCudaDriver.cuGraphExecDestroy(exec);
-        if (graph != null) JCudaDriver.cuGraphDestroy(graph);
+        if (exec != null) {
+            JCudaDriver.cuGraphExecDestroy(exec);
+            ledger.closed(CudaLedger.Kind.GRAPH_EXEC, exec);
+        }
+        if (graph != null) {
+            JCudaDriver.cuGraphDestroy(graph);
+            ledger.closed(CudaLedger.Kind.GRAPH, graph);
+        }
         exec = null;
         graph = null;
         if (scratch != null) scratch.close();

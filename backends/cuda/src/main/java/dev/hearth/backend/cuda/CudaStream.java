@@ -15,7 +15,8 @@ import java.util.Map;
  * the scheduler hands the same object for every run of a plan) and, from its second run on,
  * replayed as a CUDA graph, which costs one launch instead of one per kernel. System property
  * {@code hearth.cuda.graphs=false} turns graphs off. The stream is a blocking one, so the
- * synchronous copies of {@link CudaBuffer} wait for its work.
+ * synchronous copies of {@link CudaBuffer} wait for its work. Closing it frees its plans; the
+ * device closes the streams still open when it closes.
  */
 final class CudaStream implements Stream {
     /** Plans kept per stream; the least recently used beyond this are freed. */
@@ -45,6 +46,7 @@ final class CudaStream implements Stream {
         this.graphs = graphs;
         device.makeCurrent();
         Cuda.check(JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_DEFAULT), "cuStreamCreate");
+        device.ledger().opened(CudaLedger.Kind.STREAM, stream);
     }
 
     /** Whether CUDA graphs are on: system property hearth.cuda.graphs, true unless "false". */
@@ -93,6 +95,8 @@ final class CudaStream implements Stream {
         for (CudaPlan p : plans.values()) p.close();
         plans.clear();
         JCudaDriver.cuStreamDestroy(stream);
+        device.ledger().closed(CudaLedger.Kind.STREAM, stream);
         closed = true;
+        device.closed(this);
     }
 }

@@ -67,10 +67,10 @@ final class KernelCalls {
         }
     }
 
-    /** The number of cache splits attention uses for T tokens, heads and ctx cache rows. */
-    static int attentionSplits(int tokens, int heads, int ctx) {
+    /** The number of cache splits attention uses for T tokens, kvHeads (a block each per split) and ctx cache rows. */
+    static int attentionSplits(int tokens, int kvHeads, int ctx) {
         long byRows = ceilDiv(ctx, ATT_MIN_CHUNK);
-        long byBlocks = Math.max(1, ATT_TARGET_BLOCKS / Math.max(1L, (long) tokens * heads));
+        long byBlocks = Math.max(1, ATT_TARGET_BLOCKS / Math.max(1L, (long) tokens * kvHeads));
         return (int) Math.max(1, Math.min(ATT_MAX_SPLITS, Math.min(byRows, byBlocks)));
     }
 
@@ -98,7 +98,7 @@ final class KernelCalls {
             }
             case Op.Attention a -> {
                 int t = (int) a.q().desc().rows();
-                int splits = attentionSplits(t, a.heads(), attentionSpan(a));
+                int splits = attentionSplits(t, a.kvHeads(), attentionSpan(a));
                 yield splits == 1 ? 0 : (long) t * a.heads() * splits * (a.headDim() + 2) * 4L;
             }
             default -> 0;
@@ -303,7 +303,7 @@ final class KernelCalls {
         int t = (int) a.q().desc().rows();
         int ctx = (int) a.kCache().desc().rows();
         int span = attentionSpan(a);
-        int splits = attentionSplits(t, a.heads(), span);
+        int splits = attentionSplits(t, a.kvHeads(), span);
         int chunk = ceilDiv(span, splits);
         Kernel kernel = switch (a.kCache().desc().type()) {
             case F16 -> Kernel.ATTENTION_PARTIAL_F16;
@@ -312,7 +312,8 @@ final class KernelCalls {
             default -> Kernel.ATTENTION_PARTIAL_F32;
         };
         long sinks = a.sinks() != null ? addr.apply(a.sinks()) : 0;
-        out.add(launch(modules, kernel, a.heads(), t, splits, 128, new Launch.Args()
+        // one block per KV head, token and split: it serves every query head of the KV head's group
+        out.add(launch(modules, kernel, a.kvHeads(), t, splits, 128, new Launch.Args()
                 .ptr(addr.apply(a.q())).ptr(addr.apply(a.kCache())).ptr(addr.apply(a.vCache())).ptr(addr.apply(a.pos()))
                 .ptr(splits > 1 ? scratch : 0).ptr(addr.apply(n))
                 .i32(a.heads()).i32(a.kvHeads()).i32(a.headDim()).f32(a.scale()).i32(ctx).i32(chunk).i32(splits)

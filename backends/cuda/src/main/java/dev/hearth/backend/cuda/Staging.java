@@ -17,7 +17,8 @@ import java.lang.foreign.MemorySegment;
  * native memory does the same job, more slowly. All copies use the legacy default stream, so they
  * wait for kernels already queued on the device's (blocking) streams. The methods hold this
  * object's lock, which also keeps them out of the short windows in which a stream records a CUDA
- * graph (see CudaPlan.record).
+ * graph (see CudaPlan.record). The pinned buffers and events are made on first use, entered in
+ * the device's ledger, and freed by {@link #close} (the device's close).
  */
 final class Staging {
     static final long DIRECT = 1L << 20;
@@ -27,17 +28,24 @@ final class Staging {
     private final MemorySegment[] host = new MemorySegment[2];
     private final Pointer[] hostPtr = new Pointer[2];
     private final CUevent[] done = new CUevent[2];
+    /** The pinned buffers from cuMemHostAlloc (null where the fallback memory stands in). */
+    private final Pointer[] pinned = new Pointer[2];
     private Arena fallback;
+    private boolean closed;
 
     Staging(CudaDevice device) {
         this.device = device;
     }
 
     private void init() {
+        if (closed) throw new IllegalStateException(device.name() + " is closed");
         if (host[0] != null) return;
+        CudaLedger ledger = device.ledger();
         for (int i = 0; i < 2; i++) {
             Pointer p = new Pointer();
             if (JCudaDriver.cuMemHostAlloc(p, CHUNK, 0) == 0) {
+                pinned[i] = p;
+                ledger.opened(CudaLedger.Kind.PINNED_HOST, p);
                 hostPtr[i] = p;
                 host[i] = MemorySegment.ofBuffer(p.getByteBuffer(0, CHUNK));
             } else {
@@ -45,9 +53,34 @@ final class Staging {
                 host[i] = fallback.allocate(CHUNK, 4096);
                 hostPtr[i] = Pointer.to(host[i].asByteBuffer());
             }
-            done[i] = new CUevent();
-            Cuda.check(JCudaDriver.cuEventCreate(done[i], 0), "cuEventCreate");
+            CUevent e = new CUevent();
+            Cuda.check(JCudaDriver.cuEventCreate(e, 0), "cuEventCreate");
+            done[i] = e;
+            ledger.opened(CudaLedger.Kind.EVENT, e);
         }
+    }
+
+    /** Frees the pinned buffers and events; a later copy that needs them fails. */
+    synchronized void close() {
+        closed = true;
+        device.makeCurrent();
+        CudaLedger ledger = device.ledger();
+        for (int i = 0; i < 2; i++) {
+            if (done[i] != null) {
+                JCudaDriver.cuEventDestroy(done[i]);
+                ledger.closed(CudaLedger.Kind.EVENT, done[i]);
+            }
+            if (pinned[i] != null) {
+                JCudaDriver.cuMemFreeHost(pinned[i]);
+                ledger.closed(CudaLedger.Kind.PINNED_HOST, pinned[i]);
+            }
+            done[i] = null;
+            pinned[i] = null;
+            hostPtr[i] = null;
+            host[i] = null;
+        }
+        if (fallback != null) fallback.close();
+        fallback = null;
     }
 
     /** Copies all of {@code src} to {@code dst}; returns when the copy is complete. */

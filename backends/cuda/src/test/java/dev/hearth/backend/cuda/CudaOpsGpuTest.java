@@ -250,7 +250,7 @@ class CudaOpsGpuTest {
             for (int[] v : variants) {
                 int[] pos = new int[v[6]];
                 for (int i = 0; i < pos.length; i++) pos[i] = v[5] + i;
-                int splits = KernelCalls.attentionSplits(pos.length, 4, Math.min(v[0], v[1]));
+                int splits = KernelCalls.attentionSplits(pos.length, 2, Math.min(v[0], v[1]));
                 String name = "attention ring " + cache + " heads=4 kv_heads=2 head_dim=64 R=" + v[0] + " window=" + v[1] + " softcap=" + v[2]
                         + (v[3] == 1 ? " sinks" : "") + (v[4] == 1 ? " kv_store" : "") + " pos=" + java.util.Arrays.toString(pos)
                         + " splits=" + splits;
@@ -349,7 +349,7 @@ class CudaOpsGpuTest {
             for (int[] wc : variants) {
                 for (int ctx : new int[]{40, 1000}) {
                     for (int[] pos : new int[][]{{3}, {ctx - 1}, {17, 18, 19, 20, 21, 22}, {ctx - 4, ctx - 3, ctx - 2, ctx - 1}}) {
-                        int splits = KernelCalls.attentionSplits(pos.length, 4, wc[0] > 0 ? Math.min(ctx, wc[0]) : ctx);
+                        int splits = KernelCalls.attentionSplits(pos.length, 2, wc[0] > 0 ? Math.min(ctx, wc[0]) : ctx);
                         String name = "attention " + cache + " heads=4 kv_heads=2 head_dim=64 ctx=" + ctx + " window=" + wc[0]
                                 + " softcap=" + wc[1] + " sinks pos=" + java.util.Arrays.toString(pos) + " splits=" + splits;
                         specs.add(new Spec(name, 1e-5, c -> {

@@ -330,8 +330,9 @@ final class Planner {
         }
         long tokens = at.q().desc().rows();
         long ctx = at.kCache().desc().rows();
-        // with a sliding window each token reads at most window rows
-        int splits = attentionSplits(at.heads(), tokens, at.window() > 0 ? Math.min(ctx, at.window()) : ctx);
+        // a work-group per KV head (serving its group of query heads), token and split; with a
+        // sliding window each token reads at most window rows
+        int splits = attentionSplits(at.kvHeads(), tokens, at.window() > 0 ? Math.min(ctx, at.window()) : ctx);
         OpenClBuffer part = null;
         if (splits > 1) {
             part = (OpenClBuffer) device.allocate(4L * at.heads() * tokens * splits * (at.headDim() + 2), dev.hearth.runtime.backend.BufferUsage.COMPUTE);
@@ -345,7 +346,7 @@ final class Planner {
                 .u32(at.window()).f32(at.softcap());
         sinks(a, at).u32(splits);
         if (part != null) a.buffer(part, 0); else a.tensor(ref(n));
-        out.add(a.launch(n, kn, new long[] {(long) at.heads() * splits * wg, tokens}, new long[] {wg, 1}));
+        out.add(a.launch(n, kn, new long[] {(long) at.kvHeads() * splits * wg, tokens}, new long[] {wg, 1}));
         if (part != null) {
             Launch.Args m = args().buffer(part, 0).tensor(ref(n)).u32(at.heads()).u32(at.headDim());
             sinks(m, at).u32(splits);
