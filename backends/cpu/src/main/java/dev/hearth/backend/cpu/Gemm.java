@@ -12,11 +12,12 @@ import static dev.hearth.backend.cpu.Mem.F256;
 /**
  * Matrix-matrix products for prompts (many tokens): a tile of weight rows of any type is decoded
  * to float once ({@link Decode#row}) and then multiplied by every token, so the weights stream
- * from memory once per prompt. Rows are packed four by four and tokens two by two, interleaved
- * by 8 floats, so that the micro-kernel (4 rows by 2 tokens, 8 fma accumulators) walks two arrays
+ * from memory once per prompt. Rows are packed six by six and tokens two by two, interleaved
+ * by 8 floats, so that the micro-kernel (6 rows by 2 tokens, 12 fma accumulators: more
+ * independent sums than the fma latency times its two ports; 4 by 2 left the ports idle) walks two arrays
  * with one index each; it runs over chunks of {@link #KC} elements and groups of {@link #PAIRS}
  * token pairs (which stay in L1) and keeps partial sums between chunks; lanes are summed at the
- * end. Row and token counts are padded with zeros to 4 and 2. Checked against the reference
+ * end. Row and token counts are padded with zeros to 6 and 2. Checked against the reference
  * products in MulMatTest.
  */
 final class Gemm {
@@ -29,10 +30,14 @@ final class Gemm {
     private Gemm() {
     }
 
-    /** Rows of a tile for rows of {@code k}: about 256 KiB of floats, a multiple of 4. */
+    /** Rows of a tile for rows of {@code k}: about 256 KiB of floats, a multiple of {@link #R}. */
     static int tileRows(int k) {
-        return Math.max(4, Math.min(64, (1 << 16) / Math.max(k, 1)) & ~3);
+        int r = Math.min(66, (1 << 16) / Math.max(k, 1));
+        return Math.max(R, r - r % R);
     }
+
+    /** Rows per micro-kernel call. */
+    static final int R = 6;
 
     /** Floats of the packed tokens for {@code tokens} rows of {@code k}. */
     static int packedFloats(int k, int tokens) {
@@ -41,11 +46,11 @@ final class Gemm {
 
     /** Floats of a packed tile of {@code rows} rows of {@code k} plus a row to decode into. */
     static int tileFloats(int k, int rows) {
-        return ((rows + 3) & ~3) * ((k + 7) & ~7) + ((k + 7) & ~7);
+        return (rows + R - 1) / R * R * ((k + 7) & ~7) + ((k + 7) & ~7);
     }
 
     static int partFloats(int rows, int tokens) {
-        return ((rows + 3) / 4) * ((tokens + 1) / 2) * 64;
+        return ((rows + R - 1) / R) * ((tokens + 1) / 2) * 16 * R;
     }
 
     /** Packs {@code tokens} rows of {@code k} from {@code x} two by two, interleaved by 8, zero padded. */
@@ -71,7 +76,7 @@ final class Gemm {
         long rb = type.bytesFor(k);
         int kp = (k + 7) & ~7;
         int rows = r1 - r0;
-        int padded = (rows + 3) & ~3;
+        int padded = (rows + R - 1) / R * R;
         int rowAt = padded * kp;
         for (int i = 0; i < padded; i++) {
             if (i < rows) {
@@ -80,26 +85,27 @@ final class Gemm {
             } else {
                 Arrays.fill(tile, rowAt, rowAt + kp, 0f);
             }
-            int base = (i / 4) * 4 * kp + (i % 4) * 8;
-            for (int c = 0; c < kp; c += 8) FloatVector.fromArray(F256, tile, rowAt + c).intoArray(tile, base + c * 4);
+            int base = (i / R) * R * kp + (i % R) * 8;
+            for (int c = 0; c < kp; c += 8) FloatVector.fromArray(F256, tile, rowAt + c).intoArray(tile, base + c * R);
         }
         int pairs = (tokens + 1) / 2;
-        Arrays.fill(part, 0, (padded / 4) * pairs * 64, 0f);
+        int block = 16 * R;
+        Arrays.fill(part, 0, (padded / R) * pairs * block, 0f);
         for (int kc = 0; kc < kp; kc += KC) {
             int ke = Math.min(kc + KC, kp);
             for (int p0 = 0; p0 < pairs; p0 += PAIRS) {
                 int p1 = Math.min(pairs, p0 + PAIRS);
-                for (int q = 0; q < padded; q += 4) {
+                for (int q = 0; q < padded; q += R) {
                     for (int p = p0; p < p1; p++) {
-                        micro42(tile, q * kp + kc * 4, xp, p * 2 * kp + kc * 2, (ke - kc) / 8, part, ((q / 4) * pairs + p) * 64);
+                        micro62(tile, q * kp + kc * R, xp, p * 2 * kp + kc * 2, (ke - kc) / 8, part, ((q / R) * pairs + p) * block);
                     }
                 }
             }
         }
-        for (int q = 0; q < padded; q += 4) {
+        for (int q = 0; q < padded; q += R) {
             for (int t = 0; t < tokens; t++) {
-                int at = ((q / 4) * pairs + t / 2) * 64 + (t % 2) * 32;
-                for (int j = 0; j < 4 && q + j < rows; j++) {
+                int at = ((q / R) * pairs + t / 2) * block + (t % 2) * 8 * R;
+                for (int j = 0; j < R && q + j < rows; j++) {
                     float s = FloatVector.fromArray(F256, part, at + 8 * j).reduceLanes(VectorOperators.ADD);
                     out.set(Mem.F32, outOff + 4L * ((long) t * n + r0 + q + j), s);
                 }
@@ -107,33 +113,46 @@ final class Gemm {
         }
     }
 
-    /** 4 packed rows from {@code a[ai]} by 2 packed tokens from {@code x[xi]} over {@code steps} groups of 8. */
-    private static void micro42(float[] a, int ai, float[] x, int xi, int steps, float[] part, int p) {
-        FloatVector c00 = FloatVector.fromArray(F256, part, p), c10 = FloatVector.fromArray(F256, part, p + 8);
-        FloatVector c20 = FloatVector.fromArray(F256, part, p + 16), c30 = FloatVector.fromArray(F256, part, p + 24);
-        FloatVector c01 = FloatVector.fromArray(F256, part, p + 32), c11 = FloatVector.fromArray(F256, part, p + 40);
-        FloatVector c21 = FloatVector.fromArray(F256, part, p + 48), c31 = FloatVector.fromArray(F256, part, p + 56);
-        for (int s = 0; s < steps; s++, ai += 32, xi += 16) {
-            FloatVector w0 = FloatVector.fromArray(F256, a, ai), w1 = FloatVector.fromArray(F256, a, ai + 8);
-            FloatVector w2 = FloatVector.fromArray(F256, a, ai + 16), w3 = FloatVector.fromArray(F256, a, ai + 24);
-            FloatVector v = FloatVector.fromArray(F256, x, xi);
-            c00 = w0.fma(v, c00);
-            c10 = w1.fma(v, c10);
-            c20 = w2.fma(v, c20);
-            c30 = w3.fma(v, c30);
-            v = FloatVector.fromArray(F256, x, xi + 8);
-            c01 = w0.fma(v, c01);
-            c11 = w1.fma(v, c11);
-            c21 = w2.fma(v, c21);
-            c31 = w3.fma(v, c31);
+    /** 6 packed rows from {@code a[ai]} by 2 packed tokens from {@code x[xi]} over {@code steps} groups of 8. */
+    private static void micro62(float[] a, int ai, float[] x, int xi, int steps, float[] part, int p) {
+        FloatVector c0 = FloatVector.fromArray(F256, part, p), c1 = FloatVector.fromArray(F256, part, p + 8);
+        FloatVector c2 = FloatVector.fromArray(F256, part, p + 16), c3 = FloatVector.fromArray(F256, part, p + 24);
+        FloatVector c4 = FloatVector.fromArray(F256, part, p + 32), c5 = FloatVector.fromArray(F256, part, p + 40);
+        FloatVector d0 = FloatVector.fromArray(F256, part, p + 48), d1 = FloatVector.fromArray(F256, part, p + 56);
+        FloatVector d2 = FloatVector.fromArray(F256, part, p + 64), d3 = FloatVector.fromArray(F256, part, p + 72);
+        FloatVector d4 = FloatVector.fromArray(F256, part, p + 80), d5 = FloatVector.fromArray(F256, part, p + 88);
+        for (int s = 0; s < steps; s++, ai += 48, xi += 16) {
+            FloatVector u = FloatVector.fromArray(F256, x, xi), v = FloatVector.fromArray(F256, x, xi + 8);
+            FloatVector w = FloatVector.fromArray(F256, a, ai);
+            c0 = w.fma(u, c0);
+            d0 = w.fma(v, d0);
+            w = FloatVector.fromArray(F256, a, ai + 8);
+            c1 = w.fma(u, c1);
+            d1 = w.fma(v, d1);
+            w = FloatVector.fromArray(F256, a, ai + 16);
+            c2 = w.fma(u, c2);
+            d2 = w.fma(v, d2);
+            w = FloatVector.fromArray(F256, a, ai + 24);
+            c3 = w.fma(u, c3);
+            d3 = w.fma(v, d3);
+            w = FloatVector.fromArray(F256, a, ai + 32);
+            c4 = w.fma(u, c4);
+            d4 = w.fma(v, d4);
+            w = FloatVector.fromArray(F256, a, ai + 40);
+            c5 = w.fma(u, c5);
+            d5 = w.fma(v, d5);
         }
-        c00.intoArray(part, p);
-        c10.intoArray(part, p + 8);
-        c20.intoArray(part, p + 16);
-        c30.intoArray(part, p + 24);
-        c01.intoArray(part, p + 32);
-        c11.intoArray(part, p + 40);
-        c21.intoArray(part, p + 48);
-        c31.intoArray(part, p + 56);
+        c0.intoArray(part, p);
+        c1.intoArray(part, p + 8);
+        c2.intoArray(part, p + 16);
+        c3.intoArray(part, p + 24);
+        c4.intoArray(part, p + 32);
+        c5.intoArray(part, p + 40);
+        d0.intoArray(part, p + 48);
+        d1.intoArray(part, p + 56);
+        d2.intoArray(part, p + 64);
+        d3.intoArray(part, p + 72);
+        d4.intoArray(part, p + 80);
+        d5.intoArray(part, p + 88);
     }
 }
