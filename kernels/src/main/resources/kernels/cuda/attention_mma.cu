@@ -157,9 +157,10 @@ __device__ __forceinline__ void attention_mma(const float* __restrict__ q, const
             if (j <= bHi) v = am_load8<TYPE>(kc, (long long)(j % ctx) * kvRow + (long long)kvh * D + d);
             *(uint4*)&ks[r][d / 2] = v;
         }
-        /* V transposed: unit u = positions 2p, 2p + 1 with p = u / V8, dims 8 (u % V8) .. + 7 */
+        /* V transposed: unit u = positions 2p, 2p + 1 with p = u % 16, dims 8 (u / 16) .. + 7; p varies
+           fastest so that a warp's stores of one dim hit 16 banks twice (dims 8c apart share banks) */
         for (int u = tid; u < (AM_KV / 2) * V8; u += AM_THREADS) {
-            int p = u / V8, d = 8 * (u % V8), j = j0 + 2 * p;
+            int p = u % (AM_KV / 2), d = 8 * (u / (AM_KV / 2)), j = j0 + 2 * p;
             uint4 a = {0u, 0u, 0u, 0u}, b = a;
             if (j <= bHi) a = am_load8<TYPE>(vc, (long long)(j % ctx) * kvRow + (long long)kvh * D + d);
             if (j + 1 <= bHi) b = am_load8<TYPE>(vc, (long long)((j + 1) % ctx) * kvRow + (long long)kvh * D + d);
