@@ -89,6 +89,8 @@ __device__ __forceinline__ void attention_mma(const float* __restrict__ q, const
                                               float softcap, const float* __restrict__ sinks) {
     constexpr int KW = (D + 8) / 2; /* 32-bit words of a K row in shared memory: D / 2 of data, 4 of padding */
     constexpr int KS = D / 16, DT = D / 8, V8 = D / 8;
+    constexpr int KU = (AM_KV * V8 + AM_THREADS - 1) / AM_THREADS;       /* K units (8 dims of a row) a thread loads */
+    constexpr int VU = (AM_KV / 2 * V8 + AM_THREADS - 1) / AM_THREADS;   /* V units (8 dims of 2 rows) a thread loads */
     __shared__ __align__(16) unsigned ks[AM_KV][KW];
     __shared__ __align__(16) unsigned vt[D][AM_VW];
     __shared__ int rlo[AM_ROWS], rhi[AM_ROWS];
@@ -150,24 +152,38 @@ __device__ __forceinline__ void attention_mma(const float* __restrict__ q, const
 
     for (int j0 = bLo; j0 <= bHi; j0 += AM_KV) {
         __syncthreads(); /* the previous tile is consumed */
-        /* K: unit u = row u / V8, dims 8 (u % V8) .. + 7 */
-        for (int u = tid; u < AM_KV * V8; u += AM_THREADS) {
-            int r = u / V8, d = 8 * (u % V8), j = j0 + r;
-            uint4 v = {0u, 0u, 0u, 0u};
-            if (j <= bHi) v = am_load8<TYPE>(kc, (long long)(j % ctx) * kvRow + (long long)kvh * D + d);
-            *(uint4*)&ks[r][d / 2] = v;
+        /* All of a thread's loads first (unrolled, so that they are in flight together), then its stores.
+           K: unit u = row u / V8, dims 8 (u % V8) .. + 7. V, transposed: unit u = positions 2p, 2p + 1
+           with p = u % 16, dims 8 (u / 16) .. + 7; p varies fastest so that a warp's stores of one dim
+           hit 16 banks twice (dims 8c apart share banks). Positions past the union read zeros. */
+        uint4 kr[KU], va[VU], vb[VU];
+#pragma unroll
+        for (int i = 0; i < KU; i++) {
+            int u = tid + AM_THREADS * i, j = j0 + u / V8;
+            kr[i] = uint4{0u, 0u, 0u, 0u};
+            if (u < AM_KV * V8 && j <= bHi) kr[i] = am_load8<TYPE>(kc, (long long)(j % ctx) * kvRow + (long long)kvh * D + 8 * (u % V8));
         }
-        /* V transposed: unit u = positions 2p, 2p + 1 with p = u % 16, dims 8 (u / 16) .. + 7; p varies
-           fastest so that a warp's stores of one dim hit 16 banks twice (dims 8c apart share banks) */
-        for (int u = tid; u < (AM_KV / 2) * V8; u += AM_THREADS) {
-            int p = u % (AM_KV / 2), d = 8 * (u / (AM_KV / 2)), j = j0 + 2 * p;
-            uint4 a = {0u, 0u, 0u, 0u}, b = a;
-            if (j <= bHi) a = am_load8<TYPE>(vc, (long long)(j % ctx) * kvRow + (long long)kvh * D + d);
-            if (j + 1 <= bHi) b = am_load8<TYPE>(vc, (long long)((j + 1) % ctx) * kvRow + (long long)kvh * D + d);
+#pragma unroll
+        for (int i = 0; i < VU; i++) {
+            int u = tid + AM_THREADS * i, j = j0 + 2 * (u % (AM_KV / 2));
+            long long d = (long long)kvh * D + 8 * (u / (AM_KV / 2));
+            va[i] = vb[i] = uint4{0u, 0u, 0u, 0u};
+            if (u < (AM_KV / 2) * V8 && j <= bHi) va[i] = am_load8<TYPE>(vc, (long long)(j % ctx) * kvRow + d);
+            if (u < (AM_KV / 2) * V8 && j + 1 <= bHi) vb[i] = am_load8<TYPE>(vc, (long long)((j + 1) % ctx) * kvRow + d);
+        }
+#pragma unroll
+        for (int i = 0; i < KU; i++) {
+            int u = tid + AM_THREADS * i;
+            if (u < AM_KV * V8) *(uint4*)&ks[u / V8][4 * (u % V8)] = kr[i];
+        }
+#pragma unroll
+        for (int i = 0; i < VU; i++) {
+            int u = tid + AM_THREADS * i, p = u % (AM_KV / 2), d = 8 * (u / (AM_KV / 2));
+            if (u >= (AM_KV / 2) * V8) continue;
 #pragma unroll
             for (int e = 0; e < 8; e++) {
-                unsigned x = (am_word(a, e >> 1) >> (16 * (e & 1))) & 0xffffu;
-                unsigned y = (am_word(b, e >> 1) >> (16 * (e & 1))) & 0xffffu;
+                unsigned x = (am_word(va[i], e >> 1) >> (16 * (e & 1))) & 0xffffu;
+                unsigned y = (am_word(vb[i], e >> 1) >> (16 * (e & 1))) & 0xffffu;
                 vt[d + e][p] = x | y << 16;
             }
         }
