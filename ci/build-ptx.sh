@@ -23,7 +23,7 @@
 set -euo pipefail
 
 WANT_RELEASE=11.8
-SM80_MODULES=" mul_mat_mma "
+SM80_MODULES=" attention_mma mul_mat_mma "
 root=$(cd "$(dirname "$0")/.." && pwd)
 src=$root/kernels/src/main/resources/kernels/cuda
 

@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 kernels=$(cd "$here/../../../../../kernels/src/main/resources/kernels/cuda" && pwd)
 out=$(mktemp -d "${TMPDIR:-/tmp}/hearth-cuda-emu.XXXXXX")
 trap 'rm -rf "$out"' EXIT
-tests=(emu_test emu_mma_test)
+tests=(emu_test emu_mma_test emu_attention_mma_test)
 for t in "${tests[@]}"; do
   g++ -std=c++20 -O1 -Wno-unknown-pragmas -I"$here" -I"$here/mock" -I"$kernels" "$here/$t.cpp" -o "$out/$t" &
 done

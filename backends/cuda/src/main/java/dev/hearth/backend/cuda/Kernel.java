@@ -106,6 +106,14 @@ enum Kernel {
     ATTENTION_PARTIAL_Q8_0("attention", "attention_partial_q8_0"),
     ATTENTION_PARTIAL_Q4_0("attention", "attention_partial_q4_0"),
     ATTENTION_COMBINE("attention", "attention_combine"),
+    ATTENTION_MMA_F32_D64("attention_mma", "attention_mma_f32_d64"),
+    ATTENTION_MMA_F32_D80("attention_mma", "attention_mma_f32_d80"),
+    ATTENTION_MMA_F32_D96("attention_mma", "attention_mma_f32_d96"),
+    ATTENTION_MMA_F32_D128("attention_mma", "attention_mma_f32_d128"),
+    ATTENTION_MMA_F16_D64("attention_mma", "attention_mma_f16_d64"),
+    ATTENTION_MMA_F16_D80("attention_mma", "attention_mma_f16_d80"),
+    ATTENTION_MMA_F16_D96("attention_mma", "attention_mma_f16_d96"),
+    ATTENTION_MMA_F16_D128("attention_mma", "attention_mma_f16_d128"),
     ADD("elementwise", "add"),
     MUL("elementwise", "mul"),
     SCALE("elementwise", "scale"),
@@ -136,7 +144,7 @@ enum Kernel {
 
     /** The PTX modules, in the order of their files. */
     static final java.util.List<String> MODULES = java.util.List.of(
-            "attention", "convert", "elementwise", "experts", "get_rows", "kv_store", "layer_norm", "mul_mat_mma", "mul_mat_tiled", "mul_mat_vec",
+            "attention", "attention_mma", "convert", "elementwise", "experts", "get_rows", "kv_store", "layer_norm", "mul_mat_mma", "mul_mat_tiled", "mul_mat_vec",
             "rms_norm", "rope", "softmax");
 
     final String module;
@@ -151,7 +159,7 @@ enum Kernel {
      * Modules built for compute_80 (tensor cores, cp.async; ci/build-ptx.sh's SM80_MODULES): loaded
      * only on devices of compute capability 8.0 or more.
      */
-    static final java.util.List<String> SM80_MODULES = java.util.List.of("mul_mat_mma");
+    static final java.util.List<String> SM80_MODULES = java.util.List.of("attention_mma", "mul_mat_mma");
 
     /** The .target of a module's PTX: sm_80 for SM80_MODULES, else sm_75. */
     static String target(String module) {

@@ -304,6 +304,24 @@ final class KernelCalls {
         int ctx = (int) a.kCache().desc().rows();
         int span = attentionSpan(a);
         int splits = attentionSplits(t, a.kvHeads(), span);
+        long sinks = a.sinks() != null ? addr.apply(a.sinks()) : 0;
+        Kernel mma = attentionMmaKernel(a, t, addr, modules);
+        if (mma != null) {
+            // tensor cores: a block per 64 (token, query head) rows of a KV head; splits only while the blocks are few
+            int rowBlocks = ceilDiv((long) t * (a.heads() / a.kvHeads()), 64);
+            splits = Math.min(splits, Math.max(1, ceilDiv(ATT_MMA_TARGET_BLOCKS, (long) rowBlocks * a.kvHeads())));
+            int mmaChunk = ceilDiv(span, splits);
+            out.add(launch(modules, mma, rowBlocks, a.kvHeads(), splits, 128, new Launch.Args()
+                    .ptr(addr.apply(a.q())).ptr(addr.apply(a.kCache())).ptr(addr.apply(a.vCache())).ptr(addr.apply(a.pos()))
+                    .ptr(splits > 1 ? scratch : 0).ptr(addr.apply(n))
+                    .i32(t).i32(a.heads()).i32(a.kvHeads()).f32(a.scale()).i32(ctx).i32(mmaChunk).i32(splits)
+                    .i32(a.window()).f32(a.softcap()).ptr(sinks)));
+            if (splits > 1) {
+                out.add(launch(modules, Kernel.ATTENTION_COMBINE, a.heads(), t, 1, 128, new Launch.Args()
+                        .ptr(scratch).ptr(addr.apply(n)).i32(a.heads()).i32(a.headDim()).i32(splits).ptr(sinks)));
+            }
+            return;
+        }
         int chunk = ceilDiv(span, splits);
         Kernel kernel = switch (a.kCache().desc().type()) {
             case F16 -> Kernel.ATTENTION_PARTIAL_F16;
@@ -311,7 +329,6 @@ final class KernelCalls {
             case Q4_0 -> Kernel.ATTENTION_PARTIAL_Q4_0;
             default -> Kernel.ATTENTION_PARTIAL_F32;
         };
-        long sinks = a.sinks() != null ? addr.apply(a.sinks()) : 0;
         // one block per KV head, token and split: it serves every query head of the KV head's group
         out.add(launch(modules, kernel, a.kvHeads(), t, splits, 128, new Launch.Args()
                 .ptr(addr.apply(a.q())).ptr(addr.apply(a.kCache())).ptr(addr.apply(a.vCache())).ptr(addr.apply(a.pos()))
@@ -323,6 +340,29 @@ final class KernelCalls {
             out.add(launch(modules, Kernel.ATTENTION_COMBINE, a.heads(), t, 1, 128, new Launch.Args()
                     .ptr(scratch).ptr(addr.apply(n)).i32(a.heads()).i32(a.headDim()).i32(splits).ptr(sinks)));
         }
+    }
+
+    /** attention_mma's blocks aim at this many in all (a few per SM); fewer take more splits, up to attentionSplits'. */
+    static final int ATT_MMA_TARGET_BLOCKS = 512;
+
+    /**
+     * The tensor-core prompt kernel (attention_mma.cu) for {@code a} where it applies, else null:
+     * sm_80+, at least 16 tokens, F32 or F16 caches (both of one type, 16-byte aligned), head dim
+     * 64, 80, 96 or 128. It takes any positions and ring caches, as attention.cu does.
+     */
+    private static Kernel attentionMmaKernel(Op.Attention a, int t, Function<Node, Long> addr, CudaModules modules) {
+        DType type = a.kCache().desc().type();
+        if (t < 16 || (type != DType.F16 && type != DType.F32) || a.vCache().desc().type() != type) return null;
+        int d = a.headDim();
+        if (d != 64 && d != 80 && d != 96 && d != 128) return null;
+        if (addr.apply(a.kCache()) % 16 != 0 || addr.apply(a.vCache()) % 16 != 0 || !modules.tensorCores()) return null;
+        boolean f16 = type == DType.F16;
+        return switch (d) {
+            case 64 -> f16 ? Kernel.ATTENTION_MMA_F16_D64 : Kernel.ATTENTION_MMA_F32_D64;
+            case 80 -> f16 ? Kernel.ATTENTION_MMA_F16_D80 : Kernel.ATTENTION_MMA_F32_D80;
+            case 96 -> f16 ? Kernel.ATTENTION_MMA_F16_D96 : Kernel.ATTENTION_MMA_F32_D96;
+            default -> f16 ? Kernel.ATTENTION_MMA_F16_D128 : Kernel.ATTENTION_MMA_F32_D128;
+        };
     }
 
     private static Launch binary(CudaModules modules, Kernel kernel, Node a, Node b, Node n, Function<Node, Long> addr) {
