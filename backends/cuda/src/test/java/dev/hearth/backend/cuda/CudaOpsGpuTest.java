@@ -312,6 +312,42 @@ class CudaOpsGpuTest {
         return specs.stream().map(CudaOpsGpuTest::check).toList();
     }
 
+    /**
+     * Prompts of 16 tokens and more (on sm_80 and newer the tensor-core kernel, attention_mma.cu):
+     * from position 0 and continuing at 100, GQA 4, head dims 64 and 128, with a window, a soft
+     * cap and sinks; f16 operands there, hence the tolerance.
+     */
+    @TestFactory
+    List<DynamicTest> attentionPrompt() {
+        List<Spec> specs = new ArrayList<>();
+        int[][] variants = {{0, 0, 0}, {32, 0, 0}, {0, 30, 0}, {24, 20, 1}}; // window, softcap, sinks
+        for (DType cache : new DType[]{DType.F32, DType.F16}) {
+            for (int dim : new int[]{64, 128}) {
+                for (int[] v : variants) {
+                    for (int[] span : new int[][]{{0, 16}, {0, 64}, {100, 33}}) {
+                        int[] pos = new int[span[1]];
+                        for (int i = 0; i < pos.length; i++) pos[i] = span[0] + i;
+                        String name = "attention prompt " + cache + " heads=8 kv_heads=2 head_dim=" + dim + " window=" + v[0]
+                                + " softcap=" + v[1] + (v[2] == 1 ? " sinks" : "") + " pos=" + span[0] + ".." + (span[0] + span[1] - 1);
+                        specs.add(new Spec(name, 1e-5, c -> {
+                            Node q = c.input("q", DType.F32, 2f, 8L * dim, pos.length);
+                            Node k = c.state("k", cache, 1f, 2L * dim, 256);
+                            Node vc = c.state("v", cache, 1f, 2L * dim, 256);
+                            Node sinks = null;
+                            if (v[2] == 1) {
+                                c.data.put("sinks", GpuTesting.encode(DType.F32, new float[]{3f, -1f, 0.5f, 6f, 0f, 2f, -4f, 1f}));
+                                sinks = c.graph.weight(dev.hearth.runtime.tensor.TensorDesc.of("sinks", DType.F32, 8));
+                            }
+                            c.output(c.graph.attention("att", q, k, vc, c.ints("pos", pos), 8, 2, dim, (float) (1 / Math.sqrt(dim)),
+                                    v[0], v[1], sinks));
+                        }));
+                    }
+                }
+            }
+        }
+        return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
     /** Sliding windows and soft-capped scores, alone and together: inside and past the window, one split and several. */
     @TestFactory
     List<DynamicTest> attentionWindowAndSoftcap() {
