@@ -4,26 +4,58 @@
  *
  * x and y are F32 [K, rows]; weight is F32 [K] or null. One block of 256 threads per row: a
  * float sum of squares reduced with warp shuffles, then one pass that scales (and weights).
+ * rms_norm_q8_1 (below) also writes the rows as q8_1 activations for the matrix-vector kernels.
  *
  * Checked against: ReferenceOps.rmsNorm (sums in double) in CudaOpsGpuTest, with and without a
  * weight, at K = 256 and 100 and several rows; normalized error far below 1e-6.
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
- * double-precision references.
+ * double-precision references; rms_norm_q8_1 against rms_norm then quantize_q8_1 (bit for bit).
  */
 #include "common.cuh"
+
+/* The row's scale 1 / sqrt(mean(x^2) + eps), the same in every thread of the block. */
+__device__ __forceinline__ float rms_scale(const float* __restrict__ xr, int K, float eps, float* scratch32) {
+    float s = 0.0f;
+    for (int k = threadIdx.x; k < K; k += blockDim.x) s += xr[k] * xr[k];
+    s = block_sum(s, scratch32);
+    return rsqrtf(s / (float)K + eps);
+}
 
 extern "C" __global__ void rms_norm(const float* __restrict__ x, const float* __restrict__ weight,
                                     float* __restrict__ y, int K, float eps) {
     __shared__ float scratch[32];
     const float* xr = x + (long long)blockIdx.x * K;
     float* yr = y + (long long)blockIdx.x * K;
-    float s = 0.0f;
-    for (int k = threadIdx.x; k < K; k += blockDim.x) s += xr[k] * xr[k];
-    s = block_sum(s, scratch);
-    float scale = rsqrtf(s / (float)K + eps);
+    float scale = rms_scale(xr, K, eps, scratch);
     if (weight != nullptr) {
         for (int k = threadIdx.x; k < K; k += blockDim.x) yr[k] = xr[k] * scale * weight[k];
     } else {
         for (int k = threadIdx.x; k < K; k += blockDim.x) yr[k] = xr[k] * scale;
+    }
+}
+
+/*
+ * rms_norm_q8_1: rms_norm that also writes each row as q8_1 blocks into yq ([K/32, rows] blocks,
+ * the layout and rounding of quantize_q8_1 in mul_mat_vec.cu, bit for bit), so the
+ * matrix-vector kernels that read the norm take them without a quantize launch. K is a multiple
+ * of 32; each warp of the block takes every eighth block of 32: lane j its element j, then a
+ * warp max gives the scale. y is written too, for any reader of the F32 rows.
+ */
+extern "C" __global__ void rms_norm_q8_1(const float* __restrict__ x, const float* __restrict__ weight,
+                                         float* __restrict__ y, block_q8_1* __restrict__ yq, int K, float eps) {
+    __shared__ float scratch[32];
+    const float* xr = x + (long long)blockIdx.x * K;
+    float* yr = y + (long long)blockIdx.x * K;
+    float scale = rms_scale(xr, K, eps, scratch);
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5, nb = K >> 5;
+    block_q8_1* q = yq + (long long)blockIdx.x * nb;
+    for (int b = warp; b < nb; b += warps) {
+        int k = b * 32 + lane;
+        float v = weight != nullptr ? xr[k] * scale * weight[k] : xr[k] * scale;
+        yr[k] = v;
+        float d = warp_max(fabsf(v)) / 127.0f;
+        int qv = d != 0.0f ? __float2int_rn(v / d) : 0;
+        ((signed char*)q[b].qs)[lane] = (signed char)max(-127, min(127, qv));
+        if (lane == 0) q[b].d = d;
     }
 }
