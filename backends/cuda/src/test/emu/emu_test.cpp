@@ -846,6 +846,31 @@ static void test_rope_store(bool f16, int mode, int ropeDims) {
     report(name + " cache = kv_store", got, want, 0);
 }
 
+/* swiglu_q8_1 against swiglu then quantize_q8_1 (the launches it replaces), bit for bit; a block count that leaves warps idle. */
+static void test_swiglu_q8_1(int K, int T) {
+    long long n = (long long)K * T, blocks = n / 32;
+    std::vector<float> g(n), u(n), y(n, NAN), y0(n, NAN);
+    for (auto& v : g) v = uni(6);
+    for (auto& v : u) v = uni(2);
+    std::vector<double> want(n);
+    for (long long i = 0; i < n; i++) want[i] = (double)g[i] / (1 + std::exp(-(double)g[i])) * u[i];
+    std::vector<block_q8_1> q(blocks), q0(blocks);
+    emu_launch(swiglu, 4, 1, 1, 256, (const float*)g.data(), (const float*)u.data(), y0.data(), n);
+    emu_launch(quantize_q8_1, (unsigned)((blocks + 7) / 8), 1, 1, 256, (const float*)y0.data(), q0.data(), K, T);
+    emu_launch(swiglu_q8_1, (unsigned)((blocks + 7) / 8), 1, 1, 256, (const float*)g.data(), (const float*)u.data(), y.data(), q.data(), blocks);
+    std::string name = "swiglu_q8_1 k=" + std::to_string(K) + " t=" + std::to_string(T);
+    report(name + " rows", y, want, 1e-12);
+    report(name + " rows = swiglu", y, std::vector<double>(y0.begin(), y0.end()), 0);
+    std::vector<float> got;
+    std::vector<double> composed;
+    for (long long b = 0; b < blocks; b++)
+        for (int j = 0; j < 32; j++) {
+            got.push_back(q[b].d * ((const signed char*)q[b].qs)[j]);
+            composed.push_back(q0[b].d * ((const signed char*)q0[b].qs)[j]);
+        }
+    report(name + " q8_1 = quantize_q8_1", got, composed, 0);
+}
+
 int main() {
     int types[] = {T_F32, T_F16, T_BF16, T_Q4_0, T_Q4_1, T_Q5_0, T_Q5_1, T_Q8_0, T_MXFP4, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
     for (int type : types) {
@@ -942,6 +967,8 @@ int main() {
     test_rms_norm_q8_1(96, 8, true);
     for (bool f16 : {false, true}) for (int mode : {0, 1}) test_rope_store(f16, mode, 64);
     test_rope_store(true, 1, 32);
+    test_swiglu_q8_1(8192, 1);
+    test_swiglu_q8_1(96, 5);
     std::printf("%d failed\n", failures);
     return failures == 0 ? 0 : 1;
 }

@@ -18,8 +18,9 @@ import java.util.Map;
  * region of the scratch that stays valid from its quantization to its last reader (q, k and v
  * share their normed input's; gate and up theirs). Regions whose lives do not overlap share
  * memory (first fit in node order).</li>
- * <li>An rms_norm whose result is read as q8_1 writes the q8_1 blocks itself (rms_norm_q8_1) as
- * well as its F32 rows, which readers outside the subgraph may need: no quantize launch.</li>
+ * <li>An rms_norm or swiglu whose result is read as q8_1 writes the q8_1 blocks itself
+ * (rms_norm_q8_1, swiglu_q8_1) as well as its F32 rows, which readers outside the subgraph may
+ * need: no quantize launch (the attention and feed-forward inputs, the down projection's).</li>
  * <li>A kv_store of a rope's result into an F32 or F16 cache is done by the rope (rope_store),
  * where no node in between reads the cache or stores into any cache: as the OpenCL Planner does.</li>
  * </ul>
@@ -32,7 +33,7 @@ final class Fusion {
 
     private final Map<Node, Long> q8Offsets = new IdentityHashMap<>();
     private final Map<Node, Node> firstReader = new IdentityHashMap<>();
-    private final Map<Node, Boolean> normQuantizes = new IdentityHashMap<>();
+    private final Map<Node, Boolean> writesQ8 = new IdentityHashMap<>();
     private final Map<Node, Node> storeOfRope = new IdentityHashMap<>();
     private final Map<Node, Boolean> storedByRope = new IdentityHashMap<>();
     private long scratchBytes;
@@ -69,10 +70,11 @@ final class Fusion {
             if (x == null) continue;
             int[] span = life.get(x);
             if (span == null) {
-                boolean byNorm = x.op() instanceof Op.RmsNorm && index.containsKey(x) && x.desc().rowLength() % 32 == 0;
-                if (byNorm) f.normQuantizes.put(x, true);
+                boolean byProducer = (x.op() instanceof Op.RmsNorm || x.op() instanceof Op.Swiglu) && index.containsKey(x)
+                        && x.desc().rowLength() % 32 == 0;
+                if (byProducer) f.writesQ8.put(x, true);
                 else f.firstReader.put(x, n);
-                life.put(x, new int[]{byNorm ? index.get(x) : i, i});
+                life.put(x, new int[]{byProducer ? index.get(x) : i, i});
                 sources.add(x);
             } else {
                 span[1] = i;
@@ -145,14 +147,14 @@ final class Fusion {
         return at;
     }
 
-    /** Whether {@code reader} quantizes its x (the first reader of an x no rms_norm quantizes). */
+    /** Whether {@code reader} quantizes its x (the first reader of an x whose producer does not). */
     boolean quantizesInput(Node reader, Node x) {
         return firstReader.get(x) == reader;
     }
 
-    /** Whether rms_norm node {@code n} also writes its q8_1 blocks. */
-    boolean normQuantizes(Node n) {
-        return normQuantizes.containsKey(n);
+    /** Whether rms_norm or swiglu node {@code n} also writes its q8_1 blocks. */
+    boolean writesQ8(Node n) {
+        return writesQ8.containsKey(n);
     }
 
     /** The kv_store rope node {@code n} does itself, or null. */

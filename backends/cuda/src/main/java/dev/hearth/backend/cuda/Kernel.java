@@ -112,6 +112,7 @@ enum Kernel {
     MUL("elementwise", "mul"),
     SCALE("elementwise", "scale"),
     SWIGLU("elementwise", "swiglu"),
+    SWIGLU_Q8_1("elementwise", "swiglu_q8_1"),
     GEGLU("elementwise", "geglu"),
     SOFTCAP("elementwise", "softcap"),
     SWIGLU_OAI("elementwise", "swiglu_oai"),

@@ -137,7 +137,7 @@ final class KernelCalls {
             case Op.MulMat m -> mulMat(m, n, addr, c, out);
             case Op.RmsNorm r -> {
                 // rms_norm_q8_1 also writes the q8_1 blocks its matrix-vector readers take
-                boolean q8 = c.fusion().normQuantizes(n);
+                boolean q8 = c.fusion().writesQ8(n);
                 Launch.Args args = new Launch.Args().ptr(addr.apply(r.x())).ptr(r.weight() != null ? addr.apply(r.weight()) : 0).ptr(addr.apply(n));
                 if (q8) args.ptr(c.scratch() + c.fusion().q8Offset(n));
                 out.add(launch(c, q8 ? Kernel.RMS_NORM_Q8_1 : Kernel.RMS_NORM, (int) r.x().desc().rows(), 1, 1, 256,
@@ -184,6 +184,13 @@ final class KernelCalls {
                         .i32(kvDim).i32(cache.rows())));
             }
             case Op.Attention a -> attention(a, n, addr, c, out);
+            case Op.Swiglu sw when c.fusion().writesQ8(n) -> {
+                // swiglu_q8_1: a warp per block of 32, eight a block, also writing the q8_1 blocks the down projection reads
+                long blocks = n.desc().elements() / 32;
+                out.add(launch(c, Kernel.SWIGLU_Q8_1, ceilDiv(blocks, 8), 1, 1, 256, new Launch.Args()
+                        .ptr(addr.apply(sw.gate())).ptr(addr.apply(sw.up())).ptr(addr.apply(n)).ptr(c.scratch() + c.fusion().q8Offset(n))
+                        .i64(blocks)));
+            }
             case Op.Swiglu sw -> {
                 long count = n.desc().elements();
                 out.add(launch(c, Kernel.SWIGLU, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
