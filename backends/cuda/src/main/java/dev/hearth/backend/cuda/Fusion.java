@@ -22,7 +22,8 @@ import java.util.Map;
  * (rms_norm_q8_1, swiglu_q8_1) as well as its F32 rows, which readers outside the subgraph may
  * need: no quantize launch (the attention and feed-forward inputs, the down projection's).</li>
  * <li>A kv_store of a rope's result into an F32 or F16 cache is done by the rope (rope_store),
- * where no node in between reads the cache or stores into any cache: as the OpenCL Planner does.</li>
+ * where no node in between reads the cache or stores into any cache (as the OpenCL Planner does)
+ * and the store's positions are not computed in between.</li>
  * </ul>
  * The scratch holds, from offset 0, the bytes a single node needs for itself (attention's
  * splits), then the q8_1 regions.
@@ -124,10 +125,12 @@ final class Fusion {
                 if (type != DType.F32 && type != DType.F16) return null; // a quantized block needs its 32 values at once
                 if (k.cache().desc().rowLength() != n.desc().rowLength()) return null;
                 for (int b = i + 1; b < j; b++) {
-                    for (Node in : nodes.get(b).inputs()) {
+                    Node mid = nodes.get(b);
+                    // a store's positions or cache computed in between would not exist at the rope's turn (leaves always do)
+                    if (!mid.isLeaf() && (mid == k.pos() || mid == k.cache()) || mid.op() instanceof Op.KvStore) return null;
+                    for (Node in : mid.inputs()) {
                         if (in == k.cache() || in.op() instanceof Op.KvStore) return null;
                     }
-                    if (nodes.get(b).op() instanceof Op.KvStore) return null;
                 }
                 return m;
             }

@@ -168,6 +168,19 @@ class CudaFusionTest {
         assertEquals(List.of("rope", "attention_partial_f16", "kv_store_f16"), entries(l));
     }
 
+    /** Positions of the cache rows computed between rope and kv_store: the store waits for them. */
+    @Test
+    void positionsComputedBetweenRopeAndStore() {
+        Graph g = new Graph();
+        Node pos = g.input("pos", DType.I32, 1);
+        Node cache = g.state(TensorDesc.of("k_cache", DType.F32, 64, 16));
+        Node k = g.rope("k_rope", g.input("k", DType.F32, 64, 1), pos, 64, 64, Op.RopeMode.NORMAL, 10000f, 1f, null);
+        Node rows = g.topK("rows", g.input("scores", DType.F32, 4, 1), 1); // I32 [1, 1], the best of four
+        g.kvStore("k_store", cache, k, rows);
+        List<Launch> l = launches(g.nodes(), Fusion.of(g.nodes()));
+        assertEquals(List.of("rope", "top_k", "kv_store_f32"), entries(l));
+    }
+
     private static Node byName(Graph g, String name) {
         return g.nodes().stream().filter(n -> n.desc().name().equals(name)).findFirst().orElseThrow();
     }
