@@ -871,6 +871,38 @@ static void test_swiglu_q8_1(int K, int T) {
     report(name + " q8_1 = quantize_q8_1", got, composed, 0);
 }
 
+/*
+ * add_rms_norm_q8_1 against add, rms_norm and quantize_q8_1 (the launches it replaces), bit for
+ * bit; with shift >= 0, y lies in a's memory `shift` floats on (memory the compute buffer may hand
+ * to y once the add is done), which the barrier between reading a and writing y makes safe.
+ */
+static void test_add_rms_norm_q8_1(int K, int T, int shift) {
+    int n = K * T;
+    std::vector<float> buf(n + std::max(shift, 0) + n, NAN), b(n), w(K), h(n, NAN), h0(n), y0(n), yOwn(n, NAN);
+    float* a = buf.data();
+    for (int i = 0; i < n; i++) a[i] = uni(3);
+    for (auto& v : b) v = uni(1);
+    for (auto& v : w) v = uni(2);
+    std::vector<block_q8_1> q(n / 32), q0(n / 32);
+    emu_launch(add, 4, 1, 1, 256, (const float*)a, (const float*)b.data(), h0.data(), (long long)n, K, 0);
+    emu_launch(rms_norm, T, 1, 1, 256, (const float*)h0.data(), (const float*)w.data(), y0.data(), K, 1e-5f);
+    emu_launch(quantize_q8_1, (n / 32 + 7) / 8, 1, 1, 256, (const float*)y0.data(), q0.data(), K, T);
+    float* y = shift >= 0 ? a + shift : yOwn.data();
+    emu_launch(add_rms_norm_q8_1, 1, 1, 1, 256, (const float*)a, (const float*)b.data(), h.data(), (const float*)w.data(), y, q.data(), K, T,
+               1e-5f);
+    std::string name = "add_rms_norm_q8_1 k=" + std::to_string(K) + " t=" + std::to_string(T) + (shift >= 0 ? " y=a+" + std::to_string(shift) : "");
+    report(name + " h = add", h, std::vector<double>(h0.begin(), h0.end()), 0);
+    report(name + " y = rms_norm", std::vector<float>(y, y + n), std::vector<double>(y0.begin(), y0.end()), 0);
+    std::vector<float> got;
+    std::vector<double> composed;
+    for (int bl = 0; bl < n / 32; bl++)
+        for (int j = 0; j < 32; j++) {
+            got.push_back(q[bl].d * ((const signed char*)q[bl].qs)[j]);
+            composed.push_back(q0[bl].d * ((const signed char*)q0[bl].qs)[j]);
+        }
+    report(name + " q8_1 = quantize_q8_1", got, composed, 0);
+}
+
 int main() {
     int types[] = {T_F32, T_F16, T_BF16, T_Q4_0, T_Q4_1, T_Q5_0, T_Q5_1, T_Q8_0, T_MXFP4, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
     for (int type : types) {
@@ -969,6 +1001,9 @@ int main() {
     test_rope_store(true, 1, 32);
     test_swiglu_q8_1(8192, 1);
     test_swiglu_q8_1(96, 5);
+    test_add_rms_norm_q8_1(2048, 1, -1);
+    test_add_rms_norm_q8_1(2048, 8, 16);
+    test_add_rms_norm_q8_1(96, 3, 0);
     std::printf("%d failed\n", failures);
     return failures == 0 ? 0 : 1;
 }

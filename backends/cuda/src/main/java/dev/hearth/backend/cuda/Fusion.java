@@ -21,6 +21,9 @@ import java.util.Map;
  * <li>An rms_norm or swiglu whose result is read as q8_1 writes the q8_1 blocks itself
  * (rms_norm_q8_1, swiglu_q8_1) as well as its F32 rows, which readers outside the subgraph may
  * need: no quantize launch (the attention and feed-forward inputs, the down projection's).</li>
+ * <li>A residual add right before such an rms_norm (leaves aside), of as many elements on both sides and at most
+ * {@link KernelCalls#VEC_MAX_TOKENS} rows, is done by the norm (add_rms_norm_q8_1), which writes
+ * the sum too.</li>
  * <li>A kv_store of a rope's result into an F32 or F16 cache is done by the rope (rope_store),
  * where no node in between reads the cache or stores into any cache (as the OpenCL Planner does)
  * and the store's positions are not computed in between.</li>
@@ -35,6 +38,8 @@ final class Fusion {
     private final Map<Node, Long> q8Offsets = new IdentityHashMap<>();
     private final Map<Node, Node> firstReader = new IdentityHashMap<>();
     private final Map<Node, Boolean> writesQ8 = new IdentityHashMap<>();
+    private final Map<Node, Node> addOfNorm = new IdentityHashMap<>();
+    private final Map<Node, Boolean> addedByNorm = new IdentityHashMap<>();
     private final Map<Node, Node> storeOfRope = new IdentityHashMap<>();
     private final Map<Node, Boolean> storedByRope = new IdentityHashMap<>();
     private long scratchBytes;
@@ -100,6 +105,16 @@ final class Fusion {
             top = Math.max(top, at + bytes);
         }
         f.scratchBytes = sources.isEmpty() ? single : top;
+        for (int i = 1; i < nodes.size(); i++) {
+            Node n = nodes.get(i), prev = computedBefore(nodes, i);
+            if (n.op() instanceof Op.RmsNorm r && f.writesQ8(n) && r.x() == prev && prev.op() instanceof Op.Add a
+                    && a.a().desc().elements() == prev.desc().elements() && a.b().desc().elements() == prev.desc().elements()
+                    && a.a().desc().type() == DType.F32 && a.b().desc().type() == DType.F32
+                    && prev.desc().rows() <= KernelCalls.VEC_MAX_TOKENS) {
+                f.addOfNorm.put(n, prev);
+                f.addedByNorm.put(prev, true);
+            }
+        }
         for (int i = 0; i < nodes.size(); i++) {
             Node store = storeOfRope(nodes, i);
             if (store != null) {
@@ -108,6 +123,14 @@ final class Fusion {
             }
         }
         return f;
+    }
+
+    /** The last node before {@code nodes[i]} that is computed (no leaf, such as the norm's weight), or null. */
+    private static Node computedBefore(List<Node> nodes, int i) {
+        for (int j = i - 1; j >= 0; j--) {
+            if (!nodes.get(j).isLeaf()) return nodes.get(j);
+        }
+        return null;
     }
 
     private static long align(long bytes) {
@@ -158,6 +181,16 @@ final class Fusion {
     /** Whether rms_norm or swiglu node {@code n} also writes its q8_1 blocks. */
     boolean writesQ8(Node n) {
         return writesQ8.containsKey(n);
+    }
+
+    /** The add that rms_norm node {@code n} does first (its input, computed right before it), or null. */
+    Node addOf(Node n) {
+        return addOfNorm.get(n);
+    }
+
+    /** Whether add node {@code n} is done by the rms_norm after it (it has no launch of its own). */
+    boolean addedByNorm(Node n) {
+        return addedByNorm.containsKey(n);
     }
 
     /** The kv_store rope node {@code n} does itself, or null. */

@@ -96,6 +96,7 @@ enum Kernel {
     MUL_MAT_MMA_Q6_K_128X64("mul_mat_mma", "mul_mat_mma_q6_k_128x64"),
     RMS_NORM("rms_norm", "rms_norm"),
     RMS_NORM_Q8_1("rms_norm", "rms_norm_q8_1"),
+    ADD_RMS_NORM_Q8_1("rms_norm", "add_rms_norm_q8_1"),
     LAYER_NORM("layer_norm", "layer_norm"),
     ROPE("rope", "rope"),
     ROPE_STORE("rope", "rope_store"),

@@ -135,6 +135,15 @@ final class KernelCalls {
                         .i32(table.type().id).i64(table.rowBytes()).i32(table.rowLength()).i32(table.rows())));
             }
             case Op.MulMat m -> mulMat(m, n, addr, c, out);
+            case Op.RmsNorm r when c.fusion().addOf(n) != null -> {
+                // add_rms_norm_q8_1: the residual add, then the norm with its q8_1 blocks; one block of 256 for every row,
+                // the threads of rms_norm's row blocks, so the sums come out the same
+                Op.Add a = (Op.Add) c.fusion().addOf(n).op();
+                out.add(launch(c, Kernel.ADD_RMS_NORM_Q8_1, 1, 1, 1, 256, new Launch.Args()
+                        .ptr(addr.apply(a.a())).ptr(addr.apply(a.b())).ptr(addr.apply(r.x()))
+                        .ptr(r.weight() != null ? addr.apply(r.weight()) : 0).ptr(addr.apply(n)).ptr(c.scratch() + c.fusion().q8Offset(n))
+                        .i32(r.x().desc().rowLength()).i32(r.x().desc().rows()).f32(r.eps())));
+            }
             case Op.RmsNorm r -> {
                 // rms_norm_q8_1 also writes the q8_1 blocks its matrix-vector readers take
                 boolean q8 = c.fusion().writesQ8(n);
@@ -195,6 +204,9 @@ final class KernelCalls {
                 long count = n.desc().elements();
                 out.add(launch(c, Kernel.SWIGLU, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
                         .ptr(addr.apply(sw.gate())).ptr(addr.apply(sw.up())).ptr(addr.apply(n)).i64(count)));
+            }
+            case Op.Add a when c.fusion().addedByNorm(n) -> {
+                // the rms_norm after it adds first
             }
             case Op.Add a -> out.add(binary(c, Kernel.ADD, a.a(), a.b(), n, addr));
             case Op.Mul m -> out.add(binary(c, Kernel.MUL, m.a(), m.b(), n, addr));
