@@ -776,6 +776,133 @@ static void test_mul_mat_id(int type, int K, int N, int E, int k, int T, bool pe
     report(name, y, want, dp4a ? 5e-4 : 1e-9);
 }
 
+/*
+ * rms_norm_q8_1 against rms_norm then quantize_q8_1 (the launches it replaces): the same F32 rows
+ * and the same q8_1 blocks, bit for bit; and the rows against the double-precision norm.
+ */
+static void test_rms_norm_q8_1(int K, int R, bool weighted) {
+    std::vector<float> x(K * R), w(K), y(K * R, NAN), y0(K * R, NAN);
+    for (auto& v : x) v = uni(3);
+    for (auto& v : w) v = uni(2);
+    std::vector<double> want(K * R);
+    for (int r = 0; r < R; r++) {
+        double s = 0;
+        for (int k = 0; k < K; k++) s += (double)x[r * K + k] * x[r * K + k];
+        double sc = 1 / std::sqrt(s / K + 1e-5);
+        for (int k = 0; k < K; k++) want[r * K + k] = x[r * K + k] * sc * (weighted ? w[k] : 1.0);
+    }
+    const float* wp = weighted ? (const float*)w.data() : nullptr;
+    std::vector<block_q8_1> q((size_t)R * K / 32), q0((size_t)R * K / 32);
+    std::memset(q.data(), 0x7f, q.size() * sizeof(block_q8_1));
+    emu_launch(rms_norm, R, 1, 1, 256, (const float*)x.data(), wp, y0.data(), K, 1e-5f);
+    emu_launch(quantize_q8_1, (R * (K / 32) + 7) / 8, 1, 1, 256, (const float*)y0.data(), q0.data(), K, R);
+    emu_launch(rms_norm_q8_1, R, 1, 1, 256, (const float*)x.data(), wp, y.data(), q.data(), K, 1e-5f);
+    std::string name = "rms_norm_q8_1 k=" + std::to_string(K) + " rows=" + std::to_string(R) + (weighted ? " weighted" : "");
+    report(name + " rows", y, want, 1e-12);
+    report(name + " rows = rms_norm", y, std::vector<double>(y0.begin(), y0.end()), 0);
+    std::vector<float> got;
+    std::vector<double> composed;
+    for (size_t b = 0; b < q.size(); b++)
+        for (int j = 0; j < 32; j++) {
+            got.push_back(q[b].d * ((const signed char*)q[b].qs)[j]);
+            composed.push_back(q0[b].d * ((const signed char*)q0[b].qs)[j]);
+        }
+    report(name + " q8_1 = quantize_q8_1", got, composed, 0);
+}
+
+/*
+ * rope_store against rope then kv_store_f32 / kv_store_f16 (the launches it replaces): the same
+ * rows and the same cache, bit for bit, with a ring (positions past ctx), a negative position
+ * (no cache write), partial rotation and both modes.
+ */
+static void test_rope_store(bool f16, int mode, int ropeDims) {
+    int headDim = 64, heads = 2, row = headDim * heads, T = 5, ctx = 20;
+    std::vector<int> pos = {3, 4, 25, 1006, -1};
+    std::vector<float> x(row * T), y(row * T, NAN), y0(row * T, NAN);
+    for (auto& v : x) v = uni(1);
+    std::vector<float> cf(row * ctx), cf0;
+    for (auto& v : cf) v = uni(1);
+    std::vector<unsigned short> ch(row * ctx), ch0;
+    for (int i = 0; i < row * ctx; i++) ch[i] = f2h(cf[i]);
+    cf0 = cf;
+    ch0 = ch;
+    float base = 10000.f, fs = 1.f;
+    emu_launch(rope, T, 1, 1, 256, (const float*)x.data(), (const int*)pos.data(), (const float*)nullptr, y0.data(), row, headDim, ropeDims,
+               mode, base, fs, 0.0f, 0.0f, 0.0f, 1.0f);
+    if (f16) emu_launch(kv_store_f16, 1, T, 1, 256, (const float*)y0.data(), (const int*)pos.data(), ch0.data(), row, ctx);
+    else emu_launch(kv_store_f32, 1, T, 1, 256, (const float*)y0.data(), (const int*)pos.data(), cf0.data(), row, ctx);
+    void* cache = f16 ? (void*)ch.data() : (void*)cf.data();
+    emu_launch(rope_store, T, 1, 1, 256, (const float*)x.data(), (const int*)pos.data(), (const float*)nullptr, y.data(), row, headDim,
+               ropeDims, mode, base, fs, 0.0f, 0.0f, 0.0f, 1.0f, cache, (const int*)pos.data(), f16 ? 1 : 0, ctx);
+    std::string name = std::string("rope_store ") + (f16 ? "f16" : "f32") + " mode=" + std::to_string(mode) + " dims=" +
+                       std::to_string(ropeDims) + " ctx=20 pos=3,4,25,1006,-1";
+    report(name + " rows = rope", y, std::vector<double>(y0.begin(), y0.end()), 0);
+    std::vector<float> got(row * ctx);
+    std::vector<double> want(row * ctx);
+    for (int i = 0; i < row * ctx; i++) {
+        got[i] = f16 ? h2f((uint8_t*)&ch[i]) : cf[i];
+        want[i] = f16 ? h2f((uint8_t*)&ch0[i]) : cf0[i];
+    }
+    report(name + " cache = kv_store", got, want, 0);
+}
+
+/* swiglu_q8_1 against swiglu then quantize_q8_1 (the launches it replaces), bit for bit; a block count that leaves warps idle. */
+static void test_swiglu_q8_1(int K, int T) {
+    long long n = (long long)K * T, blocks = n / 32;
+    std::vector<float> g(n), u(n), y(n, NAN), y0(n, NAN);
+    for (auto& v : g) v = uni(6);
+    for (auto& v : u) v = uni(2);
+    std::vector<double> want(n);
+    for (long long i = 0; i < n; i++) want[i] = (double)g[i] / (1 + std::exp(-(double)g[i])) * u[i];
+    std::vector<block_q8_1> q(blocks), q0(blocks);
+    emu_launch(swiglu, 4, 1, 1, 256, (const float*)g.data(), (const float*)u.data(), y0.data(), n);
+    emu_launch(quantize_q8_1, (unsigned)((blocks + 7) / 8), 1, 1, 256, (const float*)y0.data(), q0.data(), K, T);
+    emu_launch(swiglu_q8_1, (unsigned)((blocks + 7) / 8), 1, 1, 256, (const float*)g.data(), (const float*)u.data(), y.data(), q.data(), blocks);
+    std::string name = "swiglu_q8_1 k=" + std::to_string(K) + " t=" + std::to_string(T);
+    report(name + " rows", y, want, 1e-12);
+    report(name + " rows = swiglu", y, std::vector<double>(y0.begin(), y0.end()), 0);
+    std::vector<float> got;
+    std::vector<double> composed;
+    for (long long b = 0; b < blocks; b++)
+        for (int j = 0; j < 32; j++) {
+            got.push_back(q[b].d * ((const signed char*)q[b].qs)[j]);
+            composed.push_back(q0[b].d * ((const signed char*)q0[b].qs)[j]);
+        }
+    report(name + " q8_1 = quantize_q8_1", got, composed, 0);
+}
+
+/*
+ * add_rms_norm_q8_1 against add, rms_norm and quantize_q8_1 (the launches it replaces), bit for
+ * bit; with shift >= 0, y lies in a's memory `shift` floats on (memory the compute buffer may hand
+ * to y once the add is done), which the barrier between reading a and writing y makes safe.
+ */
+static void test_add_rms_norm_q8_1(int K, int T, int shift) {
+    int n = K * T;
+    std::vector<float> buf(n + std::max(shift, 0) + n, NAN), b(n), w(K), h(n, NAN), h0(n), y0(n), yOwn(n, NAN);
+    float* a = buf.data();
+    for (int i = 0; i < n; i++) a[i] = uni(3);
+    for (auto& v : b) v = uni(1);
+    for (auto& v : w) v = uni(2);
+    std::vector<block_q8_1> q(n / 32), q0(n / 32);
+    emu_launch(add, 4, 1, 1, 256, (const float*)a, (const float*)b.data(), h0.data(), (long long)n, K, 0);
+    emu_launch(rms_norm, T, 1, 1, 256, (const float*)h0.data(), (const float*)w.data(), y0.data(), K, 1e-5f);
+    emu_launch(quantize_q8_1, (n / 32 + 7) / 8, 1, 1, 256, (const float*)y0.data(), q0.data(), K, T);
+    float* y = shift >= 0 ? a + shift : yOwn.data();
+    emu_launch(add_rms_norm_q8_1, 1, 1, 1, 256, (const float*)a, (const float*)b.data(), h.data(), (const float*)w.data(), y, q.data(), K, T,
+               1e-5f);
+    std::string name = "add_rms_norm_q8_1 k=" + std::to_string(K) + " t=" + std::to_string(T) + (shift >= 0 ? " y=a+" + std::to_string(shift) : "");
+    report(name + " h = add", h, std::vector<double>(h0.begin(), h0.end()), 0);
+    report(name + " y = rms_norm", std::vector<float>(y, y + n), std::vector<double>(y0.begin(), y0.end()), 0);
+    std::vector<float> got;
+    std::vector<double> composed;
+    for (int bl = 0; bl < n / 32; bl++)
+        for (int j = 0; j < 32; j++) {
+            got.push_back(q[bl].d * ((const signed char*)q[bl].qs)[j]);
+            composed.push_back(q0[bl].d * ((const signed char*)q0[bl].qs)[j]);
+        }
+    report(name + " q8_1 = quantize_q8_1", got, composed, 0);
+}
+
 int main() {
     int types[] = {T_F32, T_F16, T_BF16, T_Q4_0, T_Q4_1, T_Q5_0, T_Q5_1, T_Q8_0, T_MXFP4, T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K};
     for (int type : types) {
@@ -867,6 +994,16 @@ int main() {
     test_mul_mat_id(T_Q4_K, 512, 9, 16, 8, 1, false, 65535);
     test_mul_mat_id(T_Q8_0, 256, 9, 16, 8, 2, true, 65535, true);
     test_mul_mat_id(T_F32, 64, 9, 4, 2, 2, false, 65535, true);
+    /* fused launches against the launches they replace */
+    for (bool wt : {true, false}) test_rms_norm_q8_1(2048, 3, wt);
+    test_rms_norm_q8_1(96, 8, true);
+    for (bool f16 : {false, true}) for (int mode : {0, 1}) test_rope_store(f16, mode, 64);
+    test_rope_store(true, 1, 32);
+    test_swiglu_q8_1(8192, 1);
+    test_swiglu_q8_1(96, 5);
+    test_add_rms_norm_q8_1(2048, 1, -1);
+    test_add_rms_norm_q8_1(2048, 8, 16);
+    test_add_rms_norm_q8_1(96, 3, 0);
     std::printf("%d failed\n", failures);
     return failures == 0 ? 0 : 1;
 }

@@ -12,12 +12,14 @@
  *            u = clamp(up, -limit, limit): gpt-oss's clamped SwiGLU
  *
  * All tensors are contiguous F32 of n elements; y may be an input.
+ * swiglu_q8_1 (below) also writes swiglu's rows as q8_1 activations for the matrix-vector
+ * kernels (the feed-forward's down projection), one launch instead of swiglu + quantize_q8_1.
  *
  * Checked against: ReferenceOps.add, mul, scale and swiglu in CudaOpsGpuTest (add, mul and scale
  * bit-exact; swiglu and swiglu_oai within float rounding of exp), and ReferenceOps.geglu and
  * softcap (within float rounding of tanh).
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
- * double-precision references.
+ * double-precision references; swiglu_q8_1 against swiglu then quantize_q8_1 (bit for bit).
  */
 #include "common.cuh"
 
@@ -41,6 +43,25 @@ extern "C" __global__ void swiglu(const float* gate, const float* up, float* y, 
         float g = gate[i];
         y[i] = g / (1.0f + expf(-g)) * up[i];
     }
+}
+
+/*
+ * swiglu_q8_1: swiglu that also writes y's blocks of 32 as q8_1 into yq, in quantize_q8_1's
+ * layout and rounding (mul_mat_vec.cu), bit for bit; y's row length is a multiple of 32. A warp
+ * per block of 32, lane j its element j: grid ceil(blocks / 8) of 256 threads.
+ */
+extern "C" __global__ void swiglu_q8_1(const float* gate, const float* up, float* y, block_q8_1* __restrict__ yq, long long blocks) {
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    long long b = (long long)blockIdx.x * 8 + warp;
+    if (b >= blocks) return;
+    long long i = b * 32 + lane;
+    float g = gate[i];
+    float v = g / (1.0f + expf(-g)) * up[i];
+    y[i] = v;
+    float d = warp_max(fabsf(v)) / 127.0f;
+    int q = d != 0.0f ? __float2int_rn(v / d) : 0;
+    ((signed char*)yq[b].qs)[lane] = (signed char)max(-127, min(127, q));
+    if (lane == 0) yq[b].d = d;
 }
 
 extern "C" __global__ void geglu(const float* gate, const float* up, float* y, long long n) {

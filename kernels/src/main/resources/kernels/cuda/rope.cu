@@ -14,21 +14,29 @@
  * extFactor 0 and mscale 1, and the kernel takes the plain formula above.
  * One block per token: the angles are computed once in double precision into shared memory
  * (ropeDims/2 <= 512), then threads rotate every pair of every head. Each pair is read before
- * either of its outputs is written, so y may be x.
+ * either of its outputs is written, so y may be x. rope_store (below) also writes the rows into
+ * a KV cache, doing the kv_store that follows rope of K.
  *
  * Checked against: ReferenceOps.rope in CudaOpsGpuTest (NORMAL and NEOX, partial rotation,
  * frequency factors, positions in the thousands, YaRN).
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
- * double-precision references.
+ * double-precision references; rope_store against rope then kv_store (bit for bit).
  */
 #include "common.cuh"
 
 #define ROPE_MAX_HALF 512
 
-extern "C" __global__ void rope(const float* x, const int* __restrict__ pos,
-                                const float* __restrict__ freqFactors, float* y, int rowLength,
-                                int headDim, int ropeDims, int mode, float base, float freqScale,
-                                float extFactor, float corrLow, float corrHigh, float mscale) {
+/* Writes value v of cache element i: F32, or F16 rounded to nearest even (as kv_store_f16). */
+__device__ __forceinline__ void rope_cache_put(void* cache, int f16, long long i, float v) {
+    if (f16) ((unsigned short*)cache)[i] = float_to_half_bits(v);
+    else ((float*)cache)[i] = v;
+}
+
+/* rope of token blockIdx.x; where cache is not null, its outputs also go to cache row cacheRow (>= 0). */
+__device__ __forceinline__ void rope_token(const float* x, const int* __restrict__ pos, const float* __restrict__ freqFactors,
+                                           float* y, int rowLength, int headDim, int ropeDims, int mode, float base,
+                                           float freqScale, float extFactor, float corrLow, float corrHigh, float mscale,
+                                           void* cache, int cacheF16, long long cacheRow) {
     __shared__ float cs[ROPE_MAX_HALF], sn[ROPE_MAX_HALF];
     int t = blockIdx.x;
     int half = ropeDims / 2;
@@ -52,6 +60,7 @@ extern "C" __global__ void rope(const float* x, const int* __restrict__ pos,
     __syncthreads();
     const float* xr = x + (long long)t * rowLength;
     float* yr = y + (long long)t * rowLength;
+    long long cr = cacheRow * rowLength;
     int heads = rowLength / headDim;
     for (int q = threadIdx.x; q < heads * half; q += blockDim.x) {
         int head = q / half, i = q % half;
@@ -59,14 +68,45 @@ extern "C" __global__ void rope(const float* x, const int* __restrict__ pos,
         int a = mode == 0 ? o + 2 * i : o + i;
         int b = mode == 0 ? a + 1 : a + half;
         float x0 = xr[a], x1 = xr[b];
-        yr[a] = x0 * cs[i] - x1 * sn[i];
-        yr[b] = x0 * sn[i] + x1 * cs[i];
+        float y0 = x0 * cs[i] - x1 * sn[i], y1 = x0 * sn[i] + x1 * cs[i];
+        yr[a] = y0;
+        yr[b] = y1;
+        if (cache != nullptr) {
+            rope_cache_put(cache, cacheF16, cr + a, y0);
+            rope_cache_put(cache, cacheF16, cr + b, y1);
+        }
     }
     int pass = headDim - ropeDims;
     if (pass > 0) {
         for (int q = threadIdx.x; q < heads * pass; q += blockDim.x) {
             int k = (q / pass) * headDim + ropeDims + q % pass;
-            yr[k] = xr[k];
+            float v = xr[k];
+            yr[k] = v;
+            if (cache != nullptr) rope_cache_put(cache, cacheF16, cr + k, v);
         }
     }
+}
+
+extern "C" __global__ void rope(const float* x, const int* __restrict__ pos,
+                                const float* __restrict__ freqFactors, float* y, int rowLength,
+                                int headDim, int ropeDims, int mode, float base, float freqScale,
+                                float extFactor, float corrLow, float corrHigh, float mscale) {
+    rope_token(x, pos, freqFactors, y, rowLength, headDim, ropeDims, mode, base, freqScale, extFactor, corrLow, corrHigh, mscale,
+               nullptr, 0, 0);
+}
+
+/*
+ * rope_store: rope that also does the kv_store of its result (K into its cache): row t goes to
+ * cache row cachePos[t] % ctx, F32 (cacheF16 0) or F16 (cacheF16 1), nothing where cachePos[t]
+ * is negative; the values kv_store_f32 / kv_store_f16 would write, one launch instead of two.
+ */
+extern "C" __global__ void rope_store(const float* x, const int* __restrict__ pos,
+                                      const float* __restrict__ freqFactors, float* y, int rowLength,
+                                      int headDim, int ropeDims, int mode, float base, float freqScale,
+                                      float extFactor, float corrLow, float corrHigh, float mscale,
+                                      void* cache, const int* __restrict__ cachePos, int cacheF16, int ctx) {
+    int p = cachePos[blockIdx.x];
+    if (p >= ctx) p %= ctx;
+    rope_token(x, pos, freqFactors, y, rowLength, headDim, ropeDims, mode, base, freqScale, extFactor, corrLow, corrHigh, mscale,
+               p >= 0 ? cache : nullptr, cacheF16, p);
 }

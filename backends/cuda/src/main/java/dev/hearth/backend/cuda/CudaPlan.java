@@ -2,13 +2,11 @@ package dev.hearth.backend.cuda;
 
 import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Subgraph;
-import dev.hearth.runtime.graph.Node;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -34,13 +32,13 @@ final class CudaPlan implements AutoCloseable {
     }
 
     static CudaPlan build(CudaDevice device, Subgraph s) {
-        long scratchBytes = 0;
-        for (Node n : s.nodes()) scratchBytes = Math.max(scratchBytes, KernelCalls.scratchBytes(n));
+        Fusion fusion = Fusion.of(s.nodes());
+        long scratchBytes = fusion.scratchBytes();
         CudaBuffer scratch = scratchBytes > 0 ? (CudaBuffer) device.allocate(scratchBytes, BufferUsage.COMPUTE) : null;
         try {
-            long scratchAddress = scratch != null ? scratch.address(0) : 0;
-            List<Launch> launches = new ArrayList<>();
-            for (Node n : s.nodes()) launches.addAll(KernelCalls.launches(n, s, device.modules(), scratchAddress));
+            CudaModules modules = device.modules();
+            var target = new KernelCalls.Target(modules::function, modules.tensorCores(), scratch != null ? scratch.address(0) : 0, fusion);
+            List<Launch> launches = KernelCalls.launches(s.nodes(), node -> KernelCalls.address(s, node), target);
             return new CudaPlan(List.copyOf(launches), scratch, device.ledger());
         } catch (RuntimeException e) {
             if (scratch != null) scratch.close();

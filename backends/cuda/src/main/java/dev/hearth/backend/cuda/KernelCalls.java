@@ -5,6 +5,7 @@ import dev.hearth.runtime.backend.TensorRef;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
 import dev.hearth.runtime.graph.Op;
+import jcuda.driver.CUfunction;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +14,8 @@ import java.util.function.Function;
 /**
  * How each op maps onto kernel launches: which kernel, grid, block and arguments. The numbers
  * here must agree with the kernels' header comments. Also the scratch memory an op needs (q8_1
- * activations of mul_mat and mul_mat_id, attention splits), which the plan allocates once.
+ * activations of mul_mat and mul_mat_id, attention splits), which the plan allocates once, laid
+ * out by {@link Fusion} together with the launches it shares or fuses.
  */
 final class KernelCalls {
     /** Token counts up to this use the matrix-vector kernels; more use the tiled ones. */
@@ -105,9 +107,22 @@ final class KernelCalls {
         };
     }
 
-    /** The launches that compute {@code n}; {@code addr} gives the device address of a node's tensor. */
-    static List<Launch> launches(Node n, Subgraph s, CudaModules modules, long scratch) {
-        Function<Node, Long> addr = node -> address(s, node);
+    /**
+     * What launches are built against: the kernels' function handles, whether the device has
+     * tensor cores, the scratch's device address and the subgraph's {@link Fusion}.
+     */
+    record Target(Function<Kernel, CUfunction> functions, boolean tensorCores, long scratch, Fusion fusion) {
+    }
+
+    /** The launches of a subgraph's nodes, in order: each node's, less those fused into another's. */
+    static List<Launch> launches(List<Node> nodes, Function<Node, Long> addr, Target c) {
+        List<Launch> out = new ArrayList<>();
+        for (Node n : nodes) out.addAll(launches(n, addr, c));
+        return out;
+    }
+
+    /** The launches that compute {@code n} (none where another node's launch does); {@code addr} gives the device address of a node's tensor. */
+    static List<Launch> launches(Node n, Function<Node, Long> addr, Target c) {
         List<Launch> out = new ArrayList<>(2);
         switch (n.op()) {
             case Op.Leaf leaf -> {
@@ -115,25 +130,50 @@ final class KernelCalls {
             case Op.GetRows g -> {
                 var table = g.table().desc();
                 int t = (int) g.ids().desc().elements();
-                out.add(launch(modules, Kernel.GET_ROWS, t, 1, 1, 256, new Launch.Args()
+                out.add(launch(c, Kernel.GET_ROWS, t, 1, 1, 256, new Launch.Args()
                         .ptr(addr.apply(g.table())).ptr(addr.apply(g.ids())).ptr(addr.apply(n))
                         .i32(table.type().id).i64(table.rowBytes()).i32(table.rowLength()).i32(table.rows())));
             }
-            case Op.MulMat m -> mulMat(m, n, addr, modules, scratch, out);
-            case Op.RmsNorm r -> out.add(launch(modules, Kernel.RMS_NORM, (int) r.x().desc().rows(), 1, 1, 256, new Launch.Args()
-                    .ptr(addr.apply(r.x())).ptr(r.weight() != null ? addr.apply(r.weight()) : 0).ptr(addr.apply(n))
-                    .i32(r.x().desc().rowLength()).f32(r.eps())));
+            case Op.MulMat m -> mulMat(m, n, addr, c, out);
+            case Op.RmsNorm r when c.fusion().addOf(n) != null -> {
+                // add_rms_norm_q8_1: the residual add, then the norm with its q8_1 blocks; one block of 256 for every row,
+                // the threads of rms_norm's row blocks, so the sums come out the same
+                Op.Add a = (Op.Add) c.fusion().addOf(n).op();
+                out.add(launch(c, Kernel.ADD_RMS_NORM_Q8_1, 1, 1, 1, 256, new Launch.Args()
+                        .ptr(addr.apply(a.a())).ptr(addr.apply(a.b())).ptr(addr.apply(r.x()))
+                        .ptr(r.weight() != null ? addr.apply(r.weight()) : 0).ptr(addr.apply(n)).ptr(c.scratch() + c.fusion().q8Offset(n))
+                        .i32(r.x().desc().rowLength()).i32(r.x().desc().rows()).f32(r.eps())));
+            }
+            case Op.RmsNorm r -> {
+                // rms_norm_q8_1 also writes the q8_1 blocks its matrix-vector readers take
+                boolean q8 = c.fusion().writesQ8(n);
+                Launch.Args args = new Launch.Args().ptr(addr.apply(r.x())).ptr(r.weight() != null ? addr.apply(r.weight()) : 0).ptr(addr.apply(n));
+                if (q8) args.ptr(c.scratch() + c.fusion().q8Offset(n));
+                out.add(launch(c, q8 ? Kernel.RMS_NORM_Q8_1 : Kernel.RMS_NORM, (int) r.x().desc().rows(), 1, 1, 256,
+                        args.i32(r.x().desc().rowLength()).f32(r.eps())));
+            }
             case Op.Rope r -> {
                 // YaRN's per-call constants, computed here as Op.Yarn defines them; without YaRN extFactor 0 and mscale 1
                 Op.Yarn yarn = r.yarn();
                 double[] corr = yarn != null ? yarn.corrDims(r.ropeDims(), r.base()) : new double[]{0, 0};
                 float extFactor = yarn != null ? yarn.extFactor() : 0f;
                 float mscale = yarn != null ? (float) yarn.mscale(r.freqScale()) : 1f;
-                out.add(launch(modules, Kernel.ROPE, (int) r.x().desc().rows(), 1, 1, 256, new Launch.Args()
+                Node store = c.fusion().storeOf(n);
+                Launch.Args args = new Launch.Args()
                         .ptr(addr.apply(r.x())).ptr(addr.apply(r.pos())).ptr(r.freqFactors() != null ? addr.apply(r.freqFactors()) : 0)
                         .ptr(addr.apply(n)).i32(r.x().desc().rowLength()).i32(r.headDim()).i32(r.ropeDims())
                         .i32(r.mode() == Op.RopeMode.NORMAL ? 0 : 1).f32(r.base()).f32(r.freqScale())
-                        .f32(extFactor).f32((float) corr[0]).f32((float) corr[1]).f32(mscale)));
+                        .f32(extFactor).f32((float) corr[0]).f32((float) corr[1]).f32(mscale);
+                if (store != null) {
+                    // rope_store: the rotated rows also go to the cache, as the kv_store would write them
+                    Op.KvStore k = (Op.KvStore) store.op();
+                    var cache = k.cache().desc();
+                    args.ptr(addr.apply(k.cache())).ptr(addr.apply(k.pos())).i32(cache.type() == DType.F16 ? 1 : 0).i32(cache.rows());
+                }
+                out.add(launch(c, store != null ? Kernel.ROPE_STORE : Kernel.ROPE, (int) r.x().desc().rows(), 1, 1, 256, args));
+            }
+            case Op.KvStore k when c.fusion().storedByRope(n) -> {
+                // its rope wrote the cache rows
             }
             case Op.KvStore k -> {
                 var cache = k.cache().desc();
@@ -148,60 +188,70 @@ final class KernelCalls {
                 // a thread per element, or per block of 32 in a quantized cache
                 int units = cache.type().isQuantized() ? kvDim / cache.type().blockSize : kvDim;
                 // the cache's rows R: position p goes to row p % R, so positions past R are valid (a ring cache)
-                out.add(launch(modules, kernel, ceilDiv(units, 256), t, 1, 256, new Launch.Args()
+                out.add(launch(c, kernel, ceilDiv(units, 256), t, 1, 256, new Launch.Args()
                         .ptr(addr.apply(k.src())).ptr(addr.apply(k.pos())).ptr(addr.apply(k.cache()))
                         .i32(kvDim).i32(cache.rows())));
             }
-            case Op.Attention a -> attention(a, n, addr, modules, scratch, out);
+            case Op.Attention a -> attention(a, n, addr, c, out);
+            case Op.Swiglu sw when c.fusion().writesQ8(n) -> {
+                // swiglu_q8_1: a warp per block of 32, eight a block, also writing the q8_1 blocks the down projection reads
+                long blocks = n.desc().elements() / 32;
+                out.add(launch(c, Kernel.SWIGLU_Q8_1, ceilDiv(blocks, 8), 1, 1, 256, new Launch.Args()
+                        .ptr(addr.apply(sw.gate())).ptr(addr.apply(sw.up())).ptr(addr.apply(n)).ptr(c.scratch() + c.fusion().q8Offset(n))
+                        .i64(blocks)));
+            }
             case Op.Swiglu sw -> {
                 long count = n.desc().elements();
-                out.add(launch(modules, Kernel.SWIGLU, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                out.add(launch(c, Kernel.SWIGLU, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
                         .ptr(addr.apply(sw.gate())).ptr(addr.apply(sw.up())).ptr(addr.apply(n)).i64(count)));
             }
-            case Op.Add a -> out.add(binary(modules, Kernel.ADD, a.a(), a.b(), n, addr));
-            case Op.Mul m -> out.add(binary(modules, Kernel.MUL, m.a(), m.b(), n, addr));
+            case Op.Add a when c.fusion().addedByNorm(n) -> {
+                // the rms_norm after it adds first
+            }
+            case Op.Add a -> out.add(binary(c, Kernel.ADD, a.a(), a.b(), n, addr));
+            case Op.Mul m -> out.add(binary(c, Kernel.MUL, m.a(), m.b(), n, addr));
             case Op.Scale sc -> {
                 long count = n.desc().elements();
-                out.add(launch(modules, Kernel.SCALE, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                out.add(launch(c, Kernel.SCALE, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
                         .ptr(addr.apply(sc.x())).ptr(addr.apply(n)).i64(count).f32(sc.s())));
             }
-            case Op.Softmax sm -> out.add(launch(modules, Kernel.SOFTMAX, (int) sm.x().desc().rows(), 1, 1, 256, new Launch.Args()
+            case Op.Softmax sm -> out.add(launch(c, Kernel.SOFTMAX, (int) sm.x().desc().rows(), 1, 1, 256, new Launch.Args()
                     .ptr(addr.apply(sm.x())).ptr(addr.apply(n)).i32(sm.x().desc().rowLength())));
             case Op.Geglu g -> {
                 long count = n.desc().elements();
-                out.add(launch(modules, Kernel.GEGLU, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                out.add(launch(c, Kernel.GEGLU, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
                         .ptr(addr.apply(g.gate())).ptr(addr.apply(g.up())).ptr(addr.apply(n)).i64(count)));
             }
             case Op.Softcap sc -> {
                 long count = n.desc().elements();
-                out.add(launch(modules, Kernel.SOFTCAP, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                out.add(launch(c, Kernel.SOFTCAP, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
                         .ptr(addr.apply(sc.x())).ptr(addr.apply(n)).i64(count).f32(sc.cap())));
             }
-            case Op.LayerNorm ln -> out.add(launch(modules, Kernel.LAYER_NORM, (int) ln.x().desc().rows(), 1, 1, 256, new Launch.Args()
+            case Op.LayerNorm ln -> out.add(launch(c, Kernel.LAYER_NORM, (int) ln.x().desc().rows(), 1, 1, 256, new Launch.Args()
                     .ptr(addr.apply(ln.x())).ptr(ln.weight() != null ? addr.apply(ln.weight()) : 0)
                     .ptr(ln.bias() != null ? addr.apply(ln.bias()) : 0).ptr(addr.apply(n))
                     .i32(ln.x().desc().rowLength()).f32(ln.eps())));
             case Op.TopK tk -> {
                 int t = (int) tk.x().desc().rows();
-                out.add(launch(modules, Kernel.TOP_K, ceilDiv(t, 4), 1, 1, 128, new Launch.Args()
+                out.add(launch(c, Kernel.TOP_K, ceilDiv(t, 4), 1, 1, 128, new Launch.Args()
                         .ptr(addr.apply(tk.x())).ptr(addr.apply(n)).i32(tk.x().desc().rowLength()).i32(tk.k()).i32(t)));
             }
             case Op.Gather g -> {
                 long count = n.desc().elements();
-                out.add(launch(modules, Kernel.GATHER, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                out.add(launch(c, Kernel.GATHER, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
                         .ptr(addr.apply(g.x())).ptr(addr.apply(g.ids())).ptr(addr.apply(n)).i64(count)
                         .i32(g.ids().desc().rowLength()).i32(g.x().desc().rowLength())));
             }
-            case Op.MulMatId m -> mulMatId(m, n, addr, modules, scratch, out);
+            case Op.MulMatId m -> mulMatId(m, n, addr, c, out);
             case Op.WeightedSum ws -> {
                 long count = n.desc().elements();
-                out.add(launch(modules, Kernel.WEIGHTED_SUM, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                out.add(launch(c, Kernel.WEIGHTED_SUM, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
                         .ptr(addr.apply(ws.y())).ptr(addr.apply(ws.weights())).ptr(addr.apply(n)).i64(count)
                         .i32(ws.y().desc().rowLength()).i32(ws.weights().desc().rowLength())));
             }
             case Op.SwigluOai so -> {
                 long count = n.desc().elements();
-                out.add(launch(modules, Kernel.SWIGLU_OAI, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                out.add(launch(c, Kernel.SWIGLU_OAI, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
                         .ptr(addr.apply(so.gate())).ptr(addr.apply(so.up())).ptr(addr.apply(n)).i64(count)
                         .f32(so.alpha()).f32(so.limit())));
             }
@@ -209,23 +259,23 @@ final class KernelCalls {
                 long count = n.desc().elements();
                 int rowLength = (int) ai.y().desc().rowLength();
                 int experts = Math.toIntExact(ai.bias().desc().elements() / rowLength);
-                out.add(launch(modules, Kernel.ADD_ID, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                out.add(launch(c, Kernel.ADD_ID, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
                         .ptr(addr.apply(ai.y())).ptr(addr.apply(ai.bias())).ptr(addr.apply(ai.ids())).ptr(addr.apply(n))
                         .i64(count).i32(rowLength).i32(experts)));
             }
             case Op.Reshape r -> {
                 // a view of its input's memory: nothing to launch
             }
-            case Op.Convert c -> {
+            case Op.Convert cv -> {
                 long count = n.desc().elements();
-                out.add(launch(modules, Kernel.CONVERT, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
-                        .ptr(addr.apply(c.x())).ptr(addr.apply(n)).i64(count).i32(c.x().desc().type().id).i32(c.to().id)));
+                out.add(launch(c, Kernel.CONVERT, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+                        .ptr(addr.apply(cv.x())).ptr(addr.apply(n)).i64(count).i32(cv.x().desc().type().id).i32(cv.to().id)));
             }
         }
         return out;
     }
 
-    private static void mulMat(Op.MulMat m, Node n, Function<Node, Long> addr, CudaModules modules, long scratch, List<Launch> out) {
+    private static void mulMat(Op.MulMat m, Node n, Function<Node, Long> addr, Target c, List<Launch> out) {
         DType type = m.w().desc().type();
         int k = (int) m.w().desc().rowLength();
         int rows = (int) m.w().desc().rows();
@@ -233,21 +283,30 @@ final class KernelCalls {
         long w = addr.apply(m.w()), x = addr.apply(m.x()), y = addr.apply(n);
         if (t <= VEC_MAX_TOKENS) {
             int variant = vecVariant(t);
-            if (dp4a(type)) {
-                int blocks = ceilDiv((long) t * (k / 32), 8);
-                out.add(launch(modules, Kernel.QUANTIZE_Q8_1, blocks, 1, 1, 256, new Launch.Args().ptr(x).ptr(scratch).i32(k).i32(t)));
-                x = scratch;
-            }
-            out.add(launch(modules, mulMatVecKernel(type, variant), ceilDiv(rows, 4), ceilDiv(t, variant), 1, 128,
+            if (dp4a(type)) x = q8Activations(n, m.x(), x, k, t, c, out);
+            out.add(launch(c, mulMatVecKernel(type, variant), ceilDiv(rows, 4), ceilDiv(t, variant), 1, 128,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
-        } else if (modules.tensorCores() && k % 32 == 0 && w % 16 == 0 && x % 16 == 0) { // sm_80+: tensor cores (f16; Q4_0, Q8_0 int8)
+        } else if (c.tensorCores() && k % 32 == 0 && w % 16 == 0 && x % 16 == 0) { // sm_80+: tensor cores (f16; Q4_0, Q8_0 int8)
             boolean wide = t > MMA_NARROW_MAX_TOKENS;
-            out.add(launch(modules, mmaKernel(type, wide), ceilDiv(rows, wide ? 128 : 64), ceilDiv(t, wide ? 64 : 32), 1, 128,
+            out.add(launch(c, mmaKernel(type, wide), ceilDiv(rows, wide ? 128 : 64), ceilDiv(t, wide ? 64 : 32), 1, 128,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         } else {
-            out.add(launch(modules, mulMatTiledKernel(type), ceilDiv(rows, 64), ceilDiv(t, 64), 1, 256,
+            out.add(launch(c, mulMatTiledKernel(type), ceilDiv(rows, 64), ceilDiv(t, 64), 1, 256,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         }
+    }
+
+    /**
+     * The device address of x's q8_1 blocks (rows of k), which the first of its readers quantizes
+     * (quantize_q8_1) unless its rms_norm wrote them; later readers find them in place.
+     */
+    private static long q8Activations(Node reader, Node xNode, long x, int k, int rows, Target c, List<Launch> out) {
+        long q = c.scratch() + c.fusion().q8Offset(xNode);
+        if (c.fusion().quantizesInput(reader, xNode)) {
+            int blocks = ceilDiv((long) rows * (k / 32), 8);
+            out.add(launch(c, Kernel.QUANTIZE_Q8_1, blocks, 1, 1, 256, new Launch.Args().ptr(x).ptr(q).i32(k).i32(rows)));
+        }
+        return q;
     }
 
     /** mul_mat_mma takes 64 x 32 tiles up to this many tokens, 128 x 64 above. */
@@ -279,7 +338,7 @@ final class KernelCalls {
      * ceil(N / 4) x min(slots, 65535), the kernel looping over the slots past the grid. Quantized
      * weights first quantize x's rows (T or k*T of them) to q8_1 in the scratch.
      */
-    private static void mulMatId(Op.MulMatId m, Node n, Function<Node, Long> addr, CudaModules modules, long scratch, List<Launch> out) {
+    private static void mulMatId(Op.MulMatId m, Node n, Function<Node, Long> addr, Target c, List<Launch> out) {
         var wd = m.w().desc();
         DType type = wd.type();
         int k = (int) wd.ne(0), rows = (int) wd.ne(1), experts = (int) wd.ne(2);
@@ -288,36 +347,33 @@ final class KernelCalls {
         int xRows = (int) m.x().desc().rows();
         boolean perSlot = xRows == slots;
         long x = addr.apply(m.x());
-        if (dp4a(type)) {
-            int blocks = ceilDiv((long) xRows * (k / 32), 8);
-            out.add(launch(modules, Kernel.QUANTIZE_Q8_1, blocks, 1, 1, 256, new Launch.Args().ptr(x).ptr(scratch).i32(k).i32(xRows)));
-            x = scratch;
-        }
+        if (dp4a(type)) x = q8Activations(n, m.x(), x, k, xRows, c, out);
         Kernel kernel = mulMatIdKernel(type);
-        out.add(launch(modules, kernel, ceilDiv(rows, 4), Math.min(slots, MAX_GRID_Y), 1, 128, new Launch.Args()
+        out.add(launch(c, kernel, ceilDiv(rows, 4), Math.min(slots, MAX_GRID_Y), 1, 128, new Launch.Args()
                 .ptr(addr.apply(m.w())).ptr(x).ptr(addr.apply(m.ids())).ptr(addr.apply(n))
                 .i32(k).i32(rows).i32(experts).i32(used).i32(slots).i32(perSlot ? 1 : 0)));
     }
 
-    private static void attention(Op.Attention a, Node n, Function<Node, Long> addr, CudaModules modules, long scratch, List<Launch> out) {
+    private static void attention(Op.Attention a, Node n, Function<Node, Long> addr, Target c, List<Launch> out) {
+        long scratch = c.scratch();
         int t = (int) a.q().desc().rows();
         int ctx = (int) a.kCache().desc().rows();
         int span = attentionSpan(a);
         int splits = attentionSplits(t, a.kvHeads(), span);
         long sinks = a.sinks() != null ? addr.apply(a.sinks()) : 0;
-        Kernel mma = attentionMmaKernel(a, t, addr, modules);
+        Kernel mma = attentionMmaKernel(a, t, addr, c);
         if (mma != null) {
             // tensor cores: a block per 64 (token, query head) rows of a KV head; splits only while the blocks are few
             int rowBlocks = ceilDiv((long) t * (a.heads() / a.kvHeads()), 64);
             splits = Math.min(splits, Math.max(1, ceilDiv(ATT_MMA_TARGET_BLOCKS, (long) rowBlocks * a.kvHeads())));
             int mmaChunk = ceilDiv(span, splits);
-            out.add(launch(modules, mma, rowBlocks, a.kvHeads(), splits, 128, new Launch.Args()
+            out.add(launch(c, mma, rowBlocks, a.kvHeads(), splits, 128, new Launch.Args()
                     .ptr(addr.apply(a.q())).ptr(addr.apply(a.kCache())).ptr(addr.apply(a.vCache())).ptr(addr.apply(a.pos()))
                     .ptr(splits > 1 ? scratch : 0).ptr(addr.apply(n))
                     .i32(t).i32(a.heads()).i32(a.kvHeads()).f32(a.scale()).i32(ctx).i32(mmaChunk).i32(splits)
                     .i32(a.window()).f32(a.softcap()).ptr(sinks)));
             if (splits > 1) {
-                out.add(launch(modules, Kernel.ATTENTION_COMBINE, a.heads(), t, 1, 128, new Launch.Args()
+                out.add(launch(c, Kernel.ATTENTION_COMBINE, a.heads(), t, 1, 128, new Launch.Args()
                         .ptr(scratch).ptr(addr.apply(n)).i32(a.heads()).i32(a.headDim()).i32(splits).ptr(sinks)));
             }
             return;
@@ -330,14 +386,14 @@ final class KernelCalls {
             default -> Kernel.ATTENTION_PARTIAL_F32;
         };
         // one block per KV head, token and split: it serves every query head of the KV head's group
-        out.add(launch(modules, kernel, a.kvHeads(), t, splits, 128, new Launch.Args()
+        out.add(launch(c, kernel, a.kvHeads(), t, splits, 128, new Launch.Args()
                 .ptr(addr.apply(a.q())).ptr(addr.apply(a.kCache())).ptr(addr.apply(a.vCache())).ptr(addr.apply(a.pos()))
                 .ptr(splits > 1 ? scratch : 0).ptr(addr.apply(n))
                 .i32(a.heads()).i32(a.kvHeads()).i32(a.headDim()).f32(a.scale()).i32(ctx).i32(chunk).i32(splits)
                 .i32(a.window()).f32(a.softcap()).ptr(sinks)));
         if (splits > 1) {
             // the sinks join this final merge (the partial kernel ignores them with several splits)
-            out.add(launch(modules, Kernel.ATTENTION_COMBINE, a.heads(), t, 1, 128, new Launch.Args()
+            out.add(launch(c, Kernel.ATTENTION_COMBINE, a.heads(), t, 1, 128, new Launch.Args()
                     .ptr(scratch).ptr(addr.apply(n)).i32(a.heads()).i32(a.headDim()).i32(splits).ptr(sinks)));
         }
     }
@@ -350,12 +406,12 @@ final class KernelCalls {
      * sm_80+, at least 16 tokens, F32 or F16 caches (both of one type, 16-byte aligned), head dim
      * 64, 80, 96 or 128. It takes any positions and ring caches, as attention.cu does.
      */
-    private static Kernel attentionMmaKernel(Op.Attention a, int t, Function<Node, Long> addr, CudaModules modules) {
+    private static Kernel attentionMmaKernel(Op.Attention a, int t, Function<Node, Long> addr, Target c) {
         DType type = a.kCache().desc().type();
         if (t < 16 || (type != DType.F16 && type != DType.F32) || a.vCache().desc().type() != type) return null;
         int d = a.headDim();
         if (d != 64 && d != 80 && d != 96 && d != 128) return null;
-        if (addr.apply(a.kCache()) % 16 != 0 || addr.apply(a.vCache()) % 16 != 0 || !modules.tensorCores()) return null;
+        if (addr.apply(a.kCache()) % 16 != 0 || addr.apply(a.vCache()) % 16 != 0 || !c.tensorCores()) return null;
         boolean f16 = type == DType.F16;
         return switch (d) {
             case 64 -> f16 ? Kernel.ATTENTION_MMA_F16_D64 : Kernel.ATTENTION_MMA_F32_D64;
@@ -365,11 +421,11 @@ final class KernelCalls {
         };
     }
 
-    private static Launch binary(CudaModules modules, Kernel kernel, Node a, Node b, Node n, Function<Node, Long> addr) {
+    private static Launch binary(Target c, Kernel kernel, Node a, Node b, Node n, Function<Node, Long> addr) {
         long count = n.desc().elements();
         long k = a.desc().rowLength();
         boolean repeat = b.desc().elements() == k && count != k;
-        return launch(modules, kernel, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
+        return launch(c, kernel, ewGrid(count), 1, 1, EW_BLOCK, new Launch.Args()
                 .ptr(addr.apply(a)).ptr(addr.apply(b)).ptr(addr.apply(n)).i64(count).i32(k).i32(repeat ? 1 : 0));
     }
 
@@ -377,8 +433,8 @@ final class KernelCalls {
         return (int) Math.max(1, Math.min(EW_MAX_GRID, (count + EW_BLOCK - 1) / EW_BLOCK));
     }
 
-    private static Launch launch(CudaModules modules, Kernel k, int gx, int gy, int gz, int block, Launch.Args args) {
-        return new Launch(k, modules.function(k), gx, gy, gz, block, args.build());
+    private static Launch launch(Target c, Kernel k, int gx, int gy, int gz, int block, Launch.Args args) {
+        return new Launch(k, c.functions().apply(k), gx, gy, gz, block, args.build());
     }
 
     /** The device address of {@code node}'s tensor in the subgraph; it must be in this device's memory. */
