@@ -40,6 +40,8 @@ final class Planner {
     static final int TILED_MIN_TOKENS = 8;
     /** Up to this many tokens, mul_mat reads each weight row once for all of them (mul_mat_vec8). */
     static final int VEC_MAX_TOKENS = 8;
+    /** Up to this many tokens, mul_mat tiles 64 rows x 16 tokens (mul_mat_tiled_small), not 64 x 64. */
+    static final int SMALL_TILE_MAX_TOKENS = 32;
     private static final int TILED_WG = 256;
 
     private final OpenClDevice device;
@@ -148,11 +150,14 @@ final class Planner {
         long tokens = m.x().desc().rows();
         String type = suffix(w.type());
         if (tokens > VEC_MAX_TOKENS) {
-            cl_kernel tiled = kernel("mul_mat.cl", "mul_mat_tiled_" + type);
+            boolean small = tokens <= SMALL_TILE_MAX_TOKENS;
+            int tileTokens = small ? 16 : 64;
+            cl_kernel tiled = kernel("mul_mat.cl", (small ? "mul_mat_tiled_small_" : "mul_mat_tiled_") + type);
             if (device.kernelLimit(tiled) >= TILED_WG) {
                 Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).tensor(ref(m.x())).tensor(ref(n))
                         .u32(k).u32(rows).u32(tokens);
-                out.add(a.launch(n, tiled, new long[] {(rows + 63) / 64 * 16, (tokens + 63) / 64 * 16}, new long[] {16, 16}));
+                long[] global = {(rows + 63) / 64 * 16, (tokens + tileTokens - 1) / tileTokens * 16};
+                out.add(a.launch(n, tiled, global, new long[] {16, 16}));
                 return;
             }
         }
