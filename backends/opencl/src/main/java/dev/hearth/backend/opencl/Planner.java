@@ -454,7 +454,8 @@ final class Planner {
     /**
      * mul_mat_id: for a batch whose slots average at least TILED_MIN_TOKENS / 2 per expert, the
      * slots are sorted by expert on the device and the tiled kernel reads each selected expert's
-     * rows once per 64 of its slots; otherwise one matrix-vector product per slot.
+     * rows once per 64 of its slots; otherwise one matrix-vector product per slot (by int8 dot
+     * products against the quantized x for the quantized types, as mul_mat).
      */
     private void mulMatId(Node n, Op.MulMatId m) {
         TensorDesc w = m.w().desc();
@@ -485,6 +486,15 @@ final class Planner {
                 out.add(a.launch(n, kn, new long[] {(rows + 63) / 64 * 16, maxTiles * 16}, new long[] {16, 16}));
                 return;
             }
+        }
+        if (w.type().isQuantized()) { // by int8 dot products, as mul_mat; the float types by mul_mat_id_vec
+            OpenClBuffer xq = quantized(n, m.x());
+            cl_kernel q8 = kernel("mul_mat_q8.cl", "mul_mat_id_q8_" + type);
+            int wg = device.workGroup(q8, device.isGpu() ? 64 : 32);
+            Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).buffer(xq, 0).tensor(ref(m.ids())).tensor(ref(n))
+                    .u32(k).u32(rows).u32(experts).u32(used).u32(perSlot).u32(m.x().desc().rows()).local(4L * wg);
+            out.add(a.launch(n, q8, new long[] {rows * wg, slots}, new long[] {wg, 1}));
+            return;
         }
         cl_kernel vec = kernel("experts.cl", "mul_mat_id_vec_" + type);
         int wg = device.workGroup(vec, device.isGpu() ? 64 : 32);
