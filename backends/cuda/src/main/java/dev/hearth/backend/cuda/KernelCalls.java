@@ -238,8 +238,9 @@ final class KernelCalls {
                 out.add(launch(modules, Kernel.QUANTIZE_Q8_1, blocks, 1, 1, 256, new Launch.Args().ptr(x).ptr(scratch).i32(k).i32(t)));
                 x = scratch;
             }
-            out.add(launch(modules, mulMatVecKernel(type, variant), ceilDiv(rows, 4), ceilDiv(t, variant), 1, 128,
-                    new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
+            int perWarp = vecRowsPerWarp(k);
+            out.add(launch(modules, mulMatVecKernel(type, variant), ceilDiv(rows, 4 * perWarp), ceilDiv(t, variant), 1, 128,
+                    new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t).i32(perWarp)));
         } else if (modules.tensorCores() && k % 32 == 0 && w % 16 == 0 && x % 16 == 0) { // sm_80+: tensor cores (f16; Q4_0, Q8_0 int8)
             boolean wide = t > MMA_NARROW_MAX_TOKENS;
             out.add(launch(modules, mmaKernel(type, wide), ceilDiv(rows, wide ? 128 : 64), ceilDiv(t, wide ? 64 : 32), 1, 128,
@@ -248,6 +249,14 @@ final class KernelCalls {
             out.add(launch(modules, mulMatTiledKernel(type), ceilDiv(rows, 64), ceilDiv(t, 64), 1, 256,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         }
+    }
+
+    /** Up to this row length, mul_mat_vec gives each row half a warp (two rows per warp), so that lanes stay busy. */
+    static final int VEC_SHORT_ROW = 1024;
+
+    /** mul_mat_vec's rows per warp for rows of k elements: 2 for short rows, else 1. */
+    static int vecRowsPerWarp(int k) {
+        return k <= VEC_SHORT_ROW ? 2 : 1;
     }
 
     /** mul_mat_mma takes 64 x 32 tiles up to this many tokens, 128 x 64 above. */
