@@ -175,7 +175,7 @@ static const char* type_name(int t) {
 }
 
 typedef void (*MatKernel)(const u8*, const float*, float*, int, int, int);
-typedef void (*VecKernel)(const u8*, const block_q8_1*, float*, int, int, int);
+typedef void (*VecKernel)(const u8*, const block_q8_1*, float*, int, int, int, int);
 
 /* The matrix-vector kernels of a quantized type, by token variant 1, 4, 8 (as KernelCalls picks them). */
 #define VEC3(name) {name##_t1, name##_t4, name##_t8}
@@ -202,9 +202,10 @@ static MatKernel tiled_kernel(int type) {
 /*
  * mul_mat against double sums over the decoded rows. T <= 8: the matrix-vector variant the host
  * takes for T (1, 4 or 8 tokens per block; `variant` overrides it, to run a wider variant on
- * fewer tokens), quantized types through q8_1 activations; more tokens: the tiled kernel.
+ * fewer tokens) with the rows per warp it takes for K (2 for K <= 1024, else 1; `rpw`
+ * overrides it), quantized types through q8_1 activations; more tokens: the tiled kernel.
  */
-static void test_mul_mat(int type, int K, int N, int T, int variant = 0) {
+static void test_mul_mat(int type, int K, int N, int T, int variant = 0, int rpw = 0) {
     auto w = random_rows(type, K, N);
     std::vector<float> x(K * T), y(N * T, NAN);
     for (auto& v : x) v = uni(1);
@@ -215,29 +216,32 @@ static void test_mul_mat(int type, int K, int N, int T, int variant = 0) {
     }
     bool vec = T <= 8, dp4a = vec && block_size(type) > 1;
     if (variant == 0) variant = T == 1 ? 1 : T <= 4 ? 4 : 8;
+    if (rpw == 0) rpw = K <= 1024 ? 2 : 1;
     if (vec) {
-        unsigned gx = (N + 3) / 4, gy = (T + variant - 1) / variant;
+        unsigned gx = (N + 4 * rpw - 1) / (4 * rpw), gy = (T + variant - 1) / variant;
         int vi = variant == 1 ? 0 : variant == 4 ? 1 : 2;
         if (dp4a) {
             std::vector<block_q8_1> q((size_t)T * K / 32);
             emu_launch(quantize_q8_1, (T * (K / 32) + 7) / 8, 1, 1, 256, x.data(), q.data(), K, T);
-            emu_launch(vec_kernel(type, variant), gx, gy, 1, 128, (const u8*)w.data(), (const block_q8_1*)q.data(), y.data(), K, N, T);
+            emu_launch(vec_kernel(type, variant), gx, gy, 1, 128, (const u8*)w.data(), (const block_q8_1*)q.data(), y.data(), K, N, T, rpw);
         } else if (type == T_F32) {
-            void (*k[])(const float*, const float*, float*, int, int, int) = {mul_mat_vec_f32_t1, mul_mat_vec_f32_t4, mul_mat_vec_f32_t8};
-            emu_launch(k[vi], gx, gy, 1, 128, (const float*)w.data(), x.data(), y.data(), K, N, T);
+            void (*k[])(const float*, const float*, float*, int, int, int, int) = {mul_mat_vec_f32_t1, mul_mat_vec_f32_t4,
+                                                                                  mul_mat_vec_f32_t8};
+            emu_launch(k[vi], gx, gy, 1, 128, (const float*)w.data(), x.data(), y.data(), K, N, T, rpw);
         } else if (type == T_F16) {
-            void (*k[])(const __half*, const float*, float*, int, int, int) = {mul_mat_vec_f16_t1, mul_mat_vec_f16_t4, mul_mat_vec_f16_t8};
-            emu_launch(k[vi], gx, gy, 1, 128, (const __half*)w.data(), x.data(), y.data(), K, N, T);
+            void (*k[])(const __half*, const float*, float*, int, int, int, int) = {mul_mat_vec_f16_t1, mul_mat_vec_f16_t4,
+                                                                                   mul_mat_vec_f16_t8};
+            emu_launch(k[vi], gx, gy, 1, 128, (const __half*)w.data(), x.data(), y.data(), K, N, T, rpw);
         } else {
-            void (*k[])(const unsigned short*, const float*, float*, int, int, int) = {mul_mat_vec_bf16_t1, mul_mat_vec_bf16_t4,
-                                                                                       mul_mat_vec_bf16_t8};
-            emu_launch(k[vi], gx, gy, 1, 128, (const unsigned short*)w.data(), x.data(), y.data(), K, N, T);
+            void (*k[])(const unsigned short*, const float*, float*, int, int, int, int) = {mul_mat_vec_bf16_t1, mul_mat_vec_bf16_t4,
+                                                                                            mul_mat_vec_bf16_t8};
+            emu_launch(k[vi], gx, gy, 1, 128, (const unsigned short*)w.data(), x.data(), y.data(), K, N, T, rpw);
         }
     } else {
         emu_launch(tiled_kernel(type), (N + 63) / 64, (T + 63) / 64, 1, 256, (const u8*)w.data(), (const float*)x.data(), y.data(), K, N, T);
     }
     report(std::string("mul_mat ") + type_name(type) + " k=" + std::to_string(K) + " n=" + std::to_string(N) + " t=" + std::to_string(T) +
-           (vec ? " t" + std::to_string(variant) : " tiled"), y, want, dp4a ? 5e-4 : 1e-9);
+           (vec ? " t" + std::to_string(variant) + " r" + std::to_string(rpw) : " tiled"), y, want, dp4a ? 5e-4 : 1e-9);
 }
 
 static void test_get_rows(int type, int K, int V) {
@@ -1004,6 +1008,17 @@ int main() {
     test_add_rms_norm_q8_1(2048, 1, -1);
     test_add_rms_norm_q8_1(2048, 8, 16);
     test_add_rms_norm_q8_1(96, 3, 0);
+    /* rows per warp: the cases above take 2 (K <= 1024); one row per warp at K = 256 (forced) and 1280 (the host's choice
+     * there), two at K = 1024 (the bound) and at N = 3 and 7 (the last warp's second half past the end, as at N = 37) */
+    for (int type : types) {
+        int small = block_size(type) == 1 ? 100 : 256;
+        test_mul_mat(type, small, 37, 1, 0, 1);
+        test_mul_mat(type, small, 37, 5, 0, 1);
+        test_mul_mat(type, 1280, 37, 1);
+        test_mul_mat(type, 1024, 37, 3);
+        test_mul_mat(type, small, 3, 8);
+        test_mul_mat(type, small, 7, 4);
+    }
     std::printf("%d failed\n", failures);
     return failures == 0 ? 0 : 1;
 }

@@ -26,11 +26,11 @@
  *   Legacy nibbles: byte j of qs holds element j (low) and j + 16 (high). dequant_at(type, row,
  *   k) gives element k of a row of any supported type; block_elems/block_bytes their blocks.
  * - Matrix-vector row dot products, shared by mul_mat_vec.cu and experts.cu (mul_mat_id): one
- *   warp per weight row; mv_dot_*<NT>(row, x, K, nt, acc) adds this lane's share of
+ *   warp per weight row, or for short rows a group of `lanes` (16) consecutive lanes per row; mv_dot_*<NT>(row, x, K, nt, acc, lanes = 32) adds this lane's share of
  *   dot(row, x row j) to acc[j] for j < nt <= NT (NT a template parameter, so that the 1-token
  *   variants hold one accumulator), the x rows consecutive, K floats apart (q8_1 activations:
- *   K/32 blocks apart), so that warp_sum(acc[j]) is the dot product. Float types: lanes stride
- *   over elements. Every quantized type goes through mv_dot_q<TYPE, NT>: the int8 activations
+ *   K/32 blocks apart), so that lanes_sum(acc[j], lanes) (warp_sum for 32) is the dot product.
+ *   Float types: the group's lanes stride over elements. Every quantized type goes through mv_dot_q<TYPE, NT>: the int8 activations
  *   of q8_1 blocks (see quantize_q8_1 in mul_mat_vec.cu) and dp4a; mv_load<TYPE> reads one
  *   32-bit word of packed quants per lane (lanes on consecutive words) and unpacks it into one
  *   or two words of 4 weights as int8x4 (the nibble types: low and high nibbles), each with a
@@ -109,6 +109,15 @@ __device__ __forceinline__ int load_i32_a2(const u8* p) {
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+/* The sum of v over each group of `lanes` (a power of two up to 32) consecutive lanes, in every lane of it. */
+__device__ __forceinline__ float lanes_sum(float v, int lanes) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        if (o < lanes) v += __shfl_xor_sync(0xffffffffu, v, o);
+    }
     return v;
 }
 
@@ -284,12 +293,13 @@ struct block_q8_1 {
 
 /* float4 loads where K and the addresses allow. */
 template <int NT>
-__device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc) {
-    int lane = threadIdx.x & 31;
+__device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc,
+                                           int lanes = 32) {
+    int lane = threadIdx.x & (lanes - 1);
     bool vec = (K & 3) == 0 && (((size_t)row | (size_t)x) & 15) == 0;
     if (vec) {
         const float4* r4 = (const float4*)row;
-        for (int k = lane; k < K / 4; k += 32) {
+        for (int k = lane; k < K / 4; k += lanes) {
             float4 a = r4[k];
 #pragma unroll
             for (int j = 0; j < NT; j++) {
@@ -300,7 +310,7 @@ __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const 
             }
         }
     } else {
-        for (int k = lane; k < K; k += 32) {
+        for (int k = lane; k < K; k += lanes) {
             float a = row[k];
 #pragma unroll
             for (int j = 0; j < NT; j++)
@@ -311,12 +321,13 @@ __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const 
 
 /* half2 loads where K and the addresses allow. */
 template <int NT>
-__device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc) {
-    int lane = threadIdx.x & 31;
+__device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc,
+                                           int lanes = 32) {
+    int lane = threadIdx.x & (lanes - 1);
     bool vec = (K & 1) == 0 && ((size_t)row & 3) == 0 && ((size_t)x & 7) == 0;
     if (vec) {
         const __half2* r2 = (const __half2*)row;
-        for (int k = lane; k < K / 2; k += 32) {
+        for (int k = lane; k < K / 2; k += lanes) {
             float2 a = __half22float2(r2[k]);
 #pragma unroll
             for (int j = 0; j < NT; j++) {
@@ -327,7 +338,7 @@ __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const
             }
         }
     } else {
-        for (int k = lane; k < K; k += 32) {
+        for (int k = lane; k < K; k += lanes) {
             float a = __half2float(row[k]);
 #pragma unroll
             for (int j = 0; j < NT; j++)
@@ -337,9 +348,10 @@ __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const
 }
 
 template <int NT>
-__device__ __forceinline__ void mv_dot_bf16(const unsigned short* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc) {
-    int lane = threadIdx.x & 31;
-    for (int k = lane; k < K; k += 32) {
+__device__ __forceinline__ void mv_dot_bf16(const unsigned short* __restrict__ row, const float* __restrict__ x, int K, int nt,
+                                            float* acc, int lanes = 32) {
+    int lane = threadIdx.x & (lanes - 1);
+    for (int k = lane; k < K; k += lanes) {
         float a = bf16_to_float(row[k]);
 #pragma unroll
         for (int j = 0; j < NT; j++)
@@ -491,21 +503,23 @@ __device__ __forceinline__ void mv_dot_word(int q, float s, float m, const block
 }
 
 /*
- * A quantized row against NT tokens of q8_1 activations: lane L takes the load units u = L,
- * L + 32, ... (see mv_load), two units per loop so that two rounds of loads are in flight.
+ * A quantized row against NT tokens of q8_1 activations: lane L of the row's group takes the
+ * load units u = L, L + lanes, ... (see mv_load), two units per loop so that two rounds of
+ * loads are in flight.
  */
 template <int TYPE, int NT>
-__device__ __forceinline__ void mv_dot_q(const u8* __restrict__ row, const block_q8_1* __restrict__ xq, int K, int nt, float* acc) {
+__device__ __forceinline__ void mv_dot_q(const u8* __restrict__ row, const block_q8_1* __restrict__ xq, int K, int nt, float* acc,
+                                         int lanes = 32) {
     const int W = MV_WORDS(TYPE);
-    int lane = threadIdx.x & 31;
+    int lane = threadIdx.x & (lanes - 1);
     int units = (K >> 2) / W, nbx = K >> 5;
 #pragma unroll 1
-    for (int u = lane; u < units; u += 64) {
+    for (int u = lane; u < units; u += 2 * lanes) {
         int q0[W], q1[W], g0[W], g1[W];
         float s0[W], m0[W], s1[W], m1[W];
-        bool two = u + 32 < units;
+        bool two = u + lanes < units;
         mv_load<TYPE>(row, u, q0, s0, m0, g0);
-        if (two) mv_load<TYPE>(row, u + 32, q1, s1, m1, g1);
+        if (two) mv_load<TYPE>(row, u + lanes, q1, s1, m1, g1);
 #pragma unroll
         for (int i = 0; i < W; i++) mv_dot_word<TYPE, NT>(q0[i], s0[i], m0[i], xq, nbx, g0[i], nt, acc);
         if (two) {

@@ -3,13 +3,17 @@
  *
  * W is [K, N] (N rows of K) of type F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4, Q2_K,
  * Q3_K, Q4_K, Q5_K or Q6_K; x is F32 [K, T] (quantized W: x as q8_1 blocks, see quantize_q8_1);
- * y is F32 [N, T] with y[t*N + n] = dot(W row n, x row t). One warp per weight row, four rows
- * per block of 128 threads; blockIdx.y picks a group of up to NT tokens, so each weight row is
- * read once for all of them. Lanes read consecutive bytes of a row (coalesced), keep one float
- * accumulator per token and meet in a shuffle reduction. The per-type row dot products
- * (mv_dot_*) are in common.cuh, shared with mul_mat_id (experts.cu).
+ * y is F32 [N, T] with y[t*N + n] = dot(W row n, x row t). R rows per warp (the last argument,
+ * 1 or 2), 4R rows per block of 128 threads: 32 / R lanes per row. R = 2 serves short rows
+ * (the host takes it for K <= 1024), where a whole warp per row would leave most lanes idle
+ * after one load (a 1024-element Q4_0 row is 128 words: four per lane). blockIdx.y picks a
+ * group of up to NT tokens, so each weight row is read once for all of them. The lanes of a row
+ * read consecutive bytes of it (coalesced), keep one float accumulator per token and meet in a
+ * shuffle reduction over their group. Where N is odd, the second half of the last warp repeats
+ * row N-1 without storing it (every lane takes part in the shuffles). The per-type row dot
+ * products (mv_dot_*) are in common.cuh, shared with mul_mat_id (experts.cu).
  *
- * Variants: mul_mat_vec_TYPE_tNT for NT = 1, 4 and 8 tokens per block (grid ceil(N / 4) x
+ * Variants: mul_mat_vec_TYPE_tNT for NT = 1, 4 and 8 tokens per block (grid ceil(N / 4R) x
  * ceil(T / NT)); the host takes _t1 for one token, _t4 for 2-4 and _t8 for 5-8, so that the
  * accumulators held follow the tokens there are.
  *   f32 / f16 / bf16                 lanes stride over elements; float4 / half2 loads where the
@@ -24,29 +28,33 @@
  * in CudaOpsGpuTest, at odd N, K = 33/100/96/256/768 and T = 1, 3, 8; q8_1 activations keep the
  * normalized error well under the conformance tolerance of 5e-4.
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
- * double-precision references (every type and token variant).
+ * double-precision references (every type and token variant, R = 1 and 2).
  */
 #include "common.cuh"
 
 #define MV_WARPS 4
 
-/* Writes the tokens' rows: all lanes reduce each accumulator in turn, lane 0 stores it. */
+/* Writes the tokens' rows: the lanes of each row reduce each accumulator in turn, the row's first lane stores it. */
 template <int NT>
-__device__ __forceinline__ void write_rows(float* acc, float* y, int n, int N, int t0, int nt) {
-    int lane = threadIdx.x & 31;
+__device__ __forceinline__ void write_rows(float* acc, float* y, int n, int N, int t0, int nt, int lanes, bool store) {
+    bool first = (threadIdx.x & (lanes - 1)) == 0;
 #pragma unroll
     for (int j = 0; j < NT; j++) {
         if (j < nt) {
-            float s = warp_sum(acc[j]);
-            if (lane == 0) y[(long long)(t0 + j) * N + n] = s;
+            float s = lanes_sum(acc[j], lanes);
+            if (first && store) y[(long long)(t0 + j) * N + n] = s;
         }
     }
 }
 
+/* n: this lane's row (N-1 for the lanes past the end, which do not store), lanes: per row. */
 #define MV_PROLOGUE(NT)                                                                                     \
-    int warp = threadIdx.x >> 5;                                             \
-    int n = blockIdx.x * MV_WARPS + warp;                                    \
-    if (n >= N) return;                                                      \
+    int lanes = 32 / R;                                                      \
+    int n0 = (blockIdx.x * MV_WARPS + (threadIdx.x >> 5)) * R;               \
+    if (n0 >= N) return;                                                     \
+    int n = n0 + (threadIdx.x & 31) / lanes;                                 \
+    bool store = n < N;                                                      \
+    n = min(n, N - 1);                                                       \
     int t0 = blockIdx.y * NT;                                                \
     int nt = min(NT, T - t0);                                                \
     float acc[NT];                                                           \
@@ -54,52 +62,52 @@ __device__ __forceinline__ void write_rows(float* acc, float* y, int n, int N, i
 
 template <int NT>
 __device__ __forceinline__ void mul_mat_vec_f32(const float* __restrict__ w, const float* __restrict__ x,
-                                                float* __restrict__ y, int K, int N, int T) {
+                                                float* __restrict__ y, int K, int N, int T, int R) {
     MV_PROLOGUE(NT)
-    mv_dot_f32<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc);
-    write_rows<NT>(acc, y, n, N, t0, nt);
+    mv_dot_f32<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc, lanes);
+    write_rows<NT>(acc, y, n, N, t0, nt, lanes, store);
 }
 
 template <int NT>
 __device__ __forceinline__ void mul_mat_vec_f16(const __half* __restrict__ w, const float* __restrict__ x,
-                                                float* __restrict__ y, int K, int N, int T) {
+                                                float* __restrict__ y, int K, int N, int T, int R) {
     MV_PROLOGUE(NT)
-    mv_dot_f16<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc);
-    write_rows<NT>(acc, y, n, N, t0, nt);
+    mv_dot_f16<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc, lanes);
+    write_rows<NT>(acc, y, n, N, t0, nt, lanes, store);
 }
 
 template <int NT>
 __device__ __forceinline__ void mul_mat_vec_bf16(const unsigned short* __restrict__ w, const float* __restrict__ x,
-                                                 float* __restrict__ y, int K, int N, int T) {
+                                                 float* __restrict__ y, int K, int N, int T, int R) {
     MV_PROLOGUE(NT)
-    mv_dot_bf16<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc);
-    write_rows<NT>(acc, y, n, N, t0, nt);
+    mv_dot_bf16<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc, lanes);
+    write_rows<NT>(acc, y, n, N, t0, nt, lanes, store);
 }
 
 template <int TYPE, int NT>
 __device__ __forceinline__ void mul_mat_vec_q(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,
-                                              float* __restrict__ y, int K, int N, int T) {
+                                              float* __restrict__ y, int K, int N, int T, int R) {
     MV_PROLOGUE(NT)
-    mv_dot_q<TYPE, NT>(w + n * row_bytes_of(TYPE, K), xq + (long long)t0 * (K >> 5), K, nt, acc);
-    write_rows<NT>(acc, y, n, N, t0, nt);
+    mv_dot_q<TYPE, NT>(w + n * row_bytes_of(TYPE, K), xq + (long long)t0 * (K >> 5), K, nt, acc, lanes);
+    write_rows<NT>(acc, y, n, N, t0, nt, lanes, store);
 }
 
 /* The three token variants of a float type (WT: its element) or a quantized one. */
 #define MV_FLOAT(name, WT)                                                                                  \
     extern "C" __global__ void name##_t1(const WT* __restrict__ w, const float* __restrict__ x,             \
-            float* __restrict__ y, int K, int N, int T) { name<1>(w, x, y, K, N, T); }                      \
+            float* __restrict__ y, int K, int N, int T, int R) { name<1>(w, x, y, K, N, T, R); }                      \
     extern "C" __global__ void name##_t4(const WT* __restrict__ w, const float* __restrict__ x,             \
-            float* __restrict__ y, int K, int N, int T) { name<4>(w, x, y, K, N, T); }                      \
+            float* __restrict__ y, int K, int N, int T, int R) { name<4>(w, x, y, K, N, T, R); }                      \
     extern "C" __global__ void name##_t8(const WT* __restrict__ w, const float* __restrict__ x,             \
-            float* __restrict__ y, int K, int N, int T) { name<8>(w, x, y, K, N, T); }
+            float* __restrict__ y, int K, int N, int T, int R) { name<8>(w, x, y, K, N, T, R); }
 
 #define MV_QUANT(name, TYPE)                                                                                \
     extern "C" __global__ void name##_t1(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
-            float* __restrict__ y, int K, int N, int T) { mul_mat_vec_q<TYPE, 1>(w, xq, y, K, N, T); }      \
+            float* __restrict__ y, int K, int N, int T, int R) { mul_mat_vec_q<TYPE, 1>(w, xq, y, K, N, T, R); }      \
     extern "C" __global__ void name##_t4(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
-            float* __restrict__ y, int K, int N, int T) { mul_mat_vec_q<TYPE, 4>(w, xq, y, K, N, T); }      \
+            float* __restrict__ y, int K, int N, int T, int R) { mul_mat_vec_q<TYPE, 4>(w, xq, y, K, N, T, R); }      \
     extern "C" __global__ void name##_t8(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
-            float* __restrict__ y, int K, int N, int T) { mul_mat_vec_q<TYPE, 8>(w, xq, y, K, N, T); }
+            float* __restrict__ y, int K, int N, int T, int R) { mul_mat_vec_q<TYPE, 8>(w, xq, y, K, N, T, R); }
 
 MV_FLOAT(mul_mat_vec_f32, float)
 MV_FLOAT(mul_mat_vec_f16, __half)

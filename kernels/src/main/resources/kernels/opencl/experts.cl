@@ -21,7 +21,9 @@
  * - add_id: one work-item per (element, slot); global size (N rounded up, k*T).
  * - mul_mat_id_vec_<type>: one work-group per (row n, slot s), like mul_mat_vec: the work-items
  *   read the slot's expert id and walk that expert's row n by octets. Global size
- *   (N * WG, k*T), local (WG, 1). For few tokens (each slot's expert read once per slot).
+ *   (N * WG, k*T), local (WG, 1). For few tokens (each slot's expert read once per slot) and
+ *   the float types; the quantized types go by int8 dot products there (mul_mat_id_q8 in
+ *   mul_mat_q8.cl).
  * - mul_mat_id_group + mul_mat_id_tiled_<type>: a batch. mul_mat_id_group (one work-group)
  *   sorts the slots by expert into a scratch buffer of ints:
  *     [0] the number of tiles; count[E]; cursor[E]; tile_expert[MT]; tile_start[MT];

@@ -14,6 +14,10 @@
  * - mul_mat_tiled_<type>: many tokens (prompt). A 16 x 16 work-group computes a 64 x 64 tile of
  *   out (each work-item 4 x 4), staging 32-deep slices of w (decoded to f32) and x in local
  *   memory. Global size (ceil(N/64) * 16, ceil(T/64) * 16).
+ * - mul_mat_tiled_small_<type>: a batch of a few tens of tokens, where most of a 64-token tile
+ *   would be empty: the same 16 x 16 work-group computes 64 rows x 16 tokens (each work-item
+ *   4 x 1). Global size (ceil(N/64) * 16, ceil(T/16) * 16). The host takes it up to
+ *   Planner.SMALL_TILE_MAX_TOKENS tokens.
  *
  * Checked against: mul_mat of the reference codecs' decoded rows in MulMatTest (odd N, T, K).
  */
@@ -84,7 +88,40 @@ void mul_mat_tiled_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,
     }                                                                                          \
 }
 
+#define MUL_MAT_TILED_SMALL(TYPE)                                                              \
+kernel __attribute__((reqd_work_group_size(16, 16, 1)))                                        \
+void mul_mat_tiled_small_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,         \
+                                global const uchar* x, ulong x_off,                            \
+                                global uchar* out, ulong out_off,                              \
+                                uint K, uint N, uint ntok)                                     \
+{                                                                                              \
+    local float ws[TILE_K][TILE + 1];                                                          \
+    local float xs[TILE_K][SMALL_TILE + 1];                                                    \
+    uint tx = get_local_id(0);                                                                 \
+    uint ty = get_local_id(1);                                                                 \
+    uint lid = ty * 16 + tx;                                                                   \
+    uint n0 = get_group_id(0) * TILE;                                                          \
+    uint t0 = get_group_id(1) * SMALL_TILE;                                                    \
+    uint r = lid >> 2;                                                                         \
+    uint part = lid & 3;                                                                       \
+    bool wok = n0 + r < N;                                                                     \
+    bool xok = t0 + r < ntok;                                                                  \
+    global const uchar* wrow = w + w_off + (ulong) min(n0 + r, N - 1) * w_row_bytes;           \
+    global const float* xrow = CF32_AT(x, x_off) + (ulong) min(t0 + r, ntok - 1) * K;          \
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};                                                   \
+    TILE_ACCUMULATE_SMALL(TYPE, wrow, xrow, wok, xok, K)                                       \
+    uint t = t0 + ty;                                                                          \
+    if (t < ntok) {                                                                            \
+        global float* o = F32_AT(out, out_off) + (ulong) t * N;                                \
+        for (uint a = 0; a < 4; a++) {                                                         \
+            uint n = n0 + tx + 16 * a;                                                         \
+            if (n < N) o[n] = acc[a];                                                          \
+        }                                                                                      \
+    }                                                                                          \
+}
+
 MUL_MAT_VEC_ALL(f32)
 MUL_MAT_VEC_ALL(f16)
 MUL_MAT_VEC_ALL(bf16)
 HEARTH_FOR_EACH_WEIGHT_TYPE(MUL_MAT_TILED)
+HEARTH_FOR_EACH_WEIGHT_TYPE(MUL_MAT_TILED_SMALL)

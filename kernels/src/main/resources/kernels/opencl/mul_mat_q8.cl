@@ -17,11 +17,16 @@
  *   (Q2_K: minus d_x * (m0 * sum(x lo) + m1 * sum(x hi)), its minimums being per 16).
  *   One reduction of all NT tokens at the end (wg_sum_tokens). Global size (N * WG,
  *   ceil(T / NT)), local (WG, 1); scratch is NT * WG floats.
+ * - mul_mat_id_q8_<type>: mul_mat_id (experts.cl) for few tokens: one work-group per (row n,
+ *   slot s) walks expert ids[s]'s row n by units against the slot's quantized x row (x row s
+ *   where x has a row per slot, else s / used); a slot whose id is outside 0..E-1 gets 0.
+ *   Global size (N * WG, slots), local (WG, 1); scratch is WG floats.
  * - The dot of 4 int8 pairs is OpenCL C's dot_acc_sat (cl_khr_integer_dot_product) where the
  *   host defines HEARTH_INTEGER_DOT, else int multiply-adds. No sum overflows: 32 * 127 * 127.
  *
  * Checked against: the reference backend's mul_mat in MulMatTest (1, 3, 5 and 8 tokens, every
- * type above) and the conformance cases.
+ * type above), its mul_mat_id in ExpertsTest (matrix-vector path, every type above) and the
+ * conformance cases.
  */
 #include "common.h"
 #include "dequant.h"
@@ -348,6 +353,16 @@ unit unit_mxfp4(global const uchar* row, uint u)
     return r;
 }
 
+/* Unit wu times the 32 int8 activations at qt, whose block has x = (d, d * sum of q). */
+float unit_dot(unit wu, global const char* qt, float2 x, int half_mins)
+{
+    char16 xlo = vload16(0, qt);
+    char16 xhi = vload16(1, qt);
+    float s = wu.d0 * (float) dot16(wu.lo, xlo) + wu.d1 * (float) dot16(wu.hi, xhi);
+    if (half_mins) s -= wu.m0 * (float) dot16((char16) 1, xlo) + wu.m1 * (float) dot16((char16) 1, xhi);
+    return x.x * s - wu.mn * x.y;
+}
+
 #define MUL_MAT_Q8(TYPE, NT)                                                                   \
 kernel void mul_mat_q8##NT##_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,     \
                                     global const uchar* xq, ulong xq_off,                      \
@@ -370,16 +385,8 @@ kernel void mul_mat_q8##NT##_##TYPE(global const uchar* w, ulong w_off, ulong w_
         unit wu = unit_##TYPE(row, u);                                                         \
         for (uint t = 0; t < NT; t++) {                                                        \
             if (t < nt) {                                                                      \
-                global const char* qt = q + (ulong) t * K + 32 * u;                            \
-                float2 x = ds[(ulong) t * units + u];                                          \
-                char16 xlo = vload16(0, qt);                                                   \
-                char16 xhi = vload16(1, qt);                                                   \
-                float s = wu.d0 * (float) dot16(wu.lo, xlo) + wu.d1 * (float) dot16(wu.hi, xhi); \
-                if (HALF_MINS_##TYPE) {                                                        \
-                    s -= wu.m0 * (float) dot16((char16) 1, xlo)                                \
-                       + wu.m1 * (float) dot16((char16) 1, xhi);                               \
-                }                                                                              \
-                acc[t] += x.x * s - wu.mn * x.y;                                               \
+                acc[t] += unit_dot(wu, q + (ulong) t * K + 32 * u, ds[(ulong) t * units + u],  \
+                                   HALF_MINS_##TYPE);                                          \
             }                                                                                  \
         }                                                                                      \
     }                                                                                          \
@@ -387,7 +394,39 @@ kernel void mul_mat_q8##NT##_##TYPE(global const uchar* w, ulong w_off, ulong w_
     if (lid < nt) F32_AT(out, out_off)[(ulong) (t0 + lid) * N + n] = r;                        \
 }
 
-#define MUL_MAT_Q8_ALL(TYPE) MUL_MAT_Q8(TYPE, 1) MUL_MAT_Q8(TYPE, 4) MUL_MAT_Q8(TYPE, 8)
+/* mul_mat_id's slot s: expert ids[s]'s row n times x row s (per_slot) or s / used, of xrows. */
+#define MUL_MAT_ID_Q8(TYPE)                                                                    \
+kernel void mul_mat_id_q8_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,        \
+                                 global const uchar* xq, ulong xq_off,                         \
+                                 global const uchar* ids, ulong ids_off,                       \
+                                 global uchar* out, ulong out_off,                             \
+                                 uint K, uint N, uint E, uint used, uint per_slot, uint xrows, \
+                                 local float* scratch)                                         \
+{                                                                                              \
+    uint n = get_group_id(0);                                                                  \
+    uint s = get_group_id(1);                                                                  \
+    uint lid = get_local_id(0);                                                                \
+    uint wg = get_local_size(0);                                                               \
+    int e = CI32_AT(ids, ids_off)[s];                                                          \
+    if (e < 0 || (uint) e >= E) {                                                              \
+        if (lid == 0) F32_AT(out, out_off)[(ulong) s * N + n] = 0.0f;                          \
+        return;                                                                                \
+    }                                                                                          \
+    uint units = K / 32;                                                                       \
+    uint xr = per_slot ? s : s / used;                                                         \
+    global const uchar* row = w + w_off + ((ulong) e * N + n) * w_row_bytes;                   \
+    global const char* q = (global const char*) (xq + xq_off) + (ulong) xr * K;                 \
+    global const float2* ds = (global const float2*) (xq + xq_off + (ulong) xrows * K)         \
+                              + (ulong) xr * units;                                            \
+    float acc = 0.0f;                                                                          \
+    for (uint u = lid; u < units; u += wg) {                                                   \
+        acc += unit_dot(unit_##TYPE(row, u), q + 32 * u, ds[u], HALF_MINS_##TYPE);             \
+    }                                                                                          \
+    acc = wg_sum(acc, scratch);                                                                \
+    if (lid == 0) F32_AT(out, out_off)[(ulong) s * N + n] = acc;                               \
+}
+
+#define MUL_MAT_Q8_ALL(TYPE) MUL_MAT_Q8(TYPE, 1) MUL_MAT_Q8(TYPE, 4) MUL_MAT_Q8(TYPE, 8) MUL_MAT_ID_Q8(TYPE)
 
 MUL_MAT_Q8_ALL(q4_0)
 MUL_MAT_Q8_ALL(q4_1)

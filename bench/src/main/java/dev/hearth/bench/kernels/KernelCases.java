@@ -56,8 +56,8 @@ public final class KernelCases {
 
     /** Token counts of the model cases: one (generation) and a prompt batch. */
     public static final int[] TOKENS = {1, 512};
-    /** Token counts of the mul_mat cases: TOKENS and the small batches of batched generation. */
-    public static final int[] MUL_MAT_TOKENS = {1, 4, 8, 512};
+    /** Token counts of the mul_mat cases: TOKENS, the small batches of batched generation and short prompts. */
+    public static final int[] MUL_MAT_TOKENS = {1, 4, 8, 16, 32, 512};
     /** Contexts of the attention cases. */
     public static final int[] CONTEXTS = {512, 4096};
     /** Cache types of the attention cases. */

@@ -117,9 +117,9 @@ class KernelCasesTest {
         assertEquals(60, sel.stream().filter(c -> c.op().equals("mul_mat")).count());
         assertTrue(sel.stream().allMatch(c -> c.tokens() == 1));
         List<KernelCase> both = Selection.parse(null, null, null, "all").filter(KernelCases.all());
-        // the mul_mat cases at 1, 4, 8 and 512 tokens
-        assertEquals(240, both.stream().filter(c -> c.op().equals("mul_mat")).count());
-        assertEquals(both, Selection.parse(null, null, null, "1,4,8,512").filter(KernelCases.all()));
+        // the mul_mat cases at 1, 4, 8, 16, 32 and 512 tokens
+        assertEquals(360, both.stream().filter(c -> c.op().equals("mul_mat")).count());
+        assertEquals(both, Selection.parse(null, null, null, "1,4,8,16,32,512").filter(KernelCases.all()));
     }
 
     @Test

@@ -284,8 +284,9 @@ final class KernelCalls {
         if (t <= VEC_MAX_TOKENS) {
             int variant = vecVariant(t);
             if (dp4a(type)) x = q8Activations(n, m.x(), x, k, t, c, out);
-            out.add(launch(c, mulMatVecKernel(type, variant), ceilDiv(rows, 4), ceilDiv(t, variant), 1, 128,
-                    new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
+            int perWarp = vecRowsPerWarp(k);
+            out.add(launch(c, mulMatVecKernel(type, variant), ceilDiv(rows, 4 * perWarp), ceilDiv(t, variant), 1, 128,
+                    new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t).i32(perWarp)));
         } else if (c.tensorCores() && k % 32 == 0 && w % 16 == 0 && x % 16 == 0) { // sm_80+: tensor cores (f16; Q4_0, Q8_0 int8)
             boolean wide = t > MMA_NARROW_MAX_TOKENS;
             out.add(launch(c, mmaKernel(type, wide), ceilDiv(rows, wide ? 128 : 64), ceilDiv(t, wide ? 64 : 32), 1, 128,
@@ -307,6 +308,14 @@ final class KernelCalls {
             out.add(launch(c, Kernel.QUANTIZE_Q8_1, blocks, 1, 1, 256, new Launch.Args().ptr(x).ptr(q).i32(k).i32(rows)));
         }
         return q;
+    }
+
+    /** Up to this row length, mul_mat_vec gives each row half a warp (two rows per warp), so that lanes stay busy. */
+    static final int VEC_SHORT_ROW = 1024;
+
+    /** mul_mat_vec's rows per warp for rows of k elements: 2 for short rows, else 1. */
+    static int vecRowsPerWarp(int k) {
+        return k <= VEC_SHORT_ROW ? 2 : 1;
     }
 
     /** mul_mat_mma takes 64 x 32 tiles up to this many tokens, 128 x 64 above. */

@@ -40,6 +40,8 @@ final class Planner {
     static final int TILED_MIN_TOKENS = 8;
     /** Up to this many tokens, mul_mat reads each weight row once for all of them (mul_mat_vec8). */
     static final int VEC_MAX_TOKENS = 8;
+    /** Up to this many tokens, mul_mat tiles 64 rows x 16 tokens (mul_mat_tiled_small), not 64 x 64. */
+    static final int SMALL_TILE_MAX_TOKENS = 32;
     private static final int TILED_WG = 256;
 
     private final OpenClDevice device;
@@ -148,11 +150,14 @@ final class Planner {
         long tokens = m.x().desc().rows();
         String type = suffix(w.type());
         if (tokens > VEC_MAX_TOKENS) {
-            cl_kernel tiled = kernel("mul_mat.cl", "mul_mat_tiled_" + type);
+            boolean small = tokens <= SMALL_TILE_MAX_TOKENS;
+            int tileTokens = small ? 16 : 64;
+            cl_kernel tiled = kernel("mul_mat.cl", (small ? "mul_mat_tiled_small_" : "mul_mat_tiled_") + type);
             if (device.kernelLimit(tiled) >= TILED_WG) {
                 Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).tensor(ref(m.x())).tensor(ref(n))
                         .u32(k).u32(rows).u32(tokens);
-                out.add(a.launch(n, tiled, new long[] {(rows + 63) / 64 * 16, (tokens + 63) / 64 * 16}, new long[] {16, 16}));
+                long[] global = {(rows + 63) / 64 * 16, (tokens + tileTokens - 1) / tileTokens * 16};
+                out.add(a.launch(n, tiled, global, new long[] {16, 16}));
                 return;
             }
         }
@@ -449,7 +454,8 @@ final class Planner {
     /**
      * mul_mat_id: for a batch whose slots average at least TILED_MIN_TOKENS / 2 per expert, the
      * slots are sorted by expert on the device and the tiled kernel reads each selected expert's
-     * rows once per 64 of its slots; otherwise one matrix-vector product per slot.
+     * rows once per 64 of its slots; otherwise one matrix-vector product per slot (by int8 dot
+     * products against the quantized x for the quantized types, as mul_mat).
      */
     private void mulMatId(Node n, Op.MulMatId m) {
         TensorDesc w = m.w().desc();
@@ -480,6 +486,15 @@ final class Planner {
                 out.add(a.launch(n, kn, new long[] {(rows + 63) / 64 * 16, maxTiles * 16}, new long[] {16, 16}));
                 return;
             }
+        }
+        if (w.type().isQuantized()) { // by int8 dot products, as mul_mat; the float types by mul_mat_id_vec
+            OpenClBuffer xq = quantized(n, m.x());
+            cl_kernel q8 = kernel("mul_mat_q8.cl", "mul_mat_id_q8_" + type);
+            int wg = device.workGroup(q8, device.isGpu() ? 64 : 32);
+            Launch.Args a = args().tensor(ref(m.w())).u64(w.rowBytes()).buffer(xq, 0).tensor(ref(m.ids())).tensor(ref(n))
+                    .u32(k).u32(rows).u32(experts).u32(used).u32(perSlot).u32(m.x().desc().rows()).local(4L * wg);
+            out.add(a.launch(n, q8, new long[] {rows * wg, slots}, new long[] {wg, 1}));
+            return;
         }
         cl_kernel vec = kernel("experts.cl", "mul_mat_id_vec_" + type);
         int wg = device.workGroup(vec, device.isGpu() ? 64 : 32);

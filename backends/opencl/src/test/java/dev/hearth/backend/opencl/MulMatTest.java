@@ -10,9 +10,10 @@ import static dev.hearth.backend.opencl.OpenClTesting.assertMatchesReference;
 
 /**
  * mul_mat for every weight type the kernels read, against the reference backend on the same
- * encoded weights: the matrix-vector kernels (1, 3, 5 and 8 tokens: each token-count variant)
- * and the tiled kernel (19 tokens, and 70 tokens, which crosses a 64-token tile), with row
- * counts that fill no work-group evenly.
+ * encoded weights: the matrix-vector kernels (1, 3, 5 and 8 tokens: each token-count variant),
+ * the 16-token tiles (9, 17 and 19 tokens: one tile, and a second one partly filled) and the
+ * 64-token tiles (33, 64, and 70 and 100, which cross a tile), with row counts that fill no
+ * work-group evenly.
  */
 @Tag("opencl")
 class MulMatTest {
@@ -27,7 +28,7 @@ class MulMatTest {
         int n = 37;
         try (var c = new OpenClTesting.Case(type.ordinal())) {
             Node w = c.weight("w", type, k, n, 0.5f);
-            for (int t : new int[] {1, 3, 5, 8, 19, 70}) {
+            for (int t : new int[] {1, 3, 5, 8, 9, 17, 19, 33, 64, 70, 100}) {
                 Node x = c.input("x" + t, DType.F32, k, t, 1f);
                 c.out(c.graph.mulMat("y" + t, w, x));
             }
