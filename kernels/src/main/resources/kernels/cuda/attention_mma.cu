@@ -52,10 +52,6 @@
 #define AM_THREADS 128
 #define AM_VW 20     /* 32-bit words of a transposed V row in shared memory: 16 of data, 4 of padding */
 
-__device__ __forceinline__ unsigned am_pack(float lo, float hi) {
-    return (unsigned)float_to_half_bits(lo) | (unsigned)float_to_half_bits(hi) << 16;
-}
-
 /* Dims d..d+7 of the cache row of position j (a row of the union: j >= 0) as four f16 pairs. */
 template <int TYPE>
 __device__ __forceinline__ uint4 am_load8(const u8* __restrict__ c, long long off);
@@ -70,10 +66,10 @@ __device__ __forceinline__ uint4 am_load8<T_F32>(const u8* __restrict__ c, long 
     const float* p = (const float*)c + off;
     float4 a = *(const float4*)p, b = *(const float4*)(p + 4);
     uint4 r;
-    r.x = am_pack(a.x, a.y);
-    r.y = am_pack(a.z, a.w);
-    r.z = am_pack(b.x, b.y);
-    r.w = am_pack(b.z, b.w);
+    r.x = pack_half2(a.x, a.y);
+    r.y = pack_half2(a.z, a.w);
+    r.z = pack_half2(b.x, b.y);
+    r.w = pack_half2(b.z, b.w);
     return r;
 }
 
@@ -136,10 +132,10 @@ __device__ __forceinline__ void attention_mma(const float* __restrict__ q, const
 #pragma unroll
         for (int k = 0; k < KS; k++) {
             int d = 16 * k + 2 * qd;
-            qa[k][0] = qa0 ? am_pack(qa0[d] * scale, qa0[d + 1] * scale) : 0u;
-            qa[k][1] = qa1 ? am_pack(qa1[d] * scale, qa1[d + 1] * scale) : 0u;
-            qa[k][2] = qa0 ? am_pack(qa0[d + 8] * scale, qa0[d + 9] * scale) : 0u;
-            qa[k][3] = qa1 ? am_pack(qa1[d + 8] * scale, qa1[d + 9] * scale) : 0u;
+            qa[k][0] = qa0 ? pack_half2(qa0[d] * scale, qa0[d + 1] * scale) : 0u;
+            qa[k][1] = qa1 ? pack_half2(qa1[d] * scale, qa1[d + 1] * scale) : 0u;
+            qa[k][2] = qa0 ? pack_half2(qa0[d + 8] * scale, qa0[d + 9] * scale) : 0u;
+            qa[k][3] = qa1 ? pack_half2(qa1[d + 8] * scale, qa1[d + 9] * scale) : 0u;
         }
     }
 
@@ -246,8 +242,8 @@ __device__ __forceinline__ void attention_mma(const float* __restrict__ q, const
         }
 #pragma unroll
         for (int k = 0; k < 2; k++) { /* positions 16k .. 16k + 15 of the tile */
-            unsigned pa[4] = {am_pack(s[2 * k][0], s[2 * k][1]), am_pack(s[2 * k][2], s[2 * k][3]),
-                              am_pack(s[2 * k + 1][0], s[2 * k + 1][1]), am_pack(s[2 * k + 1][2], s[2 * k + 1][3])};
+            unsigned pa[4] = {pack_half2(s[2 * k][0], s[2 * k][1]), pack_half2(s[2 * k][2], s[2 * k][3]),
+                              pack_half2(s[2 * k + 1][0], s[2 * k + 1][1]), pack_half2(s[2 * k + 1][2], s[2 * k + 1][3])};
 #pragma unroll
             for (int i = 0; i < DT; i++) {
                 const unsigned* vr = vt[8 * i + g];

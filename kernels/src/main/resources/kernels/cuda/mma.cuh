@@ -20,12 +20,18 @@
  * (cp.async.cg.shared.global; both addresses 16-byte aligned); cp_async_commit() closes the group
  * of copies issued so far; cp_async_wait<n>() waits until at most n groups are pending. The
  * emulator copies at once.
+ * pack_half2(lo, hi): two floats as the f16 pair of one fragment register (lo in the low half,
+ * rounded to nearest even).
  *
  * Checked by: backends/cuda/src/test/emu/emu_mma_test.cpp (both emulated mma against a plain
  * matrix product, a transposed fragment must not match) and, on a GPU, CudaOpsGpuTest's mul_mat.
  */
 #ifndef HEARTH_CUDA_MMA_CUH
 #define HEARTH_CUDA_MMA_CUH
+
+__device__ __forceinline__ unsigned pack_half2(float lo, float hi) {
+    return (unsigned)float_to_half_bits(lo) | (unsigned)float_to_half_bits(hi) << 16;
+}
 
 __device__ __forceinline__ void mma_f16_16x8x16(float* d, const unsigned* a, const unsigned* b) {
 #ifdef __CUDA_ARCH__

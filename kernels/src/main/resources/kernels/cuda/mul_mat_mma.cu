@@ -43,8 +43,20 @@ __device__ __forceinline__ long long mma_row_bytes(int K) {
     return row_bytes_of(TYPE, K);
 }
 
-__device__ __forceinline__ unsigned pack_half2(float lo, float hi) {
-    return (unsigned)float_to_half_bits(lo) | (unsigned)float_to_half_bits(hi) << 16;
+/* A warp's MI x NI m16n8 accumulator tiles into y (rows from n0, tokens from t0; lane = 4g + q), within N and T. */
+template <int MI, int NI>
+__device__ __forceinline__ void store_acc(const float (&acc)[MI][NI][4], float* __restrict__ y, int n0, int t0, int g, int q,
+                                          int N, int T) {
+#pragma unroll
+    for (int i = 0; i < MI; i++)
+#pragma unroll
+        for (int j = 0; j < NI; j++)
+#pragma unroll
+            for (int r = 0; r < 4; r++) {
+                int n = n0 + 16 * i + g + 8 * (r >> 1);
+                int t = t0 + 8 * j + 2 * q + (r & 1);
+                if (n < N && t < T) y[(long long)t * N + n] = acc[i][j][r];
+            }
 }
 
 /* Elements k..k+7 of a weight row as four f16 pairs. */
@@ -159,16 +171,7 @@ __device__ __forceinline__ void mul_mat_mma(const u8* __restrict__ w, const floa
         __syncthreads();
     }
 
-#pragma unroll
-    for (int i = 0; i < MI; i++)
-#pragma unroll
-        for (int j = 0; j < NI; j++)
-#pragma unroll
-            for (int r = 0; r < 4; r++) {
-                int n = n0 + wn + 16 * i + g + 8 * (r >> 1);
-                int t = t0 + wt + 8 * j + 2 * q + (r & 1);
-                if (n < N && t < T) y[(long long)t * N + n] = acc[i][j][r];
-            }
+    store_acc<MI, NI>(acc, y, n0 + wn, t0 + wt, g, q, N, T);
 }
 
 /*
@@ -308,16 +311,7 @@ __device__ __forceinline__ void mul_mat_mma_i8(const u8* __restrict__ w, const f
         __syncthreads();
     }
 
-#pragma unroll
-    for (int i = 0; i < MI; i++)
-#pragma unroll
-        for (int j = 0; j < NI; j++)
-#pragma unroll
-            for (int r = 0; r < 4; r++) {
-                int n = n0 + wn + 16 * i + g + 8 * (r >> 1);
-                int t = t0 + wt + 8 * j + 2 * q + (r & 1);
-                if (n < N && t < T) y[(long long)t * N + n] = acc[i][j][r];
-            }
+    store_acc<MI, NI>(acc, y, n0 + wn, t0 + wt, g, q, N, T);
 }
 
 #define MMA_I8(name, TYPE, BN, BT)                                                                 \
