@@ -55,6 +55,23 @@ kernel void mul_mat_vec##NT##_##TYPE(global const uchar* w, ulong w_off, ulong w
 
 #include "tile.h"
 
+/* The tiled kernels' work-item: its place in the 16 x 16 group, the local tiles (TT token rows),
+ * the weight row and x row it stages (r = lid / 4, part = lid % 4, as tile.h expects). */
+#define TILED_SETUP(TT)                                                                        \
+    local float ws[TILE_K][TILE + 1];                                                          \
+    local float xs[TILE_K][TT + 1];                                                            \
+    uint tx = get_local_id(0);                                                                 \
+    uint ty = get_local_id(1);                                                                 \
+    uint lid = ty * 16 + tx;                                                                   \
+    uint n0 = get_group_id(0) * TILE;                                                          \
+    uint t0 = get_group_id(1) * (TT);                                                          \
+    uint r = lid >> 2;                                                                         \
+    uint part = lid & 3;                                                                       \
+    bool wok = n0 + r < N;                                                                     \
+    bool xok = t0 + r < ntok;                                                                  \
+    global const uchar* wrow = w + w_off + (ulong) min(n0 + r, N - 1) * w_row_bytes;           \
+    global const float* xrow = CF32_AT(x, x_off) + (ulong) min(t0 + r, ntok - 1) * K;
+
 #define MUL_MAT_TILED(TYPE)                                                                    \
 kernel __attribute__((reqd_work_group_size(16, 16, 1)))                                        \
 void mul_mat_tiled_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,               \
@@ -62,19 +79,7 @@ void mul_mat_tiled_##TYPE(global const uchar* w, ulong w_off, ulong w_row_bytes,
                           global uchar* out, ulong out_off,                                    \
                           uint K, uint N, uint ntok)                                           \
 {                                                                                              \
-    local float ws[TILE_K][TILE + 1];                                                          \
-    local float xs[TILE_K][TILE + 1];                                                          \
-    uint tx = get_local_id(0);                                                                 \
-    uint ty = get_local_id(1);                                                                 \
-    uint lid = ty * 16 + tx;                                                                   \
-    uint n0 = get_group_id(0) * TILE;                                                          \
-    uint t0 = get_group_id(1) * TILE;                                                          \
-    uint r = lid >> 2;                                                                         \
-    uint part = lid & 3;                                                                       \
-    bool wok = n0 + r < N;                                                                     \
-    bool xok = t0 + r < ntok;                                                                  \
-    global const uchar* wrow = w + w_off + (ulong) min(n0 + r, N - 1) * w_row_bytes;           \
-    global const float* xrow = CF32_AT(x, x_off) + (ulong) min(t0 + r, ntok - 1) * K;          \
+    TILED_SETUP(TILE)                                                                          \
     float acc[16];                                                                             \
     for (uint j = 0; j < 16; j++) acc[j] = 0.0f;                                               \
     TILE_ACCUMULATE(TYPE, wrow, xrow, wok, xok, K)                                             \
@@ -95,19 +100,7 @@ void mul_mat_tiled_small_##TYPE(global const uchar* w, ulong w_off, ulong w_row_
                                 global uchar* out, ulong out_off,                              \
                                 uint K, uint N, uint ntok)                                     \
 {                                                                                              \
-    local float ws[TILE_K][TILE + 1];                                                          \
-    local float xs[TILE_K][SMALL_TILE + 1];                                                    \
-    uint tx = get_local_id(0);                                                                 \
-    uint ty = get_local_id(1);                                                                 \
-    uint lid = ty * 16 + tx;                                                                   \
-    uint n0 = get_group_id(0) * TILE;                                                          \
-    uint t0 = get_group_id(1) * SMALL_TILE;                                                    \
-    uint r = lid >> 2;                                                                         \
-    uint part = lid & 3;                                                                       \
-    bool wok = n0 + r < N;                                                                     \
-    bool xok = t0 + r < ntok;                                                                  \
-    global const uchar* wrow = w + w_off + (ulong) min(n0 + r, N - 1) * w_row_bytes;           \
-    global const float* xrow = CF32_AT(x, x_off) + (ulong) min(t0 + r, ntok - 1) * K;          \
+    TILED_SETUP(SMALL_TILE)                                                                    \
     float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};                                                   \
     TILE_ACCUMULATE_SMALL(TYPE, wrow, xrow, wok, xok, K)                                       \
     uint t = t0 + ty;                                                                          \
