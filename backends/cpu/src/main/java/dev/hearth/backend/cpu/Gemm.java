@@ -11,8 +11,8 @@ import static dev.hearth.backend.cpu.Mem.F256;
 
 /**
  * Matrix-matrix products for prompts (many tokens): a tile of weight rows of any type is decoded
- * to float once ({@link Decode#row}) and then multiplied by every token, so the weights stream
- * from memory once per prompt. Rows are packed six by six and tokens two by two, interleaved
+ * to float once ({@link Decode#row}, straight into the tile's interleaved layout where the type
+ * allows) and then multiplied by every token, so the weights stream from memory once per prompt. Rows are packed six by six and tokens two by two, interleaved
  * by 8 floats, so that the micro-kernel (6 rows by 2 tokens, 12 fma accumulators: more
  * independent sums than the fma latency times its two ports; 4 by 2 left the ports idle) walks two arrays
  * with one index each; it runs over chunks of {@link #KC} elements and groups of {@link #PAIRS}
@@ -78,14 +78,19 @@ final class Gemm {
         int rows = r1 - r0;
         int padded = (rows + R - 1) / R * R;
         int rowAt = padded * kp;
+        boolean direct = k == kp && Decode.strided(type);
         for (int i = 0; i < padded; i++) {
+            int base = (i / R) * R * kp + (i % R) * 8;
+            if (i < rows && direct) {
+                Decode.row(type, w, (r0 + i) * rb, tile, base, k, 8 * R);
+                continue;
+            }
             if (i < rows) {
                 Decode.row(type, w, (r0 + i) * rb, tile, rowAt, k);
                 Arrays.fill(tile, rowAt + k, rowAt + kp, 0f);
             } else {
                 Arrays.fill(tile, rowAt, rowAt + kp, 0f);
             }
-            int base = (i / R) * R * kp + (i % R) * 8;
             for (int c = 0; c < kp; c += 8) FloatVector.fromArray(F256, tile, rowAt + c).intoArray(tile, base + c * R);
         }
         int pairs = (tokens + 1) / 2;
