@@ -83,8 +83,8 @@ final class Decode {
             case Q5_0 -> q5(s, off, dst, o, n, false, step);
             case Q5_1 -> q5(s, off, dst, o, n, true, step);
             case Q8_0 -> q8_0(s, off, dst, o, n, step);
-            case Q4_K -> q4_k(s, off, dst, o, n, false, step);
-            case Q5_K -> q4_k(s, off, dst, o, n, true, step);
+            case Q4_K -> q4_k(s, off, dst, o, n, step);
+            case Q5_K -> q5_k(s, off, dst, o, n, step);
             case Q6_K -> q6_k(s, off, dst, o, n, step);
             default -> throw new IllegalArgumentException("no strided decoding of " + t);
         }
@@ -188,27 +188,59 @@ final class Decode {
     }
 
     /**
-     * Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins; Q5_K adds a high bit plane.
-     * Each chunk's nibbles are unpacked with 32-byte operations into memory, then each 8 widen
-     * with one load (no shuffles) to d sc_j q - dmin m_j.
+     * Q4_K: 8 sub-blocks of 32 with 6-bit scales and mins. Each 8 quant bytes widen with one load
+     * to int lanes: low nibbles (sub-block 2c of chunk c) and high ones (2c+1) to d sc_j q - dmin m_j.
+     * The four 8-byte parts of a chunk are written out: as a loop of four, its bounds arithmetic
+     * took longer than its work (30 rows of 2048: 17-18 against 21-23 us).
      */
-    private static void q4_k(MemorySegment s, long off, float[] dst, int o, int n, boolean five, int step) {
-        int size = five ? 176 : 144;
-        long qsAt = five ? 48 : 16;
+    private static void q4_k(MemorySegment s, long off, float[] dst, int o, int n, int step) {
+        int size = 144;
+        long qsAt = 16;
+        int[] scm = new int[16];
+        for (int b = 0; b < n; b += 256, off += size, o += 32 * step) {
+            float d = half(s, off), dmin = half(s, off + 2);
+            DotK.scaleMins(s.get(I32, off + 4), s.get(I32, off + 8), s.get(I32, off + 12), scm);
+            for (int c = 0; c < 4; c++) {
+                FloatVector dl = FloatVector.broadcast(F256, d * scm[2 * c]), ml = FloatVector.broadcast(F256, -dmin * scm[8 + 2 * c]);
+                FloatVector dh = FloatVector.broadcast(F256, d * scm[2 * c + 1]), mh = FloatVector.broadcast(F256, -dmin * scm[9 + 2 * c]);
+                long q = off + qsAt + 32 * c;
+                int at = o + 8 * c * step;
+                IntVector v0 = bytes8(s, q), v1 = bytes8(s, q + 8), v2 = bytes8(s, q + 16), v3 = bytes8(s, q + 24);
+                IntVector l0 = v0.and(0xF), l1 = v1.and(0xF), l2 = v2.and(0xF), l3 = v3.and(0xF);
+                IntVector h0 = v0.lanewise(VectorOperators.LSHR, 4), h1 = v1.lanewise(VectorOperators.LSHR, 4);
+                IntVector h2 = v2.lanewise(VectorOperators.LSHR, 4), h3 = v3.lanewise(VectorOperators.LSHR, 4);
+                ((FloatVector) l0.convert(VectorOperators.I2F, 0)).fma(dl, ml).intoArray(dst, at);
+                ((FloatVector) l1.convert(VectorOperators.I2F, 0)).fma(dl, ml).intoArray(dst, at + step);
+                ((FloatVector) l2.convert(VectorOperators.I2F, 0)).fma(dl, ml).intoArray(dst, at + 2 * step);
+                ((FloatVector) l3.convert(VectorOperators.I2F, 0)).fma(dl, ml).intoArray(dst, at + 3 * step);
+                ((FloatVector) h0.convert(VectorOperators.I2F, 0)).fma(dh, mh).intoArray(dst, at + 4 * step);
+                ((FloatVector) h1.convert(VectorOperators.I2F, 0)).fma(dh, mh).intoArray(dst, at + 5 * step);
+                ((FloatVector) h2.convert(VectorOperators.I2F, 0)).fma(dh, mh).intoArray(dst, at + 6 * step);
+                ((FloatVector) h3.convert(VectorOperators.I2F, 0)).fma(dh, mh).intoArray(dst, at + 7 * step);
+            }
+        }
+    }
+
+    /**
+     * Q5_K: Q4_K's layout with a high bit plane. Each chunk's quants are put together with 32-byte
+     * operations into memory, then each 8 widen with one load (no shuffles) to d sc_j q - dmin m_j
+     * (written out as {@link #q4_k} is, it took longer: 42 against 31 us for 30 rows of 2048).
+     */
+    private static void q5_k(MemorySegment s, long off, float[] dst, int o, int n, int step) {
+        int size = 176;
+        long qsAt = 48;
         int[] scm = new int[16];
         byte[] q64 = new byte[64];
         for (int b = 0; b < n; b += 256, off += size, o += 32 * step) {
             float d = half(s, off), dmin = half(s, off + 2);
             DotK.scaleMins(s.get(I32, off + 4), s.get(I32, off + 8), s.get(I32, off + 12), scm);
-            ByteVector qh = five ? ByteVector.fromMemorySegment(B256, s, off + 16, LE) : null;
+            ByteVector qh = ByteVector.fromMemorySegment(B256, s, off + 16, LE);
             for (int c = 0; c < 4; c++) {
-                // chunk c: low nibbles are sub-block 2c, high ones 2c+1 (Q5_K: bits 2c and 2c+1 of qh on top)
+                // chunk c: low nibbles are sub-block 2c, high ones 2c+1, with bits 2c and 2c+1 of qh on top
                 ByteVector q = ByteVector.fromMemorySegment(B256, s, off + qsAt + 32 * c, LE);
-                ByteVector lo = q.and((byte) 0xf), hi = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf);
-                if (five) {
-                    lo = lo.or(qh.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                    hi = hi.or(qh.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                }
+                ByteVector lo = q.and((byte) 0xf).or(qh.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
+                ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf)
+                        .or(qh.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
                 lo.intoArray(q64, 0);
                 hi.intoArray(q64, 32);
                 FloatVector dl = FloatVector.broadcast(F256, d * scm[2 * c]), ml = FloatVector.broadcast(F256, -dmin * scm[8 + 2 * c]);
