@@ -90,11 +90,7 @@ final class Attention {
                     int qo = t * qRow + (g * group + h) * headDim, sc = x * CHUNK;
                     for (int j = 0; j < n; j++) {
                         int kr = kAt + (j0 + j) * headDim;
-                        FloatVector acc = FloatVector.zero(F256);
-                        for (int d = 0; d < hv; d += 8) acc = FloatVector.fromArray(F256, q, qo + d).fma(FloatVector.fromArray(F256, buf, kr + d), acc);
-                        float s = acc.reduceLanes(VectorOperators.ADD);
-                        for (int d = hv; d < headDim; d++) s += q[qo + d] * buf[kr + d];
-                        s *= scale;
+                        float s = dot(q, qo, buf, kr, headDim, hv) * scale;
                         if (softcap > 0) s = softcap * (float) Math.tanh(s / softcap);
                         buf[sc + j] = s;
                     }
@@ -123,6 +119,25 @@ final class Attention {
                 for (int d = 0; d < headDim; d++) out[oo + d] = buf[o + d] * inv;
             }
         }
+    }
+
+    /**
+     * q[qo..) · k[kr..) over headDim elements (hv of them a multiple of 8): four independent sums
+     * over 32 at a time, so that the fma latency does not chain through the whole row.
+     */
+    private static float dot(float[] q, int qo, float[] k, int kr, int headDim, int hv) {
+        FloatVector a0 = FloatVector.zero(F256), a1 = a0, a2 = a0, a3 = a0;
+        int d = 0;
+        for (; d + 32 <= hv; d += 32) {
+            a0 = FloatVector.fromArray(F256, q, qo + d).fma(FloatVector.fromArray(F256, k, kr + d), a0);
+            a1 = FloatVector.fromArray(F256, q, qo + d + 8).fma(FloatVector.fromArray(F256, k, kr + d + 8), a1);
+            a2 = FloatVector.fromArray(F256, q, qo + d + 16).fma(FloatVector.fromArray(F256, k, kr + d + 16), a2);
+            a3 = FloatVector.fromArray(F256, q, qo + d + 24).fma(FloatVector.fromArray(F256, k, kr + d + 24), a3);
+        }
+        for (; d < hv; d += 8) a0 = FloatVector.fromArray(F256, q, qo + d).fma(FloatVector.fromArray(F256, k, kr + d), a0);
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; d < headDim; d++) s += q[qo + d] * k[kr + d];
+        return s;
     }
 
     /** {@code buf[o..o+headDim) += sum_j p_j * V row j}, for the n probabilities at {@code buf[sc..)} and the V rows from {@code buf[vr..)}. */
