@@ -29,7 +29,10 @@
  *   warp per weight row, or for short rows a group of `lanes` (16) consecutive lanes per row; mv_dot_*<NT>(row, x, K, nt, acc, lanes = 32) adds this lane's share of
  *   dot(row, x row j) to acc[j] for j < nt <= NT (NT a template parameter, so that the 1-token
  *   variants hold one accumulator), the x rows consecutive, K floats apart (q8_1 activations:
- *   K/32 blocks apart), so that lanes_sum(acc[j], lanes) (warp_sum for 32) is the dot product.
+ *   K/32 blocks apart), so that lanes_sum(acc[j], lanes) (warp_sum for 32) is the dot product. Where
+ *   `parts` such groups share a row (part, parts: the split variant of mul_mat_vec, a group per
+ *   warp), group p reads the row as lanes p*lanes .. (p+1)*lanes-1 of a group of lanes*parts, and
+ *   the row's dot product is the sum of the groups' lanes_sum.
  *   Float types: the group's lanes stride over elements. Every quantized type goes through mv_dot_q<TYPE, NT>: the int8 activations
  *   of q8_1 blocks (see quantize_q8_1 in mul_mat_vec.cu) and dp4a; mv_load<TYPE> reads one
  *   32-bit word of packed quants per lane (lanes on consecutive words) and unpacks it into one
@@ -294,12 +297,12 @@ struct block_q8_1 {
 /* float4 loads where K and the addresses allow. */
 template <int NT>
 __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc,
-                                           int lanes = 32) {
-    int lane = threadIdx.x & (lanes - 1);
+                                           int lanes = 32, int part = 0, int parts = 1) {
+    int lane = (threadIdx.x & (lanes - 1)) + part * lanes, step = lanes * parts;
     bool vec = (K & 3) == 0 && (((size_t)row | (size_t)x) & 15) == 0;
     if (vec) {
         const float4* r4 = (const float4*)row;
-        for (int k = lane; k < K / 4; k += lanes) {
+        for (int k = lane; k < K / 4; k += step) {
             float4 a = r4[k];
 #pragma unroll
             for (int j = 0; j < NT; j++) {
@@ -310,7 +313,7 @@ __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const 
             }
         }
     } else {
-        for (int k = lane; k < K; k += lanes) {
+        for (int k = lane; k < K; k += step) {
             float a = row[k];
 #pragma unroll
             for (int j = 0; j < NT; j++)
@@ -322,12 +325,12 @@ __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const 
 /* half2 loads where K and the addresses allow. */
 template <int NT>
 __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc,
-                                           int lanes = 32) {
-    int lane = threadIdx.x & (lanes - 1);
+                                           int lanes = 32, int part = 0, int parts = 1) {
+    int lane = (threadIdx.x & (lanes - 1)) + part * lanes, step = lanes * parts;
     bool vec = (K & 1) == 0 && ((size_t)row & 3) == 0 && ((size_t)x & 7) == 0;
     if (vec) {
         const __half2* r2 = (const __half2*)row;
-        for (int k = lane; k < K / 2; k += lanes) {
+        for (int k = lane; k < K / 2; k += step) {
             float2 a = __half22float2(r2[k]);
 #pragma unroll
             for (int j = 0; j < NT; j++) {
@@ -338,7 +341,7 @@ __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const
             }
         }
     } else {
-        for (int k = lane; k < K; k += lanes) {
+        for (int k = lane; k < K; k += step) {
             float a = __half2float(row[k]);
 #pragma unroll
             for (int j = 0; j < NT; j++)
@@ -349,9 +352,9 @@ __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const
 
 template <int NT>
 __device__ __forceinline__ void mv_dot_bf16(const unsigned short* __restrict__ row, const float* __restrict__ x, int K, int nt,
-                                            float* acc, int lanes = 32) {
-    int lane = threadIdx.x & (lanes - 1);
-    for (int k = lane; k < K; k += lanes) {
+                                            float* acc, int lanes = 32, int part = 0, int parts = 1) {
+    int lane = (threadIdx.x & (lanes - 1)) + part * lanes, step = lanes * parts;
+    for (int k = lane; k < K; k += step) {
         float a = bf16_to_float(row[k]);
 #pragma unroll
         for (int j = 0; j < NT; j++)
@@ -505,21 +508,22 @@ __device__ __forceinline__ void mv_dot_word(int q, float s, float m, const block
 /*
  * A quantized row against NT tokens of q8_1 activations: lane L of the row's group takes the
  * load units u = L, L + lanes, ... (see mv_load), two units per loop so that two rounds of
- * loads are in flight.
+ * loads are in flight. Where `parts` groups share the row (mul_mat_vec's split variant), group
+ * `part` takes lanes part*lanes .. of a stride lanes*parts.
  */
 template <int TYPE, int NT>
 __device__ __forceinline__ void mv_dot_q(const u8* __restrict__ row, const block_q8_1* __restrict__ xq, int K, int nt, float* acc,
-                                         int lanes = 32) {
+                                         int lanes = 32, int part = 0, int parts = 1) {
     const int W = MV_WORDS(TYPE);
-    int lane = threadIdx.x & (lanes - 1);
+    int lane = (threadIdx.x & (lanes - 1)) + part * lanes, step = lanes * parts;
     int units = (K >> 2) / W, nbx = K >> 5;
 #pragma unroll 1
-    for (int u = lane; u < units; u += 2 * lanes) {
+    for (int u = lane; u < units; u += 2 * step) {
         int q0[W], q1[W], g0[W], g1[W];
         float s0[W], m0[W], s1[W], m1[W];
-        bool two = u + lanes < units;
+        bool two = u + step < units;
         mv_load<TYPE>(row, u, q0, s0, m0, g0);
-        if (two) mv_load<TYPE>(row, u + lanes, q1, s1, m1, g1);
+        if (two) mv_load<TYPE>(row, u + step, q1, s1, m1, g1);
 #pragma unroll
         for (int i = 0; i < W; i++) mv_dot_word<TYPE, NT>(q0[i], s0[i], m0[i], xq, nbx, g0[i], nt, acc);
         if (two) {

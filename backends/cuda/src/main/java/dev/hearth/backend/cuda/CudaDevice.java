@@ -10,6 +10,7 @@ import dev.hearth.runtime.backend.Stream;
 import dev.hearth.runtime.graph.Node;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
@@ -39,6 +40,7 @@ final class CudaDevice implements Device, AutoCloseable {
     private final Set<CudaStream> streams = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<CudaBuffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>());
     private boolean closed;
+    private int multiprocessors;
 
     CudaDevice(CudaProvider provider, int ordinal, String gpu, CUcontext context) {
         this.provider = provider;
@@ -70,6 +72,19 @@ final class CudaDevice implements Device, AutoCloseable {
 
     CudaModules modules() {
         return modules;
+    }
+
+    /** The device's streaming multiprocessors (read once), by which mul_mat sizes its grids (KernelCalls.vecSplit). */
+    synchronized int multiprocessors() {
+        if (multiprocessors == 0) {
+            CUdevice d = new CUdevice();
+            Cuda.check(JCudaDriver.cuDeviceGet(d, ordinal), "cuDeviceGet");
+            int[] count = new int[1];
+            Cuda.check(JCudaDriver.cuDeviceGetAttribute(count, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, d),
+                    "cuDeviceGetAttribute");
+            multiprocessors = count[0];
+        }
+        return multiprocessors;
     }
 
     Staging staging() {

@@ -48,9 +48,9 @@ final class KernelCalls {
         return t == 1 ? 1 : t <= 4 ? 4 : 8;
     }
 
-    /** mul_mat's matrix-vector kernel of a weight type for {@code variant} tokens per block. */
-    static Kernel mulMatVecKernel(DType type, int variant) {
-        return kernel("MUL_MAT_VEC_" + type.name() + "_T" + variant, "mul_mat", type);
+    /** mul_mat's matrix-vector kernel of a weight type for {@code variant} tokens per block, one warp per row group or split. */
+    static Kernel mulMatVecKernel(DType type, int variant, boolean split) {
+        return kernel("MUL_MAT_VEC_" + (split ? "SPLIT_" : "") + type.name() + "_T" + variant, "mul_mat", type);
     }
 
     static Kernel mulMatTiledKernel(DType type) {
@@ -109,9 +109,9 @@ final class KernelCalls {
 
     /**
      * What launches are built against: the kernels' function handles, whether the device has
-     * tensor cores, the scratch's device address and the subgraph's {@link Fusion}.
+     * tensor cores, its multiprocessors, the scratch's device address and the subgraph's {@link Fusion}.
      */
-    record Target(Function<Kernel, CUfunction> functions, boolean tensorCores, long scratch, Fusion fusion) {
+    record Target(Function<Kernel, CUfunction> functions, boolean tensorCores, int multiprocessors, long scratch, Fusion fusion) {
     }
 
     /** The launches of a subgraph's nodes, in order: each node's, less those fused into another's. */
@@ -285,7 +285,8 @@ final class KernelCalls {
             int variant = vecVariant(t);
             if (dp4a(type)) x = q8Activations(n, m.x(), x, k, t, c, out);
             int perWarp = vecRowsPerWarp(k);
-            out.add(launch(c, mulMatVecKernel(type, variant), ceilDiv(rows, 4 * perWarp), ceilDiv(t, variant), 1, 128,
+            boolean split = vecSplit(rows, perWarp, c.multiprocessors());
+            out.add(launch(c, mulMatVecKernel(type, variant, split), ceilDiv(rows, split ? perWarp : 4 * perWarp), ceilDiv(t, variant), 1, 128,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t).i32(perWarp)));
         } else if (c.tensorCores() && k % 32 == 0 && w % 16 == 0 && x % 16 == 0) { // sm_80+: tensor cores (f16; Q4_0, Q8_0 int8)
             boolean wide = t > MMA_NARROW_MAX_TOKENS;
@@ -316,6 +317,20 @@ final class KernelCalls {
     /** mul_mat_vec's rows per warp for rows of k elements: 2 for short rows, else 1. */
     static int vecRowsPerWarp(int k) {
         return k <= VEC_SHORT_ROW ? 2 : 1;
+    }
+
+    /** Fewer blocks of one-warp row groups than this per multiprocessor take mul_mat_vec's split variant. */
+    static final int VEC_SPLIT_BLOCKS_PER_SM = 4;
+
+    /**
+     * Whether mul_mat_vec splits each row group's K among the block's 4 warps: where the one-warp
+     * grid, ceil(rows / (4 perWarp)) blocks of 4 warps, has fewer than VEC_SPLIT_BLOCKS_PER_SM
+     * blocks per multiprocessor (16 warps), too few loads in flight to reach DRAM bandwidth; split,
+     * the grid has four times the blocks. LLaMA 3.2 1B's K and V projections (512 rows of 2048)
+     * give 128 blocks, 8B's (1024 rows of 4096) 256: split on any GPU of 64 multiprocessors or more.
+     */
+    static boolean vecSplit(int rows, int perWarp, int multiprocessors) {
+        return ceilDiv(rows, 4L * perWarp) < (long) VEC_SPLIT_BLOCKS_PER_SM * multiprocessors;
     }
 
     /** mul_mat_mma takes 64 x 32 tiles up to this many tokens, 128 x 64 above. */

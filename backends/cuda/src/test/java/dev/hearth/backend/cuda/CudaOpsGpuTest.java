@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -79,10 +80,17 @@ class CudaOpsGpuTest {
         List<Spec> specs = new ArrayList<>();
         DType[] types = WEIGHT_TYPES;
         boolean tensorCores = GpuTesting.device().modules().tensorCores(); // prompts of Q4_0/Q8_0 take int8 activations there
+        int sms = GpuTesting.device().multiprocessors();
         for (DType type : types) {
             int[][] shapes = type.blockSize == 256 ? new int[][]{{256, 37}, {768, 64}}
                     : type.blockSize == 32 ? new int[][]{{96, 37}, {256, 64}}
                     : new int[][]{{100, 37}, {256, 64}, {33, 5}};
+            // the shapes above take mul_mat_vec's split variant on any GPU; this one (odd rows, two rows a warp) one warp a row group
+            int oneWarp = 4 * 2 * KernelCalls.VEC_SPLIT_BLOCKS_PER_SM * sms + 3;
+            for (int[] kn : shapes) assertTrue(KernelCalls.vecSplit(kn[1], KernelCalls.vecRowsPerWarp(kn[0]), sms), "split at " + kn[1]);
+            assertFalse(KernelCalls.vecSplit(oneWarp, KernelCalls.vecRowsPerWarp(256), sms));
+            shapes = java.util.Arrays.copyOf(shapes, shapes.length + 1);
+            shapes[shapes.length - 1] = new int[]{256, oneWarp};
             for (int[] kn : shapes) {
                 for (int t : new int[]{1, 3, 8, 9, 70}) {
                     boolean int8 = type.isQuantized() && t <= KernelCalls.VEC_MAX_TOKENS
