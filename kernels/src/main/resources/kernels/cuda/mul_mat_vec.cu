@@ -31,13 +31,16 @@
  *                                    int8x4 with the q8_1 activations, scaled per block (and
  *                                    per sub-block of the K-quants); each lane keeps two 32-bit
  *                                    weight loads in flight
+ *   q4_0r, q8_0r                     Q4_0 and Q8_0 rows repacked at load (T_Q4_0R, T_Q8_0R in
+ *                                    common.cuh): two 16-byte loads in flight a lane
  *
  * Checked against: the reference backend's mul_mat (ReferenceOps.dot over codec-decoded rows)
  * in CudaOpsGpuTest, at odd N, K = 33/100/96/256/768 and T = 1, 3, 8; q8_1 activations keep the
  * normalized error well under the conformance tolerance of 5e-4.
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
  * double-precision references (every type and token variant, R = 1 and 2, split and not, K
- * whose load units do not fill the four warps' lanes, odd N).
+ * whose load units do not fill the four warps' lanes, odd N; q4_0r and q8_0r on rows repacked
+ * as CudaDevice.prepareWeight does).
  */
 #include "common.cuh"
 
@@ -166,6 +169,8 @@ MV_QUANT(q3_k, T_Q3_K)
 MV_QUANT(q4_k, T_Q4_K)
 MV_QUANT(q5_k, T_Q5_K)
 MV_QUANT(q6_k, T_Q6_K)
+MV_QUANT(q4_0r, T_Q4_0R)
+MV_QUANT(q8_0r, T_Q8_0R)
 
 /*
  * x [K, T] to q8_1 blocks, y[t * K/32 + b]: one warp per block, d = max|x| / 127, q = round(x / d).

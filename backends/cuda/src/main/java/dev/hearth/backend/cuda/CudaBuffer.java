@@ -6,13 +6,18 @@ import dev.hearth.runtime.backend.Device;
 import jcuda.driver.JCudaDriver;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * GPU memory from cuMemAlloc, zeroed when allocated unless it holds weights (see
  * CudaDevice.allocate), entered in the device's ledger until closed. Reads and writes are synchronous copies on
  * the legacy default stream, which waits for the work already queued on the device's streams
  * (they are blocking streams), so a write never overtakes a kernel that reads the old bytes.
- * Large and heap-backed copies go through the device's pinned staging buffers.
+ * Large and heap-backed copies go through the device's pinned staging buffers. Weights that
+ * CudaDevice.prepareWeight has repacked (WeightRepack) are recorded by their byte range, which
+ * the kernels read in the repacked layout (and a read gives back as it is) until a write
+ * touches the range.
  */
 final class CudaBuffer implements Buffer {
     private final CudaDevice device;
@@ -21,6 +26,8 @@ final class CudaBuffer implements Buffer {
     private final BufferUsage usage;
     private final long address;
     private boolean closed;
+    /** Repacked ranges: first byte to byte count. */
+    private final TreeMap<Long, Long> repacked = new TreeMap<>();
 
     CudaBuffer(CudaDevice device, DevicePointer ptr, long size, BufferUsage usage) {
         this.device = device;
@@ -58,6 +65,34 @@ final class CudaBuffer implements Buffer {
         return ptr;
     }
 
+    /** Whether the tensor at {@code offset} was repacked (a range recorded by {@link #writeRepacked} starts there). */
+    synchronized boolean isRepacked(long offset) {
+        return repacked.containsKey(offset);
+    }
+
+    /**
+     * Writes a repacked tensor's bytes at {@code offset} and records the range as repacked; false
+     * (nothing written) where the range meets one already recorded.
+     */
+    synchronized boolean writeRepacked(long offset, MemorySegment packed) {
+        checkRange(offset, packed.byteSize());
+        if (packed.byteSize() == 0 || overlapping(offset, packed.byteSize()) != null) return false;
+        device.staging().upload(ptr.withByteOffset(offset), packed);
+        repacked.put(offset, packed.byteSize());
+        return true;
+    }
+
+    /** A recorded range that shares a byte with [offset, offset + bytes), or null. */
+    private Map.Entry<Long, Long> overlapping(long offset, long bytes) {
+        Map.Entry<Long, Long> before = repacked.floorEntry(offset + bytes - 1);
+        return before != null && before.getKey() + before.getValue() > offset ? before : null;
+    }
+
+    /** Forgets the repacked ranges a write of [offset, offset + bytes) touches: they hold what was written. */
+    private synchronized void written(long offset, long bytes) {
+        for (Map.Entry<Long, Long> e; bytes > 0 && (e = overlapping(offset, bytes)) != null; ) repacked.remove(e.getKey());
+    }
+
     private void checkRange(long offset, long bytes) {
         if (closed) throw new IllegalStateException("buffer on " + device.name() + " is closed");
         if (offset < 0 || bytes < 0 || offset > size - bytes) {
@@ -69,6 +104,7 @@ final class CudaBuffer implements Buffer {
     public void write(long offset, MemorySegment src) {
         checkRange(offset, src.byteSize());
         if (src.byteSize() == 0) return;
+        written(offset, src.byteSize());
         device.staging().upload(ptr.withByteOffset(offset), src);
     }
 
@@ -83,6 +119,7 @@ final class CudaBuffer implements Buffer {
     public void clear(long offset, long bytes) {
         checkRange(offset, bytes);
         if (bytes == 0) return;
+        written(offset, bytes);
         synchronized (device.staging()) { // the legacy stream, see CudaPlan.record
             device.makeCurrent();
             Cuda.check(JCudaDriver.cuMemsetD8(ptr.withByteOffset(offset), (byte) 0, bytes), "cuMemsetD8");

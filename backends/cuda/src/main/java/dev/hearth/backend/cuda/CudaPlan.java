@@ -38,6 +38,7 @@ final class CudaPlan implements AutoCloseable {
         try {
             CudaModules modules = device.modules();
             var target = new KernelCalls.Target(modules::function, modules.tensorCores(), device.multiprocessors(),
+                    node -> s.ref(node).buffer() instanceof CudaBuffer b && b.isRepacked(s.ref(node).offset()),
                     scratch != null ? scratch.address(0) : 0, fusion);
             List<Launch> launches = KernelCalls.launches(s.nodes(), node -> KernelCalls.address(s, node), target);
             return new CudaPlan(List.copyOf(launches), scratch, device.ledger());

@@ -6,7 +6,8 @@ package dev.hearth.backend.cuda;
  * {@code extern "C"} name inside it. PtxTest checks that each name is an entry of its module.
  * mul_mat's matrix-vector kernels come per weight type in three token variants, {@code _T1},
  * {@code _T4} and {@code _T8} (tokens per block; see {@link KernelCalls#vecVariant}), each one warp per
- * row group or split among the block's warps ({@code MUL_MAT_VEC_SPLIT_}, see {@link KernelCalls#vecSplit}).
+ * row group or split among the block's warps ({@code MUL_MAT_VEC_SPLIT_}, see {@link KernelCalls#vecSplit});
+ * Q4_0R and Q8_0R name the kernels of Q4_0 and Q8_0 weights repacked at load (WeightRepack).
  */
 enum Kernel {
     GET_ROWS("get_rows", "get_rows"),
@@ -94,6 +95,18 @@ enum Kernel {
     MUL_MAT_VEC_SPLIT_Q6_K_T1("mul_mat_vec", "mul_mat_vec_split_q6_k_t1"),
     MUL_MAT_VEC_SPLIT_Q6_K_T4("mul_mat_vec", "mul_mat_vec_split_q6_k_t4"),
     MUL_MAT_VEC_SPLIT_Q6_K_T8("mul_mat_vec", "mul_mat_vec_split_q6_k_t8"),
+    MUL_MAT_VEC_Q4_0R_T1("mul_mat_vec", "mul_mat_vec_q4_0r_t1"),
+    MUL_MAT_VEC_Q4_0R_T4("mul_mat_vec", "mul_mat_vec_q4_0r_t4"),
+    MUL_MAT_VEC_Q4_0R_T8("mul_mat_vec", "mul_mat_vec_q4_0r_t8"),
+    MUL_MAT_VEC_Q8_0R_T1("mul_mat_vec", "mul_mat_vec_q8_0r_t1"),
+    MUL_MAT_VEC_Q8_0R_T4("mul_mat_vec", "mul_mat_vec_q8_0r_t4"),
+    MUL_MAT_VEC_Q8_0R_T8("mul_mat_vec", "mul_mat_vec_q8_0r_t8"),
+    MUL_MAT_VEC_SPLIT_Q4_0R_T1("mul_mat_vec", "mul_mat_vec_split_q4_0r_t1"),
+    MUL_MAT_VEC_SPLIT_Q4_0R_T4("mul_mat_vec", "mul_mat_vec_split_q4_0r_t4"),
+    MUL_MAT_VEC_SPLIT_Q4_0R_T8("mul_mat_vec", "mul_mat_vec_split_q4_0r_t8"),
+    MUL_MAT_VEC_SPLIT_Q8_0R_T1("mul_mat_vec", "mul_mat_vec_split_q8_0r_t1"),
+    MUL_MAT_VEC_SPLIT_Q8_0R_T4("mul_mat_vec", "mul_mat_vec_split_q8_0r_t4"),
+    MUL_MAT_VEC_SPLIT_Q8_0R_T8("mul_mat_vec", "mul_mat_vec_split_q8_0r_t8"),
     QUANTIZE_Q8_1("mul_mat_vec", "quantize_q8_1"),
     MUL_MAT_TILED_F32("mul_mat_tiled", "mul_mat_tiled_f32"),
     MUL_MAT_TILED_F16("mul_mat_tiled", "mul_mat_tiled_f16"),
@@ -109,6 +122,8 @@ enum Kernel {
     MUL_MAT_TILED_Q4_K("mul_mat_tiled", "mul_mat_tiled_q4_k"),
     MUL_MAT_TILED_Q5_K("mul_mat_tiled", "mul_mat_tiled_q5_k"),
     MUL_MAT_TILED_Q6_K("mul_mat_tiled", "mul_mat_tiled_q6_k"),
+    MUL_MAT_TILED_Q4_0R("mul_mat_tiled", "mul_mat_tiled_q4_0r"),
+    MUL_MAT_TILED_Q8_0R("mul_mat_tiled", "mul_mat_tiled_q8_0r"),
     MUL_MAT_MMA_F32_64X32("mul_mat_mma", "mul_mat_mma_f32_64x32"),
     MUL_MAT_MMA_F16_64X32("mul_mat_mma", "mul_mat_mma_f16_64x32"),
     MUL_MAT_MMA_BF16_64X32("mul_mat_mma", "mul_mat_mma_bf16_64x32"),
@@ -128,6 +143,10 @@ enum Kernel {
     MUL_MAT_MMA_BF16_128X64("mul_mat_mma", "mul_mat_mma_bf16_128x64"),
     MUL_MAT_MMA_Q4_0_128X64("mul_mat_mma", "mul_mat_mma_q4_0_128x64"),
     MUL_MAT_MMA_Q8_0_128X64("mul_mat_mma", "mul_mat_mma_q8_0_128x64"),
+    MUL_MAT_MMA_Q4_0R_64X32("mul_mat_mma", "mul_mat_mma_q4_0r_64x32"),
+    MUL_MAT_MMA_Q4_0R_128X64("mul_mat_mma", "mul_mat_mma_q4_0r_128x64"),
+    MUL_MAT_MMA_Q8_0R_64X32("mul_mat_mma", "mul_mat_mma_q8_0r_64x32"),
+    MUL_MAT_MMA_Q8_0R_128X64("mul_mat_mma", "mul_mat_mma_q8_0r_128x64"),
     MUL_MAT_MMA_Q4_1_128X64("mul_mat_mma", "mul_mat_mma_q4_1_128x64"),
     MUL_MAT_MMA_Q5_0_128X64("mul_mat_mma", "mul_mat_mma_q5_0_128x64"),
     MUL_MAT_MMA_Q5_1_128X64("mul_mat_mma", "mul_mat_mma_q5_1_128x64"),

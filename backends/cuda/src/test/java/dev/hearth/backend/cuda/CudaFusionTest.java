@@ -68,7 +68,7 @@ class CudaFusionTest {
     private static List<Launch> launches(List<Node> nodes, Fusion fusion) {
         Map<Node, Long> addresses = new IdentityHashMap<>();
         Function<Node, Long> addr = n -> addresses.computeIfAbsent(n, m -> 0x10000L * (addresses.size() + 1));
-        return KernelCalls.launches(nodes, addr, new KernelCalls.Target(k -> null, true, A100_MULTIPROCESSORS, 0x7000_0000L, fusion));
+        return KernelCalls.launches(nodes, addr, new KernelCalls.Target(k -> null, true, A100_MULTIPROCESSORS, n -> false, 0x7000_0000L, fusion));
     }
 
     private static List<String> entries(List<Launch> launches) {

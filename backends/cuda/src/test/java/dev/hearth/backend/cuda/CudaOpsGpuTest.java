@@ -107,6 +107,49 @@ class CudaOpsGpuTest {
         return specs.stream().map(CudaOpsGpuTest::check).toList();
     }
 
+    /**
+     * Q4_0 and Q8_0 weights repacked at load (CudaDevice.prepareWeight, WeightRepack): mul_mat on
+     * every path that reads them (matrix-vector split and not, the tensor-core or tiled kernel)
+     * and get_rows of a repacked table.
+     */
+    @TestFactory
+    List<DynamicTest> repackedWeights() {
+        List<DynamicTest> tests = new ArrayList<>();
+        int sms = GpuTesting.device().multiprocessors();
+        boolean tensorCores = GpuTesting.device().modules().tensorCores();
+        for (DType type : new DType[]{DType.Q4_0, DType.Q8_0}) {
+            for (int[] kn : new int[][]{{256, 37}, {1280, 64}, {512, 4 * 2 * KernelCalls.VEC_SPLIT_BLOCKS_PER_SM * sms + 3}}) {
+                for (int t : new int[]{1, 3, 8, 70}) {
+                    String name = "mul_mat repacked " + type + " k=" + kn[0] + " n=" + kn[1] + " t=" + t;
+                    double tolerance = t <= KernelCalls.VEC_MAX_TOKENS || tensorCores ? INT8_ACTIVATIONS : MATH;
+                    tests.add(checkPrepared(name, tolerance, c -> {
+                        Node w = c.weight("w", type, 1f, kn[0], kn[1]);
+                        c.output(c.graph.mulMat("y", w, c.input("x", DType.F32, 1f, kn[0], t)));
+                    }));
+                }
+            }
+            tests.add(checkPrepared("get_rows repacked " + type + " k=512 v=37", EXACT, c -> {
+                Node table = c.weight("table", type, 1f, 512, 37);
+                c.output(c.graph.getRows("rows", table, c.ints("ids", 0, 36, 5, 5, 17)));
+            }));
+        }
+        return tests;
+    }
+
+    /** As {@link #check}, the CUDA device preparing (repacking) the case's weights as the engine does. */
+    private static DynamicTest checkPrepared(String name, double tolerance, Consumer<Case> define) {
+        return DynamicTest.dynamicTest(name, () -> {
+            Case c = new Case(name.hashCode());
+            define.accept(c);
+            float[][] want = GpuTesting.compute(c, REFERENCE);
+            float[][] got = GpuTesting.compute(c, GpuTesting.device(), true);
+            for (int i = 0; i < want.length; i++) {
+                double e = GpuTesting.nmse(got[i], want[i]);
+                assertTrue(e <= tolerance, name + " output " + c.outputs.get(i).name() + ": nmse " + e + " > " + tolerance);
+            }
+        });
+    }
+
     @TestFactory
     List<DynamicTest> getRows() {
         List<Spec> specs = new ArrayList<>();

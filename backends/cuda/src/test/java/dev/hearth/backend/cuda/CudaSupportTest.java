@@ -234,13 +234,13 @@ class CudaSupportTest {
         for (DType t : CudaSupport.WEIGHT_TYPES) {
             String type = t.name().toLowerCase(java.util.Locale.ROOT);
             for (int variant : new int[]{1, 4, 8}) {
-                assertEquals("mul_mat_vec_" + type + "_t" + variant, KernelCalls.mulMatVecKernel(t, variant, false).entry);
-                assertEquals("mul_mat_vec_split_" + type + "_t" + variant, KernelCalls.mulMatVecKernel(t, variant, true).entry);
+                assertEquals("mul_mat_vec_" + type + "_t" + variant, KernelCalls.mulMatVecKernel(t, false, variant, false).entry);
+                assertEquals("mul_mat_vec_split_" + type + "_t" + variant, KernelCalls.mulMatVecKernel(t, false, variant, true).entry);
             }
-            assertEquals("mul_mat_tiled", KernelCalls.mulMatTiledKernel(t).module);
+            assertEquals("mul_mat_tiled", KernelCalls.mulMatTiledKernel(t, false).module);
             assertEquals("experts", KernelCalls.mulMatIdKernel(t).module);
         }
-        assertThrows(IllegalStateException.class, () -> KernelCalls.mulMatVecKernel(DType.IQ4_NL, 1, false));
+        assertThrows(IllegalStateException.class, () -> KernelCalls.mulMatVecKernel(DType.IQ4_NL, false, 1, false));
     }
 
     /** The split variant where the one-warp grid has fewer than 4 blocks per multiprocessor. */
