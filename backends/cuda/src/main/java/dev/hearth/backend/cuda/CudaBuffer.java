@@ -3,11 +3,10 @@ package dev.hearth.backend.cuda;
 import dev.hearth.runtime.backend.Buffer;
 import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.dtype.DType;
 import jcuda.driver.JCudaDriver;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * GPU memory from cuMemAlloc, zeroed when allocated unless it holds weights (see
@@ -16,8 +15,8 @@ import java.util.TreeMap;
  * (they are blocking streams), so a write never overtakes a kernel that reads the old bytes.
  * Large and heap-backed copies go through the device's pinned staging buffers. Weights that
  * CudaDevice.prepareWeight has repacked (WeightRepack) are recorded by their byte range, which
- * the kernels read in the repacked layout (and a read gives back as it is) until a write
- * touches the range.
+ * the kernels read in the repacked layout until a write touches the range; reads give back the
+ * GGUF layout (whole rows of a repacked range, unpacked on the host).
  */
 final class CudaBuffer implements Buffer {
     private final CudaDevice device;
@@ -26,8 +25,8 @@ final class CudaBuffer implements Buffer {
     private final BufferUsage usage;
     private final long address;
     private boolean closed;
-    /** Repacked ranges: first byte to byte count. */
-    private final TreeMap<Long, Long> repacked = new TreeMap<>();
+    /** Weights repacked in place (CudaDevice.prepareWeight). */
+    private final RepackedRanges repacked = new RepackedRanges();
 
     CudaBuffer(CudaDevice device, DevicePointer ptr, long size, BufferUsage usage) {
         this.device = device;
@@ -67,30 +66,24 @@ final class CudaBuffer implements Buffer {
 
     /** Whether the tensor at {@code offset} was repacked (a range recorded by {@link #writeRepacked} starts there). */
     synchronized boolean isRepacked(long offset) {
-        return repacked.containsKey(offset);
+        return repacked.startsAt(offset);
     }
 
     /**
-     * Writes a repacked tensor's bytes at {@code offset} and records the range as repacked; false
-     * (nothing written) where the range meets one already recorded.
+     * Writes a repacked tensor's bytes at {@code offset}, rows of {@code rowLength} elements of
+     * {@code type}, and records the range as repacked; false (nothing written) where the range
+     * meets one already recorded.
      */
-    synchronized boolean writeRepacked(long offset, MemorySegment packed) {
+    synchronized boolean writeRepacked(long offset, MemorySegment packed, DType type, long rowLength) {
         checkRange(offset, packed.byteSize());
-        if (packed.byteSize() == 0 || overlapping(offset, packed.byteSize()) != null) return false;
+        if (packed.byteSize() == 0 || repacked.meets(offset, packed.byteSize())) return false;
         device.staging().upload(ptr.withByteOffset(offset), packed);
-        repacked.put(offset, packed.byteSize());
+        repacked.add(offset, packed.byteSize(), type, rowLength);
         return true;
     }
 
-    /** A recorded range that shares a byte with [offset, offset + bytes), or null. */
-    private Map.Entry<Long, Long> overlapping(long offset, long bytes) {
-        Map.Entry<Long, Long> before = repacked.floorEntry(offset + bytes - 1);
-        return before != null && before.getKey() + before.getValue() > offset ? before : null;
-    }
-
-    /** Forgets the repacked ranges a write of [offset, offset + bytes) touches: they hold what was written. */
     private synchronized void written(long offset, long bytes) {
-        for (Map.Entry<Long, Long> e; bytes > 0 && (e = overlapping(offset, bytes)) != null; ) repacked.remove(e.getKey());
+        repacked.written(offset, bytes);
     }
 
     private void checkRange(long offset, long bytes) {
@@ -113,6 +106,11 @@ final class CudaBuffer implements Buffer {
         checkRange(offset, dst.byteSize());
         if (dst.byteSize() == 0) return;
         device.staging().download(dst, ptr.withByteOffset(offset));
+        unpack(offset, dst);
+    }
+
+    private synchronized void unpack(long offset, MemorySegment dst) {
+        repacked.unpack(offset, dst);
     }
 
     @Override

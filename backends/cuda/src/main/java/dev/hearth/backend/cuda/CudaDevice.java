@@ -168,7 +168,8 @@ final class CudaDevice implements Device, AutoCloseable {
      * in its weights buffer, where its address is 16-byte aligned: the bytes come to the host, are
      * rearranged and go back, and the buffer records the range, so that mul_mat's kernels (and
      * get_rows, for a tied output head that shares the embeddings' bytes) read the repacked
-     * layout. A range already repacked is left alone. Returns the bytes repacked.
+     * layout (and reads of the buffer still give the GGUF one). A range already repacked is left
+     * alone. Returns the bytes repacked.
      */
     @Override
     public long prepareWeight(TensorRef weight) {
@@ -181,7 +182,7 @@ final class CudaDevice implements Device, AutoCloseable {
             MemorySegment gguf = arena.allocate(d.bytes(), 16), packed = arena.allocate(d.bytes(), 16);
             b.read(weight.offset(), gguf);
             WeightRepack.repack(d.type(), d.rowLength(), d.rows(), gguf, packed);
-            return b.writeRepacked(weight.offset(), packed) ? d.bytes() : 0;
+            return b.writeRepacked(weight.offset(), packed, d.type(), d.rowLength()) ? d.bytes() : 0;
         }
     }
 

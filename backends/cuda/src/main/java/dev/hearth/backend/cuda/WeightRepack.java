@@ -35,13 +35,27 @@ final class WeightRepack {
 
     /** Writes {@code rows} rows of {@code rowLength} elements of {@code type} from GGUF blocks in {@code src} to {@code dst}, repacked. */
     static void repack(DType type, long rowLength, long rows, MemorySegment src, MemorySegment dst) {
+        move(type, rowLength, rows, src, dst, true);
+    }
+
+    /** The inverse of {@link #repack}: repacked rows in {@code src} to GGUF blocks in {@code dst}. */
+    static void unpack(DType type, long rowLength, long rows, MemorySegment src, MemorySegment dst) {
+        move(type, rowLength, rows, src, dst, false);
+    }
+
+    private static void move(DType type, long rowLength, long rows, MemorySegment src, MemorySegment dst, boolean toRepacked) {
         long blocks = rowLength / type.blockSize, quants = type.typeSize - 2, rowBytes = blocks * type.typeSize;
         for (long r = 0; r < rows; r++) {
             long row = r * rowBytes;
             for (long b = 0; b < blocks; b++) {
-                long block = row + b * type.typeSize;
-                MemorySegment.copy(src, block + 2, dst, row + b * quants, quants);
-                MemorySegment.copy(src, block, dst, row + blocks * quants + 2 * b, 2);
+                long block = row + b * type.typeSize, q = row + b * quants, d = row + blocks * quants + 2 * b;
+                if (toRepacked) {
+                    MemorySegment.copy(src, block + 2, dst, q, quants);
+                    MemorySegment.copy(src, block, dst, d, 2);
+                } else {
+                    MemorySegment.copy(src, q, dst, block + 2, quants);
+                    MemorySegment.copy(src, d, dst, block, 2);
+                }
             }
         }
     }

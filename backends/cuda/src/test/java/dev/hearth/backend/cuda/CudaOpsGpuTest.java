@@ -1,21 +1,29 @@
 package dev.hearth.backend.cuda;
 
 import dev.hearth.backend.cuda.GpuTesting.Case;
+import dev.hearth.runtime.backend.BufferUsage;
+import dev.hearth.runtime.backend.TensorRef;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
 import dev.hearth.runtime.graph.Op;
 import dev.hearth.runtime.graph.Op.RopeMode;
 import dev.hearth.runtime.reference.ReferenceDevice;
+import dev.hearth.runtime.tensor.TensorDesc;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -134,6 +142,32 @@ class CudaOpsGpuTest {
             }));
         }
         return tests;
+    }
+
+    /** A repacked weight reads back as its GGUF blocks (whole rows), is repacked once, and a write over it drops the record. */
+    @Test
+    void repackedWeightReadsBack() {
+        CudaDevice cuda = GpuTesting.device();
+        TensorDesc d = TensorDesc.of("w", DType.Q8_0, 512, 9);
+        try (var b = (CudaBuffer) cuda.allocate(d.bytes() + 64, BufferUsage.WEIGHTS); Arena arena = Arena.ofConfined()) {
+            byte[] random = new byte[(int) d.bytes()];
+            new java.util.Random(3).nextBytes(random);
+            MemorySegment gguf = arena.allocate(d.bytes());
+            MemorySegment.copy(random, 0, gguf, ValueLayout.JAVA_BYTE, 0, random.length);
+            b.write(64, gguf);
+            TensorRef ref = new TensorRef(d, b, 64);
+            assertTrue(cuda.prepareWeight(ref) == d.bytes() && b.isRepacked(64));
+            assertTrue(cuda.prepareWeight(ref) == 0, "once");
+            MemorySegment back = arena.allocate(d.bytes());
+            b.read(64, back);
+            assertTrue(back.mismatch(gguf) == -1, "reads give the GGUF blocks");
+            MemorySegment row = arena.allocate(d.rowBytes());
+            b.read(64 + 2 * d.rowBytes(), row);
+            assertTrue(row.mismatch(gguf.asSlice(2 * d.rowBytes(), d.rowBytes())) == -1, "a whole row");
+            assertThrows(IllegalStateException.class, () -> b.read(64 + 1, arena.allocate(d.rowBytes())), "part of a row");
+            b.write(64, gguf);
+            assertFalse(b.isRepacked(64), "written over: the GGUF layout again");
+        }
     }
 
     /** As {@link #check}, the CUDA device preparing (repacking) the case's weights as the engine does. */
