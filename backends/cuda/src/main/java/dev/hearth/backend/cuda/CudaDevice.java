@@ -169,12 +169,13 @@ final class CudaDevice implements Device, AutoCloseable {
      * rearranged and go back, and the buffer records the range, so that mul_mat's kernels (and
      * get_rows, for a tied output head that shares the embeddings' bytes) read the repacked
      * layout (and reads of the buffer still give the GGUF one). A range already repacked is left
-     * alone. Returns the bytes repacked.
+     * alone, and nothing is repacked where the system property hearth.cuda.repack is false.
+     * Returns the bytes repacked.
      */
     @Override
     public long prepareWeight(TensorRef weight) {
         TensorDesc d = weight.desc();
-        if (!WeightRepack.repacks(d) || !(weight.buffer() instanceof CudaBuffer b) || b.cudaDevice() != this
+        if (!WeightRepack.enabled() || !WeightRepack.repacks(d) || !(weight.buffer() instanceof CudaBuffer b) || b.cudaDevice() != this
                 || b.usage() != BufferUsage.WEIGHTS || b.address(weight.offset()) % 16 != 0 || b.isRepacked(weight.offset())) {
             return 0;
         }

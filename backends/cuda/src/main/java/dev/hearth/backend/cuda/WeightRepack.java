@@ -23,6 +23,11 @@ final class WeightRepack {
     private WeightRepack() {
     }
 
+    /** Whether prepared weights are repacked at all: system property {@code hearth.cuda.repack}, default true (false to compare). */
+    static boolean enabled() {
+        return !"false".equalsIgnoreCase(System.getProperty("hearth.cuda.repack", "true"));
+    }
+
     /** Whether a weight is repacked when prepared: a Q4_0 or Q8_0 matrix (rank 2) of rows a multiple of 256 long. */
     static boolean repacks(TensorDesc d) {
         return (d.type() == DType.Q4_0 || d.type() == DType.Q8_0) && d.rank() == 2 && d.rowLength() % ROW_MULTIPLE == 0;
