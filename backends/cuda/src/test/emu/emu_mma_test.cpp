@@ -15,6 +15,7 @@
 #include "common.cuh"
 #include "mma.cuh"
 #include "mul_mat_mma.cu"
+#include "repack.h"
 
 static std::mt19937 rng(7);
 static int failures = 0;
@@ -130,12 +131,17 @@ static MmaKernel mma_kernel(int type, bool wide) {
     case T_Q3_K: return wide ? mul_mat_mma_q3_k_128x64 : mul_mat_mma_q3_k_64x32;
     case T_Q4_K: return wide ? mul_mat_mma_q4_k_128x64 : mul_mat_mma_q4_k_64x32;
     case T_Q5_K: return wide ? mul_mat_mma_q5_k_128x64 : mul_mat_mma_q5_k_64x32;
+    case T_Q4_0R: return wide ? mul_mat_mma_q4_0r_128x64 : mul_mat_mma_q4_0r_64x32;
+    case T_Q8_0R: return wide ? mul_mat_mma_q8_0r_128x64 : mul_mat_mma_q8_0r_64x32;
     default: return wide ? mul_mat_mma_q6_k_128x64 : mul_mat_mma_q6_k_64x32;
     }
 }
 
-/* y[T, N] = x[T, K] W[N, K]^T with the 64 x 32 (wide: 128 x 64) tiles; nmse against double (see the header). */
-static void test_mul_mat_mma(int type, int K, int N, int T, bool wide) {
+/*
+ * y[T, N] = x[T, K] W[N, K]^T with the 64 x 32 (wide: 128 x 64) tiles; nmse against double (see
+ * the header). repacked: Q4_0 or Q8_0 weights in repack_rows' layout, read by the T_Q4_0R or T_Q8_0R kernel.
+ */
+static void test_mul_mat_mma(int type, int K, int N, int T, bool wide, bool repacked = false) {
     std::vector<uint8_t> w = random_rows(type, K, N);
     long long rb = (long long)w.size() / N;
     std::vector<float> x((size_t)T * K), y((size_t)T * N, NAN);
@@ -149,15 +155,16 @@ static void test_mul_mat_mma(int type, int K, int N, int T, bool wide) {
             for (int k = 0; k < K; k++) s += wd[(size_t)n * K + k] * x[(size_t)t * K + k];
             want[(size_t)t * N + n] = s;
         }
+    if (repacked) w = repack_rows(type, K, N, w);
     int bn = wide ? 128 : 64, bt = wide ? 64 : 32;
-    emu_launch(mma_kernel(type, wide), (N + bn - 1) / bn, (T + bt - 1) / bt, 1, MMA_THREADS, (const u8*)w.data(),
+    emu_launch(mma_kernel(repacked ? type + 256 : type, wide), (N + bn - 1) / bn, (T + bt - 1) / bt, 1, MMA_THREADS, (const u8*)w.data(),
                (const float*)x.data(), y.data(), K, N, T);
     double err = 0, ref = 0;
     for (size_t i = 0; i < y.size(); i++) err += (y[i] - want[i]) * (y[i] - want[i]), ref += want[i] * want[i];
     double e = std::isfinite(err) ? err / ref : INFINITY;
     bool ok = e <= (type == T_Q4_0 || type == T_Q8_0 ? 5e-4 : 1e-6);
     if (!ok) failures++;
-    std::printf("%s mul_mat_mma %-4s %s k=%d n=%d t=%d nmse %.3g\n", ok ? "ok  " : "FAIL", type_name(type),
+    std::printf("%s mul_mat_mma %-4s%s %s k=%d n=%d t=%d nmse %.3g\n", ok ? "ok  " : "FAIL", type_name(type), repacked ? "r" : "",
                 wide ? "128x64" : "64x32 ", K, N, T, e);
 }
 
@@ -213,6 +220,12 @@ int main() {
         for (int T : {9, 33, 64, 100}) test_mul_mat_mma(type, K, 37, T, T > 64);
         test_mul_mat_mma(type, K, 133, 33, true);
         test_mul_mat_mma(type, K, 133, 100, false);
+    }
+    /* Q4_0 and Q8_0 repacked at load (K a multiple of 256), both tile sizes, odd N */
+    for (int type : {T_Q4_0, T_Q8_0}) {
+        for (int T : {9, 33, 100}) test_mul_mat_mma(type, 512, 37, T, T > 64, true);
+        test_mul_mat_mma(type, 768, 133, 33, true, true);
+        test_mul_mat_mma(type, 256, 133, 70, false, true);
     }
     std::printf("%d failed\n", failures);
     return failures == 0 ? 0 : 1;

@@ -21,6 +21,7 @@
 #include "softmax.cu"
 #include "convert.cu"
 #include "experts.cu"
+#include "repack.h"
 
 static std::mt19937 rng(42);
 static int failures = 0;
@@ -177,15 +178,16 @@ static const char* type_name(int t) {
 typedef void (*MatKernel)(const u8*, const float*, float*, int, int, int);
 typedef void (*VecKernel)(const u8*, const block_q8_1*, float*, int, int, int, int);
 
-/* The matrix-vector kernels of a quantized type, by token variant 1, 4, 8 (as KernelCalls picks them). */
-#define VEC3(name) {name##_t1, name##_t4, name##_t8}
-static VecKernel vec_kernel(int type, int variant) {
-    static const struct { int type; VecKernel k[3]; } table[] = {
-        {T_Q4_0, VEC3(mul_mat_vec_q4_0)}, {T_Q4_1, VEC3(mul_mat_vec_q4_1)}, {T_Q5_0, VEC3(mul_mat_vec_q5_0)},
-        {T_Q5_1, VEC3(mul_mat_vec_q5_1)}, {T_Q8_0, VEC3(mul_mat_vec_q8_0)}, {T_MXFP4, VEC3(mul_mat_vec_mxfp4)},
-        {T_Q2_K, VEC3(mul_mat_vec_q2_k)}, {T_Q3_K, VEC3(mul_mat_vec_q3_k)}, {T_Q4_K, VEC3(mul_mat_vec_q4_k)},
-        {T_Q5_K, VEC3(mul_mat_vec_q5_k)}, {T_Q6_K, VEC3(mul_mat_vec_q6_k)}};
-    for (auto& e : table) if (e.type == type) return e.k[variant == 1 ? 0 : variant == 4 ? 1 : 2];
+/* The matrix-vector kernels of a quantized type, by token variant 1, 4, 8 (as KernelCalls picks them), one warp per row
+ * group or split four ways. */
+#define VEC6(sfx) {mul_mat_vec_##sfx##_t1, mul_mat_vec_##sfx##_t4, mul_mat_vec_##sfx##_t8, \
+                   mul_mat_vec_split_##sfx##_t1, mul_mat_vec_split_##sfx##_t4, mul_mat_vec_split_##sfx##_t8}
+static VecKernel vec_kernel(int type, int variant, bool split) {
+    static const struct { int type; VecKernel k[6]; } table[] = {
+        {T_Q4_0, VEC6(q4_0)}, {T_Q4_1, VEC6(q4_1)}, {T_Q5_0, VEC6(q5_0)}, {T_Q5_1, VEC6(q5_1)}, {T_Q8_0, VEC6(q8_0)},
+        {T_MXFP4, VEC6(mxfp4)}, {T_Q2_K, VEC6(q2_k)}, {T_Q3_K, VEC6(q3_k)}, {T_Q4_K, VEC6(q4_k)}, {T_Q5_K, VEC6(q5_k)},
+        {T_Q6_K, VEC6(q6_k)}, {T_Q4_0R, VEC6(q4_0r)}, {T_Q8_0R, VEC6(q8_0r)}};
+    for (auto& e : table) if (e.type == type) return e.k[(split ? 3 : 0) + (variant == 1 ? 0 : variant == 4 ? 1 : 2)];
     return nullptr;
 }
 
@@ -194,7 +196,7 @@ static MatKernel tiled_kernel(int type) {
         {T_F32, mul_mat_tiled_f32}, {T_F16, mul_mat_tiled_f16}, {T_BF16, mul_mat_tiled_bf16}, {T_Q4_0, mul_mat_tiled_q4_0},
         {T_Q4_1, mul_mat_tiled_q4_1}, {T_Q5_0, mul_mat_tiled_q5_0}, {T_Q5_1, mul_mat_tiled_q5_1}, {T_Q8_0, mul_mat_tiled_q8_0},
         {T_MXFP4, mul_mat_tiled_mxfp4}, {T_Q2_K, mul_mat_tiled_q2_k}, {T_Q3_K, mul_mat_tiled_q3_k}, {T_Q4_K, mul_mat_tiled_q4_k},
-        {T_Q5_K, mul_mat_tiled_q5_k}, {T_Q6_K, mul_mat_tiled_q6_k}};
+        {T_Q5_K, mul_mat_tiled_q5_k}, {T_Q6_K, mul_mat_tiled_q6_k}, {T_Q4_0R, mul_mat_tiled_q4_0r}, {T_Q8_0R, mul_mat_tiled_q8_0r}};
     for (auto& e : table) if (e.type == type) return e.k;
     return nullptr;
 }
@@ -203,9 +205,11 @@ static MatKernel tiled_kernel(int type) {
  * mul_mat against double sums over the decoded rows. T <= 8: the matrix-vector variant the host
  * takes for T (1, 4 or 8 tokens per block; `variant` overrides it, to run a wider variant on
  * fewer tokens) with the rows per warp it takes for K (2 for K <= 1024, else 1; `rpw`
- * overrides it), quantized types through q8_1 activations; more tokens: the tiled kernel.
+ * overrides it), one warp per row group or (split) the block's four warps on the same rows,
+ * quantized types through q8_1 activations; more tokens: the tiled kernel. `repacked`: Q4_0 or
+ * Q8_0 weights in the layout of repack_rows, read by the kernels of T_Q4_0R or T_Q8_0R.
  */
-static void test_mul_mat(int type, int K, int N, int T, int variant = 0, int rpw = 0) {
+static void test_mul_mat(int type, int K, int N, int T, int variant = 0, int rpw = 0, bool split = false, bool repacked = false) {
     auto w = random_rows(type, K, N);
     std::vector<float> x(K * T), y(N * T, NAN);
     for (auto& v : x) v = uni(1);
@@ -214,45 +218,49 @@ static void test_mul_mat(int type, int K, int N, int T, int variant = 0, int rpw
         dequant_row(type, w.data() + n * row_size(type, K), K, row.data());
         for (int t = 0; t < T; t++) { double s = 0; for (int k = 0; k < K; k++) s += row[k] * x[t * K + k]; want[t * N + n] = s; }
     }
+    int kt = type;
+    if (repacked) w = repack_rows(type, K, N, w), kt = type + 256;
     bool vec = T <= 8, dp4a = vec && block_size(type) > 1;
     if (variant == 0) variant = T == 1 ? 1 : T <= 4 ? 4 : 8;
     if (rpw == 0) rpw = K <= 1024 ? 2 : 1;
     if (vec) {
-        unsigned gx = (N + 4 * rpw - 1) / (4 * rpw), gy = (T + variant - 1) / variant;
-        int vi = variant == 1 ? 0 : variant == 4 ? 1 : 2;
+        unsigned rows = split ? rpw : 4 * rpw, gx = (N + rows - 1) / rows, gy = (T + variant - 1) / variant;
+        int vi = (split ? 3 : 0) + (variant == 1 ? 0 : variant == 4 ? 1 : 2);
         if (dp4a) {
             std::vector<block_q8_1> q((size_t)T * K / 32);
             emu_launch(quantize_q8_1, (T * (K / 32) + 7) / 8, 1, 1, 256, x.data(), q.data(), K, T);
-            emu_launch(vec_kernel(type, variant), gx, gy, 1, 128, (const u8*)w.data(), (const block_q8_1*)q.data(), y.data(), K, N, T, rpw);
+            emu_launch(vec_kernel(kt, variant, split), gx, gy, 1, 128, (const u8*)w.data(), (const block_q8_1*)q.data(), y.data(), K, N, T, rpw);
         } else if (type == T_F32) {
             void (*k[])(const float*, const float*, float*, int, int, int, int) = {mul_mat_vec_f32_t1, mul_mat_vec_f32_t4,
-                                                                                  mul_mat_vec_f32_t8};
+                mul_mat_vec_f32_t8, mul_mat_vec_split_f32_t1, mul_mat_vec_split_f32_t4, mul_mat_vec_split_f32_t8};
             emu_launch(k[vi], gx, gy, 1, 128, (const float*)w.data(), x.data(), y.data(), K, N, T, rpw);
         } else if (type == T_F16) {
             void (*k[])(const __half*, const float*, float*, int, int, int, int) = {mul_mat_vec_f16_t1, mul_mat_vec_f16_t4,
-                                                                                   mul_mat_vec_f16_t8};
+                mul_mat_vec_f16_t8, mul_mat_vec_split_f16_t1, mul_mat_vec_split_f16_t4, mul_mat_vec_split_f16_t8};
             emu_launch(k[vi], gx, gy, 1, 128, (const __half*)w.data(), x.data(), y.data(), K, N, T, rpw);
         } else {
             void (*k[])(const unsigned short*, const float*, float*, int, int, int, int) = {mul_mat_vec_bf16_t1, mul_mat_vec_bf16_t4,
-                                                                                            mul_mat_vec_bf16_t8};
+                mul_mat_vec_bf16_t8, mul_mat_vec_split_bf16_t1, mul_mat_vec_split_bf16_t4, mul_mat_vec_split_bf16_t8};
             emu_launch(k[vi], gx, gy, 1, 128, (const unsigned short*)w.data(), x.data(), y.data(), K, N, T, rpw);
         }
     } else {
-        emu_launch(tiled_kernel(type), (N + 63) / 64, (T + 63) / 64, 1, 256, (const u8*)w.data(), (const float*)x.data(), y.data(), K, N, T);
+        emu_launch(tiled_kernel(kt), (N + 63) / 64, (T + 63) / 64, 1, 256, (const u8*)w.data(), (const float*)x.data(), y.data(), K, N, T);
     }
-    report(std::string("mul_mat ") + type_name(type) + " k=" + std::to_string(K) + " n=" + std::to_string(N) + " t=" + std::to_string(T) +
-           (vec ? " t" + std::to_string(variant) + " r" + std::to_string(rpw) : " tiled"), y, want, dp4a ? 5e-4 : 1e-9);
+    report(std::string("mul_mat ") + type_name(type) + (repacked ? "r" : "") + " k=" + std::to_string(K) + " n=" + std::to_string(N) + " t=" + std::to_string(T) +
+           (vec ? " t" + std::to_string(variant) + " r" + std::to_string(rpw) + (split ? " split" : "") : " tiled"), y, want, dp4a ? 5e-4 : 1e-9);
 }
 
-static void test_get_rows(int type, int K, int V) {
+static void test_get_rows(int type, int K, int V, bool repacked = false) {
     auto table = random_rows(type, K, V);
+    auto read = repacked ? repack_rows(type, K, V, table) : table;
     int ids[] = {0, V - 1, 5, 5, 17};
     int T = 5;
     std::vector<float> out(K * T, NAN);
     std::vector<double> want(K * T);
     for (int t = 0; t < T; t++) dequant_row(type, table.data() + ids[t] * row_size(type, K), K, want.data() + t * K);
-    emu_launch(get_rows, T, 1, 1, 256, (const u8*)table.data(), (const int*)ids, out.data(), type, (long long)row_size(type, K), K, V);
-    report(std::string("get_rows ") + type_name(type), out, want, 1e-14);
+    emu_launch(get_rows, T, 1, 1, 256, (const u8*)read.data(), (const int*)ids, out.data(), repacked ? type + 256 : type,
+               (long long)row_size(type, K), K, V);
+    report(std::string("get_rows ") + type_name(type) + (repacked ? "r" : ""), out, want, 1e-14);
 }
 
 static void test_attention(bool f16, int heads, int kvHeads, int D, int ctx, std::vector<int> pos, int window = 0, float softcap = 0,
@@ -1018,6 +1026,31 @@ int main() {
         test_mul_mat(type, 1024, 37, 3);
         test_mul_mat(type, small, 3, 8);
         test_mul_mat(type, small, 7, 4);
+    }
+    /* split (four warps a row group): every token variant; K whose load units leave lanes of the four warps idle (legacy
+     * 96: 12 or 24 units for 128 lanes) or give the warps unequal shares (800, 1280, 2336), long rows (4096, one row a
+     * warp), short ones at two rows a warp; N odd (the last block's second row past the end) and smaller than a block */
+    for (int type : types) {
+        bool k256 = block_size(type) == 256;
+        int small = k256 ? 256 : 96, mid = k256 ? 768 : 800, big = k256 ? 1280 : 2336;
+        for (int T : {1, 3, 8}) test_mul_mat(type, big, 37, T, 0, 0, true);
+        test_mul_mat(type, small, 37, 1, 0, 0, true);
+        test_mul_mat(type, small, 5, 3, 0, 1, true);
+        test_mul_mat(type, mid, 7, 8, 0, 0, true);
+        test_mul_mat(type, 4096, 9, 1, 0, 0, true);
+        if (block_size(type) == 1) test_mul_mat(type, 33, 5, 2, 0, 0, true);
+    }
+    /* Q4_0 and Q8_0 repacked at load (K a multiple of 256): every token variant, one warp a row group (two rows a warp at
+     * K <= 1024) and split, rows whose blocks leave lanes idle (256: 8 Q4_0 blocks) or give them unequal shares (1280,
+     * 2304), odd N; the tiled kernel; get_rows */
+    for (int type : {T_Q4_0, T_Q8_0}) {
+        for (int K : {256, 1280})
+            for (int T : {1, 3, 8}) test_mul_mat(type, K, 37, T, 0, 0, false, true), test_mul_mat(type, K, 37, T, 0, 0, true, true);
+        test_mul_mat(type, 2304, 7, 5, 0, 0, false, true);
+        test_mul_mat(type, 2304, 9, 2, 0, 0, true, true);
+        test_mul_mat(type, 512, 5, 1, 0, 1, false, true);
+        for (int T : {9, 70}) test_mul_mat(type, 512, 37, T, 0, 0, false, true);
+        test_get_rows(type, 512, 37, true);
     }
     std::printf("%d failed\n", failures);
     return failures == 0 ? 0 : 1;

@@ -23,16 +23,20 @@
  *     Q4_K 256 elements, 144 bytes: half d, dmin; uchar scales[12]; uchar qs[128]
  *     Q5_K 256 elements, 176 bytes: half d, dmin; uchar scales[12]; uchar qh[32]; uchar qs[128]
  *     Q6_K 256 elements, 210 bytes: uchar ql[128], qh[64]; char scales[16]; half d
- *   Legacy nibbles: byte j of qs holds element j (low) and j + 16 (high). dequant_at(type, row,
+ *   Legacy nibbles: byte j of qs holds element j (low) and j + 16 (high). Q4_0 and Q8_0 rows may
+ *   also come repacked at load, quants first then scales (T_Q4_0R, T_Q8_0R below). dequant_at(type, row,
  *   k) gives element k of a row of any supported type; block_elems/block_bytes their blocks.
  * - Matrix-vector row dot products, shared by mul_mat_vec.cu and experts.cu (mul_mat_id): one
  *   warp per weight row, or for short rows a group of `lanes` (16) consecutive lanes per row; mv_dot_*<NT>(row, x, K, nt, acc, lanes = 32) adds this lane's share of
  *   dot(row, x row j) to acc[j] for j < nt <= NT (NT a template parameter, so that the 1-token
  *   variants hold one accumulator), the x rows consecutive, K floats apart (q8_1 activations:
- *   K/32 blocks apart), so that lanes_sum(acc[j], lanes) (warp_sum for 32) is the dot product.
+ *   K/32 blocks apart), so that lanes_sum(acc[j], lanes) (warp_sum for 32) is the dot product. Where
+ *   `parts` such groups share a row (part, parts: the split variant of mul_mat_vec, a group per
+ *   warp), group p reads the row as lanes p*lanes .. (p+1)*lanes-1 of a group of lanes*parts, and
+ *   the row's dot product is the sum of the groups' lanes_sum.
  *   Float types: the group's lanes stride over elements. Every quantized type goes through mv_dot_q<TYPE, NT>: the int8 activations
  *   of q8_1 blocks (see quantize_q8_1 in mul_mat_vec.cu) and dp4a; mv_load<TYPE> reads one
- *   32-bit word of packed quants per lane (lanes on consecutive words) and unpacks it into one
+ *   32-bit word of packed quants per lane (the repacked types 16 bytes) (lanes on consecutive words) and unpacks it into one
  *   or two words of 4 weights as int8x4 (the nibble types: low and high nibbles), each with a
  *   scale s and offset m (w = s*q + m), so a word adds d_x * (s * dp4a(q, x) + m * dp4a(1, x))
  *   (the second dp4a only where m can be nonzero).
@@ -61,6 +65,15 @@
 #define T_Q6_K 14
 #define T_BF16 30
 #define T_MXFP4 39
+/*
+ * Q4_0 and Q8_0 rows repacked at load (CudaDevice.prepareWeight, for rows of K a multiple of 256
+ * in 16-byte aligned tensors): a row holds all its blocks' quants in block order (16 bytes a
+ * Q4_0 block, nibbles as in the block; 32 a Q8_0 one), then all its blocks' half scales d: the
+ * same bytes a row as the GGUF layout, with 16-byte aligned quants. Internal ids (the GGUF id +
+ * 256), never in a file.
+ */
+#define T_Q4_0R 258
+#define T_Q8_0R 264
 
 #define Q4_0_BYTES 18
 #define Q4_1_BYTES 20
@@ -191,11 +204,11 @@ __device__ __forceinline__ int block_bytes(int type) {
     switch (type) {
     case T_F32: return 4;
     case T_F16: case T_BF16: return 2;
-    case T_Q4_0: return Q4_0_BYTES;
+    case T_Q4_0: case T_Q4_0R: return Q4_0_BYTES;
     case T_Q4_1: return Q4_1_BYTES;
     case T_Q5_0: return Q5_0_BYTES;
     case T_Q5_1: return Q5_1_BYTES;
-    case T_Q8_0: return Q8_0_BYTES;
+    case T_Q8_0: case T_Q8_0R: return Q8_0_BYTES;
     case T_MXFP4: return MXFP4_BYTES;
     case T_Q2_K: return Q2_K_BYTES;
     case T_Q3_K: return Q3_K_BYTES;
@@ -210,8 +223,11 @@ __device__ __forceinline__ long long row_bytes_of(int type, int K) {
     return (long long)(K / block_elems(type)) * block_bytes(type);
 }
 
-/* Element k of a row of type `type` that starts at `row` (the same float arithmetic as the reference codecs). */
-__device__ __forceinline__ float dequant_at(int type, const u8* row, long long k) {
+/*
+ * Element k of a row of type `type` that starts at `row` (the same float arithmetic as the
+ * reference codecs); K, the row's length, is needed only by the repacked types.
+ */
+__device__ __forceinline__ float dequant_at(int type, const u8* row, long long k, int K = 0) {
     int j32 = (int)(k & 31);          /* legacy types: element of the block */
     int nib = j32 < 16 ? 0 : 4;       /* its nibble of byte j32 % 16 */
     int e = (int)(k & 255);           /* K-quants: element of the super-block */
@@ -246,6 +262,12 @@ __device__ __forceinline__ float dequant_at(int type, const u8* row, long long k
         const u8* b = row + (k >> 5) * Q8_0_BYTES;
         return load_half(b) * (float)(signed char)b[2 + j32];
     }
+    case T_Q4_0R: {
+        int q = (row[16 * (k >> 5) + (j32 & 15)] >> nib) & 0xf;
+        return load_half(row + K / 2 + 2 * (k >> 5)) * (float)(q - 8);
+    }
+    case T_Q8_0R:
+        return load_half(row + K + 2 * (k >> 5)) * (float)(signed char)row[k];
     case T_MXFP4: {
         const u8* b = row + (k >> 5) * MXFP4_BYTES;
         return (float)(signed char)mxfp4_doubled((b[1 + (j32 & 15)] >> nib) & 0xf) * e8m0_half(b[0]);
@@ -294,12 +316,12 @@ struct block_q8_1 {
 /* float4 loads where K and the addresses allow. */
 template <int NT>
 __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc,
-                                           int lanes = 32) {
-    int lane = threadIdx.x & (lanes - 1);
+                                           int lanes = 32, int part = 0, int parts = 1) {
+    int lane = (threadIdx.x & (lanes - 1)) + part * lanes, step = lanes * parts;
     bool vec = (K & 3) == 0 && (((size_t)row | (size_t)x) & 15) == 0;
     if (vec) {
         const float4* r4 = (const float4*)row;
-        for (int k = lane; k < K / 4; k += lanes) {
+        for (int k = lane; k < K / 4; k += step) {
             float4 a = r4[k];
 #pragma unroll
             for (int j = 0; j < NT; j++) {
@@ -310,7 +332,7 @@ __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const 
             }
         }
     } else {
-        for (int k = lane; k < K; k += lanes) {
+        for (int k = lane; k < K; k += step) {
             float a = row[k];
 #pragma unroll
             for (int j = 0; j < NT; j++)
@@ -322,12 +344,12 @@ __device__ __forceinline__ void mv_dot_f32(const float* __restrict__ row, const 
 /* half2 loads where K and the addresses allow. */
 template <int NT>
 __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const float* __restrict__ x, int K, int nt, float* acc,
-                                           int lanes = 32) {
-    int lane = threadIdx.x & (lanes - 1);
+                                           int lanes = 32, int part = 0, int parts = 1) {
+    int lane = (threadIdx.x & (lanes - 1)) + part * lanes, step = lanes * parts;
     bool vec = (K & 1) == 0 && ((size_t)row & 3) == 0 && ((size_t)x & 7) == 0;
     if (vec) {
         const __half2* r2 = (const __half2*)row;
-        for (int k = lane; k < K / 2; k += lanes) {
+        for (int k = lane; k < K / 2; k += step) {
             float2 a = __half22float2(r2[k]);
 #pragma unroll
             for (int j = 0; j < NT; j++) {
@@ -338,7 +360,7 @@ __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const
             }
         }
     } else {
-        for (int k = lane; k < K; k += lanes) {
+        for (int k = lane; k < K; k += step) {
             float a = __half2float(row[k]);
 #pragma unroll
             for (int j = 0; j < NT; j++)
@@ -349,9 +371,9 @@ __device__ __forceinline__ void mv_dot_f16(const __half* __restrict__ row, const
 
 template <int NT>
 __device__ __forceinline__ void mv_dot_bf16(const unsigned short* __restrict__ row, const float* __restrict__ x, int K, int nt,
-                                            float* acc, int lanes = 32) {
-    int lane = threadIdx.x & (lanes - 1);
-    for (int k = lane; k < K; k += lanes) {
+                                            float* acc, int lanes = 32, int part = 0, int parts = 1) {
+    int lane = (threadIdx.x & (lanes - 1)) + part * lanes, step = lanes * parts;
+    for (int k = lane; k < K; k += step) {
         float a = bf16_to_float(row[k]);
 #pragma unroll
         for (int j = 0; j < NT; j++)
@@ -368,7 +390,7 @@ __device__ __forceinline__ int spread4(int x) {
  * Words per load unit: the nibble types give two words per 32-bit load (low nibbles, then high
  * ones), the others one.
  */
-#define MV_WORDS(TYPE) ((TYPE) == T_Q8_0 || (TYPE) == T_Q2_K || (TYPE) == T_Q3_K ? 1 : 2)
+#define MV_WORDS(TYPE) ((TYPE) == T_Q4_0R ? 8 : (TYPE) == T_Q8_0R ? 4 : (TYPE) == T_Q8_0 || (TYPE) == T_Q2_K || (TYPE) == T_Q3_K ? 1 : 2)
 
 /*
  * Load unit u of a weight row: MV_WORDS(TYPE) quant words, word i holding elements 4g[i] ..
@@ -381,10 +403,36 @@ __device__ __forceinline__ int spread4(int x) {
  *   Q4_K, Q5_K   qs word of chunk c (64 elements): sub-blocks 2c (low) and 2c+1 (high)
  *   Q6_K         ql word: quarters k (low nibbles) and k+2 (high) of a 128-element half
  * Q8_0, Q2_K and Q3_K: unit u is word u.
+ * The repacked types (T_Q4_0R, T_Q8_0R; K, the row's length, locates their scales) read 16 bytes
+ * a unit (one uint4 load, 16-byte aligned): Q4_0R unit u is block u's quants, words p = 0..3
+ * giving elements 4p.. (low nibbles, word p) and 16+4p.. (high, word 4+p); Q8_0R unit u is half
+ * u & 1 of block u/2, four words.
  */
 template <int TYPE>
-__device__ __forceinline__ void mv_load(const u8* __restrict__ row, int u, int* v, float* s, float* m, int* g) {
-    if (TYPE == T_Q4_0 || TYPE == T_Q4_1 || TYPE == T_Q5_0 || TYPE == T_Q5_1 || TYPE == T_MXFP4) {
+__device__ __forceinline__ void mv_load(const u8* __restrict__ row, int u, int* v, float* s, float* m, int* g, int K) {
+    if (TYPE == T_Q4_0R || TYPE == T_Q8_0R) {
+        uint4 w4 = *(const uint4*)(row + 16 * u);
+        int w[4] = {(int)w4.x, (int)w4.y, (int)w4.z, (int)w4.w};
+        bool q4 = TYPE == T_Q4_0R;
+        float d = load_half(row + (q4 ? K / 2 + 2 * u : K + 2 * (u >> 1)));
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            if (q4) {
+                v[p] = w[p] & 0x0f0f0f0f;
+                v[4 + p] = (w[p] >> 4) & 0x0f0f0f0f;
+                g[p] = 8 * u + p;
+                g[4 + p] = 8 * u + 4 + p;
+            } else {
+                v[p] = w[p];
+                g[p] = 4 * u + p;
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < MV_WORDS(TYPE); i++) {
+            s[i] = d;
+            m[i] = q4 ? -8.0f * d : 0.0f;
+        }
+    } else if (TYPE == T_Q4_0 || TYPE == T_Q4_1 || TYPE == T_Q5_0 || TYPE == T_Q5_1 || TYPE == T_MXFP4) {
         int p = u & 3;
         const u8* b = row + (u >> 2) * block_bytes(TYPE);
         int w;
@@ -483,7 +531,7 @@ __device__ __forceinline__ void mv_load(const u8* __restrict__ row, int u, int* 
 }
 
 /* Whether a type's offset m is ever nonzero (else its sum of activation quants is skipped). */
-#define MV_HAS_MIN(TYPE) ((TYPE) != T_Q8_0 && (TYPE) != T_MXFP4)
+#define MV_HAS_MIN(TYPE) ((TYPE) != T_Q8_0 && (TYPE) != T_Q8_0R && (TYPE) != T_MXFP4)
 
 /* Adds word g's share (q, s, m as mv_load gives them) to the tokens' accumulators. */
 template <int TYPE, int NT>
@@ -505,21 +553,22 @@ __device__ __forceinline__ void mv_dot_word(int q, float s, float m, const block
 /*
  * A quantized row against NT tokens of q8_1 activations: lane L of the row's group takes the
  * load units u = L, L + lanes, ... (see mv_load), two units per loop so that two rounds of
- * loads are in flight.
+ * loads are in flight. Where `parts` groups share the row (mul_mat_vec's split variant), group
+ * `part` takes lanes part*lanes .. of a stride lanes*parts.
  */
 template <int TYPE, int NT>
 __device__ __forceinline__ void mv_dot_q(const u8* __restrict__ row, const block_q8_1* __restrict__ xq, int K, int nt, float* acc,
-                                         int lanes = 32) {
+                                         int lanes = 32, int part = 0, int parts = 1) {
     const int W = MV_WORDS(TYPE);
-    int lane = threadIdx.x & (lanes - 1);
+    int lane = (threadIdx.x & (lanes - 1)) + part * lanes, step = lanes * parts;
     int units = (K >> 2) / W, nbx = K >> 5;
 #pragma unroll 1
-    for (int u = lane; u < units; u += 2 * lanes) {
+    for (int u = lane; u < units; u += 2 * step) {
         int q0[W], q1[W], g0[W], g1[W];
         float s0[W], m0[W], s1[W], m1[W];
-        bool two = u + lanes < units;
-        mv_load<TYPE>(row, u, q0, s0, m0, g0);
-        if (two) mv_load<TYPE>(row, u + lanes, q1, s1, m1, g1);
+        bool two = u + step < units;
+        mv_load<TYPE>(row, u, q0, s0, m0, g0, K);
+        if (two) mv_load<TYPE>(row, u + step, q1, s1, m1, g1, K);
 #pragma unroll
         for (int i = 0; i < W; i++) mv_dot_word<TYPE, NT>(q0[i], s0[i], m0[i], xq, nbx, g0[i], nt, acc);
         if (two) {

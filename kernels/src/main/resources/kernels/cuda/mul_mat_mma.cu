@@ -23,12 +23,14 @@
  * last row and are never stored.
  *
  * Variants: mul_mat_mma_TYPE_64x32 and mul_mat_mma_TYPE_128x64 for TYPE f32, f16, bf16, q4_0,
- * q4_1, q5_0, q5_1, q8_0, mxfp4, q2_k, q3_k, q4_k, q5_k, q6_k.
+ * q4_1, q5_0, q5_1, q8_0, mxfp4, q2_k, q3_k, q4_k, q5_k, q6_k, and q4_0r, q8_0r: Q4_0 and Q8_0
+ * rows repacked at load (T_Q4_0R, T_Q8_0R in common.cuh), whose quants the int8 path reads with
+ * 8-byte loads.
  *
  * Checked against: double-precision references on the CPU emulator
  * (backends/cuda/src/test/emu/emu_mma_test.cpp: every type, odd N, T = 9, 33, 64, 100, both tile
- * sizes; nmse about 1e-7 with f16 operands, 1.5e-5 with int8 activations), and on a GPU the
- * reference backend's mul_mat in CudaOpsGpuTest.
+ * sizes, q4_0r and q8_0r on repacked rows; nmse about 1e-7 with f16 operands, 1.5e-5 with int8
+ * activations), and on a GPU the reference backend's mul_mat in CudaOpsGpuTest.
  */
 #include "common.cuh"
 #include "mma.cuh"
@@ -200,7 +202,8 @@ __device__ __forceinline__ void mul_mat_mma_i8(const u8* __restrict__ w, const f
                                                int K, int N, int T) {
     constexpr int WU = BN / 32, XU = BT / 32;
     constexpr int MI = BN / 32, NI = BT / 16;
-    constexpr int BLOCK = TYPE == T_Q4_0 ? Q4_0_BYTES : Q8_0_BYTES;
+    constexpr bool Q4 = TYPE == T_Q4_0 || TYPE == T_Q4_0R, REPACKED = TYPE == T_Q4_0R || TYPE == T_Q8_0R;
+    constexpr int BLOCK = Q4 ? Q4_0_BYTES : Q8_0_BYTES;
     __shared__ __align__(16) unsigned wq[2][BN][MMA_ROW8];
     __shared__ __align__(16) unsigned xq[2][BT][MMA_ROW8];
     __shared__ float wd[2][BN], xd[2][BT];
@@ -223,15 +226,24 @@ __device__ __forceinline__ void mul_mat_mma_i8(const u8* __restrict__ w, const f
     auto fetch = [&](int k0) {
 #pragma unroll
         for (int i = 0; i < WU; i++) {
-            const u8* b = wrow[i] + (long long)(k0 >> 5) * BLOCK;
-            wdreg[i] = load_half(b);
-            if (TYPE == T_Q8_0) {
-                wreg[i][0] = (unsigned)load_i32_a2(b + 2 + 8 * p);
-                wreg[i][1] = (unsigned)load_i32_a2(b + 6 + 8 * p);
-            } else { /* elements 0..15: low nibbles of qs[0..15]; 16..31: high nibbles */
+            if (REPACKED) { /* quants of block k0/32 at 16 (Q4) or 32 bytes a block, then the scales */
+                int blk = k0 >> 5;
+                wdreg[i] = load_half(wrow[i] + (Q4 ? K / 2 : K) + 2 * blk);
+                uint2 v = *(const uint2*)(wrow[i] + (Q4 ? 16 * blk + 8 * (p & 1) : 32 * blk + 8 * p));
                 int shift = p >= 2 ? 4 : 0;
-                wreg[i][0] = q4_0_to_s8((unsigned)load_i32_a2(b + 2 + 8 * (p & 1)) >> shift);
-                wreg[i][1] = q4_0_to_s8((unsigned)load_i32_a2(b + 6 + 8 * (p & 1)) >> shift);
+                wreg[i][0] = Q4 ? q4_0_to_s8(v.x >> shift) : v.x;
+                wreg[i][1] = Q4 ? q4_0_to_s8(v.y >> shift) : v.y;
+            } else {
+                const u8* b = wrow[i] + (long long)(k0 >> 5) * BLOCK;
+                wdreg[i] = load_half(b);
+                if (!Q4) {
+                    wreg[i][0] = (unsigned)load_i32_a2(b + 2 + 8 * p);
+                    wreg[i][1] = (unsigned)load_i32_a2(b + 6 + 8 * p);
+                } else { /* elements 0..15: low nibbles of qs[0..15]; 16..31: high nibbles */
+                    int shift = p >= 2 ? 4 : 0;
+                    wreg[i][0] = q4_0_to_s8((unsigned)load_i32_a2(b + 2 + 8 * (p & 1)) >> shift);
+                    wreg[i][1] = q4_0_to_s8((unsigned)load_i32_a2(b + 6 + 8 * (p & 1)) >> shift);
+                }
             }
         }
 #pragma unroll
@@ -338,6 +350,8 @@ MMA_TYPE(f16, T_F16)
 MMA_TYPE(bf16, T_BF16)
 MMA_I8_TYPE(q4_0, T_Q4_0)
 MMA_I8_TYPE(q8_0, T_Q8_0)
+MMA_I8_TYPE(q4_0r, T_Q4_0R)
+MMA_I8_TYPE(q8_0r, T_Q8_0R)
 MMA_TYPE(q4_1, T_Q4_1)
 MMA_TYPE(q5_0, T_Q5_0)
 MMA_TYPE(q5_1, T_Q5_1)

@@ -11,14 +11,15 @@
  * of float types need not be multiples of 32 (the tail is zero-filled); quantized rows are
  * whole blocks, and 32 divides every block, so one 32-wide step never straddles two blocks.
  *
- * Variants: mul_mat_tiled_TYPE for every type above (one template); F32/F16/BF16, Q4_0, Q8_0,
- * Q4_K and Q6_K decode 8 elements with one set of block fields, the others element by element
- * with dequant_at.
+ * Variants: mul_mat_tiled_TYPE for every type above (one template), and q4_0r, q8_0r for Q4_0
+ * and Q8_0 rows repacked at load (T_Q4_0R, T_Q8_0R in common.cuh); F32/F16/BF16, Q4_0, Q8_0,
+ * their repacked forms, Q4_K and Q6_K decode 8 elements with one set of block fields, the
+ * others element by element with dequant_at.
  *
  * Checked against: the reference backend's mul_mat in CudaOpsGpuTest, at odd N (37), T = 9
  * and 70 (partial tiles), K = 33, 100, 96, 256 and 768.
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
- * double-precision references.
+ * double-precision references (q4_0r and q8_0r on rows repacked as CudaDevice.prepareWeight does).
  */
 #include "common.cuh"
 
@@ -49,6 +50,18 @@ __device__ __forceinline__ void dequant8(const u8* row, int k, int K, float* v) 
         int shift = p < 16 ? 0 : 4;
 #pragma unroll
         for (int e = 0; e < 8; e++) v[e] = d * (float)(((q[e] >> shift) & 0xf) - 8);
+    } else if (TYPE == T_Q4_0R) {
+        int p = k & 31;
+        float d = load_half(row + K / 2 + 2 * (k >> 5));
+        const u8* q = row + 16 * (k >> 5) + (p & 15);
+        int shift = p < 16 ? 0 : 4;
+#pragma unroll
+        for (int e = 0; e < 8; e++) v[e] = d * (float)(((q[e] >> shift) & 0xf) - 8);
+    } else if (TYPE == T_Q8_0R) {
+        float d = load_half(row + K + 2 * (k >> 5));
+        const signed char* q = (const signed char*)(row + k);
+#pragma unroll
+        for (int e = 0; e < 8; e++) v[e] = d * (float)q[e];
     } else if (TYPE == T_Q8_0) {
         const u8* b = row + (k >> 5) * Q8_0_BYTES;
         float d = load_half(b);
@@ -165,3 +178,5 @@ TILED(mul_mat_tiled_q3_k, T_Q3_K)
 TILED(mul_mat_tiled_q4_k, T_Q4_K)
 TILED(mul_mat_tiled_q5_k, T_Q5_K)
 TILED(mul_mat_tiled_q6_k, T_Q6_K)
+TILED(mul_mat_tiled_q4_0r, T_Q4_0R)
+TILED(mul_mat_tiled_q8_0r, T_Q8_0R)

@@ -16,6 +16,14 @@
  * Variants: mul_mat_vec_TYPE_tNT for NT = 1, 4 and 8 tokens per block (grid ceil(N / 4R) x
  * ceil(T / NT)); the host takes _t1 for one token, _t4 for 2-4 and _t8 for 5-8, so that the
  * accumulators held follow the tokens there are.
+ * Split: mul_mat_vec_split_TYPE_tNT (grid ceil(N / R) x ceil(T / NT)) gives the block's 4 warps
+ * the same R rows: warp w reads the row's load units (words, float4s, ...) w*32/R + lane,
+ * stepping 4 * 32/R, so the four warps read adjacent stretches of the row and split K four ways;
+ * each warp reduces its partial sums, writes one per row and token to shared memory, and after
+ * one barrier warp 0 adds the four and stores. Rows with few blocks would otherwise leave the
+ * GPU short of warps in flight (Llama-3.2-1B's K/V projections, N = 512: 128 blocks of one-warp
+ * rows for some 132 multiprocessors); the host takes the split variant where the one-warp grid
+ * ceil(N / 4R) has fewer than 4 blocks per multiprocessor (KernelCalls.vecSplit).
  *   f32 / f16 / bf16                 lanes stride over elements; float4 / half2 loads where the
  *                                    row length and addresses allow
  *   quantize_q8_1                    x rows to blocks of 32 int8 with one float scale (q8_1)
@@ -23,106 +31,146 @@
  *                                    int8x4 with the q8_1 activations, scaled per block (and
  *                                    per sub-block of the K-quants); each lane keeps two 32-bit
  *                                    weight loads in flight
+ *   q4_0r, q8_0r                     Q4_0 and Q8_0 rows repacked at load (T_Q4_0R, T_Q8_0R in
+ *                                    common.cuh): two 16-byte loads in flight a lane
  *
  * Checked against: the reference backend's mul_mat (ReferenceOps.dot over codec-decoded rows)
  * in CudaOpsGpuTest, at odd N, K = 33/100/96/256/768 and T = 1, 3, 8; q8_1 activations keep the
  * normalized error well under the conformance tolerance of 5e-4.
  * On machines without a GPU, backends/cuda/src/test/emu runs this file on the CPU against
- * double-precision references (every type and token variant, R = 1 and 2).
+ * double-precision references (every type and token variant, R = 1 and 2, split and not, K
+ * whose load units do not fill the four warps' lanes, odd N; q4_0r and q8_0r on rows repacked
+ * as CudaDevice.prepareWeight does).
  */
 #include "common.cuh"
 
 #define MV_WARPS 4
 
-/* Writes the tokens' rows: the lanes of each row reduce each accumulator in turn, the row's first lane stores it. */
-template <int NT>
-__device__ __forceinline__ void write_rows(float* acc, float* y, int n, int N, int t0, int nt, int lanes, bool store) {
-    bool first = (threadIdx.x & (lanes - 1)) == 0;
+/*
+ * Writes the tokens' rows: the lanes of each row reduce each accumulator in turn. One warp per
+ * row group: the group's first lane stores it. SPLIT: each warp's first lane of a row writes its
+ * partial sum to shared memory (one write per warp, row and token), and after one barrier the
+ * first R * NT lanes of warp 0 add the MV_WARPS partials of a (row, token) and store them.
+ */
+template <int NT, bool SPLIT>
+__device__ __forceinline__ void write_rows(float* acc, float* y, int n0, int n, int N, int t0, int nt, int lanes, int R,
+                                           bool store) {
+    int lane = threadIdx.x & 31;
+    bool first = (lane & (lanes - 1)) == 0;
+    __shared__ float partial[SPLIT ? MV_WARPS : 1][2][NT];
 #pragma unroll
     for (int j = 0; j < NT; j++) {
         if (j < nt) {
             float s = lanes_sum(acc[j], lanes);
-            if (first && store) y[(long long)(t0 + j) * N + n] = s;
+            if (SPLIT) {
+                if (first) partial[threadIdx.x >> 5][lane / lanes][j] = s;
+            } else if (first && store) {
+                y[(long long)(t0 + j) * N + n] = s;
+            }
+        }
+    }
+    if (SPLIT) {
+        __syncthreads();
+        if (threadIdx.x < R * NT) {
+            int r = threadIdx.x / NT, j = threadIdx.x % NT;
+            if (j < nt && n0 + r < N) {
+                float s = 0.0f;
+#pragma unroll
+                for (int w = 0; w < MV_WARPS; w++) s += partial[w][r][j];
+                y[(long long)(t0 + j) * N + n0 + r] = s;
+            }
         }
     }
 }
 
-/* n: this lane's row (N-1 for the lanes past the end, which do not store), lanes: per row. */
-#define MV_PROLOGUE(NT)                                                                                     \
-    int lanes = 32 / R;                                                      \
-    int n0 = (blockIdx.x * MV_WARPS + (threadIdx.x >> 5)) * R;               \
-    if (n0 >= N) return;                                                     \
-    int n = n0 + (threadIdx.x & 31) / lanes;                                 \
-    bool store = n < N;                                                      \
-    n = min(n, N - 1);                                                       \
-    int t0 = blockIdx.y * NT;                                                \
-    int nt = min(NT, T - t0);                                                \
-    float acc[NT];                                                           \
+/*
+ * n0: the first row of this warp (SPLIT: of the block), n: this lane's row (N-1 for the lanes
+ * past the end, which do not store), lanes: per row; part, parts: the warp's share of the row.
+ */
+#define MV_PROLOGUE(NT, SPLIT)                                                                              \
+    int lanes = 32 / R;                                                                                     \
+    int warp = threadIdx.x >> 5;                                                                            \
+    int n0 = SPLIT ? blockIdx.x * R : (blockIdx.x * MV_WARPS + warp) * R;                                   \
+    if (!SPLIT && n0 >= N) return;                                                                          \
+    int part = SPLIT ? warp : 0, parts = SPLIT ? MV_WARPS : 1;                                              \
+    int n = n0 + (threadIdx.x & 31) / lanes;                                                                \
+    bool store = n < N;                                                                                     \
+    n = min(n, N - 1);                                                                                      \
+    int t0 = blockIdx.y * NT;                                                                               \
+    int nt = min(NT, T - t0);                                                                               \
+    float acc[NT];                                                                                          \
     _Pragma("unroll") for (int j = 0; j < NT; j++) acc[j] = 0.0f;
 
-template <int NT>
+template <int NT, bool SPLIT>
 __device__ __forceinline__ void mul_mat_vec_f32(const float* __restrict__ w, const float* __restrict__ x,
                                                 float* __restrict__ y, int K, int N, int T, int R) {
-    MV_PROLOGUE(NT)
-    mv_dot_f32<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc, lanes);
-    write_rows<NT>(acc, y, n, N, t0, nt, lanes, store);
+    MV_PROLOGUE(NT, SPLIT)
+    mv_dot_f32<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc, lanes, part, parts);
+    write_rows<NT, SPLIT>(acc, y, n0, n, N, t0, nt, lanes, R, store);
 }
 
-template <int NT>
+template <int NT, bool SPLIT>
 __device__ __forceinline__ void mul_mat_vec_f16(const __half* __restrict__ w, const float* __restrict__ x,
                                                 float* __restrict__ y, int K, int N, int T, int R) {
-    MV_PROLOGUE(NT)
-    mv_dot_f16<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc, lanes);
-    write_rows<NT>(acc, y, n, N, t0, nt, lanes, store);
+    MV_PROLOGUE(NT, SPLIT)
+    mv_dot_f16<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc, lanes, part, parts);
+    write_rows<NT, SPLIT>(acc, y, n0, n, N, t0, nt, lanes, R, store);
 }
 
-template <int NT>
+template <int NT, bool SPLIT>
 __device__ __forceinline__ void mul_mat_vec_bf16(const unsigned short* __restrict__ w, const float* __restrict__ x,
                                                  float* __restrict__ y, int K, int N, int T, int R) {
-    MV_PROLOGUE(NT)
-    mv_dot_bf16<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc, lanes);
-    write_rows<NT>(acc, y, n, N, t0, nt, lanes, store);
+    MV_PROLOGUE(NT, SPLIT)
+    mv_dot_bf16<NT>(w + (long long)n * K, x + (long long)t0 * K, K, nt, acc, lanes, part, parts);
+    write_rows<NT, SPLIT>(acc, y, n0, n, N, t0, nt, lanes, R, store);
 }
 
-template <int TYPE, int NT>
+template <int TYPE, int NT, bool SPLIT>
 __device__ __forceinline__ void mul_mat_vec_q(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,
                                               float* __restrict__ y, int K, int N, int T, int R) {
-    MV_PROLOGUE(NT)
-    mv_dot_q<TYPE, NT>(w + n * row_bytes_of(TYPE, K), xq + (long long)t0 * (K >> 5), K, nt, acc, lanes);
-    write_rows<NT>(acc, y, n, N, t0, nt, lanes, store);
+    MV_PROLOGUE(NT, SPLIT)
+    mv_dot_q<TYPE, NT>(w + n * row_bytes_of(TYPE, K), xq + (long long)t0 * (K >> 5), K, nt, acc, lanes, part, parts);
+    write_rows<NT, SPLIT>(acc, y, n0, n, N, t0, nt, lanes, R, store);
 }
 
-/* The three token variants of a float type (WT: its element) or a quantized one. */
-#define MV_FLOAT(name, WT)                                                                                  \
-    extern "C" __global__ void name##_t1(const WT* __restrict__ w, const float* __restrict__ x,             \
-            float* __restrict__ y, int K, int N, int T, int R) { name<1>(w, x, y, K, N, T, R); }                      \
-    extern "C" __global__ void name##_t4(const WT* __restrict__ w, const float* __restrict__ x,             \
-            float* __restrict__ y, int K, int N, int T, int R) { name<4>(w, x, y, K, N, T, R); }                      \
-    extern "C" __global__ void name##_t8(const WT* __restrict__ w, const float* __restrict__ x,             \
-            float* __restrict__ y, int K, int N, int T, int R) { name<8>(w, x, y, K, N, T, R); }
+/* One entry point: PREFIX (mul_mat_vec or mul_mat_vec_split) _ SFX _t NT, calling BODY. */
+#define MV_ENTRY(PREFIX, SFX, NT, WT, XT, BODY)                                                             \
+    extern "C" __global__ void PREFIX##_##SFX##_t##NT(const WT* __restrict__ w, const XT* __restrict__ x,   \
+            float* __restrict__ y, int K, int N, int T, int R) { BODY; }
 
-#define MV_QUANT(name, TYPE)                                                                                \
-    extern "C" __global__ void name##_t1(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
-            float* __restrict__ y, int K, int N, int T, int R) { mul_mat_vec_q<TYPE, 1>(w, xq, y, K, N, T, R); }      \
-    extern "C" __global__ void name##_t4(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
-            float* __restrict__ y, int K, int N, int T, int R) { mul_mat_vec_q<TYPE, 4>(w, xq, y, K, N, T, R); }      \
-    extern "C" __global__ void name##_t8(const u8* __restrict__ w, const block_q8_1* __restrict__ xq,       \
-            float* __restrict__ y, int K, int N, int T, int R) { mul_mat_vec_q<TYPE, 8>(w, xq, y, K, N, T, R); }
+/* The three token variants of a float type (WT: its element) or a quantized one, one warp per row group and split. */
+#define MV_FLOAT(SFX, WT)                                                                                   \
+    MV_ENTRY(mul_mat_vec, SFX, 1, WT, float, (mul_mat_vec_##SFX<1, false>(w, x, y, K, N, T, R)))             \
+    MV_ENTRY(mul_mat_vec, SFX, 4, WT, float, (mul_mat_vec_##SFX<4, false>(w, x, y, K, N, T, R)))             \
+    MV_ENTRY(mul_mat_vec, SFX, 8, WT, float, (mul_mat_vec_##SFX<8, false>(w, x, y, K, N, T, R)))             \
+    MV_ENTRY(mul_mat_vec_split, SFX, 1, WT, float, (mul_mat_vec_##SFX<1, true>(w, x, y, K, N, T, R)))        \
+    MV_ENTRY(mul_mat_vec_split, SFX, 4, WT, float, (mul_mat_vec_##SFX<4, true>(w, x, y, K, N, T, R)))        \
+    MV_ENTRY(mul_mat_vec_split, SFX, 8, WT, float, (mul_mat_vec_##SFX<8, true>(w, x, y, K, N, T, R)))
 
-MV_FLOAT(mul_mat_vec_f32, float)
-MV_FLOAT(mul_mat_vec_f16, __half)
-MV_FLOAT(mul_mat_vec_bf16, unsigned short)
-MV_QUANT(mul_mat_vec_q4_0, T_Q4_0)
-MV_QUANT(mul_mat_vec_q4_1, T_Q4_1)
-MV_QUANT(mul_mat_vec_q5_0, T_Q5_0)
-MV_QUANT(mul_mat_vec_q5_1, T_Q5_1)
-MV_QUANT(mul_mat_vec_q8_0, T_Q8_0)
-MV_QUANT(mul_mat_vec_mxfp4, T_MXFP4)
-MV_QUANT(mul_mat_vec_q2_k, T_Q2_K)
-MV_QUANT(mul_mat_vec_q3_k, T_Q3_K)
-MV_QUANT(mul_mat_vec_q4_k, T_Q4_K)
-MV_QUANT(mul_mat_vec_q5_k, T_Q5_K)
-MV_QUANT(mul_mat_vec_q6_k, T_Q6_K)
+#define MV_QUANT(SFX, TYPE)                                                                                 \
+    MV_ENTRY(mul_mat_vec, SFX, 1, u8, block_q8_1, (mul_mat_vec_q<TYPE, 1, false>(w, x, y, K, N, T, R)))      \
+    MV_ENTRY(mul_mat_vec, SFX, 4, u8, block_q8_1, (mul_mat_vec_q<TYPE, 4, false>(w, x, y, K, N, T, R)))      \
+    MV_ENTRY(mul_mat_vec, SFX, 8, u8, block_q8_1, (mul_mat_vec_q<TYPE, 8, false>(w, x, y, K, N, T, R)))      \
+    MV_ENTRY(mul_mat_vec_split, SFX, 1, u8, block_q8_1, (mul_mat_vec_q<TYPE, 1, true>(w, x, y, K, N, T, R))) \
+    MV_ENTRY(mul_mat_vec_split, SFX, 4, u8, block_q8_1, (mul_mat_vec_q<TYPE, 4, true>(w, x, y, K, N, T, R))) \
+    MV_ENTRY(mul_mat_vec_split, SFX, 8, u8, block_q8_1, (mul_mat_vec_q<TYPE, 8, true>(w, x, y, K, N, T, R)))
+
+MV_FLOAT(f32, float)
+MV_FLOAT(f16, __half)
+MV_FLOAT(bf16, unsigned short)
+MV_QUANT(q4_0, T_Q4_0)
+MV_QUANT(q4_1, T_Q4_1)
+MV_QUANT(q5_0, T_Q5_0)
+MV_QUANT(q5_1, T_Q5_1)
+MV_QUANT(q8_0, T_Q8_0)
+MV_QUANT(mxfp4, T_MXFP4)
+MV_QUANT(q2_k, T_Q2_K)
+MV_QUANT(q3_k, T_Q3_K)
+MV_QUANT(q4_k, T_Q4_K)
+MV_QUANT(q5_k, T_Q5_K)
+MV_QUANT(q6_k, T_Q6_K)
+MV_QUANT(q4_0r, T_Q4_0R)
+MV_QUANT(q8_0r, T_Q8_0R)
 
 /*
  * x [K, T] to q8_1 blocks, y[t * K/32 + b]: one warp per block, d = max|x| / 127, q = round(x / d).

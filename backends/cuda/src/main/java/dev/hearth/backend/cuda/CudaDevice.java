@@ -7,12 +7,17 @@ import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.backend.MemoryInfo;
 import dev.hearth.runtime.backend.Stream;
+import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.tensor.TensorDesc;
 import dev.hearth.runtime.graph.Node;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -39,6 +44,7 @@ final class CudaDevice implements Device, AutoCloseable {
     private final Set<CudaStream> streams = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<CudaBuffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>());
     private boolean closed;
+    private int multiprocessors;
 
     CudaDevice(CudaProvider provider, int ordinal, String gpu, CUcontext context) {
         this.provider = provider;
@@ -70,6 +76,19 @@ final class CudaDevice implements Device, AutoCloseable {
 
     CudaModules modules() {
         return modules;
+    }
+
+    /** The device's streaming multiprocessors (read once), by which mul_mat sizes its grids (KernelCalls.vecSplit). */
+    synchronized int multiprocessors() {
+        if (multiprocessors == 0) {
+            CUdevice d = new CUdevice();
+            Cuda.check(JCudaDriver.cuDeviceGet(d, ordinal), "cuDeviceGet");
+            int[] count = new int[1];
+            Cuda.check(JCudaDriver.cuDeviceGetAttribute(count, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, d),
+                    "cuDeviceGetAttribute");
+            multiprocessors = count[0];
+        }
+        return multiprocessors;
     }
 
     Staging staging() {
@@ -142,6 +161,30 @@ final class CudaDevice implements Device, AutoCloseable {
             buffers.add(b);
         }
         return b;
+    }
+
+    /**
+     * Repacks a Q4_0 or Q8_0 matrix whose rows are a multiple of 256 long (WeightRepack), in place
+     * in its weights buffer, where its address is 16-byte aligned: the bytes come to the host, are
+     * rearranged and go back, and the buffer records the range, so that mul_mat's kernels (and
+     * get_rows, for a tied output head that shares the embeddings' bytes) read the repacked
+     * layout (and reads of the buffer still give the GGUF one). A range already repacked is left
+     * alone, and nothing is repacked where the system property hearth.cuda.repack is false.
+     * Returns the bytes repacked.
+     */
+    @Override
+    public long prepareWeight(TensorRef weight) {
+        TensorDesc d = weight.desc();
+        if (!WeightRepack.enabled() || !WeightRepack.repacks(d) || !(weight.buffer() instanceof CudaBuffer b) || b.cudaDevice() != this
+                || b.usage() != BufferUsage.WEIGHTS || b.address(weight.offset()) % 16 != 0 || b.isRepacked(weight.offset())) {
+            return 0;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment gguf = arena.allocate(d.bytes(), 16), packed = arena.allocate(d.bytes(), 16);
+            b.read(weight.offset(), gguf);
+            WeightRepack.repack(d.type(), d.rowLength(), d.rows(), gguf, packed);
+            return b.writeRepacked(weight.offset(), packed, d.type(), d.rowLength()) ? d.bytes() : 0;
+        }
     }
 
     /** Called by a buffer that has freed its memory. */

@@ -37,7 +37,9 @@ final class CudaPlan implements AutoCloseable {
         CudaBuffer scratch = scratchBytes > 0 ? (CudaBuffer) device.allocate(scratchBytes, BufferUsage.COMPUTE) : null;
         try {
             CudaModules modules = device.modules();
-            var target = new KernelCalls.Target(modules::function, modules.tensorCores(), scratch != null ? scratch.address(0) : 0, fusion);
+            var target = new KernelCalls.Target(modules::function, modules.tensorCores(), device.multiprocessors(),
+                    node -> s.ref(node).buffer() instanceof CudaBuffer b && b.isRepacked(s.ref(node).offset()),
+                    scratch != null ? scratch.address(0) : 0, fusion);
             List<Launch> launches = KernelCalls.launches(s.nodes(), node -> KernelCalls.address(s, node), target);
             return new CudaPlan(List.copyOf(launches), scratch, device.ledger());
         } catch (RuntimeException e) {

@@ -10,6 +10,7 @@ import jcuda.driver.CUfunction;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * How each op maps onto kernel launches: which kernel, grid, block and arguments. The numbers
@@ -48,13 +49,21 @@ final class KernelCalls {
         return t == 1 ? 1 : t <= 4 ? 4 : 8;
     }
 
-    /** mul_mat's matrix-vector kernel of a weight type for {@code variant} tokens per block. */
-    static Kernel mulMatVecKernel(DType type, int variant) {
-        return kernel("MUL_MAT_VEC_" + type.name() + "_T" + variant, "mul_mat", type);
+    /**
+     * mul_mat's matrix-vector kernel of a weight type (repacked: in WeightRepack's layout) for
+     * {@code variant} tokens per block, one warp per row group or split.
+     */
+    static Kernel mulMatVecKernel(DType type, boolean repacked, int variant, boolean split) {
+        return kernel("MUL_MAT_VEC_" + (split ? "SPLIT_" : "") + typeName(type, repacked) + "_T" + variant, "mul_mat", type);
     }
 
-    static Kernel mulMatTiledKernel(DType type) {
-        return kernel("MUL_MAT_TILED_" + type.name(), "mul_mat", type);
+    static Kernel mulMatTiledKernel(DType type, boolean repacked) {
+        return kernel("MUL_MAT_TILED_" + typeName(type, repacked), "mul_mat", type);
+    }
+
+    /** A weight type as kernel names spell it: Q4_0R and Q8_0R for the repacked layouts. */
+    private static String typeName(DType type, boolean repacked) {
+        return type.name() + (repacked ? "R" : "");
     }
 
     static Kernel mulMatIdKernel(DType type) {
@@ -109,9 +118,12 @@ final class KernelCalls {
 
     /**
      * What launches are built against: the kernels' function handles, whether the device has
-     * tensor cores, the scratch's device address and the subgraph's {@link Fusion}.
+     * tensor cores, its multiprocessors, which weights are repacked (WeightRepack; mul_mat and
+     * get_rows read them so, other ops refuse them), the scratch's device address and the
+     * subgraph's {@link Fusion}.
      */
-    record Target(Function<Kernel, CUfunction> functions, boolean tensorCores, long scratch, Fusion fusion) {
+    record Target(Function<Kernel, CUfunction> functions, boolean tensorCores, int multiprocessors, Predicate<Node> repacked,
+                  long scratch, Fusion fusion) {
     }
 
     /** The launches of a subgraph's nodes, in order: each node's, less those fused into another's. */
@@ -124,6 +136,13 @@ final class KernelCalls {
     /** The launches that compute {@code n} (none where another node's launch does); {@code addr} gives the device address of a node's tensor. */
     static List<Launch> launches(Node n, Function<Node, Long> addr, Target c) {
         List<Launch> out = new ArrayList<>(2);
+        for (int i = 0; i < n.inputs().size(); i++) { // only mul_mat's and get_rows' kernels read the repacked layout
+            Node in = n.inputs().get(i);
+            boolean reads = i == 0 && (n.op() instanceof Op.MulMat || n.op() instanceof Op.GetRows);
+            if (!reads && in.op() instanceof Op.Weight && c.repacked().test(in)) {
+                throw new IllegalStateException(n + " reads " + in.name() + ", which is repacked for mul_mat");
+            }
+        }
         switch (n.op()) {
             case Op.Leaf leaf -> {
             }
@@ -132,7 +151,8 @@ final class KernelCalls {
                 int t = (int) g.ids().desc().elements();
                 out.add(launch(c, Kernel.GET_ROWS, t, 1, 1, 256, new Launch.Args()
                         .ptr(addr.apply(g.table())).ptr(addr.apply(g.ids())).ptr(addr.apply(n))
-                        .i32(table.type().id).i64(table.rowBytes()).i32(table.rowLength()).i32(table.rows())));
+                        .i32(WeightRepack.kernelTypeId(table.type(), c.repacked().test(g.table()))).i64(table.rowBytes())
+                        .i32(table.rowLength()).i32(table.rows())));
             }
             case Op.MulMat m -> mulMat(m, n, addr, c, out);
             case Op.RmsNorm r when c.fusion().addOf(n) != null -> {
@@ -281,18 +301,20 @@ final class KernelCalls {
         int rows = (int) m.w().desc().rows();
         int t = (int) m.x().desc().rows();
         long w = addr.apply(m.w()), x = addr.apply(m.x()), y = addr.apply(n);
+        boolean repacked = c.repacked().test(m.w());
         if (t <= VEC_MAX_TOKENS) {
             int variant = vecVariant(t);
             if (dp4a(type)) x = q8Activations(n, m.x(), x, k, t, c, out);
             int perWarp = vecRowsPerWarp(k);
-            out.add(launch(c, mulMatVecKernel(type, variant), ceilDiv(rows, 4 * perWarp), ceilDiv(t, variant), 1, 128,
+            boolean split = vecSplit(rows, perWarp, c.multiprocessors());
+            out.add(launch(c, mulMatVecKernel(type, repacked, variant, split), ceilDiv(rows, split ? perWarp : 4 * perWarp), ceilDiv(t, variant), 1, 128,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t).i32(perWarp)));
         } else if (c.tensorCores() && k % 32 == 0 && w % 16 == 0 && x % 16 == 0) { // sm_80+: tensor cores (f16; Q4_0, Q8_0 int8)
             boolean wide = t > MMA_NARROW_MAX_TOKENS;
-            out.add(launch(c, mmaKernel(type, wide), ceilDiv(rows, wide ? 128 : 64), ceilDiv(t, wide ? 64 : 32), 1, 128,
+            out.add(launch(c, mmaKernel(type, repacked, wide), ceilDiv(rows, wide ? 128 : 64), ceilDiv(t, wide ? 64 : 32), 1, 128,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         } else {
-            out.add(launch(c, mulMatTiledKernel(type), ceilDiv(rows, 64), ceilDiv(t, 64), 1, 256,
+            out.add(launch(c, mulMatTiledKernel(type, repacked), ceilDiv(rows, 64), ceilDiv(t, 64), 1, 256,
                     new Launch.Args().ptr(w).ptr(x).ptr(y).i32(k).i32(rows).i32(t)));
         }
     }
@@ -318,11 +340,32 @@ final class KernelCalls {
         return k <= VEC_SHORT_ROW ? 2 : 1;
     }
 
+    /** Fewer blocks of one-warp row groups than this per multiprocessor take mul_mat_vec's split variant. */
+    static final int VEC_SPLIT_BLOCKS_PER_SM = 4;
+
+    /**
+     * Whether mul_mat_vec splits each row group's K among the block's 4 warps: where the one-warp
+     * grid, ceil(rows / (4 perWarp)) blocks of 4 warps, has fewer than VEC_SPLIT_BLOCKS_PER_SM
+     * blocks per multiprocessor (16 warps), too few loads in flight to reach DRAM bandwidth; split,
+     * the grid has four times the blocks. LLaMA 3.2 1B's K and V projections (512 rows of 2048)
+     * give 128 blocks, 8B's (1024 rows of 4096) 256: split on any GPU of 64 multiprocessors or more.
+     */
+    static boolean vecSplit(int rows, int perWarp, int multiprocessors) {
+        return ceilDiv(rows, 4L * perWarp) < (long) VEC_SPLIT_BLOCKS_PER_SM * multiprocessors;
+    }
+
     /** mul_mat_mma takes 64 x 32 tiles up to this many tokens, 128 x 64 above. */
     static final int MMA_NARROW_MAX_TOKENS = 64;
 
-    /** mul_mat_mma's kernel: 64 rows x 32 tokens per block, or (wide) 128 x 64. */
-    private static Kernel mmaKernel(DType type, boolean wide) {
+    /** mul_mat_mma's kernel: 64 rows x 32 tokens per block, or (wide) 128 x 64; repacked Q4_0 and Q8_0 their own. */
+    private static Kernel mmaKernel(DType type, boolean repacked, boolean wide) {
+        if (repacked) {
+            return switch (type) {
+                case Q4_0 -> wide ? Kernel.MUL_MAT_MMA_Q4_0R_128X64 : Kernel.MUL_MAT_MMA_Q4_0R_64X32;
+                case Q8_0 -> wide ? Kernel.MUL_MAT_MMA_Q8_0R_128X64 : Kernel.MUL_MAT_MMA_Q8_0R_64X32;
+                default -> throw new IllegalStateException("mul_mat of repacked " + type);
+            };
+        }
         return switch (type) {
             case F32 -> wide ? Kernel.MUL_MAT_MMA_F32_128X64 : Kernel.MUL_MAT_MMA_F32_64X32;
             case F16 -> wide ? Kernel.MUL_MAT_MMA_F16_128X64 : Kernel.MUL_MAT_MMA_F16_64X32;

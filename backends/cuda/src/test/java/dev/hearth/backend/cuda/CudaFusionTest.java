@@ -24,6 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaFusionTest {
     /** LLaMA 3.2 1B: dim 2048, 32 heads of 64, 8 KV heads, feed-forward 8192. */
     private static final int DIM = 2048, HEADS = 32, KV_HEADS = 8, HEAD_DIM = 64, FFN = 8192;
+    /** Launches built for an A100's 108 multiprocessors: the 512-row K and V projections take mul_mat_vec's split variant. */
+    private static final int A100_MULTIPROCESSORS = 108;
 
     /**
      * {@code layers} decoder layers in ModelGraph's node order (Blocks.selfAttention,
@@ -66,7 +68,7 @@ class CudaFusionTest {
     private static List<Launch> launches(List<Node> nodes, Fusion fusion) {
         Map<Node, Long> addresses = new IdentityHashMap<>();
         Function<Node, Long> addr = n -> addresses.computeIfAbsent(n, m -> 0x10000L * (addresses.size() + 1));
-        return KernelCalls.launches(nodes, addr, new KernelCalls.Target(k -> null, true, 0x7000_0000L, fusion));
+        return KernelCalls.launches(nodes, addr, new KernelCalls.Target(k -> null, true, A100_MULTIPROCESSORS, n -> false, 0x7000_0000L, fusion));
     }
 
     private static List<String> entries(List<Launch> launches) {
@@ -85,7 +87,7 @@ class CudaFusionTest {
      */
     @Test
     void llamaLayerDecode() {
-        List<String> decode = List.of("add_rms_norm_q8_1", "mul_mat_vec_q4_k_t1", "mul_mat_vec_q4_k_t1", "mul_mat_vec_q6_k_t1", "rope",
+        List<String> decode = List.of("add_rms_norm_q8_1", "mul_mat_vec_q4_k_t1", "mul_mat_vec_split_q4_k_t1", "mul_mat_vec_split_q6_k_t1", "rope",
                 "rope_store", "kv_store_f16", "attention_partial_f16", "attention_combine", "quantize_q8_1", "mul_mat_vec_q4_k_t1",
                 "add_rms_norm_q8_1", "mul_mat_vec_q4_k_t1", "mul_mat_vec_q4_k_t1", "swiglu_q8_1", "mul_mat_vec_q6_k_t1");
         Graph g = llama(3, 1, 4096, DType.F16);
@@ -143,8 +145,8 @@ class CudaFusionTest {
         g.mulMat("d", g.weight(TensorDesc.of("wd", DType.Q8_0, 256, 64)), y);
         g.mulMat("e", g.weight(TensorDesc.of("we", DType.F16, 256, 64)), y);
         List<Launch> l = launches(g.nodes(), Fusion.of(g.nodes()));
-        assertEquals(List.of("quantize_q8_1", "mul_mat_vec_q4_0_t4", "mul_mat_vec_q4_0_t4", "mul_mat_vec_q4_0_t4",
-                "quantize_q8_1", "mul_mat_vec_q8_0_t4", "mul_mat_vec_f16_t4"), entries(l));
+        assertEquals(List.of("quantize_q8_1", "mul_mat_vec_split_q4_0_t4", "mul_mat_vec_split_q4_0_t4", "mul_mat_vec_split_q4_0_t4",
+                "quantize_q8_1", "mul_mat_vec_split_q8_0_t4", "mul_mat_vec_split_f16_t4"), entries(l));
     }
 
     /**

@@ -1,20 +1,29 @@
 package dev.hearth.backend.cuda;
 
 import dev.hearth.backend.cuda.GpuTesting.Case;
+import dev.hearth.runtime.backend.BufferUsage;
+import dev.hearth.runtime.backend.TensorRef;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.graph.Node;
 import dev.hearth.runtime.graph.Op;
 import dev.hearth.runtime.graph.Op.RopeMode;
 import dev.hearth.runtime.reference.ReferenceDevice;
+import dev.hearth.runtime.tensor.TensorDesc;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -79,10 +88,17 @@ class CudaOpsGpuTest {
         List<Spec> specs = new ArrayList<>();
         DType[] types = WEIGHT_TYPES;
         boolean tensorCores = GpuTesting.device().modules().tensorCores(); // prompts of Q4_0/Q8_0 take int8 activations there
+        int sms = GpuTesting.device().multiprocessors();
         for (DType type : types) {
             int[][] shapes = type.blockSize == 256 ? new int[][]{{256, 37}, {768, 64}}
                     : type.blockSize == 32 ? new int[][]{{96, 37}, {256, 64}}
                     : new int[][]{{100, 37}, {256, 64}, {33, 5}};
+            // the shapes above take mul_mat_vec's split variant on any GPU; this one (odd rows, two rows a warp) one warp a row group
+            int oneWarp = 4 * 2 * KernelCalls.VEC_SPLIT_BLOCKS_PER_SM * sms + 3;
+            for (int[] kn : shapes) assertTrue(KernelCalls.vecSplit(kn[1], KernelCalls.vecRowsPerWarp(kn[0]), sms), "split at " + kn[1]);
+            assertFalse(KernelCalls.vecSplit(oneWarp, KernelCalls.vecRowsPerWarp(256), sms));
+            shapes = java.util.Arrays.copyOf(shapes, shapes.length + 1);
+            shapes[shapes.length - 1] = new int[]{256, oneWarp};
             for (int[] kn : shapes) {
                 for (int t : new int[]{1, 3, 8, 9, 70}) {
                     boolean int8 = type.isQuantized() && t <= KernelCalls.VEC_MAX_TOKENS
@@ -97,6 +113,75 @@ class CudaOpsGpuTest {
             }
         }
         return specs.stream().map(CudaOpsGpuTest::check).toList();
+    }
+
+    /**
+     * Q4_0 and Q8_0 weights repacked at load (CudaDevice.prepareWeight, WeightRepack): mul_mat on
+     * every path that reads them (matrix-vector split and not, the tensor-core or tiled kernel)
+     * and get_rows of a repacked table.
+     */
+    @TestFactory
+    List<DynamicTest> repackedWeights() {
+        List<DynamicTest> tests = new ArrayList<>();
+        int sms = GpuTesting.device().multiprocessors();
+        boolean tensorCores = GpuTesting.device().modules().tensorCores();
+        for (DType type : new DType[]{DType.Q4_0, DType.Q8_0}) {
+            for (int[] kn : new int[][]{{256, 37}, {1280, 64}, {512, 4 * 2 * KernelCalls.VEC_SPLIT_BLOCKS_PER_SM * sms + 3}}) {
+                for (int t : new int[]{1, 3, 8, 70}) {
+                    String name = "mul_mat repacked " + type + " k=" + kn[0] + " n=" + kn[1] + " t=" + t;
+                    double tolerance = t <= KernelCalls.VEC_MAX_TOKENS || tensorCores ? INT8_ACTIVATIONS : MATH;
+                    tests.add(checkPrepared(name, tolerance, c -> {
+                        Node w = c.weight("w", type, 1f, kn[0], kn[1]);
+                        c.output(c.graph.mulMat("y", w, c.input("x", DType.F32, 1f, kn[0], t)));
+                    }));
+                }
+            }
+            tests.add(checkPrepared("get_rows repacked " + type + " k=512 v=37", EXACT, c -> {
+                Node table = c.weight("table", type, 1f, 512, 37);
+                c.output(c.graph.getRows("rows", table, c.ints("ids", 0, 36, 5, 5, 17)));
+            }));
+        }
+        return tests;
+    }
+
+    /** A repacked weight reads back as its GGUF blocks (whole rows), is repacked once, and a write over it drops the record. */
+    @Test
+    void repackedWeightReadsBack() {
+        CudaDevice cuda = GpuTesting.device();
+        TensorDesc d = TensorDesc.of("w", DType.Q8_0, 512, 9);
+        try (var b = (CudaBuffer) cuda.allocate(d.bytes() + 64, BufferUsage.WEIGHTS); Arena arena = Arena.ofConfined()) {
+            byte[] random = new byte[(int) d.bytes()];
+            new java.util.Random(3).nextBytes(random);
+            MemorySegment gguf = arena.allocate(d.bytes());
+            MemorySegment.copy(random, 0, gguf, ValueLayout.JAVA_BYTE, 0, random.length);
+            b.write(64, gguf);
+            TensorRef ref = new TensorRef(d, b, 64);
+            assertTrue(cuda.prepareWeight(ref) == d.bytes() && b.isRepacked(64));
+            assertTrue(cuda.prepareWeight(ref) == 0, "once");
+            MemorySegment back = arena.allocate(d.bytes());
+            b.read(64, back);
+            assertTrue(back.mismatch(gguf) == -1, "reads give the GGUF blocks");
+            MemorySegment row = arena.allocate(d.rowBytes());
+            b.read(64 + 2 * d.rowBytes(), row);
+            assertTrue(row.mismatch(gguf.asSlice(2 * d.rowBytes(), d.rowBytes())) == -1, "a whole row");
+            assertThrows(IllegalStateException.class, () -> b.read(64 + 1, arena.allocate(d.rowBytes())), "part of a row");
+            b.write(64, gguf);
+            assertFalse(b.isRepacked(64), "written over: the GGUF layout again");
+        }
+    }
+
+    /** As {@link #check}, the CUDA device preparing (repacking) the case's weights as the engine does. */
+    private static DynamicTest checkPrepared(String name, double tolerance, Consumer<Case> define) {
+        return DynamicTest.dynamicTest(name, () -> {
+            Case c = new Case(name.hashCode());
+            define.accept(c);
+            float[][] want = GpuTesting.compute(c, REFERENCE);
+            float[][] got = GpuTesting.compute(c, GpuTesting.device(), true);
+            for (int i = 0; i < want.length; i++) {
+                double e = GpuTesting.nmse(got[i], want[i]);
+                assertTrue(e <= tolerance, name + " output " + c.outputs.get(i).name() + ": nmse " + e + " > " + tolerance);
+            }
+        });
     }
 
     @TestFactory

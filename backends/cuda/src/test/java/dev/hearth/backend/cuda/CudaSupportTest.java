@@ -8,6 +8,7 @@ import dev.hearth.runtime.tensor.TensorDesc;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -227,18 +228,35 @@ class CudaSupportTest {
         assertEquals(0, KernelCalls.scratchBytes(g.mulMatId("e4", expertsF, g.input("xe4", DType.F32, 256, 3), ids)));
     }
 
-    /** Every weight type has its kernels: three matrix-vector variants, the tiled kernel, mul_mat_id. */
+    /** Every weight type has its kernels: three matrix-vector variants (one warp per row group and split), the tiled kernel, mul_mat_id. */
     @Test
     void kernelsOfEveryWeightType() {
         for (DType t : CudaSupport.WEIGHT_TYPES) {
+            String type = t.name().toLowerCase(java.util.Locale.ROOT);
             for (int variant : new int[]{1, 4, 8}) {
-                Kernel k = KernelCalls.mulMatVecKernel(t, variant);
-                assertEquals("mul_mat_vec_" + t.name().toLowerCase(java.util.Locale.ROOT) + "_t" + variant, k.entry);
+                assertEquals("mul_mat_vec_" + type + "_t" + variant, KernelCalls.mulMatVecKernel(t, false, variant, false).entry);
+                assertEquals("mul_mat_vec_split_" + type + "_t" + variant, KernelCalls.mulMatVecKernel(t, false, variant, true).entry);
             }
-            assertEquals("mul_mat_tiled", KernelCalls.mulMatTiledKernel(t).module);
+            assertEquals("mul_mat_tiled", KernelCalls.mulMatTiledKernel(t, false).module);
             assertEquals("experts", KernelCalls.mulMatIdKernel(t).module);
         }
-        assertThrows(IllegalStateException.class, () -> KernelCalls.mulMatVecKernel(DType.IQ4_NL, 1));
+        assertThrows(IllegalStateException.class, () -> KernelCalls.mulMatVecKernel(DType.IQ4_NL, false, 1, false));
+    }
+
+    /** The split variant where the one-warp grid has fewer than 4 blocks per multiprocessor. */
+    @Test
+    void vecSplit() {
+        int h200 = 132, a100 = 108, small = 20;
+        assertTrue(KernelCalls.vecSplit(512, 1, h200), "LLaMA 1B K/V (512 rows of 2048): 128 blocks");
+        assertTrue(KernelCalls.vecSplit(1024, 1, h200), "LLaMA 8B K/V (1024 rows of 4096): 256 blocks");
+        assertTrue(KernelCalls.vecSplit(2048, 1, h200), "512 blocks, 528 the bound");
+        assertFalse(KernelCalls.vecSplit(2048, 1, a100), "512 blocks, 432 the bound");
+        assertFalse(KernelCalls.vecSplit(8192, 1, h200), "LLaMA 1B feed-forward (8192 rows): 2048 blocks");
+        assertTrue(KernelCalls.vecSplit(2108, 1, h200), "527 blocks");
+        assertFalse(KernelCalls.vecSplit(2109, 1, h200), "528 blocks (the last one part full)");
+        assertTrue(KernelCalls.vecSplit(632, 2, small), "two rows a warp, 8 a block: 79 blocks, 80 the bound");
+        assertFalse(KernelCalls.vecSplit(633, 2, small));
+        assertFalse(KernelCalls.vecSplit(1, 1, 0), "no multiprocessors known: never");
     }
 
     @Test

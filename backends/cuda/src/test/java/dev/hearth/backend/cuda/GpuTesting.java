@@ -151,9 +151,18 @@ final class GpuTesting {
 
     /** Runs the case on {@code device} alone, through the Scheduler and Executor; returns each output decoded. */
     static float[][] compute(Case c, Device device) {
+        return compute(c, device, false);
+    }
+
+    /**
+     * As {@link #compute(Case, Device)}; with {@code prepareWeights}, each weight goes through
+     * Device.prepareWeight once loaded (as the engine does), and at least one must be prepared.
+     */
+    static float[][] compute(Case c, Device device, boolean prepareWeights) {
         List<Buffer> buffers = new ArrayList<>();
         try (Arena arena = Arena.ofConfined()) {
             Map<Node, TensorRef> leaves = new IdentityHashMap<>();
+            long prepared = 0;
             for (Node n : c.graph.nodes()) {
                 if (!(n.op() instanceof Op.Weight) && !(n.op() instanceof Op.State)) continue;
                 MemorySegment bytes = c.data.get(n.name());
@@ -161,7 +170,9 @@ final class GpuTesting {
                 buffers.add(b);
                 b.write(0, bytes);
                 leaves.put(n, new TensorRef(n.desc(), b, 0));
+                if (prepareWeights && n.op() instanceof Op.Weight) prepared += device.prepareWeight(leaves.get(n));
             }
+            if (prepareWeights && prepared == 0) throw new AssertionError("no weight of the case was prepared");
             Schedule s = Scheduler.schedule(c.graph, n -> device, List.of(device));
             try (Executor ex = s.instantiate(leaves::get)) {
                 for (Node n : c.graph.nodes()) if (n.op() instanceof Op.Input in) ex.setInput(in.name(), c.data.get(in.name()));
