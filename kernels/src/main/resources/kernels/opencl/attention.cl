@@ -18,6 +18,10 @@
  * q4_0 (k_type, v_type: 0..3; a quantized row is blocks of 32, decoded element by element as the
  * tiles load them, so a block may span heads); out f32 [heads * headDim, T].
  *
+ * Prompts of 16 tokens or more with headDim up to 256 go to attention_tiled.cl instead, which
+ * reads each K and V row once per tile of query rows; this kernel takes generation, short prompts
+ * and the larger head dims.
+ *
  * Variants: attention. One work-group of ATT_WG work-items per (KV head, token), serving the
  * KV head's query heads (heads / kvHeads of them) ATT_GROUP at a time, so that each K and V row
  * is read once per ATT_GROUP query heads rather than once per head. Keys go in chunks of ATT_WG:
