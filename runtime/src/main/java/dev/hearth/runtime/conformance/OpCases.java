@@ -235,7 +235,8 @@ public final class OpCases {
      * Prompts, what tiled attention kernels take: 16, 33 and 64 tokens, from position 0 and
      * continuing a cache, with groups of 1, 4 and 8 query heads (head dims 64, 128, 64), each shape
      * and length twice, the cache type and variant (plain; a window of 24; a soft cap; sinks; all
-     * three) going round; and a window over a ring of 48 rows, 33 tokens well past its end.
+     * three) going round; head dims 256 and 160 (tiles of 16 rows, a partial chunk of dimensions);
+     * and a window over a ring of 56 rows (window + tokens - 1), 33 tokens well past its end.
      */
     static List<OpCase> promptAttention() {
         List<OpCase> cases = new ArrayList<>();
@@ -250,8 +251,10 @@ public final class OpCases {
                 }
             }
         }
-        cases.add(prompt(new int[]{8, 2, 64}, 33, 200, DType.F16, "window", 48));
-        cases.add(prompt(new int[]{8, 2, 64}, 33, 200, DType.Q4_0, "all", 48));
+        cases.add(prompt(new int[]{4, 2, 256}, 20, 30, DType.F16, "all", 0));
+        cases.add(prompt(new int[]{4, 1, 160}, 17, 0, DType.Q8_0, "plain", 0));
+        cases.add(prompt(new int[]{8, 2, 64}, 33, 200, DType.F16, "window", 56));
+        cases.add(prompt(new int[]{8, 2, 64}, 33, 200, DType.Q4_0, "all", 56));
         return cases;
     }
 

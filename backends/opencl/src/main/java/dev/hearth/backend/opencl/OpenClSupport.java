@@ -39,7 +39,7 @@ final class OpenClSupport {
     /** The tiled attention kernel's largest headDim (attention_tiled_16; attention_tiled_32 takes up to 128). */
     static final int ATTENTION_TILED_MAX_HEAD_DIM = 256;
     /** Local memory of attention_tiled_32, in bytes: Q tile, K/V tile, weights, partial maxima (see its header). */
-    static final long ATTENTION_TILED_LOCAL = 4L * (4096 + 32 * 65 + 32 * 33 + 128);
+    static final long ATTENTION_TILED_LOCAL = 4L * (4096 + 32 * 65 + 32 * 33 + 2 * 128);
     private static final long MAX_ELEMENTS = 0xffff_ffffL;
 
     private OpenClSupport() {

@@ -152,7 +152,10 @@ class RopeAttentionTest {
         OpenClTesting.withAttentionKernel(kernel, () -> kvStoreAndAttention(cache, tokens));
     }
 
-    /** A prompt (16 tokens or more) is planned as one launch of the tiled kernel, a shorter one as attention.cl. */
+    /**
+     * A prompt (16 tokens or more) is planned as one launch of the tiled kernel (tiles of 16 rows
+     * for headDim 256), a shorter one and one of headDim 512 as attention.cl.
+     */
     @Test
     void promptsTakeTheTiledKernel() {
         try (var c = new OpenClTesting.Case(29)) {
@@ -168,6 +171,14 @@ class RopeAttentionTest {
             assertEquals(1, launches.size());
             assertEquals(d.kernel("attention_tiled.cl", "attention_tiled_32"), launches.getFirst().kernel());
             assertEquals(d.kernel("attention.cl", "attention"), plan(List.of(shorter)).getFirst().kernel());
+            Node wide = c.state("wide", DType.F16, 512, 64, 1f);
+            Node qWide = c.input("q_wide", DType.F32, 2 * 512, 16, 1f);
+            Node wider = c.graph.attention("wider", qWide, wide, wide, pos16, 2, 1, 512, 0.125f);
+            assertEquals(d.kernel("attention.cl", "attention"), plan(List.of(wider)).getFirst().kernel(), "headDim 512: attention.cl");
+            Node mid = c.state("mid", DType.F16, 256, 64, 1f);
+            Node qMid = c.input("q_mid", DType.F32, 2 * 256, 16, 1f);
+            Node wideTiles = c.graph.attention("wide_tiles", qMid, mid, mid, pos16, 2, 1, 256, 0.125f);
+            assertEquals(d.kernel("attention_tiled.cl", "attention_tiled_16"), plan(List.of(wideTiles)).getFirst().kernel());
         }
     }
 
