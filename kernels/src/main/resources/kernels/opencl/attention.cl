@@ -18,6 +18,10 @@
  * q4_0 (k_type, v_type: 0..3; a quantized row is blocks of 32, decoded element by element as the
  * tiles load them, so a block may span heads); out f32 [heads * headDim, T].
  *
+ * Prompts of 16 tokens or more with headDim up to 256 go to attention_tiled.cl instead, which
+ * reads each K and V row once per tile of query rows; this kernel takes generation, short prompts
+ * and the larger head dims.
+ *
  * Variants: attention. One work-group of ATT_WG work-items per (KV head, token), serving the
  * KV head's query heads (heads / kvHeads of them) ATT_GROUP at a time, so that each K and V row
  * is read once per ATT_GROUP query heads rather than once per head. Keys go in chunks of ATT_WG:
@@ -46,8 +50,7 @@
  * on the equivalent full-size cache in RingCacheTest; q8_0 and q4_0 caches (head dims 64, 32, 8,
  * a ring) against ReferenceOps.attention in the conformance cases.
  */
-#include "common.h"
-#include "common/quant_blocks.h"
+#include "attention.h"
 
 #ifndef ATT_WG
 #define ATT_WG 64
@@ -56,21 +59,6 @@
 /* Query heads one pass over the keys serves: 4 keeps the local memory (about 26 KiB) under the
  * 32 KiB every OpenCL device has; larger groups take several passes. */
 #define ATT_GROUP 4
-
-/* Element at of a cache of type 0 f32, 1 f16, 2 q8_0, 3 q4_0 (blocks of 32 along the rows). */
-float kv_load(global const uchar* buf, ulong off, ulong at, int type)
-{
-    if (type == 0) return CF32_AT(buf, off)[at];
-    if (type == 1) return vload_half(0, CHALF_AT(buf, off) + at);
-    uint j = at % 32;
-    if (type == 2) {
-        global const uchar* b = buf + off + (at / 32) * Q8_0_BYTES;
-        return vload_half(0, (global const half*) b) * (float) (char) b[Q8_0_QS + j];
-    }
-    global const uchar* b = buf + off + (at / 32) * Q4_0_BYTES;
-    uchar q = b[Q4_0_QS + (j & 15)];
-    return vload_half(0, (global const half*) b) * (float) ((j < 16 ? q & 15 : q >> 4) - 8);
-}
 
 kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
 void attention(global const uchar* q, ulong q_off, global const uchar* k, ulong k_off, int k_type,

@@ -20,7 +20,7 @@ import java.util.Map;
  * (a few sequences generated at once, or drafted tokens checked) and 512 (a prompt batch), for
  * every weight type that has a reference codec;</li>
  * <li>attention with an F32, F16, Q8_0 and Q4_0 cache at contexts 512 and 4096: one token at the last
- * position, and 512 tokens at the last 512 positions;</li>
+ * position, and 16, 64 and 512 tokens at the last positions (short prompts and a prompt batch);</li>
  * <li>rms_norm over the embedding, rope over the query heads, swiglu over the feed-forward width,
  * at T = 1 and 512.</li>
  * </ul>
@@ -58,6 +58,8 @@ public final class KernelCases {
     public static final int[] TOKENS = {1, 512};
     /** Token counts of the mul_mat cases: TOKENS, the small batches of batched generation and short prompts. */
     public static final int[] MUL_MAT_TOKENS = {1, 4, 8, 16, 32, 512};
+    /** Token counts of the attention cases: TOKENS and short prompts (16 tokens is where the OpenCL tiled kernel starts). */
+    public static final int[] ATTENTION_TOKENS = {1, 16, 64, 512};
     /** Contexts of the attention cases. */
     public static final int[] CONTEXTS = {512, 4096};
     /** Cache types of the attention cases. */
@@ -106,7 +108,7 @@ public final class KernelCases {
         }
         for (DType cache : CACHE_TYPES) {
             for (int ctx : CONTEXTS) {
-                for (int t : TOKENS) cases.add(attention(m, cache, ctx, t));
+                for (int t : ATTENTION_TOKENS) cases.add(attention(m, cache, ctx, t));
             }
         }
         for (int t : TOKENS) {

@@ -54,7 +54,7 @@ class KernelCasesTest {
     @Test
     void attentionAtContexts512And4096WithLlama1bHeads() {
         for (int ctx : new int[]{512, 4096}) {
-            for (int t : new int[]{1, 512}) {
+            for (int t : new int[]{1, 16, 64, 512}) {
                 for (DType cache : List.of(DType.F32, DType.F16, DType.Q8_0, DType.Q4_0)) {
                     String name = "attention 1b heads=32/8 head_dim=64 ctx=" + ctx + " t=" + t + " " + cache.name().toLowerCase();
                     KernelCase c = KernelCases.byName(name);
@@ -119,7 +119,8 @@ class KernelCasesTest {
         List<KernelCase> both = Selection.parse(null, null, null, "all").filter(KernelCases.all());
         // the mul_mat cases at 1, 4, 8, 16, 32 and 512 tokens
         assertEquals(360, both.stream().filter(c -> c.op().equals("mul_mat")).count());
-        assertEquals(both, Selection.parse(null, null, null, "1,4,8,16,32,512").filter(KernelCases.all()));
+        // and the attention cases at 1, 16, 64 and 512
+        assertEquals(both, Selection.parse(null, null, null, "1,4,8,16,32,64,512").filter(KernelCases.all()));
     }
 
     @Test

@@ -45,6 +45,7 @@ public final class OpCases {
         cases.addAll(kvStore());
         cases.addAll(attention());
         cases.addAll(attentionVariants());
+        cases.addAll(promptAttention());
         cases.addAll(rings());
         cases.addAll(quantizedCaches());
         cases.addAll(elementwise());
@@ -228,6 +229,60 @@ public final class OpCases {
             }
         }
         return cases;
+    }
+
+    /**
+     * Prompts, what tiled attention kernels take: 16, 33 and 64 tokens, from position 0 and
+     * continuing a cache, with groups of 1, 4 and 8 query heads (head dims 64, 128, 64), each shape
+     * and length twice, the cache type and variant (plain; a window of 24; a soft cap; sinks; all
+     * three) going round; head dims 256 and 160 (tiles of 16 rows, a partial chunk of dimensions);
+     * and a window over a ring of 56 rows (window + tokens - 1), 33 tokens well past its end.
+     */
+    static List<OpCase> promptAttention() {
+        List<OpCase> cases = new ArrayList<>();
+        int[][] shapes = {{4, 4, 64}, {8, 2, 128}, {8, 1, 64}}; // heads, kv heads, head dim
+        int[][] prompts = {{16, 0}, {33, 40}, {64, 100}}; // tokens, first position
+        DType[] caches = {DType.F32, DType.F16, DType.Q8_0, DType.Q4_0};
+        String[] variants = {"plain", "window", "softcap", "sinks", "all"};
+        for (int s = 0; s < shapes.length; s++) {
+            for (int p = 0; p < prompts.length; p++) {
+                for (int i = 3 * s + p; i < 3 * s + p + 4; i += 3) {
+                    cases.add(prompt(shapes[s], prompts[p][0], prompts[p][1], caches[i % caches.length], variants[i % variants.length], 0));
+                }
+            }
+        }
+        cases.add(prompt(new int[]{4, 2, 256}, 20, 30, DType.F16, "all", 0));
+        cases.add(prompt(new int[]{4, 1, 160}, 17, 0, DType.Q8_0, "plain", 0));
+        cases.add(prompt(new int[]{8, 2, 64}, 33, 200, DType.F16, "window", 56));
+        cases.add(prompt(new int[]{8, 2, 64}, 33, 200, DType.Q4_0, "all", 56));
+        return cases;
+    }
+
+    /** One prompt case: {@code ring} rows of cache (a ring), or 0 for rows enough for every position. */
+    private static OpCase prompt(int[] shape, int t, int first, DType cache, String variant, int ring) {
+        int heads = shape[0], kvHeads = shape[1], headDim = shape[2];
+        boolean all = variant.equals("all");
+        int window = all || variant.equals("window") ? 24 : 0;
+        float softcap = all || variant.equals("softcap") ? 5f : 0f;
+        boolean sinks = all || variant.equals("sinks");
+        int rows = ring > 0 ? ring : first + t > 64 ? 256 : 64;
+        String name = "attention heads=" + heads + " kv_heads=" + kvHeads + " head_dim=" + headDim + " cache=" + lower(cache)
+                + (ring > 0 ? " rows=" + ring + " (a ring)" : "") + " " + variant + " prompt t=" + t + " pos=" + first;
+        return new OpCase("attention", cache, name, MATMUL, b -> {
+            int[] pos = new int[t];
+            for (int i = 0; i < t; i++) pos[i] = first + i;
+            Node q = b.input("q", DType.F32, 3, (long) heads * headDim, t);
+            Node k = b.state("k_cache", cache, (long) kvHeads * headDim, rows);
+            Node v = b.state("v_cache", cache, (long) kvHeads * headDim, rows);
+            Node sk = null;
+            if (sinks) {
+                float[] values = new float[heads];
+                for (int h = 0; h < heads; h++) values[h] = new float[]{3f, -1f, 0.5f, 6f, -30f, 1.5f, 0f, 2f}[h % 8];
+                sk = b.weight("sinks", DType.F32, values, heads);
+            }
+            b.output(b.graph().attention("out", q, k, v, b.ints("pos", pos), heads, kvHeads, headDim, (float) (1 / Math.sqrt(headDim)),
+                    window, softcap, sk));
+        });
     }
 
     /**

@@ -19,7 +19,8 @@ import java.util.Set;
  *       softmax, swiglu_oai: F32; rope with YaRN scaling too</li>
  *   <li>kv_store and attention: F32, F16, Q8_0 or Q4_0 caches, rings too (position p at row p % rows);
  *       attention with headDim up to 512, with or without a sliding window, soft-capped scores
- *       and (F32) attention sinks</li>
+ *       and (F32) attention sinks; prompts of 16 tokens or more with headDim up to 256 by tiles
+ *       (attention_tiled.cl), the others one work-group per token (attention.cl)</li>
  *   <li>mul_mat_id: experts' weights of the mul_mat types, F32 activations, I32 ids; top_k,
  *       gather (I32 ids), weighted_sum, add_id (I32 ids): F32</li>
  *   <li>reshape: a view, nothing to launch</li>
@@ -33,6 +34,12 @@ final class OpenClSupport {
     static final int MAX_HEAD_DIM = 512;
     /** The attention kernel's fixed work-group size (ATT_WG in attention.cl). */
     static final int ATTENTION_GROUP = 64;
+    /** The tiled attention kernel's fixed work-group size (AT_WG in attention_tiled.cl). */
+    static final int ATTENTION_TILED_GROUP = 128;
+    /** The tiled attention kernel's largest headDim (attention_tiled_16; attention_tiled_32 takes up to 128). */
+    static final int ATTENTION_TILED_MAX_HEAD_DIM = 256;
+    /** Local memory of attention_tiled_32, in bytes: Q tile, K/V tile, weights, partial maxima (see its header). */
+    static final long ATTENTION_TILED_LOCAL = 4L * (4096 + 32 * 65 + 32 * 33 + 2 * 128);
     private static final long MAX_ELEMENTS = 0xffff_ffffL;
 
     private OpenClSupport() {

@@ -33,6 +33,12 @@ final class Planner {
     /** Attention splits to use instead of the automatic choice (tests); 0 for automatic. */
     static volatile int forcedAttentionSplits;
 
+    /** 1 to make attention take the tiled kernel wherever it can (short prompts too), 0 never, -1 to choose (tests). */
+    static volatile int forcedAttentionTiled = -1;
+
+    /** From this many tokens on, attention takes the tiled kernel (attention_tiled.cl). */
+    static final int ATTENTION_TILED_MIN_TOKENS = 16;
+
     /** 1 to make mul_mat_id use the grouped tiled kernel, 0 the matrix-vector one, -1 to choose (tests). */
     static volatile int forcedMulMatIdTiled = -1;
 
@@ -328,6 +334,7 @@ final class Planner {
     }
 
     private void attention(Node n, Op.Attention at) {
+        if (tiledAttention(n, at)) return;
         cl_kernel kn = kernel("attention.cl", "attention");
         int wg = OpenClSupport.ATTENTION_GROUP;
         if (device.kernelLimit(kn) < wg) {
@@ -357,6 +364,33 @@ final class Planner {
             sinks(m, at).u32(splits);
             out.add(m.launch(n, kernel("attention.cl", "attention_merge"), new long[] {(long) at.heads() * wg, tokens}, new long[] {wg, 1}));
         }
+    }
+
+    /**
+     * Attention by tiles of query rows (attention_tiled.cl): for prompts of ATTENTION_TILED_MIN_TOKENS
+     * tokens or more, headDim up to 256 (tiles of 32 rows up to 128, of 16 beyond), where the device
+     * gives the kernel its work-group and local memory. False, launching nothing, otherwise.
+     */
+    private boolean tiledAttention(Node n, Op.Attention at) {
+        long tokens = at.q().desc().rows();
+        int forced = forcedAttentionTiled;
+        if (forced == 0 || (forced < 0 && tokens < ATTENTION_TILED_MIN_TOKENS)) return false;
+        if (at.headDim() > OpenClSupport.ATTENTION_TILED_MAX_HEAD_DIM) return false;
+        if (device.info().localMemory() < OpenClSupport.ATTENTION_TILED_LOCAL) return false;
+        int rows = at.headDim() <= 128 ? 32 : 16;
+        cl_kernel kn = kernel("attention_tiled.cl", "attention_tiled_" + rows);
+        int wg = OpenClSupport.ATTENTION_TILED_GROUP;
+        if (device.kernelLimit(kn) < wg) return false;
+        long tiles = (tokens * (at.heads() / at.kvHeads()) + rows - 1) / rows;
+        Launch.Args a = args().tensor(ref(at.q()))
+                .tensor(ref(at.kCache())).i32(cacheType(at.kCache().desc().type()))
+                .tensor(ref(at.vCache())).i32(cacheType(at.vCache().desc().type()))
+                .tensor(ref(at.pos())).tensor(ref(n))
+                .u32(at.heads()).u32(at.kvHeads()).u32(at.headDim()).u32(at.kCache().desc().rows()).u32(tokens)
+                .f32(at.scale()).u32(at.window()).f32(at.softcap());
+        sinks(a, at);
+        out.add(a.launch(n, kn, new long[] {(long) at.kvHeads() * wg, tiles}, new long[] {wg, 1}));
+        return true;
     }
 
     /** The sinks and whether there are any (the queries stand in, unread, where there are none). */

@@ -170,6 +170,27 @@ final class OpenClTesting {
         }
     }
 
+    /**
+     * Runs {@code body} with attention planned by one kernel: "one" (attention.cl, one pass),
+     * "split" (attention.cl over 3 slices of the cache, merged), "tiled" (attention_tiled.cl, even
+     * for fewer tokens than the planner gives it) or "auto" (the planner's choice).
+     */
+    static void withAttentionKernel(String kernel, Runnable body) {
+        Planner.forcedAttentionSplits = kernel.equals("split") ? 3 : kernel.equals("one") ? 1 : 0;
+        Planner.forcedAttentionTiled = switch (kernel) {
+            case "one", "split" -> 0;
+            case "tiled" -> 1;
+            case "auto" -> -1;
+            default -> throw new IllegalArgumentException("attention kernel " + kernel);
+        };
+        try {
+            body.run();
+        } finally {
+            Planner.forcedAttentionSplits = 0;
+            Planner.forcedAttentionTiled = -1;
+        }
+    }
+
     /** sum((got - want)^2) / sum(want^2); infinite where got has a NaN. */
     static double nmse(float[] got, float[] want) {
         double e = 0;

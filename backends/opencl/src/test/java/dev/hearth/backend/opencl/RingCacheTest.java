@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * KV caches that are rings: position p at row p % R of a cache of R rows (a sliding-window
  * layer's cache holding only its window). kv_store (alone and fused into rope) and attention
- * (one pass and split over slices of the positions, then merged) over F32 and F16 rings, with
+ * (one pass, split over slices of the positions then merged, and by tiles of query rows) over F32 and F16 rings, with
  * positions well past R, against ReferenceOps.attention on the equivalent full-size cache (the
  * same values at rows pos instead of pos % R).
  */
@@ -36,31 +36,27 @@ class RingCacheTest {
     private static final int KV_ROW = KV_HEADS * HEAD_DIM;
 
     /**
-     * Decode steps of several tokens each, from position 0 to about three times around a ring of
-     * window + tokens - 1 rows (the least the scheduler allows), each step's attention against
-     * the reference over every position stored so far.
+     * Decode steps of several tokens each (5; 16, a short prompt, for the tiled kernel), from
+     * position 0 to about three times around a ring of window + tokens - 1 rows (the least the
+     * scheduler allows), each step's attention against the reference over every position stored so far.
      */
     @ParameterizedTest
-    @CsvSource({"F32, 1", "F16, 1", "F32, 3", "F16, 3"})
-    void decodeStepsAroundTheRing(DType type, int splits) {
-        Planner.forcedAttentionSplits = splits; // 3: slices of the window, one of them empty
-        try {
-            decodeSteps(type);
-        } finally {
-            Planner.forcedAttentionSplits = 0;
-        }
+    @CsvSource({"F32, one, 5", "F16, one, 5", "F32, split, 5", "F16, split, 5", "F32, tiled, 5", "F16, tiled, 5",
+            "F32, auto, 16", "F16, auto, 16"})
+    void decodeStepsAroundTheRing(DType type, String kernel, int tokens) {
+        // split: slices of the window, one of them empty; tiled: forced for 5 tokens, chosen for 16
+        OpenClTesting.withAttentionKernel(kernel, () -> decodeSteps(type, tokens));
     }
 
-    private static void decodeSteps(DType type) {
-        int tokens = 5;
+    private static void decodeSteps(DType type, int tokens) {
         int window = 70; // more than one 64-key chunk: a chunk's rows wrap around the ring
         int ring = window + tokens - 1;
-        int steps = 45; // positions 0 .. 224, three times around
+        int steps = 3 * ring / tokens; // three times around
         float scale = (float) (1 / Math.sqrt(HEAD_DIM));
         try (var c = new OpenClTesting.Case(60 + type.ordinal())) {
             Node kc = c.state("k_cache", type, KV_ROW, ring, 1f); // junk where nothing is stored yet
             Node vc = c.state("v_cache", type, KV_ROW, ring, 1f);
-            Node pos = c.ints("pos", 0, 1, 2, 3, 4);
+            Node pos = c.ints("pos", java.util.stream.IntStream.range(0, tokens).toArray());
             Node q = c.input("q", DType.F32, Q_ROW, tokens, 1f);
             Node k = c.input("k", DType.F32, KV_ROW, tokens, 1f);
             Node v = c.input("v", DType.F32, KV_ROW, tokens, 1f);
@@ -103,14 +99,9 @@ class RingCacheTest {
      * larger than the window needs), tokens not adjacent; the window spans most of the ring.
      */
     @ParameterizedTest
-    @CsvSource({"F32, 1", "F16, 1", "F32, 3", "F16, 3"})
-    void batchFarPastTheRing(DType type, int splits) {
-        Planner.forcedAttentionSplits = splits;
-        try {
-            batchFarPast(type);
-        } finally {
-            Planner.forcedAttentionSplits = 0;
-        }
+    @CsvSource({"F32, one", "F16, one", "F32, split", "F16, split", "F32, tiled", "F16, tiled"})
+    void batchFarPastTheRing(DType type, String kernel) {
+        OpenClTesting.withAttentionKernel(kernel, () -> batchFarPast(type));
     }
 
     private static void batchFarPast(DType type) {

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * rope (both modes, with and without frequency factors, ropeDims below headDim), kv_store into
  * f32 and f16 caches, and attention over them with grouped heads, against the reference
  * backend. The cache starts full of other values, so stray writes and reads past pos show.
- * Attention runs in one pass and split over slices of the cache with a merge, plain, with a
+ * Attention runs in one pass and split over slices of the cache with a merge, and by tiles of
+ * query rows (attention_tiled.cl: forced for 5 tokens, chosen for a prompt of 33), plain, with a
  * sliding window (narrower and wider than the positions), soft-capped scores, and both, and
  * with attention sinks (alone and with a window or soft cap; split, the sink joins the merge).
  * rope with YaRN scaling (both modes, extFactor 1 and 0, with frequency factors), and fused.
@@ -143,28 +144,58 @@ class RopeAttentionTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"F32, 1", "F16, 1", "F32, 3", "F16, 3"})
-    void kvStoreAndAttentionMatchReference(DType cache, int splits) {
-        Planner.forcedAttentionSplits = splits; // 3: slices of the cache, some of them empty, then merged
-        try {
-            kvStoreAndAttention(cache);
-        } finally {
-            Planner.forcedAttentionSplits = 0;
+    @CsvSource({"F32, one, 5", "F16, one, 5", "F32, split, 5", "F16, split, 5", "F32, tiled, 5", "F16, tiled, 5",
+            "F32, auto, 33", "F16, auto, 33"})
+    void kvStoreAndAttentionMatchReference(DType cache, String kernel, int tokens) {
+        // split: slices of the cache, some of them empty, then merged; tiled for 5 tokens: forced,
+        // for 33 the planner's choice (99 rows: tiles of 32 that cut a token's 3 heads apart, a last of 3)
+        OpenClTesting.withAttentionKernel(kernel, () -> kvStoreAndAttention(cache, tokens));
+    }
+
+    /**
+     * A prompt (16 tokens or more) is planned as one launch of the tiled kernel (tiles of 16 rows
+     * for headDim 256), a shorter one and one of headDim 512 as attention.cl.
+     */
+    @Test
+    void promptsTakeTheTiledKernel() {
+        try (var c = new OpenClTesting.Case(29)) {
+            Node cache = c.state("cache", DType.F16, 2 * 64, 64, 1f);
+            Node pos16 = c.ints("pos16", java.util.stream.IntStream.range(3, 19).toArray());
+            Node q16 = c.input("q16", DType.F32, 8 * 64, 16, 1f);
+            Node pos15 = c.ints("pos15", java.util.stream.IntStream.range(3, 18).toArray());
+            Node q15 = c.input("q15", DType.F32, 8 * 64, 15, 1f);
+            Node prompt = c.graph.attention("prompt", q16, cache, cache, pos16, 8, 2, 64, 0.125f);
+            Node shorter = c.graph.attention("shorter", q15, cache, cache, pos15, 8, 2, 64, 0.125f);
+            OpenClDevice d = OpenClTesting.device();
+            List<Launch> launches = plan(List.of(prompt));
+            assertEquals(1, launches.size());
+            assertEquals(d.kernel("attention_tiled.cl", "attention_tiled_32"), launches.getFirst().kernel());
+            assertEquals(d.kernel("attention.cl", "attention"), plan(List.of(shorter)).getFirst().kernel());
+            Node wide = c.state("wide", DType.F16, 512, 64, 1f);
+            Node qWide = c.input("q_wide", DType.F32, 2 * 512, 16, 1f);
+            Node wider = c.graph.attention("wider", qWide, wide, wide, pos16, 2, 1, 512, 0.125f);
+            assertEquals(d.kernel("attention.cl", "attention"), plan(List.of(wider)).getFirst().kernel(), "headDim 512: attention.cl");
+            Node mid = c.state("mid", DType.F16, 256, 64, 1f);
+            Node qMid = c.input("q_mid", DType.F32, 2 * 256, 16, 1f);
+            Node wideTiles = c.graph.attention("wide_tiles", qMid, mid, mid, pos16, 2, 1, 256, 0.125f);
+            assertEquals(d.kernel("attention_tiled.cl", "attention_tiled_16"), plan(List.of(wideTiles)).getFirst().kernel());
         }
     }
 
-    private static void kvStoreAndAttention(DType cache) {
+    private static void kvStoreAndAttention(DType cache, int tokens) {
         int heads = 6;
         int kvHeads = 2;
         int headDim = 72; // more than one 64-wide K tile, with a tail
         int ctx = 80;
+        int first = tokens < 16 ? 65 : 40;
+        int[] positions = java.util.stream.IntStream.range(first, first + tokens).toArray();
         try (var c = new OpenClTesting.Case(30 + cache.ordinal())) {
             Node kc = c.state("k_cache", cache, kvHeads * headDim, ctx, 1f);
             Node vc = c.state("v_cache", cache, kvHeads * headDim, ctx, 1f);
-            Node pos = c.ints("pos", 65, 66, 67, 68, 69);
-            Node q = c.input("q", DType.F32, heads * headDim, 5, 1f);
-            Node k = c.input("k", DType.F32, kvHeads * headDim, 5, 1f);
-            Node v = c.input("v", DType.F32, kvHeads * headDim, 5, 1f);
+            Node pos = c.ints("pos", positions);
+            Node q = c.input("q", DType.F32, heads * headDim, tokens, 1f);
+            Node k = c.input("k", DType.F32, kvHeads * headDim, tokens, 1f);
+            Node v = c.input("v", DType.F32, kvHeads * headDim, tokens, 1f);
             Node ks = c.out(c.graph.kvStore("k_stored", kc, k, pos));
             Node vs = c.out(c.graph.kvStore("v_stored", vc, v, pos));
             c.out(c.graph.attention("att", q, ks, vs, pos, heads, kvHeads, headDim, (float) (1 / Math.sqrt(headDim))));
