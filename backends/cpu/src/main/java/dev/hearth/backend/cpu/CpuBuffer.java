@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  */
 final class CpuBuffer extends HostBuffer {
     /** The repacked copies this buffer uses, by offset (null: not made, memory was short). */
-    private final java.util.Map<Long, MemorySegment> packed = new java.util.HashMap<>();
+    private final java.util.Map<Long, Repack.Copy> packed = new java.util.HashMap<>();
     private final java.util.List<CpuDevice.PackKey> acquired = new java.util.ArrayList<>();
 
     CpuBuffer(Device device, BufferUsage usage, MemorySegment segment, Arena arena) {
@@ -26,11 +26,11 @@ final class CpuBuffer extends HostBuffer {
      * {@code offset}, made on first use ({@link CpuDevice#acquirePack}: buffers over the same
      * memory share it) and released with this buffer; null where memory is short.
      */
-    synchronized MemorySegment packed(DType type, long offset, int k, int n, CpuPool pool) {
+    synchronized Repack.Copy packed(DType type, long offset, int k, int n, CpuPool pool) {
         if (packed.containsKey(offset)) return packed.get(offset);
         MemorySegment src = hostSegment().asSlice(offset, type.bytesFor(k) * n);
         CpuDevice.PackKey key = new CpuDevice.PackKey(src.address(), type, k, n);
-        MemorySegment p = ((CpuDevice) device()).acquirePack(key, src, pool);
+        Repack.Copy p = ((CpuDevice) device()).acquirePack(key, src, pool);
         packed.put(offset, p);
         if (p != null) acquired.add(key);
         return p;

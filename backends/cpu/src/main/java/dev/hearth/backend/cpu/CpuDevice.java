@@ -217,13 +217,13 @@ public final class CpuDevice implements Device {
     }
 
     private static final class Pack {
+        final Repack.Copy copy;
         final Arena arena;
-        final MemorySegment segment;
         int users;
 
-        Pack(Arena arena, MemorySegment segment) {
+        Pack(Repack.Copy copy, Arena arena) {
+            this.copy = copy;
             this.arena = arena;
-            this.segment = segment;
         }
     }
 
@@ -232,38 +232,42 @@ public final class CpuDevice implements Device {
 
     /**
      * The x8 form ({@link Repack}) of {@code src}, made by the first buffer that asks and freed
-     * when the last one that asked releases it; null where memory is short.
+     * when the last one that asked releases it (then the garbage collector frees it); null where
+     * memory (the machine's, or the Java heap's) is short.
      */
-    synchronized MemorySegment acquirePack(PackKey key, MemorySegment src, CpuPool pool) {
+    synchronized Repack.Copy acquirePack(PackKey key, MemorySegment src, CpuPool pool) {
         Pack p = packs.get(key);
         if (p == null) {
             int nb = key.k() / key.type().blockSize, n = key.n();
             long bytes = Repack.bytes(key.type(), nb, n);
-            if (memory().free() < bytes + 512 * MIB) {
+            Runtime rt = Runtime.getRuntime();
+            long heap = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+            boolean onHeap = !Repack.Copy.isNative(key.type());
+            if (memory().free() < bytes + 512 * MIB || onHeap && (bytes > Repack.MAX_BYTES || heap < bytes + 256 * MIB)) {
                 System.getLogger(CpuDevice.class.getName()).log(System.Logger.Level.WARNING, String.format(
-                        "cpu: %,d MiB free is too little to repack a %s weight of %,d MiB for the faster kernels; using the row kernels (slower)",
-                        memory().free() >> 20, key.type(), bytes >> 20));
+                        "cpu: %,d MiB free (%,d MiB of Java heap) is too little to repack a %s weight of %,d MiB for the faster kernels;"
+                                + " using the row kernels (slower)", memory().free() >> 20, heap >> 20, key.type(), bytes >> 20));
                 return null;
             }
-            Arena arena = Arena.ofShared();
-            MemorySegment dst = arena.allocate(bytes, 64);
+            Arena arena = onHeap ? null : Arena.ofShared();
+            Repack.Copy dst = Repack.Copy.allocate(key.type(), bytes, arena);
             int groups = n / 8, chunk = 64;
             pool.run((groups + chunk - 1) / chunk, (i, w) -> Repack.repack(key.type(), src, nb, dst, i * chunk, Math.min(groups, (i + 1) * chunk)));
             // The kernels read the copy from now on: hand the mapped file's pages back to the page
             // cache, so resident memory holds the model once (read again from the file if touched).
             if (src.isMapped()) src.unload();
-            p = new Pack(arena, dst);
+            p = new Pack(dst, arena);
             packs.put(key, p);
         }
         p.users++;
-        return p.segment;
+        return p.copy;
     }
 
     synchronized void releasePack(PackKey key) {
         Pack p = packs.get(key);
         if (p != null && --p.users == 0) {
             packs.remove(key);
-            p.arena.close();
+            if (p.arena != null) p.arena.close();
         }
     }
 

@@ -43,7 +43,7 @@ final class CpuStream implements Stream {
     private final List<Subgraph> order = new ArrayList<>();
     private final Rope rope = new Rope();
     private Scratch scratch;
-    /** Scopes of memory the steps being planned use beyond the split's tensors (repacked weights). */
+    /** Scopes of memory the steps being planned use beyond the split's tensors (native repacked weights). */
     private java.util.Set<MemorySegment.Scope> planScopes;
     private float[][] attention = new float[0][];
     private int[] ints = new int[0];
@@ -129,11 +129,10 @@ final class CpuStream implements Stream {
                 DType type = m.w().desc().type();
                 int kk = (int) m.w().desc().rowLength(), rows = (int) m.w().desc().rows(), tokens = (int) m.x().desc().rows();
                 Node xNode = m.x();
-                MemorySegment repacked = Repack.repacks(type) && rows >= 8 && device.repack() && wr.buffer() instanceof CpuBuffer cb
+                Repack.Copy packed = Repack.repacks(type) && rows >= 8 && device.repack() && wr.buffer() instanceof CpuBuffer cb
                         && cb.usage() == BufferUsage.WEIGHTS ? cb.packed(type, wr.offset(), kk, rows, device.pool()) : null;
-                if (repacked != null) planScopes.add(repacked.scope());
-                MemorySegment packed = repacked != null ? Mem.view(repacked) : null;
-                yield (pool, s) -> MatMul.run(pool, s, type, w, packed, kk, rows, x, tokens, out, xNode);
+                if (packed != null && packed.segment() != null) planScopes.add(packed.segment().scope());
+                yield (pool, s) -> MatMul.run(pool, s, type, w, packed, 0, kk, rows, x, tokens, out, xNode);
             }
             case Op.GetRows gr -> {
                 Input table = input(gr.table(), g);
@@ -340,10 +339,10 @@ final class CpuStream implements Stream {
                 TensorRef wr = g.ref(m.w());
                 DType type = m.w().desc().type();
                 int kk = (int) m.w().desc().ne(0), rows = (int) m.w().desc().ne(1), experts = (int) m.w().desc().ne(2);
-                MemorySegment repacked = Repack.repacks(type) && rows % 8 == 0 && device.repack() && wr.buffer() instanceof CpuBuffer cb
+                Repack.Copy packed = Repack.repacks(type) && rows % 8 == 0 && device.repack() && wr.buffer() instanceof CpuBuffer cb
                         && cb.usage() == BufferUsage.WEIGHTS ? cb.packed(type, wr.offset(), kk, rows * experts, device.pool()) : null;
-                if (repacked != null) planScopes.add(repacked.scope());
-                Experts.MulMatId op = new Experts.MulMatId(type, Mem.segment(wr), repacked != null ? Mem.view(repacked) : null, kk, rows,
+                if (packed != null && packed.segment() != null) planScopes.add(packed.segment().scope());
+                Experts.MulMatId op = new Experts.MulMatId(type, Mem.segment(wr), packed, kk, rows,
                         experts, Mem.segment(g.ref(m.x())), m.x().desc().rows(), Mem.segment(g.ref(m.ids())),
                         (int) m.ids().desc().rowLength(), (int) m.ids().desc().rows(), out, m.w().desc().name());
                 yield (pool, s) -> op.run(pool, s);

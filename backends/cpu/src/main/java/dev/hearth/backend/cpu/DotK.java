@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 
 import static dev.hearth.backend.cpu.Mem.B128;
+import static dev.hearth.backend.cpu.Mem.B256;
 import static dev.hearth.backend.cpu.Mem.F256;
 import static dev.hearth.backend.cpu.Mem.I16;
 import static dev.hearth.backend.cpu.Mem.I256;
@@ -140,8 +141,8 @@ final class DotK {
     }
 
     /**
-     * Q4_K repacked eight rows at a time ({@link Repack#q4_k}): groups {@code g0..g1} of
-     * {@code nsb} super-blocks times the activations {@code xl} / {@code xs}
+     * Q4_K repacked eight rows at a time ({@link Repack#q4_k}): groups {@code g0..g1} of the copy
+     * in {@code p} from byte {@code at} ({@code nsb} super-blocks per row) times the activations {@code xl} / {@code xs}
      * ({@link ActQuant#lanesK}): {@code out[8g..8g+8)}. As {@link DotQ4x8}, the lanes are rows:
      * each 16-byte slice zero-extended to 16-bit lanes (two per row), its low and high nibbles
      * times the activations of sub-blocks 2c and 2c+1 added up in 16 bits over the 16 slices of a
@@ -149,22 +150,22 @@ final class DotK {
      * row's scale of that sub-block (a vector of the 8 rows' scales); the mins term is the rows'
      * mins times the sub-blocks' sums of q_x. Then d and dmin (8 halves each) times d_x.
      */
-    static void q4_kx8(MemorySegment packed, int nsb, short[] xl, int[] xs, MemorySegment out, long outOff, int g0, int g1) {
+    static void q4_kx8(byte[] p, int at, int nsb, short[] xl, int[] xs, MemorySegment out, long outOff, int g0, int g1) {
         // one method calling only the Vector API, as q6_kx8 (a helper of ours is not always inlined)
-        long gb = (long) Repack.K_GROUP * nsb;
+        int gb = Repack.K_GROUP * nsb;
         for (int gi = g0; gi < g1; gi++) {
-            MemorySegment g = packed.asSlice(gi * gb, gb);
+            int g = at + gi * gb;
             FloatVector acc = FloatVector.zero(F256), mins = acc;
             for (int sb = 0; sb < nsb; sb++) {
-                long o = (long) Repack.K_GROUP * sb;
+                int o = g + Repack.K_GROUP * sb;
                 int xo = ActQuant.LANE_SHORTS_K * sb, is = ActQuant.K_LANE_INTS * sb;
                 IntVector t = IntVector.zero(I256);
                 for (int c = 0; c < 4; c++) {
-                    long q = o + Repack.K_QS + 256 * c;
+                    int q = o + Repack.K_QS + 256 * c;
                     int x = xo + 512 * c;
                     ShortVector lo = ShortVector.zero(S256), hi = lo;
                     for (int m = 0; m < 16; m++) {
-                        ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B128, g, q + 16 * m, LE)
+                        ShortVector z = (ShortVector) ByteVector.fromArray(B128, p, q + 16 * m)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
                         lo = lo.add(z.and((short) 0xF).mul(ShortVector.fromArray(S256, xl, x + 16 * m)));
                         hi = hi.add(z.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S256, xl, x + 256 + 16 * m)));
@@ -173,20 +174,21 @@ final class DotK {
                     IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
                     li = li.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(li.lanewise(VectorOperators.ASHR, 16));
                     hj = hj.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(hj.lanewise(VectorOperators.ASHR, 16));
-                    ByteVector sc = ByteVector.fromMemorySegment(B128, g, o + Repack.K_SCALES + 16 * c, LE);
+                    ByteVector sc = ByteVector.fromArray(B128, p, o + Repack.K_SCALES + 16 * c);
                     t = t.add(li.mul((IntVector) sc.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 0)))
                             .add(hj.mul((IntVector) sc.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 1)));
                 }
                 IntVector mt = IntVector.zero(I256);
                 for (int j = 0; j < 8; j += 2) {
-                    ByteVector mn = ByteVector.fromMemorySegment(B128, g, o + Repack.K_MINS + 8 * j, LE);
+                    ByteVector mn = ByteVector.fromArray(B128, p, o + Repack.K_MINS + 8 * j);
                     mt = mt.add(((IntVector) mn.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 0)).mul(xs[is + j]))
                             .add(((IntVector) mn.convertShape(VectorOperators.ZERO_EXTEND_B2I, I256, 1)).mul(xs[is + j + 1]));
                 }
                 float dx = Float.intBitsToFloat(xs[is + 8]) * Mem.HALF_BIAS;
                 // d and dmin: 8 halves each, as floats scaled down by 2^112 (HALF_BIAS in dx restores them)
-                IntVector dh = (IntVector) ShortVector.fromMemorySegment(S256, g, o, LE).convertShape(VectorOperators.S2I, I256, 0);
-                IntVector mh = (IntVector) ShortVector.fromMemorySegment(S256, g, o, LE).convertShape(VectorOperators.S2I, I256, 1);
+                ShortVector dm = ByteVector.fromArray(B256, p, o).reinterpretAsShorts();
+                IntVector dh = (IntVector) dm.convertShape(VectorOperators.S2I, I256, 0);
+                IntVector mh = (IntVector) dm.convertShape(VectorOperators.S2I, I256, 1);
                 FloatVector d = dh.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
                 FloatVector dmin = mh.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
                 acc = ((FloatVector) t.convert(VectorOperators.I2F, 0)).fma(d.mul(dx), acc);
@@ -198,40 +200,40 @@ final class DotK {
 
     /**
      * Q6_K repacked eight rows at a time as int8 ({@link Repack#q6_k}): groups {@code g0..g1} of
-     * {@code nsb} super-blocks times the activations {@code xl} / {@code xd}
+     * the copy in {@code w} from byte {@code at} ({@code nsb} super-blocks per row) times the activations {@code xl} / {@code xd}
      * ({@link ActQuant#lanes8K}): {@code out[8g..8g+8)}. As {@link DotQ8#q8_0x8}, the lanes are
      * rows: each slice sign-extended to 16-bit lanes times the activation pair, the 8 slices of a
      * 16-element sub-block added in 16 bits (at most 8 * 32 * 127), the row's two lanes added into
      * 32 bits and times the rows' int8 scales of that sub-block; then d (8 halves) times d_x.
      */
-    static void q6_kx8(MemorySegment packed, int nsb, short[] xl, float[] xd, MemorySegment out, long outOff, int g0, int g1) {
+    static void q6_kx8(byte[] w, int at, int nsb, short[] xl, float[] xd, MemorySegment out, long outOff, int g0, int g1) {
         // one method calling only the Vector API: a helper of its own is not always inlined here
         // (too large, or too much stack, by the JIT's measure), and then its vectors are boxed
-        long gb = (long) Repack.Q6_GROUP * nsb;
+        int gb = Repack.Q6_GROUP * nsb;
         for (int gi = g0; gi < g1; gi++) {
-            MemorySegment g = packed.asSlice(gi * gb, gb);
+            int g = at + gi * gb;
             FloatVector acc = FloatVector.zero(F256);
             for (int sb = 0; sb < nsb; sb++) {
-                long o = (long) Repack.Q6_GROUP * sb;
+                int o = g + Repack.Q6_GROUP * sb;
                 IntVector t = IntVector.zero(I256);
                 for (int p = 0; p < 16; p += 2) {
-                    long q = o + Repack.Q6_QS + 128L * p;
+                    int q = o + Repack.Q6_QS + 128 * p;
                     int x = ActQuant.LANE_SHORTS_K * sb + 128 * p;
                     ShortVector a = ShortVector.zero(S256), b = a;
                     for (int j = 0; j < 8; j++) {
-                        a = a.add(((ShortVector) ByteVector.fromMemorySegment(B128, g, q + 16 * j, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        a = a.add(((ShortVector) ByteVector.fromArray(B128, w, q + 16 * j).convertShape(VectorOperators.B2S, S256, 0))
                                 .mul(ShortVector.fromArray(S256, xl, x + 16 * j)));
-                        b = b.add(((ShortVector) ByteVector.fromMemorySegment(B128, g, q + 128 + 16 * j, LE).convertShape(VectorOperators.B2S, S256, 0))
+                        b = b.add(((ShortVector) ByteVector.fromArray(B128, w, q + 128 + 16 * j).convertShape(VectorOperators.B2S, S256, 0))
                                 .mul(ShortVector.fromArray(S256, xl, x + 128 + 16 * j)));
                     }
                     IntVector ai = a.reinterpretAsInts(), bi = b.reinterpretAsInts();
                     ai = ai.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(ai.lanewise(VectorOperators.ASHR, 16));
                     bi = bi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(bi.lanewise(VectorOperators.ASHR, 16));
-                    ByteVector sc = ByteVector.fromMemorySegment(B128, g, o + Repack.Q6_SCALES + 8 * p, LE);
+                    ByteVector sc = ByteVector.fromArray(B128, w, o + Repack.Q6_SCALES + 8 * p);
                     t = t.add(ai.mul((IntVector) sc.convertShape(VectorOperators.B2I, I256, 0)))
                             .add(bi.mul((IntVector) sc.convertShape(VectorOperators.B2I, I256, 1)));
                 }
-                FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S128, g, o, LE).convertShape(VectorOperators.S2I, I256, 0))
+                FloatVector d = ((IntVector) ByteVector.fromArray(B128, w, o).reinterpretAsShorts().convertShape(VectorOperators.S2I, I256, 0))
                         .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
                 acc = ((FloatVector) t.convert(VectorOperators.I2F, 0)).fma(d.mul(xd[sb] * Mem.HALF_BIAS), acc);
             }

@@ -93,29 +93,29 @@ final class DotQ8 {
     }
 
     /**
-     * Q8_0 repacked eight rows at a time ({@link Repack}): groups {@code g0..g1} of
-     * {@code nb} blocks times the activations {@code xl} ({@link ActQuant#lanes8}) with scales
+     * Q8_0 repacked eight rows at a time ({@link Repack}): groups {@code g0..g1} of the copy in
+     * {@code p} from byte {@code at} ({@code nb} blocks per row) times the activations {@code xl} ({@link ActQuant#lanes8}) with scales
      * {@code xd}: {@code out[8g..8g+8)}. The lanes are rows as in {@link DotQ4x8}: each slice
      * sign-extended to 16-bit lanes (two per row) times the activation pair; two slices' products
      * add in 16 bits (at most 2 * 127 * 127), then the row's two lanes add into 32 bits, eight
      * times a block; the block's sums times d_w (8 halves) times d_x.
      */
-    static void q8_0x8(MemorySegment packed, int nb, short[] xl, float[] xd, MemorySegment out, long outOff, int g0, int g1) {
-        long gb = 272L * nb;
+    static void q8_0x8(byte[] p, int at, int nb, short[] xl, float[] xd, MemorySegment out, long outOff, int g0, int g1) {
+        int gb = 272 * nb;
         for (int gi = g0; gi < g1; gi++) {
-            MemorySegment g = packed.asSlice(gi * gb, gb);
+            int g = at + gi * gb;
             FloatVector acc = FloatVector.zero(F256);
             for (int b = 0; b < nb; b++) {
-                long o = 272L * b;
+                int o = g + 272 * b;
                 int xo = ActQuant.LANE_SHORTS * b;
                 IntVector s = IntVector.zero(I256);
                 for (int j = 0; j < 16; j += 2) {
-                    ShortVector p = slice(g, o + 16 + 16 * j).mul(ShortVector.fromArray(S256, xl, xo + 16 * j))
-                            .add(slice(g, o + 32 + 16 * j).mul(ShortVector.fromArray(S256, xl, xo + 16 * j + 16)));
-                    IntVector v = p.reinterpretAsInts();
+                    ShortVector v16 = slice(p, o + 16 + 16 * j).mul(ShortVector.fromArray(S256, xl, xo + 16 * j))
+                            .add(slice(p, o + 32 + 16 * j).mul(ShortVector.fromArray(S256, xl, xo + 16 * j + 16)));
+                    IntVector v = v16.reinterpretAsInts();
                     s = s.add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(v.lanewise(VectorOperators.ASHR, 16));
                 }
-                FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S128, g, o, LE).convertShape(VectorOperators.S2I, I256, 0))
+                FloatVector d = ((IntVector) ByteVector.fromArray(B128, p, o).reinterpretAsShorts().convertShape(VectorOperators.S2I, I256, 0))
                         .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats();
                 acc = ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(d.mul(xd[b] * Mem.HALF_BIAS), acc);
             }
@@ -124,7 +124,7 @@ final class DotQ8 {
     }
 
     /** Sixteen int8 at {@code o}, sign-extended to 16-bit lanes. */
-    private static ShortVector slice(MemorySegment g, long o) {
-        return (ShortVector) ByteVector.fromMemorySegment(B128, g, o, LE).convertShape(VectorOperators.B2S, S256, 0);
+    private static ShortVector slice(byte[] p, int o) {
+        return (ShortVector) ByteVector.fromArray(B128, p, o).convertShape(VectorOperators.B2S, S256, 0);
     }
 }

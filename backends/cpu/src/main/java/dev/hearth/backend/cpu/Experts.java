@@ -54,14 +54,15 @@ final class Experts {
     /** One mul_mat_id step, bound to its memory, with gather and scatter buffers of its own. */
     static final class MulMatId {
         private final DType type;
-        private final MemorySegment w, packed, x, ids, out;
+        private final MemorySegment w, x, ids, out;
+        private final Repack.Copy packed;
         private final int k, n, experts, used, tokens;
         private final boolean perSlot;
         private final String name;
         private final MemorySegment xs, ys;
         private final int[] slots, idv, count, cursor;
 
-        MulMatId(DType type, MemorySegment w, MemorySegment packed, int k, int n, int experts, MemorySegment x, long xRows,
+        MulMatId(DType type, MemorySegment w, Repack.Copy packed, int k, int n, int experts, MemorySegment x, long xRows,
                  MemorySegment ids, int used, int tokens, MemorySegment out, String name) {
             this.type = type;
             this.w = w;
@@ -110,8 +111,7 @@ final class Experts {
                     MemorySegment.copy(x, 4L * k * row, xs, 4L * k * j, 4L * k);
                 }
                 MemorySegment we = w.asSlice(rowBytes * n * e, rowBytes * n);
-                MemorySegment pe = packed == null ? null : packed.asSlice(Repack.bytes(type, nb, n * e), Repack.bytes(type, nb, n));
-                MatMul.run(pool, s, type, we, pe, k, n, xs, c, ys, null);
+                MatMul.run(pool, s, type, we, packed, Repack.bytes(type, nb, n * e), k, n, xs, c, ys, null);
                 for (int j = 0; j < c; j++) {
                     int slot = slots[count[e] + j];
                     MemorySegment.copy(ys, 4L * n * j, out, 4L * n * slot, 4L * n);

@@ -25,10 +25,11 @@ final class MatMul {
     }
 
     /**
-     * @param xKey identity of the activations (their node) for reusing their quantization within a
-     *             compute; null where it must not be reused
+     * @param packed the weights' x8 form ({@link Repack}) from byte {@code at}, or null
+     * @param xKey   identity of the activations (their node) for reusing their quantization within a
+     *               compute; null where it must not be reused
      */
-    static void run(CpuPool pool, Scratch s, DType type, MemorySegment w, MemorySegment packed, int k, int n, MemorySegment x,
+    static void run(CpuPool pool, Scratch s, DType type, MemorySegment w, Repack.Copy packed, long at, int k, int n, MemorySegment x,
                     int tokens, MemorySegment out, Object xKey) {
         float[] xf = s.x(k * tokens);
         MemorySegment.copy(x, Mem.F32, 0, xf, 0, k * tokens);
@@ -58,7 +59,7 @@ final class MatMul {
                         short[] xl = s.lanes(nb * ActQuant.LANE_SHORTS);
                         int[] xb = s.laneScales(2 * nb);
                         if (s.quantize(key, -3)) ActQuant.lanes(xf, xo, k, xl, xb, s.tmp);
-                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotQ4x8.q4_0(packed, nb, xl, xb, out, outOff, g0, g1));
+                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotQ4x8.q4_0(packed.view().asSlice(at), nb, xl, xb, out, outOff, g0, g1));
                     }
                     if (from == n) continue;
                     int offset = type == DType.Q4_0 ? 8 : type == DType.Q5_0 ? 16 : 0;
@@ -76,7 +77,7 @@ final class MatMul {
                         short[] xl = s.lanes(nb * ActQuant.LANE_SHORTS);
                         float[] xd = s.shortScales(nb);
                         if (s.quantize(key, -5)) ActQuant.lanes8(xf, xo, k, xl, xd, s.tmp);
-                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotQ8.q8_0x8(packed, nb, xl, xd, out, outOff, g0, g1));
+                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotQ8.q8_0x8(packed.array(), (int) at, nb, xl, xd, out, outOff, g0, g1));
                     }
                     if (from == n) continue;
                     short[] xq = s.shorts(k);
@@ -90,12 +91,12 @@ final class MatMul {
                         short[] xl = s.lanes(nsb * ActQuant.LANE_SHORTS_K);
                         float[] xd = s.shortScales(nsb);
                         if (s.quantize(key, -6)) ActQuant.lanes8K(xf, xo, k, xl, xd, s.tmp);
-                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotK.q6_kx8(packed, nsb, xl, xd, out, outOff, g0, g1));
+                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotK.q6_kx8(packed.array(), (int) at, nsb, xl, xd, out, outOff, g0, g1));
                     } else if (packed != null) {
                         short[] xl = s.lanes(nsb * ActQuant.LANE_SHORTS_K);
                         int[] xs = s.laneScales(nsb * ActQuant.K_LANE_INTS);
                         if (s.quantize(key, -4)) ActQuant.lanesK(xf, xo, k, xl, xs, s.tmp);
-                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotK.q4_kx8(packed, nsb, xl, xs, out, outOff, g0, g1));
+                        from = groups(pool, n, chunk, (g0, g1, wk) -> DotK.q4_kx8(packed.array(), (int) at, nsb, xl, xs, out, outOff, g0, g1));
                     }
                     if (from == n) continue;
                     int[] xa = s.pairs(nsb * ActQuant.K_INTS);
@@ -162,8 +163,10 @@ final class MatMul {
     }
 
     /** Rows per task: many tasks per thread so a core that is held up takes fewer, a multiple of 4. */
+    static final int TASKS_PER_THREAD = Integer.getInteger("hearth.cpu.tasks", 16);
+
     static int chunkRows(int n, int threads) {
-        int c = n / (threads * 16);
+        int c = n / (threads * TASKS_PER_THREAD);
         return Math.max(16, Math.min(512, c)) & ~3;
     }
 }

@@ -6,7 +6,12 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Weights rearranged eight rows at a time for the matrix-vector kernels whose lanes are rows,
- * made once per weight tensor ({@link CpuDevice#acquirePack}). Each form holds a group of 8 rows
+ * made once per weight tensor ({@link CpuDevice#acquirePack}) into a {@link Copy}: a Java byte
+ * array for Q8_0, Q4_K and Q6_K, whose kernels index it with ints, which C2 checks and unrolls
+ * more cheaply than a memory segment's long offsets (one thread, in cache, ns per block row:
+ * Q4_K 14.0 against 15.9-16.9, Q6_K 17.4-17.8 against 22.9-23.2, Q8_0 2.17-2.24 against
+ * 2.31-2.36); native memory for Q4_0, whose kernel ran slower on an array (1.75-1.93 against
+ * 1.42-1.48). Each form holds a group of 8 rows
  * block by block ({@link #groupBytes} per group and block): Q4_0 and Q8_0 ("Q4_0x8", "Q8_0x8",
  * the same bytes as the rows took) the 8 half scales, then slices of 16 bytes, slice j holding
  * quant bytes 2j and 2j+1 of rows 0..7 in turn; Q4_K ({@link #q4_k}) with its packed 6-bit
@@ -17,6 +22,29 @@ import java.lang.foreign.MemorySegment;
 final class Repack {
     private Repack() {
     }
+
+    /**
+     * A repacked copy: {@code array} (the kernels index it from a byte offset), or for Q4_0
+     * {@code segment}, allocated in an arena its owner closes, and {@code view}, the same bytes
+     * with no liveness checks ({@link Mem#view}) for the kernel: whoever plans with it checks
+     * {@code segment}'s scope before each run.
+     */
+    record Copy(byte[] array, MemorySegment segment, MemorySegment view) {
+        /** Whether the copy of a {@code type} weight goes in native memory (else a Java array). */
+        static boolean isNative(DType type) {
+            return type == DType.Q4_0;
+        }
+
+        /** An empty copy of {@code bytes} for {@code type}; native ones in {@code arena}. */
+        static Copy allocate(DType type, long bytes, java.lang.foreign.Arena arena) {
+            if (!isNative(type)) return new Copy(new byte[Math.toIntExact(bytes)], null, null);
+            MemorySegment s = arena.allocate(bytes, 64);
+            return new Copy(null, s, Mem.view(s));
+        }
+    }
+
+    /** The largest x8 form made: a Java array's length (larger tensors keep the row kernels). */
+    static final long MAX_BYTES = Integer.MAX_VALUE - 64;
 
     /** Where the parts of a Q4_Kx8 group-block start. */
     static final int K_GROUP = 1184, K_DMIN = 16, K_SCALES = 32, K_MINS = 96, K_QS = 160;
@@ -39,13 +67,13 @@ final class Repack {
         return groupBytes(type) > 0;
     }
 
-    /** Bytes of the x8 form of {@code n} rows of {@code nb} blocks of {@code type} (whole groups only). */
+    /** Bytes of the x8 form of {@code n} rows of {@code nb} blocks of {@code type} (whole groups only; an array holds at most {@link #MAX_BYTES}). */
     static long bytes(DType type, int nb, int n) {
         return (long) groupBytes(type) * nb * (n / 8);
     }
 
     /** Repacks groups {@code g0..g1} of {@code src} (rows of {@code nb} blocks of {@code type}) into {@code dst}. */
-    static void repack(DType type, MemorySegment src, int nb, MemorySegment dst, int g0, int g1) {
+    static void repack(DType type, MemorySegment src, int nb, Copy dst, int g0, int g1) {
         int rowBytes = Math.toIntExact(type.typeSize * (long) nb);
         byte[] in = new byte[8 * rowBytes];
         byte[] out = new byte[groupBytes(type) * nb];
@@ -62,7 +90,8 @@ final class Repack {
                     }
                 }
             }
-            MemorySegment.copy(out, 0, dst, Mem.I8, (long) g * out.length, out.length);
+            if (dst.array() != null) System.arraycopy(out, 0, dst.array(), g * out.length, out.length);
+            else MemorySegment.copy(out, 0, dst.segment(), Mem.I8, (long) g * out.length, out.length);
         }
     }
 

@@ -52,7 +52,7 @@ public final class MatVecProbe {
                 int k = s[0], n = s[1];
                 long bytes = type.bytesFor(k) * n;
                 MemorySegment[] copies = weights(type, bytes, hot ? 1 : (int) Math.max(1, Math.min(16, SPREAD / bytes)));
-                MemorySegment[] packed = Repack.repacks(type) && repack ? repacked(type, copies, k, n) : null;
+                Repack.Copy[] packed = Repack.repacks(type) && repack ? repacked(type, copies, k, n) : null;
                 MemorySegment x = floats(k, 1);
                 MemorySegment out = Arena.global().allocate(4L * n, 64);
                 int reps = (int) Math.max(50, Math.min(3000, (8L << 30) / bytes));
@@ -65,7 +65,7 @@ public final class MatVecProbe {
             }
             int k = 2048, n = hot ? 256 : 2048, tokens = 64;
             MemorySegment[] w = weights(type, type.bytesFor(k) * n, 1);
-            MemorySegment[] packed = Repack.repacks(type) && repack ? repacked(type, w, k, n) : null;
+            Repack.Copy[] packed = Repack.repacks(type) && repack ? repacked(type, w, k, n) : null;
             MemorySegment x = floats(k, tokens);
             MemorySegment out = Arena.global().allocate(4L * n * tokens, 64);
             prompt(pool, scratch, type, w[0], packed == null ? null : packed[0], k, n, x, tokens, out, hot);
@@ -81,22 +81,22 @@ public final class MatVecProbe {
         for (DType type : types) {
             int k = 256, n = 64;
             MemorySegment[] w = weights(type, type.bytesFor(k) * n, 1);
-            MemorySegment[] packed = Repack.repacks(type) && repack ? repacked(type, w, k, n) : null;
+            Repack.Copy[] packed = Repack.repacks(type) && repack ? repacked(type, w, k, n) : null;
             MemorySegment x = floats(k, 8);
             MemorySegment out = Arena.global().allocate(4L * n * 8, 64);
             for (int r = 0; r < 20000; r++) {
-                MatMul.run(pool, scratch, type, w[0], packed == null ? null : packed[0], k, n, x, r % 8 == 0 ? 8 : 1, out, null);
+                MatMul.run(pool, scratch, type, w[0], packed == null ? null : packed[0], 0, k, n, x, r % 8 == 0 ? 8 : 1, out, null);
             }
         }
     }
 
     /** Per-call times, sorted. */
-    private static long[] matvec(CpuPool pool, Scratch scratch, DType type, MemorySegment[] copies, MemorySegment[] packed,
+    private static long[] matvec(CpuPool pool, Scratch scratch, DType type, MemorySegment[] copies, Repack.Copy[] packed,
                                  int k, int n, MemorySegment x, MemorySegment out, int reps, boolean hot) {
         long[] times = new long[reps];
         for (int r = 0; r < reps; r++) {
             long t0 = hot ? CLOCK.getCurrentThreadCpuTime() : System.nanoTime();
-            MatMul.run(pool, scratch, type, copies[r % copies.length], packed == null ? null : packed[r % copies.length], k, n, x, 1, out, null);
+            MatMul.run(pool, scratch, type, copies[r % copies.length], packed == null ? null : packed[r % copies.length], 0, k, n, x, 1, out, null);
             times[r] = (hot ? CLOCK.getCurrentThreadCpuTime() : System.nanoTime()) - t0;
         }
         Arrays.sort(times);
@@ -104,12 +104,12 @@ public final class MatVecProbe {
     }
 
     /** Best time of 20 prompt products (hot: in this thread's CPU time). */
-    private static double prompt(CpuPool pool, Scratch scratch, DType type, MemorySegment w, MemorySegment packed, int k, int n,
+    private static double prompt(CpuPool pool, Scratch scratch, DType type, MemorySegment w, Repack.Copy packed, int k, int n,
                                  MemorySegment x, int tokens, MemorySegment out, boolean hot) {
         double best = Double.MAX_VALUE;
         for (int r = 0; r < 20; r++) {
             long t0 = hot ? CLOCK.getCurrentThreadCpuTime() : System.nanoTime();
-            MatMul.run(pool, scratch, type, w, packed, k, n, x, tokens, out, null);
+            MatMul.run(pool, scratch, type, w, packed, 0, k, n, x, tokens, out, null);
             best = Math.min(best, (hot ? CLOCK.getCurrentThreadCpuTime() : System.nanoTime()) - t0);
         }
         return best;
@@ -144,11 +144,11 @@ public final class MatVecProbe {
         return a.add(b).add(c.add(d)).reduceLanes(VectorOperators.ADD);
     }
 
-    static MemorySegment[] repacked(DType type, MemorySegment[] copies, int k, int n) {
-        MemorySegment[] packed = new MemorySegment[copies.length];
+    static Repack.Copy[] repacked(DType type, MemorySegment[] copies, int k, int n) {
+        Repack.Copy[] packed = new Repack.Copy[copies.length];
         int nb = k / type.blockSize;
         for (int c = 0; c < copies.length; c++) {
-            packed[c] = Arena.global().allocate(Math.max(1, Repack.bytes(type, nb, n)), 64);
+            packed[c] = Repack.Copy.allocate(type, Repack.bytes(type, nb, n), Arena.global());
             Repack.repack(type, copies[c], nb, packed[c], 0, n / 8);
         }
         return packed;
