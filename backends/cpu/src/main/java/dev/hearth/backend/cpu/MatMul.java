@@ -163,10 +163,8 @@ final class MatMul {
     }
 
     /** Rows per task: many tasks per thread so a core that is held up takes fewer, a multiple of 4. */
-    static final int TASKS_PER_THREAD = Integer.getInteger("hearth.cpu.tasks", 16);
-
     static int chunkRows(int n, int threads) {
-        int c = n / (threads * TASKS_PER_THREAD);
+        int c = n / (threads * 16);
         return Math.max(16, Math.min(512, c)) & ~3;
     }
 }
