@@ -227,6 +227,9 @@ public final class CpuDevice implements Device {
         }
     }
 
+    /** Whether a weight was left unrepacked for want of memory (said once). */
+    private boolean warnedShort;
+
     /** Repacked copies by original, shared by every buffer over the same memory (a server's engines share a mapped file). */
     private final java.util.Map<PackKey, Pack> packs = new java.util.HashMap<>();
 
@@ -243,10 +246,17 @@ public final class CpuDevice implements Device {
             Runtime rt = Runtime.getRuntime();
             long heap = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
             boolean onHeap = !Repack.Copy.isNative(key.type());
-            if (memory().free() < bytes + 512 * MIB || onHeap && (bytes > Repack.MAX_BYTES || heap < bytes + 256 * MIB)) {
-                System.getLogger(CpuDevice.class.getName()).log(System.Logger.Level.WARNING, String.format(
-                        "cpu: %,d MiB free (%,d MiB of Java heap) is too little to repack a %s weight of %,d MiB for the faster kernels;"
-                                + " using the row kernels (slower)", memory().free() >> 20, heap >> 20, key.type(), bytes >> 20));
+            String shortOf = memory().free() < bytes + 512 * MIB ? String.format("%,d MiB of memory free", memory().free() >> 20)
+                    : onHeap && bytes > Repack.MAX_BYTES ? "more than a Java array holds"
+                    : onHeap && heap < bytes + 256 * MIB ? String.format("%,d MiB of Java heap left (HEARTH_JAVA_OPTS=-Xmx... gives more)", heap >> 20)
+                    : null;
+            if (shortOf != null) {
+                if (!warnedShort) {
+                    warnedShort = true;
+                    System.getLogger(CpuDevice.class.getName()).log(System.Logger.Level.WARNING, String.format(
+                            "cpu: %s: too little to repack a %s weight of %,d MiB for the faster kernels; it and any other weight"
+                                    + " that does not fit use the row kernels (slower)", shortOf, key.type(), bytes >> 20));
+                }
                 return null;
             }
             Arena arena = onHeap ? null : Arena.ofShared();
