@@ -1,7 +1,7 @@
 /*
  * dequant.h: decodes one "octet" (8 consecutive elements, 8i .. 8i+7) of a weight row, for
  * every weight type the OpenCL backend reads: f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1,
- * q2_k .. q6_k, mxfp4.
+ * q2_k .. q6_k, mxfp4, and q4_0r, q8_0r (Q4_0 and Q8_0 repacked at load, below).
  * deq8_<type>(row, i, n) returns the 8 values as a float8; n is the row length, used by the
  * plain types to give zeros past the end (quantized rows are whole blocks, n a multiple of 32).
  *
@@ -236,8 +236,34 @@ float8 deq8_mxfp4(global const uchar* row, uint i, uint n)
     return mxfp4_scale_half(b[0]) * vload8(0, t);
 }
 
-/* X(type) for every type above. */
+/*
+ * Q4_0 and Q8_0 rows repacked at load (OpenClDevice.prepareWeight, WeightRepack; rows of n a
+ * multiple of 256 in 16-byte aligned tensors): a row holds all its blocks' quants in block order
+ * (16 bytes a Q4_0 block, nibbles as in the block; 32 a Q8_0 one), then all its blocks' half
+ * scales d. The same bytes a row as the GGUF layout; n locates the scales. Only mul_mat's and
+ * get_rows' kernels read them (the q4_0r and q8_0r variants).
+ */
+float8 deq8_q4_0r(global const uchar* row, uint i, uint n)
+{
+    uint b = i >> 2;
+    uint part = i & 3;
+    float d = vload_half(0, (global const half*) (row + n / 2 + 2 * b));
+    uchar8 q = vload8(0, row + 16 * b + 8 * (part & 1));
+    uchar8 v = part < 2 ? (q & (uchar8) 15) : (q >> (uchar8) 4);
+    return d * (convert_float8(v) - 8.0f);
+}
+
+float8 deq8_q8_0r(global const uchar* row, uint i, uint n)
+{
+    float d = vload_half(0, (global const half*) (row + n + 2 * (i >> 2)));
+    return d * convert_float8(vload8(i, (global const char*) row));
+}
+
+/* X(type) for every type above but the repacked ones. */
 #define HEARTH_FOR_EACH_WEIGHT_TYPE(X) X(f32) X(f16) X(bf16) X(q4_0) X(q4_1) X(q5_0) X(q5_1) X(q8_0) X(q8_1) \
     X(q2_k) X(q3_k) X(q4_k) X(q5_k) X(q6_k) X(mxfp4)
+
+/* X(type) for the repacked types. */
+#define HEARTH_FOR_EACH_REPACKED_TYPE(X) X(q4_0r) X(q8_0r)
 
 #endif

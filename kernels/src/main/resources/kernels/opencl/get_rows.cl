@@ -1,12 +1,12 @@
 /*
  * get_rows.cl: out row t = table row ids[t], decoded to f32. table [K, V] of any type
- * dequant.h decodes; ids i32 [T]; out f32 [K, T]. An id outside 0..V-1 gives a
+ * dequant.h decodes (a repacked q4_0r / q8_0r table: a tied output head's bytes); ids i32 [T]; out f32 [K, T]. An id outside 0..V-1 gives a
  * row of zeros.
  *
  * Variants: get_rows_<type>. One work-item per octet (8 elements) of an output row:
  * global size (ceil(K/8) rounded up to the work-group, T).
  *
- * Checked against: Codecs.of(type).dequantizeRow of the chosen rows in GetRowsTest.
+ * Checked against: Codecs.of(type).dequantizeRow of the chosen rows in GetRowsTest (repacked tables too).
  */
 #include "common.h"
 #include "dequant.h"
@@ -26,3 +26,4 @@ kernel void get_rows_##TYPE(global const uchar* tab, ulong tab_off, ulong row_by
 }
 
 HEARTH_FOR_EACH_WEIGHT_TYPE(GET_ROWS)
+HEARTH_FOR_EACH_REPACKED_TYPE(GET_ROWS)

@@ -1,7 +1,7 @@
 /*
  * mul_mat.cl: out[t][n] = dot(w row n, x row t), for w [K, N] of any type dequant.h decodes
- * (f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2_k .. q6_k, mxfp4), x f32 [K, T],
- * out f32 [N, T].
+ * (f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1, q2_k .. q6_k, mxfp4; the tiled kernels
+ * also q4_0r and q8_0r, Q4_0 and Q8_0 repacked at load), x f32 [K, T], out f32 [N, T].
  *
  * Variants, per weight type:
  * - mul_mat_vec<NT>_<type>, NT = 1, 4, 8, for f32, f16 and bf16 (the quantized types go by
@@ -19,7 +19,7 @@
  *   4 x 1). Global size (ceil(N/64) * 16, ceil(T/16) * 16). The host takes it up to
  *   Planner.SMALL_TILE_MAX_TOKENS tokens.
  *
- * Checked against: mul_mat of the reference codecs' decoded rows in MulMatTest (odd N, T, K).
+ * Checked against: mul_mat of the reference codecs' decoded rows in MulMatTest (odd N, T, K; repacked weights of K 256 and 512).
  */
 #include "common.h"
 #include "dequant.h"
@@ -118,3 +118,5 @@ MUL_MAT_VEC_ALL(f16)
 MUL_MAT_VEC_ALL(bf16)
 HEARTH_FOR_EACH_WEIGHT_TYPE(MUL_MAT_TILED)
 HEARTH_FOR_EACH_WEIGHT_TYPE(MUL_MAT_TILED_SMALL)
+HEARTH_FOR_EACH_REPACKED_TYPE(MUL_MAT_TILED)
+HEARTH_FOR_EACH_REPACKED_TYPE(MUL_MAT_TILED_SMALL)

@@ -17,6 +17,9 @@
  *   (Q2_K: minus d_x * (m0 * sum(x lo) + m1 * sum(x hi)), its minimums being per 16).
  *   One reduction of all NT tokens at the end (wg_sum_tokens). Global size (N * WG,
  *   ceil(T / NT)), local (WG, 1); scratch is NT * WG floats.
+ *   Also for q4_0r and q8_0r, Q4_0 and Q8_0 repacked at load (dequant.h): their units read the
+ *   quants with 16-byte loads (vload4 of uint; rows of K a multiple of 256 keep them aligned)
+ *   and the scale from past the row's quants (unit_<type>'s K).
  * - mul_mat_id_q8_<type>: mul_mat_id (experts.cl) for few tokens: one work-group per (row n,
  *   slot s) walks expert ids[s]'s row n by units against the slot's quantized x row (x row s
  *   where x has a row per slot, else s / used); a slot whose id is outside 0..E-1 gets 0.
@@ -25,7 +28,7 @@
  *   host defines HEARTH_INTEGER_DOT, else int multiply-adds. No sum overflows: 32 * 127 * 127.
  *
  * Checked against: the reference backend's mul_mat in MulMatTest (1, 3, 5 and 8 tokens, every
- * type above), its mul_mat_id in ExpertsTest (matrix-vector path, every type above) and the
+ * type above; q4_0r and q8_0r at K 256 and 512), its mul_mat_id in ExpertsTest (matrix-vector path, every type above) and the
  * conformance cases.
  */
 #include "common.h"
@@ -105,6 +108,8 @@ typedef struct {
 #define HALF_MINS_q5_k 0
 #define HALF_MINS_q6_k 0
 #define HALF_MINS_mxfp4 0
+#define HALF_MINS_q4_0r 0
+#define HALF_MINS_q8_0r 0
 
 float half_at(global const uchar* p)
 {
@@ -120,7 +125,7 @@ void q5_bits(global const uchar* qh, uchar16* lo, uchar16* hi)
     *hi = convert_uchar16((((uint16) (h >> 16) >> sh) & 1u) << 4);
 }
 
-unit unit_q4_0(global const uchar* row, uint u)
+unit unit_q4_0(global const uchar* row, uint u, uint K)
 {
     global const uchar* b = row + u * Q4_0_BYTES;
     uchar16 q = vload16(0, b + Q4_0_QS);
@@ -132,7 +137,7 @@ unit unit_q4_0(global const uchar* row, uint u)
     return r;
 }
 
-unit unit_q4_1(global const uchar* row, uint u)
+unit unit_q4_1(global const uchar* row, uint u, uint K)
 {
     global const uchar* b = row + u * Q4_1_BYTES;
     uchar16 q = vload16(0, b + Q4_1_QS);
@@ -144,7 +149,7 @@ unit unit_q4_1(global const uchar* row, uint u)
     return r;
 }
 
-unit unit_q5_0(global const uchar* row, uint u)
+unit unit_q5_0(global const uchar* row, uint u, uint K)
 {
     global const uchar* b = row + u * Q5_0_BYTES;
     uchar16 q = vload16(0, b + Q5_0_QS);
@@ -158,7 +163,7 @@ unit unit_q5_0(global const uchar* row, uint u)
     return r;
 }
 
-unit unit_q5_1(global const uchar* row, uint u)
+unit unit_q5_1(global const uchar* row, uint u, uint K)
 {
     global const uchar* b = row + u * Q5_1_BYTES;
     uchar16 q = vload16(0, b + Q5_1_QS);
@@ -172,7 +177,7 @@ unit unit_q5_1(global const uchar* row, uint u)
     return r;
 }
 
-unit unit_q8_0(global const uchar* row, uint u)
+unit unit_q8_0(global const uchar* row, uint u, uint K)
 {
     global const uchar* b = row + u * Q8_0_BYTES;
     unit r;
@@ -183,7 +188,7 @@ unit unit_q8_0(global const uchar* row, uint u)
     return r;
 }
 
-unit unit_q8_1(global const uchar* row, uint u)
+unit unit_q8_1(global const uchar* row, uint u, uint K)
 {
     global const uchar* b = row + u * Q8_1_BYTES;
     unit r;
@@ -209,9 +214,35 @@ void k_scale_min(global const uchar* sc, uint s, float* scale, float* mn)
     *mn = (float) m;
 }
 
+/* Unit u of a repacked Q4_0 row (q4_0r, dequant.h): block u's 16 quant bytes in one 16-byte load;
+ * its scale lies past the row's K / 2 bytes of quants. */
+unit unit_q4_0r(global const uchar* row, uint u, uint K)
+{
+    uchar16 q = as_uchar16(vload4(u, (global const uint*) row));
+    unit r;
+    r.lo = as_char16(q & (uchar16) 15) - (char16) 8;
+    r.hi = as_char16(q >> (uchar16) 4) - (char16) 8;
+    r.d0 = r.d1 = half_at(row + K / 2 + 2 * u);
+    r.mn = 0.0f;
+    return r;
+}
+
+/* Unit u of a repacked Q8_0 row (q8_0r): block u's 32 quants in two 16-byte loads; its scale lies
+ * past the row's K bytes of quants. */
+unit unit_q8_0r(global const uchar* row, uint u, uint K)
+{
+    global const uint* q = (global const uint*) row;
+    unit r;
+    r.lo = as_char16(vload4(2 * u, q));
+    r.hi = as_char16(vload4(2 * u + 1, q));
+    r.d0 = r.d1 = half_at(row + K + 2 * u);
+    r.mn = 0.0f;
+    return r;
+}
+
 /* Where unit s (0..7) of a Q2_K or Q3_K super-block lies: the 32 qs bytes of its 128-element
  * half h, shifted by 2j, and the scales 8h + 2j (elements 0..15) and 8h + 2j + 1 (16..31). */
-unit unit_q2_k(global const uchar* row, uint u)
+unit unit_q2_k(global const uchar* row, uint u, uint K)
 {
     uint s = u & 7;
     uint h = s >> 2;
@@ -242,7 +273,7 @@ float q3_k_scale(global const uchar* sc, uint k)
     return (float) ((int) (low | (high << 4)) - 32);
 }
 
-unit unit_q3_k(global const uchar* row, uint u)
+unit unit_q3_k(global const uchar* row, uint u, uint K)
 {
     uint s = u & 7;
     uint h = s >> 2;
@@ -263,7 +294,7 @@ unit unit_q3_k(global const uchar* row, uint u)
     return r;
 }
 
-unit unit_q4_k(global const uchar* row, uint u)
+unit unit_q4_k(global const uchar* row, uint u, uint K)
 {
     uint s = u & 7;
     global const uchar* b = row + (u >> 3) * Q4_K_BYTES;
@@ -285,7 +316,7 @@ unit unit_q4_k(global const uchar* row, uint u)
     return r;
 }
 
-unit unit_q5_k(global const uchar* row, uint u)
+unit unit_q5_k(global const uchar* row, uint u, uint K)
 {
     uint s = u & 7;
     global const uchar* b = row + (u >> 3) * Q5_K_BYTES;
@@ -309,7 +340,7 @@ unit unit_q5_k(global const uchar* row, uint u)
     return r;
 }
 
-unit unit_q6_k(global const uchar* row, uint u)
+unit unit_q6_k(global const uchar* row, uint u, uint K)
 {
     uint s = u & 7;
     uint h = s >> 2; /* which 128-element half */
@@ -336,7 +367,7 @@ unit unit_q6_k(global const uchar* row, uint u)
     return r;
 }
 
-unit unit_mxfp4(global const uchar* row, uint u)
+unit unit_mxfp4(global const uchar* row, uint u, uint K)
 {
     global const uchar* b = row + u * MXFP4_BYTES;
     global const uchar* q = b + MXFP4_QS;
@@ -382,7 +413,7 @@ kernel void mul_mat_q8##NT##_##TYPE(global const uchar* w, ulong w_off, ulong w_
     float acc[NT];                                                                             \
     for (uint t = 0; t < NT; t++) acc[t] = 0.0f;                                               \
     for (uint u = lid; u < units; u += wg) {                                                   \
-        unit wu = unit_##TYPE(row, u);                                                         \
+        unit wu = unit_##TYPE(row, u, K);                                                         \
         for (uint t = 0; t < NT; t++) {                                                        \
             if (t < nt) {                                                                      \
                 acc[t] += unit_dot(wu, q + (ulong) t * K + 32 * u, ds[(ulong) t * units + u],  \
@@ -420,7 +451,7 @@ kernel void mul_mat_id_q8_##TYPE(global const uchar* w, ulong w_off, ulong w_row
                               + (ulong) xr * units;                                            \
     float acc = 0.0f;                                                                          \
     for (uint u = lid; u < units; u += wg) {                                                   \
-        acc += unit_dot(unit_##TYPE(row, u), q + 32 * u, ds[u], HALF_MINS_##TYPE);             \
+        acc += unit_dot(unit_##TYPE(row, u, K), q + 32 * u, ds[u], HALF_MINS_##TYPE);             \
     }                                                                                          \
     acc = wg_sum(acc, scratch);                                                                \
     if (lid == 0) F32_AT(out, out_off)[(ulong) s * N + n] = acc;                               \
@@ -440,3 +471,5 @@ MUL_MAT_Q8_ALL(q4_k)
 MUL_MAT_Q8_ALL(q5_k)
 MUL_MAT_Q8_ALL(q6_k)
 MUL_MAT_Q8_ALL(mxfp4)
+MUL_MAT_Q8(q4_0r, 1) MUL_MAT_Q8(q4_0r, 4) MUL_MAT_Q8(q4_0r, 8)
+MUL_MAT_Q8(q8_0r, 1) MUL_MAT_Q8(q8_0r, 4) MUL_MAT_Q8(q8_0r, 8)

@@ -8,6 +8,7 @@
  * - TILE_ACCUMULATE_SMALL, 64 rows x 16 tokens: 4 rows in acc[4] (acc[a]: row tx + 16a,
  *   column ty), for batches of a few tens of tokens: the weight slice is decoded as often per
  *   work-group, and each work-group covers 16 tokens instead of 64.
+ * TYPE is any type of dequant.h, q4_0r and q8_0r (repacked rows; K locates their scales) too.
  * wok / xok false load zeros (rows past the end). Expects r = lid / 4 and part = lid % 4, local
  * ws[TILE_K][TILE + 1] and xs[TILE_K][tokens of the tile + 1].
  */

@@ -21,7 +21,8 @@ import java.util.Map;
 
 /**
  * A kernel case placed on one device, ready to run again and again: its weights and caches
- * uploaded once (wrapped without a copy where the device computes in host memory), its inputs
+ * uploaded once (wrapped without a copy where the device computes in host memory) and the
+ * weights of mul_mat and get_rows prepared as a model's are (Device.prepareWeight), its inputs
  * set once. With {@code copies} above one, the weights and caches are placed that many times,
  * each copy with its own {@link Executor} computed once before use, and the runs take the copies
  * in turn: a small matrix is then read from memory as in a whole model, not from a cache that
@@ -56,6 +57,11 @@ public final class BoundCase implements AutoCloseable {
                     boolean weight = n.op() instanceof Op.Weight;
                     if (!weight && !(n.op() instanceof Op.State)) continue;
                     leaves.put(n, new TensorRef(n.desc(), place(instance.leaves().get(n.name()), weight, i), 0));
+                }
+                for (Node n : instance.graph().nodes()) { // as a model's: the device may repack these (Device.prepareWeight)
+                    if ((n.op() instanceof Op.MulMat m && leaves.containsKey(m.w())) || (n.op() instanceof Op.GetRows g && leaves.containsKey(g.table()))) {
+                        device.prepareWeight(leaves.get(n.inputs().getFirst()));
+                    }
                 }
                 Executor ex = schedule.instantiate(leaves::get);
                 executors.add(ex);

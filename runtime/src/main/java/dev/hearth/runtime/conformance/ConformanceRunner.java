@@ -103,6 +103,8 @@ public final class ConformanceRunner {
     /**
      * Computes the case's outputs on {@code device} as its only device: weights are wrapped where
      * the device can (else allocated and written), states are allocated and written, inputs set.
+     * The weights mul_mat and get_rows read are prepared by the device (Device.prepareWeight), as
+     * a model's are, so that its kernels for prepared (repacked) weights run.
      */
     public static float[][] compute(OpCase.Instance inst, Device device) {
         List<Buffer> buffers = new ArrayList<>();
@@ -121,6 +123,11 @@ public final class ConformanceRunner {
                     buffers.add(b);
                 }
                 leaves.put(n, new TensorRef(n.desc(), b, 0));
+            }
+            for (Node n : inst.graph().nodes()) {
+                if ((n.op() instanceof Op.MulMat m && leaves.containsKey(m.w())) || (n.op() instanceof Op.GetRows g && leaves.containsKey(g.table()))) {
+                    device.prepareWeight(leaves.get(n.inputs().getFirst()));
+                }
             }
             Schedule schedule = Scheduler.schedule(inst.graph(), n -> device, List.of(device));
             try (Executor ex = schedule.instantiate(leaves::get)) {

@@ -99,6 +99,18 @@ public final class OpCases {
                 }
             }
         }
+        for (DType type : new DType[]{DType.Q4_0, DType.Q8_0}) { // rows a multiple of 256: the GPUs repack these weights
+            for (int k : new int[]{256, 512}) {
+                for (int t : new int[]{1, 3, 8, 17, 64}) {
+                    String weights = "mul_mat type=" + lower(type) + " k=" + k + " n=37";
+                    cases.add(new OpCase("mul_mat", type, weights + " t=" + t, weights, MATMUL, b -> {
+                        Node w = b.weight("w", type, k, 37);
+                        Node x = b.input("x", k, t);
+                        b.output(b.graph().mulMat("y", w, x));
+                    }));
+                }
+            }
+        }
         return cases;
     }
 

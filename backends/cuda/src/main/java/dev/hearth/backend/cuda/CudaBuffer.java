@@ -3,6 +3,7 @@ package dev.hearth.backend.cuda;
 import dev.hearth.runtime.backend.Buffer;
 import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.backend.RepackedRanges;
 import dev.hearth.runtime.dtype.DType;
 import jcuda.driver.JCudaDriver;
 

@@ -8,6 +8,7 @@ import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.backend.MemoryInfo;
 import dev.hearth.runtime.backend.Stream;
 import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.backend.WeightRepack;
 import dev.hearth.runtime.tensor.TensorDesc;
 import dev.hearth.runtime.graph.Node;
 import jcuda.driver.CUcontext;
@@ -175,7 +176,7 @@ final class CudaDevice implements Device, AutoCloseable {
     @Override
     public long prepareWeight(TensorRef weight) {
         TensorDesc d = weight.desc();
-        if (!WeightRepack.enabled() || !WeightRepack.repacks(d) || !(weight.buffer() instanceof CudaBuffer b) || b.cudaDevice() != this
+        if (!WeightRepack.enabled("hearth.cuda.repack") || !WeightRepack.repacks(d) || !(weight.buffer() instanceof CudaBuffer b) || b.cudaDevice() != this
                 || b.usage() != BufferUsage.WEIGHTS || b.address(weight.offset()) % 16 != 0 || b.isRepacked(weight.offset())) {
             return 0;
         }

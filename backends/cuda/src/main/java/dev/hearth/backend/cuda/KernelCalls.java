@@ -61,6 +61,14 @@ final class KernelCalls {
         return kernel("MUL_MAT_TILED_" + typeName(type, repacked), "mul_mat", type);
     }
 
+    /** The kernels' id of a repacked type (WeightRepack): its GGUF id plus this (T_Q4_0R, T_Q8_0R in common.cuh). */
+    static final int REPACKED_TYPE_ID_OFFSET = 256;
+
+    /** The kernels' type id of a weight of {@code type}, repacked or not. */
+    static int kernelTypeId(DType type, boolean repacked) {
+        return repacked ? type.id + REPACKED_TYPE_ID_OFFSET : type.id;
+    }
+
     /** A weight type as kernel names spell it: Q4_0R and Q8_0R for the repacked layouts. */
     private static String typeName(DType type, boolean repacked) {
         return type.name() + (repacked ? "R" : "");
@@ -151,7 +159,7 @@ final class KernelCalls {
                 int t = (int) g.ids().desc().elements();
                 out.add(launch(c, Kernel.GET_ROWS, t, 1, 1, 256, new Launch.Args()
                         .ptr(addr.apply(g.table())).ptr(addr.apply(g.ids())).ptr(addr.apply(n))
-                        .i32(WeightRepack.kernelTypeId(table.type(), c.repacked().test(g.table()))).i64(table.rowBytes())
+                        .i32(kernelTypeId(table.type(), c.repacked().test(g.table()))).i64(table.rowBytes())
                         .i32(table.rowLength()).i32(table.rows())));
             }
             case Op.MulMat m -> mulMat(m, n, addr, c, out);

@@ -3,6 +3,8 @@ package dev.hearth.backend.opencl;
 import dev.hearth.runtime.backend.Buffer;
 import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
+import dev.hearth.runtime.backend.RepackedRanges;
+import dev.hearth.runtime.dtype.DType;
 import org.jocl.CL;
 import org.jocl.Pointer;
 import org.jocl.cl_mem;
@@ -13,7 +15,11 @@ import java.lang.foreign.MemorySegment;
 /**
  * A cl_mem on one device. Reads and writes are blocking and go through the device's single
  * in-order queue, so they come after every kernel enqueued before them. Large copies go in
- * chunks; writes to WEIGHTS buffers report progress to the device's upload listener.
+ * chunks; writes to WEIGHTS buffers report progress to the device's upload listener. Weights
+ * that OpenClDevice.prepareWeight has repacked (WeightRepack) are recorded by their byte range,
+ * which mul_mat's and get_rows' kernels read in the repacked layout until a write touches the
+ * range; reads give back the GGUF layout (whole rows of a repacked range, unpacked on the host;
+ * a read of part of a row fails).
  */
 final class OpenClBuffer implements Buffer {
     private static final long CHUNK = 64L << 20;
@@ -22,6 +28,8 @@ final class OpenClBuffer implements Buffer {
     private final long size;
     private final BufferUsage usage;
     private cl_mem mem;
+    /** Weights repacked in place (OpenClDevice.prepareWeight). */
+    private final RepackedRanges repacked = new RepackedRanges();
 
     OpenClBuffer(OpenClDevice device, cl_mem mem, long size, BufferUsage usage) {
         this.device = device;
@@ -50,9 +58,35 @@ final class OpenClBuffer implements Buffer {
         return usage;
     }
 
+    /** Whether the tensor at {@code offset} was repacked (a range recorded by {@link #writeRepacked} starts there). */
+    synchronized boolean isRepacked(long offset) {
+        return repacked.startsAt(offset);
+    }
+
+    /**
+     * Writes a repacked tensor's bytes at {@code offset}, rows of {@code rowLength} elements of
+     * {@code type}, and records the range as repacked; false (nothing written) where the range
+     * meets one already recorded.
+     */
+    synchronized boolean writeRepacked(long offset, MemorySegment packed, DType type, long rowLength) {
+        check(offset, packed.byteSize());
+        if (packed.byteSize() == 0 || repacked.meets(offset, packed.byteSize())) return false;
+        copyIn(offset, packed, false);
+        repacked.add(offset, packed.byteSize(), type, rowLength);
+        return true;
+    }
+
     @Override
     public void write(long offset, MemorySegment src) {
         check(offset, src.byteSize());
+        synchronized (this) {
+            repacked.written(offset, src.byteSize());
+        }
+        copyIn(offset, src, usage == BufferUsage.WEIGHTS);
+    }
+
+    /** Copies {@code src} to the device at {@code offset}; {@code progress}: tell the upload listener. */
+    private void copyIn(long offset, MemorySegment src, boolean progress) {
         long total = src.byteSize();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment staging = src.isNative() ? null : arena.allocate(Math.min(total, CHUNK), 64);
@@ -67,7 +101,7 @@ final class OpenClBuffer implements Buffer {
                     CL.clEnqueueWriteBuffer(device.queue(), mem(), true, offset + done, n, Pointer.to(part.asByteBuffer()), 0, null, null);
                 }
                 done += n;
-                if (usage == BufferUsage.WEIGHTS) device.uploaded(n);
+                if (progress) device.uploaded(n);
             }
         }
     }
@@ -88,12 +122,18 @@ final class OpenClBuffer implements Buffer {
                 done += n;
             }
         }
+        synchronized (this) {
+            repacked.unpack(offset, dst);
+        }
     }
 
     @Override
     public void clear(long offset, long bytes) {
         check(offset, bytes);
         if (bytes == 0) return;
+        synchronized (this) {
+            repacked.written(offset, bytes);
+        }
         synchronized (device) {
             CL.clEnqueueFillBuffer(device.queue(), mem(), Pointer.to(new byte[] {0}), 1, offset, bytes, 0, null, null);
             CL.clFinish(device.queue());

@@ -7,6 +7,9 @@ import dev.hearth.runtime.backend.BufferUsage;
 import dev.hearth.runtime.backend.Device;
 import dev.hearth.runtime.backend.MemoryInfo;
 import dev.hearth.runtime.backend.Stream;
+import dev.hearth.runtime.backend.TensorRef;
+import dev.hearth.runtime.backend.WeightRepack;
+import dev.hearth.runtime.tensor.TensorDesc;
 import dev.hearth.runtime.graph.Node;
 import org.jocl.CL;
 import org.jocl.CLException;
@@ -21,6 +24,8 @@ import org.jocl.cl_mem;
 import org.jocl.cl_platform_id;
 import org.jocl.cl_program;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -251,6 +256,30 @@ public final class OpenClDevice implements Device, AutoCloseable {
 
     static String mib(long bytes) {
         return bytes >= 10 * MIB ? bytes / MIB + " MiB" : bytes + " bytes";
+    }
+
+    /**
+     * Repacks a Q4_0 or Q8_0 matrix whose rows are a multiple of 256 long (WeightRepack), in place
+     * in its weights buffer, where its offset is 16-byte aligned: the bytes come to the host, are
+     * rearranged and go back, and the buffer records the range, so that mul_mat's kernels (and
+     * get_rows, for a tied output head that shares the embeddings' bytes) read the repacked
+     * layout with 16-byte loads (and reads of the buffer still give the GGUF one). A range
+     * already repacked is left alone, and nothing is repacked where the system property
+     * hearth.opencl.repack is false. Returns the bytes repacked.
+     */
+    @Override
+    public long prepareWeight(TensorRef weight) {
+        TensorDesc d = weight.desc();
+        if (!WeightRepack.enabled("hearth.opencl.repack") || !WeightRepack.repacks(d) || !(weight.buffer() instanceof OpenClBuffer b)
+                || b.device() != this || b.usage() != BufferUsage.WEIGHTS || weight.offset() % 16 != 0 || b.isRepacked(weight.offset())) {
+            return 0;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment gguf = arena.allocate(d.bytes(), 16), packed = arena.allocate(d.bytes(), 16);
+            b.read(weight.offset(), gguf);
+            WeightRepack.repack(d.type(), d.rowLength(), d.rows(), gguf, packed);
+            return b.writeRepacked(weight.offset(), packed, d.type(), d.rowLength()) ? d.bytes() : 0;
+        }
     }
 
     void released(OpenClBuffer b) {

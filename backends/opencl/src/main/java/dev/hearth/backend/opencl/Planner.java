@@ -18,6 +18,9 @@ import java.util.List;
  * device's and the kernel's limits; global sizes are rounded up to whole work-groups, and the
  * kernels skip the work-items past the end.
  *
+ * <p>Weights that OpenClDevice.prepareWeight repacked (WeightRepack) take the q4_0r and q8_0r
+ * variants of mul_mat's and get_rows' kernels; any other op that reads one is refused.
+ *
  * <p>Fusion: a kv_store whose source is a rope of the same subgraph is done by the rope kernel
  * (it writes the rotated row to the cache as well as to its own output), where no node between
  * the two reads the cache.
@@ -71,6 +74,7 @@ final class Planner {
                 if (n.isLeaf()) continue;
                 String why = OpenClSupport.whyNot(n);
                 if (why != null) throw new HearthException(device.name() + " was given " + n + " that it does not support: " + why);
+                p.refuseRepackedReaders(n);
                 if (!p.fused.contains(n)) p.plan(n);
             }
         } catch (RuntimeException e) {
@@ -78,6 +82,30 @@ final class Planner {
             throw e;
         }
         return new Plan(List.copyOf(p.out), List.copyOf(p.scratch));
+    }
+
+    /** Whether weight {@code n} was repacked by OpenClDevice.prepareWeight (WeightRepack): read as q4_0r or q8_0r. */
+    private boolean repacked(Node n) {
+        if (!(n.op() instanceof Op.Weight)) return false;
+        TensorRef r = ref(n);
+        return r.buffer() instanceof OpenClBuffer b && b.isRepacked(r.offset());
+    }
+
+    /** Only mul_mat's and get_rows' kernels read a repacked weight (their first input); any other reader is refused. */
+    private void refuseRepackedReaders(Node n) {
+        for (int i = 0; i < n.inputs().size(); i++) {
+            Node in = n.inputs().get(i);
+            boolean reads = i == 0 && (n.op() instanceof Op.MulMat || n.op() instanceof Op.GetRows);
+            if (!reads && repacked(in)) {
+                throw new HearthException(device.name() + ": " + n + " reads " + in.name()
+                        + ", which is repacked for mul_mat (run with -Dhearth.opencl.repack=false to keep weights in the GGUF layout)");
+            }
+        }
+    }
+
+    /** A weight's type as kernel names spell it: q4_0r and q8_0r for the repacked layouts. */
+    private String weightSuffix(Node w) {
+        return suffix(w.desc().type()) + (repacked(w) ? "r" : "");
     }
 
     /**
@@ -154,7 +182,7 @@ final class Planner {
         long k = w.ne(0);
         long rows = w.rows();
         long tokens = m.x().desc().rows();
-        String type = suffix(w.type());
+        String type = weightSuffix(m.w());
         if (tokens > VEC_MAX_TOKENS) {
             boolean small = tokens <= SMALL_TILE_MAX_TOKENS;
             int tileTokens = small ? 16 : 64;
@@ -212,7 +240,7 @@ final class Planner {
         TensorDesc t = g.table().desc();
         long k = t.ne(0);
         long tokens = g.ids().desc().elements();
-        cl_kernel kn = kernel("get_rows.cl", "get_rows_" + suffix(t.type()));
+        cl_kernel kn = kernel("get_rows.cl", "get_rows_" + weightSuffix(g.table()));
         int wg = device.workGroup(kn, 64);
         Launch.Args a = args().tensor(ref(g.table())).u64(t.rowBytes()).tensor(ref(g.ids())).tensor(ref(n))
                 .u32(k).u32(t.rows()).u32(tokens);

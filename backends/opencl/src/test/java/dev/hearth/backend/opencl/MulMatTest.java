@@ -13,7 +13,8 @@ import static dev.hearth.backend.opencl.OpenClTesting.assertMatchesReference;
  * encoded weights: the matrix-vector kernels (1, 3, 5 and 8 tokens: each token-count variant),
  * the 16-token tiles (9, 17 and 19 tokens: one tile, and a second one partly filled) and the
  * 64-token tiles (33, 64, and 70 and 100, which cross a tile), with row counts that fill no
- * work-group evenly.
+ * work-group evenly; and Q4_0 and Q8_0 weights of rows a multiple of 256, which the device
+ * repacks (q4_0r and q8_0r kernels), on every path.
  */
 @Tag("opencl")
 class MulMatTest {
@@ -33,6 +34,21 @@ class MulMatTest {
                 c.out(c.graph.mulMat("y" + t, w, x));
             }
             assertMatchesReference(c, type.isQuantized() ? 1e-4 : 1e-5);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_0", "Q8_0"})
+    void repackedMatchesReference(DType type) {
+        for (int k : new int[] {256, 512}) {
+            try (var c = new OpenClTesting.Case(k + type.ordinal())) {
+                Node w = c.weight("w", type, k, 37, 0.5f);
+                for (int t : new int[] {1, 3, 5, 8, 17, 64, 70}) {
+                    Node x = c.input("x" + t, DType.F32, k, t, 1f);
+                    c.out(c.graph.mulMat("y" + t, w, x));
+                }
+                assertMatchesReference(c, 1e-4);
+            }
         }
     }
 }

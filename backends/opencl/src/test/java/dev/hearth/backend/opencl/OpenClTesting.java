@@ -125,7 +125,8 @@ final class OpenClTesting {
 
     /**
      * Runs {@code c} once per entry of {@code steps} with the same bindings (states carry over);
-     * each step's inputs replace those of the case by name. Outputs of each run.
+     * each step's inputs replace those of the case by name; the weights mul_mat and get_rows read
+     * are prepared by the device first, as a model's are. Outputs of each run.
      */
     static List<float[][]> run(Case c, Device device, List<Map<String, MemorySegment>> steps) {
         List<Buffer> buffers = new ArrayList<>();
@@ -138,6 +139,11 @@ final class OpenClTesting {
                 buffers.add(b);
                 b.write(0, data);
                 leaves.put(n, new TensorRef(n.desc(), b, 0));
+            }
+            for (Node n : c.graph.nodes()) { // as a model's: the device may repack these (OpenClDevice.prepareWeight)
+                if ((n.op() instanceof Op.MulMat m && leaves.containsKey(m.w())) || (n.op() instanceof Op.GetRows g && leaves.containsKey(g.table()))) {
+                    device.prepareWeight(leaves.get(n.inputs().getFirst()));
+                }
             }
             var schedule = Scheduler.schedule(c.graph, n -> device, List.of(device));
             List<float[][]> all = new ArrayList<>();

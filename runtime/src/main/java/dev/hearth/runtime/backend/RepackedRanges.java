@@ -1,4 +1,4 @@
-package dev.hearth.backend.cuda;
+package dev.hearth.runtime.backend;
 
 import dev.hearth.runtime.dtype.DType;
 
@@ -8,12 +8,12 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The byte ranges of a CudaBuffer that hold weights repacked by CudaDevice.prepareWeight
- * (WeightRepack), with their rows' type and length: which tensors the kernels read repacked,
+ * The byte ranges of a device buffer (CudaBuffer, OpenClBuffer) that hold weights repacked by
+ * the device's prepareWeight (WeightRepack), with their rows' type and length: which tensors the kernels read repacked,
  * which a write puts back in the GGUF layout, and how to give reads the GGUF layout. Ranges do
  * not overlap. Not thread-safe: the buffer synchronizes.
  */
-final class RepackedRanges {
+public final class RepackedRanges {
     /** A range's bytes, rows of {@code rowLength} elements of {@code type}. */
     private record Range(long bytes, DType type, long rowLength) {
         long rowBytes() {
@@ -24,17 +24,17 @@ final class RepackedRanges {
     private final TreeMap<Long, Range> ranges = new TreeMap<>();
 
     /** Whether a recorded range starts at {@code offset}. */
-    boolean startsAt(long offset) {
+    public boolean startsAt(long offset) {
         return ranges.containsKey(offset);
     }
 
     /** Whether a recorded range shares a byte with [offset, offset + bytes). */
-    boolean meets(long offset, long bytes) {
+    public boolean meets(long offset, long bytes) {
         return overlapping(offset, bytes) != null;
     }
 
     /** Records [offset, offset + bytes), rows of {@code rowLength} elements of {@code type}; the caller checked {@link #meets}. */
-    void add(long offset, long bytes, DType type, long rowLength) {
+    public void add(long offset, long bytes, DType type, long rowLength) {
         ranges.put(offset, new Range(bytes, type, rowLength));
     }
 
@@ -45,7 +45,7 @@ final class RepackedRanges {
     }
 
     /** Forgets the ranges a write of [offset, offset + bytes) touches: they hold what was written. */
-    void written(long offset, long bytes) {
+    public void written(long offset, long bytes) {
         for (Map.Entry<Long, Range> e; (e = overlapping(offset, bytes)) != null; ) ranges.remove(e.getKey());
     }
 
@@ -53,7 +53,7 @@ final class RepackedRanges {
      * Puts the rows of recorded ranges that {@code dst} (device bytes read from {@code offset})
      * holds back in the GGUF layout; fails where it holds part of a row of one.
      */
-    void unpack(long offset, MemorySegment dst) {
+    public void unpack(long offset, MemorySegment dst) {
         long end = offset + dst.byteSize();
         Long from = ranges.floorKey(offset);
         for (var e : ranges.subMap(from != null ? from : offset, true, end, false).entrySet()) {

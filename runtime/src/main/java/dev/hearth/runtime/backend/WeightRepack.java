@@ -1,4 +1,4 @@
-package dev.hearth.backend.cuda;
+package dev.hearth.runtime.backend;
 
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.tensor.TensorDesc;
@@ -6,45 +6,39 @@ import dev.hearth.runtime.tensor.TensorDesc;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The layout Q4_0 and Q8_0 matrices take on the GPU once prepared (CudaDevice.prepareWeight),
- * read by the kernels as T_Q4_0R and T_Q8_0R (kernels/cuda/common.cuh): each row holds its
+ * The layout Q4_0 and Q8_0 matrices take on a GPU once prepared (CudaDevice.prepareWeight,
+ * read by the kernels as T_Q4_0R and T_Q8_0R of kernels/cuda/common.cuh; OpenClDevice.prepareWeight,
+ * read as q4_0r and q8_0r of kernels/opencl/dequant.h and mul_mat_q8.cl): each row holds its
  * blocks' quants in block order (16 bytes a Q4_0 block, 32 a Q8_0 one), then its blocks' f16
  * scales. A row keeps its bytes, so offsets and sizes stay those of the GGUF layout; for rows of
  * a multiple of 256 elements every row starts, and its quants start, 16 bytes apart, so the
  * matrix-vector kernels read them with 16-byte loads instead of 16-bit ones (GGUF blocks of 18
  * and 34 bytes are only 2-byte aligned).
  */
-final class WeightRepack {
-    /** The kernels' id of a repacked type: its GGUF id plus this. */
-    static final int TYPE_ID_OFFSET = 256;
+public final class WeightRepack {
     /** Rows are repacked only where their length is a multiple of this (16-byte aligned rows). */
-    static final int ROW_MULTIPLE = 256;
+    public static final int ROW_MULTIPLE = 256;
 
     private WeightRepack() {
     }
 
-    /** Whether prepared weights are repacked at all: system property {@code hearth.cuda.repack}, default true (false to compare). */
-    static boolean enabled() {
-        return !"false".equalsIgnoreCase(System.getProperty("hearth.cuda.repack", "true"));
+    /** Whether a backend repacks the weights it prepares: its system property {@code property}, default true (false to compare). */
+    public static boolean enabled(String property) {
+        return !"false".equalsIgnoreCase(System.getProperty(property, "true"));
     }
 
     /** Whether a weight is repacked when prepared: a Q4_0 or Q8_0 matrix (rank 2) of rows a multiple of 256 long. */
-    static boolean repacks(TensorDesc d) {
+    public static boolean repacks(TensorDesc d) {
         return (d.type() == DType.Q4_0 || d.type() == DType.Q8_0) && d.rank() == 2 && d.rowLength() % ROW_MULTIPLE == 0;
     }
 
-    /** The kernels' type id of a weight of {@code type}, repacked or not. */
-    static int kernelTypeId(DType type, boolean repacked) {
-        return repacked ? type.id + TYPE_ID_OFFSET : type.id;
-    }
-
     /** Writes {@code rows} rows of {@code rowLength} elements of {@code type} from GGUF blocks in {@code src} to {@code dst}, repacked. */
-    static void repack(DType type, long rowLength, long rows, MemorySegment src, MemorySegment dst) {
+    public static void repack(DType type, long rowLength, long rows, MemorySegment src, MemorySegment dst) {
         move(type, rowLength, rows, src, dst, true);
     }
 
     /** The inverse of {@link #repack}: repacked rows in {@code src} to GGUF blocks in {@code dst}. */
-    static void unpack(DType type, long rowLength, long rows, MemorySegment src, MemorySegment dst) {
+    public static void unpack(DType type, long rowLength, long rows, MemorySegment src, MemorySegment dst) {
         move(type, rowLength, rows, src, dst, false);
     }
 
