@@ -2,7 +2,6 @@ package dev.hearth.backend.cpu;
 
 import dev.hearth.runtime.dtype.DType;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
@@ -70,7 +69,6 @@ final class Attention {
             lo = Math.min(lo, first(pos[t], window));
             hi = Math.max(hi, pos[t]);
         }
-        int hv = headDim & ~7;
         for (int c0 = lo; c0 <= hi; c0 += CHUNK) {
             int c1 = Math.min(hi + 1, c0 + CHUNK); // positions c0..c1-1 at chunk rows 0..
             boolean needed = false;
@@ -90,7 +88,7 @@ final class Attention {
                     int qo = t * qRow + (g * group + h) * headDim, sc = x * CHUNK;
                     for (int j = 0; j < n; j++) {
                         int kr = kAt + (j0 + j) * headDim;
-                        float s = dot(q, qo, buf, kr, headDim, hv) * scale;
+                        float s = DotF.dot(q, qo, buf, kr, headDim) * scale;
                         if (softcap > 0) s = softcap * (float) Math.tanh(s / softcap);
                         buf[sc + j] = s;
                     }
@@ -119,25 +117,6 @@ final class Attention {
                 for (int d = 0; d < headDim; d++) out[oo + d] = buf[o + d] * inv;
             }
         }
-    }
-
-    /**
-     * q[qo..) · k[kr..) over headDim elements (hv of them a multiple of 8): four independent sums
-     * over 32 at a time, so that the fma latency does not chain through the whole row.
-     */
-    private static float dot(float[] q, int qo, float[] k, int kr, int headDim, int hv) {
-        FloatVector a0 = FloatVector.zero(F256), a1 = a0, a2 = a0, a3 = a0;
-        int d = 0;
-        for (; d + 32 <= hv; d += 32) {
-            a0 = FloatVector.fromArray(F256, q, qo + d).fma(FloatVector.fromArray(F256, k, kr + d), a0);
-            a1 = FloatVector.fromArray(F256, q, qo + d + 8).fma(FloatVector.fromArray(F256, k, kr + d + 8), a1);
-            a2 = FloatVector.fromArray(F256, q, qo + d + 16).fma(FloatVector.fromArray(F256, k, kr + d + 16), a2);
-            a3 = FloatVector.fromArray(F256, q, qo + d + 24).fma(FloatVector.fromArray(F256, k, kr + d + 24), a3);
-        }
-        for (; d < hv; d += 8) a0 = FloatVector.fromArray(F256, q, qo + d).fma(FloatVector.fromArray(F256, k, kr + d), a0);
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-        for (; d < headDim; d++) s += q[qo + d] * k[kr + d];
-        return s;
     }
 
     /** {@code buf[o..o+headDim) += sum_j p_j * V row j}, for the n probabilities at {@code buf[sc..)} and the V rows from {@code buf[vr..)}. */
