@@ -3,6 +3,7 @@ package dev.hearth.runtime.backend;
 import dev.hearth.runtime.dtype.DType;
 import dev.hearth.runtime.tensor.TensorDesc;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -30,6 +31,24 @@ public final class WeightRepack {
     /** Whether a weight is repacked when prepared: a Q4_0 or Q8_0 matrix (rank 2) of rows a multiple of 256 long. */
     public static boolean repacks(TensorDesc d) {
         return (d.type() == DType.Q4_0 || d.type() == DType.Q8_0) && d.rank() == 2 && d.rowLength() % ROW_MULTIPLE == 0;
+    }
+
+    /** How a buffer takes a repacked tensor: writes it at {@code offset} and records the range; false where nothing was written. */
+    public interface RepackedWrite {
+        boolean write(long offset, MemorySegment packed, DType type, long rowLength);
+    }
+
+    /**
+     * Repacks the matrix {@code d} at {@code offset} of {@code buffer} in place: its bytes come to
+     * the host, are rearranged and go back through {@code write}. Returns the bytes repacked.
+     */
+    public static long inPlace(TensorDesc d, Buffer buffer, long offset, RepackedWrite write) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment gguf = arena.allocate(d.bytes(), 16), packed = arena.allocate(d.bytes(), 16);
+            buffer.read(offset, gguf);
+            repack(d.type(), d.rowLength(), d.rows(), gguf, packed);
+            return write.write(offset, packed, d.type(), d.rowLength()) ? d.bytes() : 0;
+        }
     }
 
     /** Writes {@code rows} rows of {@code rowLength} elements of {@code type} from GGUF blocks in {@code src} to {@code dst}, repacked. */

@@ -17,8 +17,6 @@ import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -180,12 +178,7 @@ final class CudaDevice implements Device, AutoCloseable {
                 || b.usage() != BufferUsage.WEIGHTS || b.address(weight.offset()) % 16 != 0 || b.isRepacked(weight.offset())) {
             return 0;
         }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment gguf = arena.allocate(d.bytes(), 16), packed = arena.allocate(d.bytes(), 16);
-            b.read(weight.offset(), gguf);
-            WeightRepack.repack(d.type(), d.rowLength(), d.rows(), gguf, packed);
-            return b.writeRepacked(weight.offset(), packed, d.type(), d.rowLength()) ? d.bytes() : 0;
-        }
+        return WeightRepack.inPlace(d, b, weight.offset(), b::writeRepacked);
     }
 
     /** Called by a buffer that has freed its memory. */

@@ -24,8 +24,6 @@ import org.jocl.cl_mem;
 import org.jocl.cl_platform_id;
 import org.jocl.cl_program;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -274,12 +272,7 @@ public final class OpenClDevice implements Device, AutoCloseable {
                 || b.device() != this || b.usage() != BufferUsage.WEIGHTS || weight.offset() % 16 != 0 || b.isRepacked(weight.offset())) {
             return 0;
         }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment gguf = arena.allocate(d.bytes(), 16), packed = arena.allocate(d.bytes(), 16);
-            b.read(weight.offset(), gguf);
-            WeightRepack.repack(d.type(), d.rowLength(), d.rows(), gguf, packed);
-            return b.writeRepacked(weight.offset(), packed, d.type(), d.rowLength()) ? d.bytes() : 0;
-        }
+        return WeightRepack.inPlace(d, b, weight.offset(), b::writeRepacked);
     }
 
     void released(OpenClBuffer b) {
